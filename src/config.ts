@@ -1,0 +1,193 @@
+import { z } from 'zod';
+
+/** Typed, validated configuration. Read once at start; see CONTRACT.md's configuration table. */
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  port: number;
+  host: string;
+  /** Unset: an embedded PostgreSQL under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  /** Unset: in-process pub/sub, one instance only. */
+  redisUrl?: string;
+  jwt: {
+    /** HS256 secret; when neither secret nor JWKS URL is set outside production a dev secret is used. */
+    secret?: string;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    /** True when the built-in development secret is in use. */
+    devSecret: boolean;
+  };
+  stripe: {
+    secretKey?: string;
+    webhookSecret?: string;
+    apiUrl?: string;
+    /** True when no Stripe keys are set: the built-in development gateway stands in (never in production). */
+    devGateway: boolean;
+  };
+  publicUrl: string;
+  currency: string;
+  taxRateBps: number;
+  platformFeeBps: number;
+  profitTaxBps: number;
+  orderPaymentTimeoutSeconds: number;
+  maxUnpaidOrders: number;
+  smtpUrl?: string;
+  logLevel: string;
+  bodyLimitBytes: number;
+  /** Per-caller `couponPreview` calls allowed per `rateLimitWindowSeconds`. */
+  couponPreviewRateLimit: number;
+  /** Per-caller mutations allowed per `rateLimitWindowSeconds`. */
+  mutationRateLimit: number;
+  rateLimitWindowSeconds: number;
+  introspection: boolean;
+  /** Run the graphile-worker job runner inside the API process. */
+  runWorker: boolean;
+  workerConcurrency: number;
+  dbPoolSize: number;
+}
+
+/** The development HS256 secret used when none is configured outside production. */
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL (${protocols.join(' or ')})`);
+
+const optional = <T extends z.ZodTypeAny>(t: T) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), t.optional());
+
+const schema = z.object({
+  NODE_ENV: optional(z.enum(['development', 'production', 'test'])),
+  PORT: optional(int(0, 65535)),
+  HOST: optional(z.string().min(1)),
+  DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
+  DATA_DIR: optional(z.string().min(1)),
+  REDIS_URL: optional(url(['redis:', 'rediss:'])),
+  JWT_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  JWT_JWKS_URL: optional(url(['http:', 'https:'])),
+  JWT_ISSUER: optional(z.string().min(1)),
+  JWT_AUDIENCE: optional(z.string().min(1)),
+  STRIPE_SECRET_KEY: optional(z.string().min(1)),
+  STRIPE_WEBHOOK_SECRET: optional(z.string().min(1)),
+  STRIPE_API_URL: optional(url(['http:', 'https:'])),
+  PUBLIC_URL: optional(url(['http:', 'https:'])),
+  CURRENCY: optional(z.string().trim().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code').transform((v) => v.toUpperCase())),
+  TAX_RATE_BPS: optional(int(0, 10000)),
+  PLATFORM_FEE_BPS: optional(int(0, 10000)),
+  PROFIT_TAX_BPS: optional(int(0, 10000)),
+  ORDER_PAYMENT_TIMEOUT_SECONDS: optional(int(1, 30 * 24 * 3600)),
+  MAX_UNPAID_ORDERS: optional(int(1, 1000)),
+  SMTP_URL: optional(url(['smtp:', 'smtps:'])),
+  LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  BODY_LIMIT_BYTES: optional(int(1024, 10 * 1024 * 1024)),
+  COUPON_PREVIEW_RATE_LIMIT: optional(int(1)),
+  MUTATION_RATE_LIMIT: optional(int(1)),
+  RATE_LIMIT_WINDOW_SECONDS: optional(int(1, 24 * 3600)),
+  GRAPHQL_INTROSPECTION: optional(bool),
+  RUN_WORKER: optional(bool),
+  WORKER_CONCURRENCY: optional(int(1, 100)),
+  DB_POOL_SIZE: optional(int(1, 200)),
+});
+
+/** A configuration problem: one line, naming the variable. */
+export class ConfigError extends Error {}
+
+/**
+ * Parses and validates the environment. Throws a {@link ConfigError} whose message is one line naming
+ * the first bad variable, so a misconfigured process stops at once with a clear reason.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0]);
+    const shown = env[name] === undefined ? '' : ` (got ${JSON.stringify(String(env[name]).slice(0, 40))})`;
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
+  }
+  const e = parsed.data;
+  const nodeEnv = e.NODE_ENV ?? 'development';
+  const isProduction = nodeEnv === 'production';
+  const port = e.PORT ?? 4000;
+
+  if (isProduction) {
+    const missing: string[] = [];
+    if (!e.DATABASE_URL) missing.push('DATABASE_URL');
+    if (!e.JWT_SECRET && !e.JWT_JWKS_URL) missing.push('JWT_SECRET or JWT_JWKS_URL');
+    if (!e.STRIPE_SECRET_KEY) missing.push('STRIPE_SECRET_KEY');
+    if (!e.STRIPE_WEBHOOK_SECRET) missing.push('STRIPE_WEBHOOK_SECRET');
+    if (missing.length) throw new ConfigError(`Invalid configuration: NODE_ENV=production requires ${missing.join(', ')}`);
+  }
+  if (e.JWT_SECRET && e.JWT_JWKS_URL) {
+    throw new ConfigError('Invalid configuration: JWT_SECRET and JWT_JWKS_URL are exclusive; set one');
+  }
+  if (Boolean(e.STRIPE_SECRET_KEY) !== Boolean(e.STRIPE_WEBHOOK_SECRET)) {
+    throw new ConfigError('Invalid configuration: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set together');
+  }
+  const devSecret = !e.JWT_SECRET && !e.JWT_JWKS_URL;
+
+  return {
+    nodeEnv,
+    isProduction,
+    port,
+    host: e.HOST ?? '0.0.0.0',
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR ?? './.data',
+    redisUrl: e.REDIS_URL,
+    jwt: {
+      secret: devSecret ? DEV_JWT_SECRET : e.JWT_SECRET,
+      jwksUrl: e.JWT_JWKS_URL,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      devSecret,
+    },
+    stripe: {
+      secretKey: e.STRIPE_SECRET_KEY,
+      webhookSecret: e.STRIPE_WEBHOOK_SECRET,
+      apiUrl: e.STRIPE_API_URL,
+      devGateway: !e.STRIPE_SECRET_KEY,
+    },
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    currency: e.CURRENCY ?? 'USD',
+    taxRateBps: e.TAX_RATE_BPS ?? 1500,
+    platformFeeBps: e.PLATFORM_FEE_BPS ?? 2000,
+    profitTaxBps: e.PROFIT_TAX_BPS ?? 1500,
+    orderPaymentTimeoutSeconds: e.ORDER_PAYMENT_TIMEOUT_SECONDS ?? 900,
+    maxUnpaidOrders: e.MAX_UNPAID_ORDERS ?? 3,
+    smtpUrl: e.SMTP_URL,
+    logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    bodyLimitBytes: e.BODY_LIMIT_BYTES ?? 100 * 1024,
+    couponPreviewRateLimit: e.COUPON_PREVIEW_RATE_LIMIT ?? 30,
+    mutationRateLimit: e.MUTATION_RATE_LIMIT ?? 600,
+    rateLimitWindowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60,
+    introspection: e.GRAPHQL_INTROSPECTION ?? true,
+    runWorker: e.RUN_WORKER ?? true,
+    workerConcurrency: e.WORKER_CONCURRENCY ?? 4,
+    dbPoolSize: e.DB_POOL_SIZE ?? 20,
+  };
+}

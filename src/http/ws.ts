@@ -1,0 +1,104 @@
+import type { Server } from 'node:http';
+import type { GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Context } from '../context';
+import type { Principal, TokenVerifier } from '../infra/auth';
+import { formatError } from './errors';
+
+/** Custom close code for a missing token at the first operation (4401 Unauthorized, as graphql-ws' own 4403). */
+export const CLOSE_UNAUTHORIZED = 4401;
+/** The most operations one socket may run at once. */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 50;
+
+type Params = Record<string, unknown> | undefined;
+
+/** The bearer token of connection params or of an operation's `extensions.headers` (what GraphiQL sends). */
+export function tokenFrom(params: Params): string | undefined {
+  if (!params || typeof params !== 'object') return undefined;
+  const direct = params.authorization ?? params.Authorization;
+  if (typeof direct === 'string' && direct.trim()) return direct;
+  const headers = params.headers as Params;
+  const nested = headers?.authorization ?? headers?.Authorization;
+  return typeof nested === 'string' && nested.trim() ? nested : undefined;
+}
+
+type Extra = {
+  principal?: Principal;
+};
+
+/**
+ * graphql-ws on the HTTP server's `/graphql` path. A token in `connectionParams` is checked at
+ * connect (a bad one closes with 4403); a socket without one may still authenticate with its first
+ * operation's `extensions.headers` (the IDE's way), and one that never does is closed with 4401.
+ */
+export function attachWebSocket(opts: {
+  server: Server;
+  schema: GraphQLSchema;
+  verifier: TokenVerifier;
+  log: FastifyBaseLogger;
+  context: (principal: Principal | null) => Context;
+  path?: string;
+}) {
+  const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 64 * 1024 });
+  const operations = new WeakMap<object, number>();
+  const disposable = useServer<Params, Extra>(
+    {
+      schema: opts.schema,
+      connectionInitWaitTimeout: 10_000,
+      onConnect: async (ctx) => {
+        const token = tokenFrom(ctx.connectionParams);
+        if (!token) return true;
+        try {
+          ctx.extra.principal = await opts.verifier.verifyHeader(token);
+          return true;
+        } catch {
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const count = (operations.get(ctx) ?? 0) + 1;
+        if (count > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+          ctx.extra.socket.close(CloseCode.Forbidden, 'Too many operations on one connection');
+          return;
+        }
+        operations.set(ctx, count);
+        if (ctx.extra.principal) return;
+        const token = tokenFrom(payload.extensions as Params);
+        if (!token) {
+          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized: send connectionParams.authorization');
+          return;
+        }
+        try {
+          ctx.extra.principal = await opts.verifier.verifyHeader(token);
+        } catch {
+          ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: invalid token');
+        }
+      },
+      onComplete: (ctx) => {
+        operations.set(ctx, Math.max(0, (operations.get(ctx) ?? 1) - 1));
+      },
+      context: (ctx) => opts.context(ctx.extra.principal ?? null),
+      onError: (_ctx, _id, _payload, errors) => {
+        return errors.map((e) => formatError(e.toJSON(), e) as never);
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!('errors' in result) || !result.errors) return result;
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } as never;
+      },
+    },
+    wss,
+    12_000,
+  );
+  return {
+    wss,
+    /** Closes every socket with 1001 Going Away so clients reconnect elsewhere, then stops the server. */
+    async close(): Promise<void> {
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import { MikroORM, type Options } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { PostgreSqlDriver, defineConfig, type EntityManager } from '@mikro-orm/postgresql';
+import path from 'node:path';
+import { entities } from '../entities';
+import { migrationsList } from '../../migrations';
+
+export type { EntityManager };
+export type Orm = MikroORM<PostgreSqlDriver>;
+
+/** MikroORM options for a database URL. */
+export function ormOptions(clientUrl: string, poolSize = 20): Options<PostgreSqlDriver> {
+  return defineConfig({
+    clientUrl,
+    entities,
+    extensions: [Migrator],
+    forceUtcTimezone: true,
+    allowGlobalContext: false,
+    debug: false,
+    pool: { min: 0, max: poolSize, idleTimeoutMillis: 30_000 },
+    driverOptions: { connection: { statement_timeout: 30_000, connectionTimeoutMillis: 5_000 } },
+    discovery: { warnWhenNoEntities: true },
+    migrations: {
+      path: 'migrations',
+      pathTs: 'migrations',
+      migrationsList,
+      emit: 'ts',
+      snapshot: false,
+      transactional: true,
+      allOrNothing: true,
+      tableName: 'mikro_orm_migrations',
+    },
+    schemaGenerator: { ignoreSchema: ['graphile_worker'] },
+  });
+}
+
+/** Connects to the database. */
+export async function initOrm(clientUrl: string, poolSize?: number): Promise<Orm> {
+  return MikroORM.init<PostgreSqlDriver>(ormOptions(clientUrl, poolSize));
+}
+
+/** Applies every pending migration. */
+export async function migrate(orm: Orm): Promise<void> {
+  await orm.getMigrator().up();
+}

@@ -1,0 +1,38 @@
+import { Check, Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+
+/** What a token's `role` claim may say. */
+export enum Role {
+  CUSTOMER = 'customer',
+  PROVIDER = 'provider',
+  ADMIN = 'admin',
+}
+
+/** Every caller with a token is a customer row, created on first use in group `default`. */
+@Entity({ tableName: 'customer' })
+@Check({ name: 'customer_unpaid_orders_check', expression: 'unpaid_orders >= 0' })
+export class Customer {
+  [OptionalProps]?: 'group' | 'unpaidOrders' | 'createdAt';
+
+  /** The token's `sub`. */
+  @PrimaryKey({ type: 'string', length: 64 })
+  id: string;
+
+  @Property({ type: 'string', length: 64, fieldName: 'customer_group' })
+  group: string = 'default';
+
+  /** The role of the last token seen for this customer. */
+  @Enum({ items: () => Role, nativeEnumName: undefined })
+  role: Role;
+
+  /** Live count of PENDING orders; a guarded update keeps it within MAX_UNPAID_ORDERS. */
+  @Property({ type: 'integer' })
+  unpaidOrders: number = 0;
+
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  constructor(id: string, role: Role) {
+    this.id = id;
+    this.role = role;
+  }
+}

@@ -1,0 +1,36 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Principal } from '../../infra/auth';
+import { NotFoundError } from '../../shared/errors';
+import { Customer, Role } from './customer.entity';
+
+/** Customers: created on first authenticated use, grouped by admins. */
+export class CustomerService {
+  /**
+   * The caller's customer row, created in group `default` on first use. One statement, safe when two
+   * first requests race: the insert conflicts on the key and the existing row is returned instead.
+   * The stored role follows the latest token.
+   */
+  async ensure(em: EntityManager, principal: Principal): Promise<Customer> {
+    const rows = await em.execute<{ id: string; customer_group: string; role: Role; unpaid_orders: number; created_at: Date }[]>(
+      `with ins as (
+         insert into customer (id, role) values (?, ?)
+         on conflict (id) do update set role = excluded.role where customer.role <> excluded.role
+         returning id, customer_group, role, unpaid_orders, created_at)
+       select * from ins
+       union all
+       select id, customer_group, role, unpaid_orders, created_at from customer
+        where id = ? and not exists (select 1 from ins)`,
+      [principal.sub, principal.role, principal.sub],
+    );
+    return em.map(Customer, rows[0]);
+  }
+
+  /** Admin: moves a customer into a group. */
+  async setGroup(em: EntityManager, customerId: string, group: string): Promise<Customer> {
+    const customer = await em.findOne(Customer, { id: customerId });
+    if (!customer) throw new NotFoundError('No such customer');
+    customer.group = group;
+    await em.flush();
+    return customer;
+  }
+}

@@ -1,0 +1,31 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import DataLoader from 'dataloader';
+import { Plan, PlanUpgrade } from './plan.entity';
+
+/** Per-request batch loaders of the catalogue, so lists of plans and orders cost one query per kind. */
+export function planLoaders(em: EntityManager) {
+  return {
+    upgradesByPlan: new DataLoader<string, PlanUpgrade[]>(async (planIds) => {
+      const rows = await em.find(PlanUpgrade, { plan: { $in: [...planIds] } }, { orderBy: { position: 'asc' } });
+      const byPlan = new Map<string, PlanUpgrade[]>();
+      for (const r of rows) {
+        const list = byPlan.get(r.plan.id) ?? [];
+        list.push(r);
+        byPlan.set(r.plan.id, list);
+      }
+      return planIds.map((id) => byPlan.get(id) ?? []);
+    }),
+    upgradeById: new DataLoader<string, PlanUpgrade | null>(async (ids) => {
+      const rows = await em.find(PlanUpgrade, { id: { $in: [...ids] } });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    planById: new DataLoader<string, Plan | null>(async (ids) => {
+      const rows = await em.find(Plan, { id: { $in: [...ids] } });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+  };
+}
+
+export type PlanLoaders = ReturnType<typeof planLoaders>;

@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import { buildSchema, type PubSub } from 'type-graphql';
+import { CustomerResolver } from './modules/customer/customer.resolver';
+import { PlanResolver, PlanUpgradeResolver } from './modules/plan/plan.resolver';
+
+/** Every resolver class of the API. */
+export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver] as const;
+
+/** type-graphql's pub/sub is not used for delivery (subscriptions use the EventBus); a stub satisfies it. */
+const unusedPubSub: PubSub = {
+  publish: () => undefined,
+  subscribe: () => ({
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => Promise.resolve({ done: true, value: undefined }),
+  }) as never,
+};
+
+/** Builds the executable schema from the resolvers, validating arguments with class-validator. */
+export async function createSchema(emitTo?: string): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers,
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    validate: { forbidUnknownValues: false, stopAtFirstError: true },
+    pubSub: unusedPubSub,
+    emitSchemaFile: emitTo ? { path: emitTo, sortedSchema: false } : false,
+    disableInferringDefaultValues: true,
+  });
+}

@@ -1,0 +1,100 @@
+import { ArrayType, Check, Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { Customer } from '../customer/customer.entity';
+
+export enum CouponKind {
+  PERCENT = 'PERCENT',
+  FIXED = 'FIXED',
+}
+
+/** Normalises a code for comparison: codes are unique ignoring case and surrounding spaces. */
+export const couponKey = (code: string): string => code.trim().toUpperCase();
+
+/**
+ * A discount code. `usedCount` counts live uses (cancelled orders give theirs back); the database
+ * refuses to let it pass `maxUses`.
+ */
+@Entity({ tableName: 'coupon' })
+@Check({ name: 'coupon_value_check', expression: "value > 0 and (kind <> 'PERCENT' or value <= 100)" })
+@Check({ name: 'coupon_used_count_check', expression: 'used_count >= 0 and (max_uses is null or used_count <= max_uses)' })
+@Check({ name: 'coupon_window_check', expression: 'starts_at is null or ends_at is null or ends_at > starts_at' })
+@Check({ name: 'coupon_limits_check', expression: '(max_uses is null or max_uses >= 1) and (max_uses_per_user is null or max_uses_per_user >= 1) and (min_amount is null or min_amount >= 0)' })
+export class Coupon {
+  [OptionalProps]?: 'startsAt' | 'endsAt' | 'maxUses' | 'maxUsesPerUser' | 'minAmount' | 'usedCount' | 'enabled' | 'planIds' | 'createdAt';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  /** As the admin typed it (trimmed). */
+  @Property({ type: 'string', length: 64 })
+  code: string;
+
+  /** {@link couponKey} of the code: the unique lookup key. */
+  @Property({ type: 'string', length: 64 })
+  @Unique({ name: 'coupon_code_key_unique' })
+  codeKey: string;
+
+  @Enum({ items: () => CouponKind })
+  kind: CouponKind;
+
+  @Property({ type: 'integer' })
+  value: number;
+
+  @Property({ type: 'datetime', nullable: true })
+  startsAt: Date | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  endsAt: Date | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  maxUses: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  maxUsesPerUser: number | null = null;
+
+  /** Compared with the subtotal. */
+  @Property({ type: 'integer', nullable: true })
+  minAmount: number | null = null;
+
+  @Property({ type: 'integer', default: 0 })
+  usedCount: number = 0;
+
+  @Property({ type: 'boolean', default: true })
+  enabled: boolean = true;
+
+  /** Plans it applies to; empty means every plan. */
+  @Property({ type: ArrayType, columnType: 'text[]', default: '{}' })
+  planIds: string[] = [];
+
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  constructor(code: string, kind: CouponKind, value: number) {
+    this.code = code.trim();
+    this.codeKey = couponKey(code);
+    this.kind = kind;
+    this.value = value;
+  }
+}
+
+/**
+ * Live uses of one coupon by one customer. A guarded upsert on this row (not on the coupon) enforces
+ * `maxUsesPerUser`, so per-customer limits never contend across customers.
+ */
+@Entity({ tableName: 'coupon_customer_use' })
+@Check({ name: 'coupon_customer_use_used_check', expression: 'used >= 0' })
+export class CouponCustomerUse {
+  @ManyToOne(() => Coupon, { primary: true, deleteRule: 'cascade' })
+  coupon: Coupon;
+
+  @ManyToOne(() => Customer, { primary: true, deleteRule: 'cascade' })
+  customer: Customer;
+
+  @Property({ type: 'integer', default: 0 })
+  used: number = 0;
+
+  constructor(coupon: Coupon, customer: Customer) {
+    this.coupon = coupon;
+    this.customer = customer;
+  }
+}

@@ -1,0 +1,80 @@
+import { Check, Entity, Enum, Index, ManyToOne, OneToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { Customer } from '../customer/customer.entity';
+import { Order } from '../order/order.entity';
+import { Plan } from '../plan/plan.entity';
+
+export enum DeliveryStatus {
+  NEW = 'NEW',
+  IN_PROGRESS = 'IN_PROGRESS',
+  REVIEWING = 'REVIEWING',
+  COMPLETED = 'COMPLETED',
+  FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
+}
+
+/** The fulfilment of a paid order, created `NEW` in the payment's transaction. */
+@Entity({ tableName: 'delivery' })
+@Index({ name: 'delivery_provider_status_idx', properties: ['provider', 'status'] })
+@Check({ name: 'delivery_attempts_check', expression: 'attempts >= 0' })
+export class Delivery {
+  [OptionalProps]?: 'status' | 'attempts' | 'provider' | 'createdAt' | 'updatedAt' | 'completedAt';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @OneToOne(() => Order, (o) => o.delivery, { owner: true, unique: 'delivery_order_unique', deleteRule: 'cascade' })
+  order: Order;
+
+  /** The plan's provider at payment time; null for automatic delivery. */
+  @ManyToOne(() => Customer, { nullable: true, deleteRule: 'restrict' })
+  provider: Customer | null = null;
+
+  @Enum({ items: () => DeliveryStatus, default: DeliveryStatus.NEW })
+  status: DeliveryStatus = DeliveryStatus.NEW;
+
+  @Property({ type: 'integer', default: 0 })
+  attempts: number = 0;
+
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  updatedAt: Date = new Date();
+
+  @Property({ type: 'datetime', nullable: true })
+  completedAt: Date | null = null;
+
+  constructor(order: Order, provider: Customer | null) {
+    this.order = order;
+    this.provider = provider;
+  }
+}
+
+/** A customer's service period for a plan, started or extended by each completed delivery. */
+@Entity({ tableName: 'service_period' })
+export class ServicePeriod {
+  [OptionalProps]?: 'endsAt' | 'updatedAt';
+
+  @ManyToOne(() => Customer, { primary: true, deleteRule: 'cascade' })
+  customer: Customer;
+
+  @ManyToOne(() => Plan, { primary: true, deleteRule: 'cascade' })
+  plan: Plan;
+
+  @Property({ type: 'datetime' })
+  startsAt: Date;
+
+  /** Null for a one-time service. */
+  @Property({ type: 'datetime', nullable: true })
+  endsAt: Date | null = null;
+
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  updatedAt: Date = new Date();
+
+  constructor(customer: Customer, plan: Plan, startsAt: Date) {
+    this.customer = customer;
+    this.plan = plan;
+    this.startsAt = startsAt;
+  }
+}

@@ -1,0 +1,145 @@
+import { ArrayType, Check, Entity, Enum, Index, ManyToOne, OneToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { Coupon } from '../coupon/coupon.entity';
+import { Customer } from '../customer/customer.entity';
+import type { Delivery } from '../delivery/delivery.entity';
+import { Plan } from '../plan/plan.entity';
+
+export enum OrderStatus {
+  PENDING = 'PENDING',
+  PAID = 'PAID',
+  DELIVERED = 'DELIVERED',
+  CANCELLED = 'CANCELLED',
+  REFUNDED = 'REFUNDED',
+}
+
+export enum CancelReason {
+  CUSTOMER = 'CUSTOMER',
+  ADMIN = 'ADMIN',
+  TIMEOUT = 'TIMEOUT',
+}
+
+export enum PaymentMethod {
+  WALLET = 'WALLET',
+  GATEWAY = 'GATEWAY',
+}
+
+/**
+ * A purchase whose amounts are locked at creation. `version` grows by exactly one with every committed
+ * change of the order or its delivery; status changes go through the order state machine only.
+ */
+@Entity({ tableName: 'order' })
+@Unique({ name: 'order_customer_idempotency_unique', properties: ['customer', 'idempotencyKey'] })
+@Index({ name: 'order_customer_created_idx', properties: ['customer', 'createdAt', 'id'] })
+@Index({ name: 'order_customer_status_created_idx', properties: ['customer', 'status', 'createdAt', 'id'] })
+@Index({ name: 'order_plan_idx', properties: ['plan'] })
+@Check({ name: 'order_amounts_check', expression: 'subtotal >= 0 and discount >= 0 and discount <= subtotal and tax >= 0 and total = subtotal - discount + tax' })
+@Check({ name: 'order_version_check', expression: 'version >= 1' })
+export class Order {
+  [OptionalProps]?:
+    | 'status'
+    | 'upgradeIds'
+    | 'coupon'
+    | 'couponCode'
+    | 'createdAt'
+    | 'expiresAt'
+    | 'paidAt'
+    | 'paymentMethod'
+    | 'deliveredAt'
+    | 'cancelledAt'
+    | 'cancelReason'
+    | 'version'
+    | 'idempotencyKey'
+    | 'delivery';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  /** Human-readable, from the `order_number_seq` sequence: ORD-000123. */
+  @Property({ type: 'string', length: 32 })
+  @Unique({ name: 'order_number_unique' })
+  number: string;
+
+  @ManyToOne(() => Customer, { deleteRule: 'restrict' })
+  customer: Customer;
+
+  @ManyToOne(() => Plan, { deleteRule: 'restrict' })
+  plan: Plan;
+
+  @Property({ type: ArrayType, columnType: 'text[]', default: '{}' })
+  upgradeIds: string[] = [];
+
+  @ManyToOne(() => Coupon, { nullable: true, deleteRule: 'restrict' })
+  coupon: Coupon | null = null;
+
+  @Property({ type: 'string', length: 64, nullable: true })
+  couponCode: string | null = null;
+
+  @Property({ type: 'string', length: 3 })
+  currency: string;
+
+  @Property({ type: 'integer' })
+  subtotal: number;
+
+  @Property({ type: 'integer' })
+  discount: number;
+
+  @Property({ type: 'integer' })
+  tax: number;
+
+  @Property({ type: 'integer' })
+  total: number;
+
+  @Enum({ items: () => OrderStatus, default: OrderStatus.PENDING })
+  status: OrderStatus = OrderStatus.PENDING;
+
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', nullable: true })
+  expiresAt: Date | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  paidAt: Date | null = null;
+
+  @Enum({ items: () => PaymentMethod, nullable: true })
+  paymentMethod: PaymentMethod | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  deliveredAt: Date | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  cancelledAt: Date | null = null;
+
+  @Enum({ items: () => CancelReason, nullable: true })
+  cancelReason: CancelReason | null = null;
+
+  @Property({ type: 'integer', default: 1 })
+  version: number = 1;
+
+  @Property({ type: 'string', length: 200, nullable: true })
+  idempotencyKey: string | null = null;
+
+  @OneToOne('Delivery', 'order', { nullable: true })
+  delivery: Delivery | null = null;
+
+  constructor(props: {
+    number: string;
+    customer: Customer;
+    plan: Plan;
+    currency: string;
+    subtotal: number;
+    discount: number;
+    tax: number;
+    total: number;
+  }) {
+    this.number = props.number;
+    this.customer = props.customer;
+    this.plan = props.plan;
+    this.currency = props.currency;
+    this.subtotal = props.subtotal;
+    this.discount = props.discount;
+    this.tax = props.tax;
+    this.total = props.total;
+  }
+}

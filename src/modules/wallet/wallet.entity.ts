@@ -1,0 +1,127 @@
+import { BigIntType, Check, Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { Customer } from '../customer/customer.entity';
+
+/**
+ * A customer's wallet: the only ledger account whose balance is kept in a row, because it must never
+ * go negative (a check constraint, updated with a guarded statement). Platform accounts have no row:
+ * their balances are sums of insert-only entries, so payments never queue on a shared row.
+ */
+@Entity({ tableName: 'wallet' })
+@Check({ name: 'wallet_balance_check', expression: 'balance >= 0' })
+export class Wallet {
+  [OptionalProps]?: 'balance' | 'updatedAt';
+
+  @ManyToOne(() => Customer, { primary: true, deleteRule: 'restrict' })
+  customer: Customer;
+
+  @Property({ type: new BigIntType('number'), default: 0 })
+  balance: number = 0;
+
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  updatedAt: Date = new Date();
+
+  constructor(customer: Customer) {
+    this.customer = customer;
+  }
+}
+
+/** Ledger accounts. `WALLET` entries name their customer; the others are the platform's. */
+export enum AccountKind {
+  WALLET = 'WALLET',
+  ESCROW = 'ESCROW',
+  TAX = 'TAX',
+  PROFIT = 'PROFIT',
+  /** Money held by the payment gateway for us, between a charge and its settlement or refund. */
+  GATEWAY_CLEARING = 'GATEWAY_CLEARING',
+  /** Where admin credits come from (money received outside the system). */
+  FUNDING = 'FUNDING',
+}
+
+/** What an entry records, shown to customers as `WalletTransaction.kind`. */
+export enum EntryKind {
+  CREDIT = 'CREDIT',
+  PAYMENT = 'PAYMENT',
+  REFUND = 'REFUND',
+  RELEASE = 'RELEASE',
+  PAYOUT = 'PAYOUT',
+}
+
+/**
+ * One line of a journal transaction. Entries are insert-only; the lines of one `journalId` sum to
+ * zero, which a deferred constraint trigger checks at commit.
+ */
+@Entity({ tableName: 'ledger_entry' })
+@Index({ name: 'ledger_entry_wallet_idx', properties: ['customer', 'createdAt', 'id'] })
+@Index({ name: 'ledger_entry_order_idx', properties: ['orderId'] })
+@Index({ name: 'ledger_entry_journal_idx', properties: ['journalId'] })
+@Check({ name: 'ledger_entry_wallet_customer_check', expression: "(account = 'WALLET') = (customer_id is not null)" })
+@Check({ name: 'ledger_entry_amount_check', expression: 'amount <> 0' })
+export class LedgerEntry {
+  [OptionalProps]?: 'customer' | 'orderId' | 'createdAt' | 'actor';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'uuid' })
+  journalId: string;
+
+  @Enum({ items: () => AccountKind })
+  account: AccountKind;
+
+  /** The wallet's customer, for `WALLET` entries. */
+  @ManyToOne(() => Customer, { nullable: true, deleteRule: 'restrict' })
+  customer: Customer | null = null;
+
+  @Property({ type: 'uuid', nullable: true })
+  orderId: string | null = null;
+
+  /** Signed, minor units: positive into the account. */
+  @Property({ type: new BigIntType('number') })
+  amount: number;
+
+  @Enum({ items: () => EntryKind })
+  kind: EntryKind;
+
+  /** Who caused it: a customer id, or `system:<job>`. */
+  @Property({ type: 'string', length: 80, nullable: true })
+  actor: string | null = null;
+
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  constructor(props: { journalId: string; account: AccountKind; amount: number; kind: EntryKind }) {
+    this.journalId = props.journalId;
+    this.account = props.account;
+    this.amount = props.amount;
+    this.kind = props.kind;
+  }
+}
+
+/** An admin credit, keyed by its `reference` so the same reference credits once. */
+@Entity({ tableName: 'wallet_credit' })
+export class WalletCredit {
+  [OptionalProps]?: 'createdAt';
+
+  @PrimaryKey({ type: 'string', length: 200 })
+  reference: string;
+
+  @ManyToOne(() => Customer, { deleteRule: 'restrict' })
+  customer: Customer;
+
+  @Property({ type: new BigIntType('number') })
+  amount: number;
+
+  @Property({ type: 'uuid' })
+  journalId: string;
+
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  constructor(reference: string, customer: Customer, amount: number, journalId: string) {
+    this.reference = reference;
+    this.customer = customer;
+    this.amount = amount;
+    this.journalId = journalId;
+  }
+}

@@ -11,6 +11,7 @@ import { initOrm, migrate, type Orm } from './infra/orm';
 import { memoryBus, redisBus, type EventBus } from './infra/pubsub';
 import { formatError, isExpected } from './http/errors';
 import { graphiqlLandingPage } from './http/graphiql';
+import { registerRoutes } from './http/routes';
 import { attachWebSocket } from './http/ws';
 import { createSchema } from './schema';
 import { createServices, type Services } from './services';
@@ -98,6 +99,8 @@ export async function startApp(config: Config, databaseUrl: string, opts: { migr
     const ready = Object.values(checks).every((v) => v === 'ok');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', checks });
   });
+
+  await registerRoutes(http, { config, orm, services });
 
   const logErrors: ApolloServerPlugin<Context> = {
     async requestDidStart({ request, contextValue }) {

@@ -36,3 +36,44 @@ export interface DeliverySnapshot {
   updatedAt: string;
   completedAt: string | null;
 }
+
+import type { Delivery } from '../delivery/delivery.entity';
+import type { Order } from './order.entity';
+
+const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
+
+/** The snapshot of an order (and its delivery, when it has one) as committed. */
+export function toSnapshot(order: Order, delivery: Delivery | null = order.delivery ?? null): OrderSnapshot {
+  return {
+    id: order.id,
+    number: order.number,
+    customerId: order.customer.id,
+    providerId: delivery?.provider?.id ?? order.plan.provider?.id ?? null,
+    status: order.status,
+    planId: order.plan.id,
+    upgradeIds: [...order.upgradeIds],
+    couponCode: order.couponCode,
+    currency: order.currency,
+    subtotal: order.subtotal,
+    discount: order.discount,
+    tax: order.tax,
+    total: order.total,
+    createdAt: iso(order.createdAt)!,
+    expiresAt: iso(order.expiresAt),
+    paidAt: iso(order.paidAt),
+    paymentMethod: order.paymentMethod,
+    deliveredAt: iso(order.deliveredAt),
+    cancelledAt: iso(order.cancelledAt),
+    cancelReason: order.cancelReason,
+    delivery: delivery
+      ? {
+          id: delivery.id,
+          status: delivery.status,
+          attempts: delivery.attempts,
+          updatedAt: iso(delivery.updatedAt)!,
+          completedAt: iso(delivery.completedAt),
+        }
+      : null,
+    version: order.version,
+  };
+}

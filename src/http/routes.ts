@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config';
+import type { Orm } from '../infra/orm';
+import type { Services } from '../services';
+
+/** What a module's HTTP routes may use. */
+export interface RouteDeps {
+  config: Config;
+  orm: Orm;
+  services: Services;
+}
+
+/** Registers the non-GraphQL HTTP routes of the modules (webhooks, development pages). */
+export async function registerRoutes(http: FastifyInstance, deps: RouteDeps): Promise<void> {
+  void http;
+  void deps;
+}

@@ -1,0 +1,21 @@
+import type { EventBus } from '../../infra/pubsub';
+import { Topic } from '../../infra/pubsub';
+import type { AfterCommit } from '../../shared/unit-of-work';
+import type { OrderSnapshot } from './order.snapshot';
+
+/** Publishes committed order changes: to the order's topic and to its customer's. */
+export class OrderEvents {
+  constructor(private readonly bus: EventBus) {}
+
+  /** Publishes `snapshot` once the surrounding unit of work has committed. */
+  afterCommit(after: AfterCommit, snapshot: OrderSnapshot): void {
+    after.add(() => this.publish(snapshot));
+  }
+
+  async publish(snapshot: OrderSnapshot): Promise<void> {
+    await Promise.all([
+      this.bus.publish(Topic.ORDER_UPDATED, snapshot.id, snapshot),
+      this.bus.publish(Topic.CUSTOMER_ORDERS_UPDATED, snapshot.customerId, snapshot),
+    ]);
+  }
+}

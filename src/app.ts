@@ -7,7 +7,7 @@ import type { Config } from './config';
 import { createContext, type Context } from './context';
 import { TokenVerifier, type Principal } from './infra/auth';
 import { migrateJobs, startWorker, type Runner } from './infra/jobs';
-import { initOrm, migrate, type Orm } from './infra/orm';
+import { initOrm, migrate, type Orm, type OrmHooks } from './infra/orm';
 import { memoryBus, redisBus, type EventBus } from './infra/pubsub';
 import { formatError, isExpected } from './http/errors';
 import { graphiqlLandingPage } from './http/graphiql';
@@ -40,8 +40,14 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
+/** How {@link startApp} runs: `migrate: false` skips migrations; `orm` observes the ORM (query counting). */
+export interface StartOptions {
+  migrate?: boolean;
+  orm?: OrmHooks;
+}
+
 /** Builds and starts one API instance on `databaseUrl`: HTTP and WebSocket GraphQL, health, worker. */
-export async function startApp(config: Config, databaseUrl: string, opts: { migrate?: boolean } = {}): Promise<RunningApp> {
+export async function startApp(config: Config, databaseUrl: string, opts: StartOptions = {}): Promise<RunningApp> {
   const http = Fastify({
     logger: { level: config.logLevel, redact: ['req.headers.authorization', 'headers.authorization'] },
     bodyLimit: config.bodyLimitBytes,
@@ -55,7 +61,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: { migr
   });
   const log = http.log;
 
-  const orm = await initOrm(databaseUrl, config.dbPoolSize);
+  const orm = await initOrm(databaseUrl, config.dbPoolSize, opts.orm);
   if (opts.migrate !== false) {
     await migrate(orm);
     await migrateJobs(databaseUrl);

@@ -8,15 +8,22 @@ import { migrationsList } from '../../migrations';
 export type { EntityManager };
 export type Orm = MikroORM<PostgreSqlDriver>;
 
+/** Optional observers of the ORM. */
+export interface OrmHooks {
+  /** Called with every SQL statement the ORM sends (e.g. to measure how many queries a request costs). */
+  onQuery?: (sql: string) => void;
+}
+
 /** MikroORM options for a database URL. */
-export function ormOptions(clientUrl: string, poolSize = 20): Options<PostgreSqlDriver> {
+export function ormOptions(clientUrl: string, poolSize = 20, hooks: OrmHooks = {}): Options<PostgreSqlDriver> {
   return defineConfig({
     clientUrl,
     entities,
     extensions: [Migrator],
     forceUtcTimezone: true,
     allowGlobalContext: false,
-    debug: false,
+    debug: hooks.onQuery ? ['query'] : false,
+    ...(hooks.onQuery ? { logger: hooks.onQuery } : {}),
     pool: { min: 0, max: poolSize, idleTimeoutMillis: 30_000 },
     driverOptions: { connection: { statement_timeout: 30_000, connectionTimeoutMillis: 5_000 } },
     discovery: { warnWhenNoEntities: true },
@@ -35,8 +42,8 @@ export function ormOptions(clientUrl: string, poolSize = 20): Options<PostgreSql
 }
 
 /** Connects to the database. */
-export async function initOrm(clientUrl: string, poolSize?: number): Promise<Orm> {
-  return MikroORM.init<PostgreSqlDriver>(ormOptions(clientUrl, poolSize));
+export async function initOrm(clientUrl: string, poolSize?: number, hooks?: OrmHooks): Promise<Orm> {
+  return MikroORM.init<PostgreSqlDriver>(ormOptions(clientUrl, poolSize, hooks));
 }
 
 /** Applies every pending migration. */

@@ -4,7 +4,7 @@ import { print, type DocumentNode } from 'graphql';
 import { SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
-import { startApp, type RunningApp } from '../../src/app';
+import { startApp, type RunningApp, type StartOptions } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { dbUrl, readTestEnv } from './env';
 
@@ -60,7 +60,10 @@ export interface TestServer {
  * Starts the real server (Fastify, Apollo, graphql-ws, worker) on a free port. `env` overrides
  * configuration variables; `databaseUrl` shares a database between instances.
  */
-export async function startTestServer(env: Record<string, string | undefined> = {}, opts: { databaseUrl?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string | undefined> = {},
+  opts: { databaseUrl?: string; app?: StartOptions } = {},
+): Promise<TestServer> {
   const databaseUrl = opts.databaseUrl ?? (await createTestDatabase());
   const testEnv = readTestEnv();
   const config = loadConfig({
@@ -72,7 +75,7 @@ export async function startTestServer(env: Record<string, string | undefined> = 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const app = await startApp(config, databaseUrl);
+  const app = await startApp(config, databaseUrl, opts.app);
   const pool = new Pool({ connectionString: databaseUrl, max: 4 });
   void testEnv;
   return {

@@ -33,7 +33,14 @@ export function isExpected(error: unknown): boolean {
   if (original instanceof AppError || original instanceof ArgumentValidationError) return true;
   // Errors thrown while building the context (a bad token) arrive wrapped once more.
   if (error instanceof GraphQLError && error.originalError instanceof AppError) return true;
-  return error instanceof GraphQLError && !error.originalError && REQUEST_CODES.has(String(error.extensions?.code));
+  // Errors of the request itself (parsing, validation, variable coercion) have no path; a variable
+  // coercion error wraps the GraphQLError that describes the bad value, which is safe to show.
+  return (
+    error instanceof GraphQLError &&
+    !error.path &&
+    (!error.originalError || error.originalError instanceof GraphQLError) &&
+    REQUEST_CODES.has(String(error.extensions?.code))
+  );
 }
 
 /**

@@ -1,0 +1,46 @@
+import { Client, Pool } from 'pg';
+import { BenchSetupError } from './processes';
+import { databaseUrl } from './settings';
+
+/** The bench's own database, created fresh for a run and dropped after it. */
+export const BENCH_DB = 'commerce_bench';
+
+/** Drops and creates `name` on the server of `adminUrl`; fails loudly when the server is unreachable. */
+export async function recreateDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
+  try {
+    await admin.connect();
+  } catch (e) {
+    throw new BenchSetupError(`PostgreSQL is not reachable at ${redact(adminUrl)}: ${(e as Error).message}. Start it or set DATABASE_URL.`);
+  }
+  try {
+    await admin.query(`drop database if exists "${name}" with (force)`);
+    await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  return databaseUrl(adminUrl, name);
+}
+
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const admin = new Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** A small pool for seeding and checks. */
+export function sqlPool(url: string, max = 4): Pool {
+  return new Pool({ connectionString: url, max });
+}
+
+/** Single value of a query. */
+export async function scalar<T = unknown>(pool: Pool, text: string, params: unknown[] = []): Promise<T> {
+  const { rows } = await pool.query(text, params);
+  return Object.values(rows[0] ?? {})[0] as T;
+}
+
+export const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');

@@ -1,0 +1,85 @@
+import autocannon from 'autocannon';
+
+/** One GraphQL request to send: its JSON body and extra headers (a token). */
+export interface GqlRequest {
+  body: string;
+  headers?: Record<string, string>;
+}
+
+/** What a closed-loop HTTP run measured. Latencies in ms; only answers that passed `verify` count as done. */
+export interface LoadResult {
+  connections: number;
+  seconds: number;
+  /** Verified answers per second. */
+  rps: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  ok: number;
+  /** Non-2xx answers, answers that failed verification, socket errors and timeouts. */
+  failed: number;
+  firstFailure?: string;
+}
+
+/** An answer is good when it carries data and no GraphQL error. */
+export const okGraphql = (body: string): boolean => body.startsWith('{"data":') && !body.includes('"errors":');
+
+/**
+ * Closed-loop load with autocannon: `connections` clients each send one request, wait for the answer,
+ * send the next. `next()` supplies each request (rotating bodies and tokens); a warm-up run with the
+ * same settings precedes the measured one and is discarded.
+ */
+export async function httpLoad(opts: {
+  url: string;
+  connections: number;
+  seconds: number;
+  warmupSeconds: number;
+  next: () => GqlRequest;
+  verify?: (body: string) => boolean;
+}): Promise<LoadResult> {
+  if (opts.warmupSeconds > 0) await once({ ...opts, seconds: opts.warmupSeconds });
+  return once(opts);
+}
+
+async function once(opts: { url: string; connections: number; seconds: number; next: () => GqlRequest; verify?: (body: string) => boolean }): Promise<LoadResult> {
+  const verify = opts.verify ?? okGraphql;
+  let firstFailure: string | undefined;
+  let verified = 0;
+  const result = await autocannon({
+    url: `${opts.url}/graphql`,
+    connections: opts.connections,
+    duration: opts.seconds,
+    pipelining: 1,
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        path: '/graphql',
+        setupRequest: (req: Record<string, unknown>) => {
+          const r = opts.next();
+          req.body = r.body;
+          req.headers = { 'content-type': 'application/json', ...(r.headers ?? {}) };
+          return req;
+        },
+      },
+    ],
+    verifyBody: (body: string) => {
+      const good = verify(body);
+      if (good) verified++;
+      else firstFailure ??= body.slice(0, 400);
+      return good;
+    },
+  });
+  const failed = Math.max(0, result.requests.total - verified) + result.errors + result.timeouts;
+  return {
+    connections: opts.connections,
+    seconds: result.duration,
+    rps: verified / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    mean: result.latency.average,
+    ok: verified,
+    failed,
+    firstFailure,
+  };
+}

@@ -1,0 +1,125 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { ROOT } from './settings';
+
+/** A failure to start or reach what the bench needs: reported as such, never as a number. */
+export class BenchSetupError extends Error {}
+
+/** The soft and hard open-file limits this process (and its children) run with. */
+export function fileLimits(): { soft: number; hard: number } {
+  const read = (flag: string) => Number(spawnSync('sh', ['-c', `ulimit ${flag}`], { encoding: 'utf8' }).stdout.trim());
+  const soft = read('-Sn');
+  const hard = read('-Hn');
+  return { soft: Number.isFinite(soft) ? soft : 1024, hard: Number.isFinite(hard) ? hard : soft };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resident set size of a process, in bytes (Linux /proc). */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** A child process started by the bench, with its recent output kept for error messages. */
+export interface Child {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+  /** The last lines it printed. */
+  tail(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
+  stop(graceMs?: number): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+const children = new Set<Child>();
+
+/**
+ * Starts `command args` with the open-file soft limit raised to the hard limit (tens of thousands of
+ * sockets need it), output captured.
+ */
+export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, opts: { echo?: boolean } = {}): Child {
+  const { hard } = fileLimits();
+  const proc = spawn('sh', ['-c', `ulimit -n ${hard} 2>/dev/null; exec "$@"`, 'sh', command, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      lines.push(line);
+      if (lines.length > 40) lines.shift();
+      if (opts.echo) console.log(`  [${name}] ${line}`);
+    }
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const child: Child = {
+    name,
+    proc,
+    pid: proc.pid!,
+    tail: () => lines.join('\n'),
+    exited,
+    async stop(graceMs = 10_000) {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      children.delete(child);
+    },
+  };
+  children.add(child);
+  void exited.then(() => children.delete(child));
+  return child;
+}
+
+/** Stops every child still running (on exit or failure). */
+export async function stopAllChildren(): Promise<void> {
+  await Promise.all([...children].map((c) => c.stop(3_000)));
+}
+
+/** Polls `url` until it answers 200, the child exits, or `timeoutMs` passes. */
+export async function waitReady(child: Child, url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void child.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new BenchSetupError(`${child.name} exited before it was ready:\n${child.tail()}`);
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new BenchSetupError(`${child.name} was not ready at ${url} within ${timeoutMs} ms:\n${child.tail()}`);
+}
+
+/** Runs a command to completion, throwing with its output on failure. */
+export function runOrThrow(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
+  const r = spawnSync(command, args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) {
+    throw new BenchSetupError(`${command} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${(r.stderr || r.stdout || String(r.error ?? '')).slice(-4000)}`);
+  }
+  return r.stdout;
+}

@@ -1,0 +1,84 @@
+import type { Pool } from 'pg';
+
+/** What the base seed created. */
+export interface BaseSeed {
+  /** The plan every bench order is for: unlimited stock, no provider, automatic delivery. */
+  planId: string;
+  planPrice: number;
+  /** Code of the popular coupon (PERCENT 10, maxUses 100,000,000, no per-customer limit). */
+  couponCode: string;
+}
+
+/** Catalogue as a small shop has it: 12 plans on sale, 3 upgrades each; one popular coupon. */
+export async function seedBase(pool: Pool): Promise<BaseSeed> {
+  await pool.query(`
+    insert into plan (id, name, description, price, duration_days, sale_status, groups, stock, created_at, updated_at)
+    select gen_random_uuid(), 'Plan ' || g, 'A plan for benchmarks, number ' || g, 1000 + g * 100, case when g % 3 = 0 then null else 30 end,
+           'ON_SALE', '{}', null, now() - (100 - g) * interval '1 minute', now()
+      from generate_series(1, 12) g`);
+  await pool.query(`
+    insert into plan_upgrade (id, plan_id, name, price, position)
+    select gen_random_uuid(), p.id, 'Upgrade ' || u, 200 * u, u from plan p cross join generate_series(0, 2) u`);
+  const { rows } = await pool.query<{ id: string; price: number }>(`select id, price from plan order by created_at, id limit 1`);
+  const couponCode = 'POPULAR10';
+  await pool.query(
+    `insert into coupon (id, code, code_key, kind, value, max_uses, used_count, enabled, plan_ids)
+     values (gen_random_uuid(), $1, $1, 'PERCENT', 10, 100000000, 0, true, '{}')`,
+    [couponCode],
+  );
+  return { planId: rows[0].id, planPrice: rows[0].price, couponCode };
+}
+
+/** Inserts customers `${prefix}${from}` .. `${prefix}${to - 1}`, with `unpaid` PENDING orders counted. */
+export async function seedCustomers(pool: Pool, prefix: string, from: number, to: number, unpaid = 0): Promise<void> {
+  await pool.query(
+    `insert into customer (id, role, unpaid_orders) select $1 || g, 'customer', $4 from generate_series($2::int, $3::int - 1) g on conflict (id) do nothing`,
+    [prefix, from, to, unpaid],
+  );
+}
+
+/**
+ * Inserts `perCustomer` orders for each customer `${prefix}${from}..${to - 1}`, numbered from the
+ * API's own sequence. Row k of customer i is created k minutes before now (distinct, newest last).
+ * `status` PENDING orders expire in a day; others are DELIVERED wallet-paid orders.
+ */
+export async function seedOrders(
+  pool: Pool,
+  opts: { prefix: string; from: number; to: number; perCustomer: number; planId: string; price: number; status: 'PENDING' | 'DELIVERED' },
+): Promise<void> {
+  const tax = Math.round((opts.price * 1500) / 10000);
+  const pending = opts.status === 'PENDING';
+  await pool.query(
+    `insert into "order" (id, number, customer_id, plan_id, currency, subtotal, discount, tax, total, status, created_at,
+                          expires_at, paid_at, payment_method, delivered_at, version)
+     select gen_random_uuid(), 'ORD-' || lpad(nextval('order_number_seq')::text, 6, '0'), $1 || c, $2::uuid, 'USD', $3::int, 0, $4::int, $3::int + $4::int,
+            $5, now() - k * interval '1 minute',
+            case when $6 then now() + interval '1 day' end,
+            case when $6 then null else now() - k * interval '1 minute' end,
+            case when $6 then null else 'WALLET' end,
+            case when $6 then null else now() - k * interval '1 minute' end,
+            case when $6 then 1 else 3 end
+       from generate_series($7::int, $8::int - 1) c cross join generate_series(1, $9::int) k`,
+    [opts.prefix, opts.planId, opts.price, tax, opts.status, pending, opts.from, opts.to, opts.perCustomer],
+  );
+}
+
+/**
+ * Credits each customer's wallet with `amount`, the way an admin credit books it: the wallet row and a
+ * balanced ledger journal (WALLET +amount, FUNDING -amount).
+ */
+export async function creditWallets(pool: Pool, prefix: string, from: number, to: number, amount: number): Promise<void> {
+  await pool.query(
+    `insert into wallet (customer_id, balance) select $1 || g, $4 from generate_series($2::int, $3::int - 1) g
+     on conflict (customer_id) do update set balance = wallet.balance + excluded.balance`,
+    [prefix, from, to, amount],
+  );
+  await pool.query(
+    `with j as (select $1 || g as customer_id, gen_random_uuid() as journal_id from generate_series($2::int, $3::int - 1) g)
+     insert into ledger_entry (id, journal_id, account, customer_id, order_id, amount, kind, actor)
+     select gen_random_uuid(), journal_id, 'WALLET', customer_id, null, $4, 'CREDIT', 'bench' from j
+     union all
+     select gen_random_uuid(), journal_id, 'FUNDING', null, null, -$4::bigint, 'CREDIT', 'bench' from j`,
+    [prefix, from, to, amount],
+  );
+}

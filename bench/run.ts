@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: builds the API for production, starts it (and the services it needs) as child
+ * processes against a fresh `commerce_bench` database, seeds data by SQL, runs every scenario against
+ * a ceiling measured in the same run, and writes bench/results/latest.{md,json}.
+ *
+ *   npm run bench                      full run (several minutes; run it on a quiet machine)
+ *   npm run bench -- --smoke           tiny sizes, a second or two per scenario (checks the harness)
+ *   npm run bench -- --only=plans,pay  some scenario groups: plans, myorders, orders, pay, fanout
+ *   --keep-db  keep the database afterwards; --no-build  reuse dist/
+ *
+ * Needs PostgreSQL (DATABASE_URL's server, else 127.0.0.1:5432 as postgres) with pgbench, and Redis
+ * (REDIS_URL, else 127.0.0.1:6379). When something cannot start it says so and exits non-zero.
+ */
+import 'reflect-metadata';
+import Redis from 'ioredis';
+import os from 'node:os';
+import path from 'node:path';
+import { startApi, type Server } from './lib/api';
+import { buildAll } from './lib/build';
+import type { BenchContext } from './lib/context';
+import { BENCH_DB, dropDatabase, recreateDatabase, redact, sqlPool } from './lib/database';
+import { BenchSetupError, fileLimits, runOrThrow, stopAllChildren } from './lib/processes';
+import { describeMachine, writeResults, type ScenarioResult } from './lib/report';
+import { seedBase } from './lib/seed';
+import { adminDatabaseUrl, parseOptions, redisUrl as defaultRedisUrl, ROOT } from './lib/settings';
+import { apiEnv } from './lib/api';
+import { plansScenarios } from './scenarios/plans';
+import { myOrdersScenario } from './scenarios/my-orders';
+
+/** Scenario groups, in the order they run (myorders first: it needs an order table it alone filled). */
+const GROUPS: Array<{ key: string; title: string; run: (ctx: BenchContext) => Promise<ScenarioResult[]> }> = [
+  { key: 'plans', title: 'plans query vs Apollo hello', run: plansScenarios },
+  { key: 'myorders', title: 'myOrders in 1,000 vs 1,000,000 orders', run: myOrdersScenario },
+];
+
+const log = (m: string) => console.log(`[bench] ${m}`);
+
+async function redisVersion(url: string): Promise<string> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 3_000 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const info = await redis.info('server');
+    return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+  } catch (e) {
+    throw new BenchSetupError(`Redis is not reachable at ${redact(url)}: ${(e as Error).message}. Start it or set REDIS_URL.`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const adminUrl = adminDatabaseUrl();
+  const redisUrl = defaultRedisUrl();
+  const limits = fileLimits();
+  log(`${opts.sizes.smoke ? 'SMOKE run' : 'full run'}; load average ${os.loadavg()[0].toFixed(2)}; open files soft ${limits.soft} hard ${limits.hard}`);
+
+  const redisVer = await redisVersion(redisUrl);
+  const databaseUrl = await recreateDatabase(adminUrl, BENCH_DB);
+  log(`database ${redact(databaseUrl)}, Redis ${redact(redisUrl)} (${redisVer})`);
+
+  const pool = sqlPool(databaseUrl, 4);
+  let shared: Server | null = null;
+  const results: ScenarioResult[] = [];
+  const notRun: Array<{ group: string; reason: string }> = [];
+  try {
+    if (!opts.noBuild) {
+      log('building (npm run build)');
+      buildAll();
+    }
+    runOrThrow(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'migrate.js')], apiEnv({ databaseUrl, port: 0 }));
+    const base = await seedBase(pool);
+    const machine = await describeMachine(pool, redisVer);
+
+    const ctx: BenchContext = {
+      sizes: opts.sizes,
+      adminUrl,
+      databaseUrl,
+      redisUrl,
+      pool,
+      base,
+      log: (m) => log(`  ${m}`),
+      async api() {
+        shared ??= await startApi('api', { databaseUrl, redisUrl });
+        return shared;
+      },
+      async stopApi() {
+        await shared?.stop();
+        shared = null;
+      },
+    };
+
+    for (const group of GROUPS) {
+      if (opts.only.length && !opts.only.includes(group.key)) continue;
+      log(`${group.key}: ${group.title}`);
+      try {
+        results.push(...(await group.run(ctx)));
+      } catch (e) {
+        if (e instanceof BenchSetupError) throw e;
+        const reason = (e as Error).message.split('\n')[0];
+        log(`  NOT RUN: ${reason}`);
+        notRun.push({ group: group.key, reason });
+      }
+    }
+    await ctx.stopApi();
+
+    const written = writeResults(machine, results, notRun, { smoke: opts.sizes.smoke, startedAt, seconds: (Date.now() - startedAt.getTime()) / 1000 });
+    log(`wrote ${path.relative(ROOT, written.md)} and ${path.relative(ROOT, written.json)}`);
+    for (const r of results) log(`${r.met ? 'met   ' : 'MISSED'} ${r.name}: ${r.value.toFixed(1)} ${r.unit}, ratio ${r.ratio?.toFixed(2) ?? '-'} (goal ${r.goal})`);
+    for (const n of notRun) log(`NOT RUN ${n.group}: ${n.reason}`);
+    return notRun.length ? 1 : 0;
+  } finally {
+    await stopAllChildren();
+    await pool.end();
+    if (!opts.keepDb) await dropDatabase(adminUrl, BENCH_DB).catch(() => undefined);
+  }
+}
+
+process.on('SIGINT', () => {
+  void stopAllChildren().finally(() => process.exit(130));
+});
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`[bench] FAILED: ${e instanceof BenchSetupError ? e.message : (e as Error).stack}`);
+    console.error('[bench] no results were written.');
+    void stopAllChildren().finally(() => process.exit(1));
+  },
+);

@@ -1,6 +1,7 @@
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
@@ -9,20 +10,16 @@ import { TokenVerifier, type Principal } from './infra/auth';
 import { migrateJobs, startWorker, type Runner } from './infra/jobs';
 import { initOrm, migrate, type Orm, type OrmHooks } from './infra/orm';
 import { memoryBus, redisBus, type EventBus } from './infra/pubsub';
-import { formatError, isExpected } from './http/errors';
+import { formatError } from './http/errors';
 import { graphiqlLandingPage } from './http/graphiql';
+import { callerKey, checkOperation, isMutation, limitRules, limitsOf, limitsPlugin, MutationLimiter } from './http/limits';
+import { loggerOptions, operationLogPlugin, registerRequestLog, type LogDestination } from './http/logging';
 import { registerRoutes } from './http/routes';
 import { attachWebSocket } from './http/ws';
 import { createSchema } from './schema';
 import { createServices, type Services } from './services';
-import { UnauthenticatedError } from './shared/errors';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    operationName?: string;
-    callerId?: string;
-  }
-}
+import { RateLimitedError, UnauthenticatedError } from './shared/errors';
+import { parse } from 'graphql';
 
 /** A started API instance. */
 export interface RunningApp {
@@ -44,12 +41,14 @@ export interface RunningApp {
 export interface StartOptions {
   migrate?: boolean;
   orm?: OrmHooks;
+  /** Where the JSON log lines go instead of stdout (tests read them). */
+  logStream?: LogDestination;
 }
 
 /** Builds and starts one API instance on `databaseUrl`: HTTP and WebSocket GraphQL, health, worker. */
 export async function startApp(config: Config, databaseUrl: string, opts: StartOptions = {}): Promise<RunningApp> {
   const http = Fastify({
-    logger: { level: config.logLevel, redact: ['req.headers.authorization', 'headers.authorization'] },
+    logger: loggerOptions(config, opts.logStream),
     bodyLimit: config.bodyLimitBytes,
     // One line per request is written by the onResponse hook below, with operation and caller.
     logController: new LogController({ disableRequestLogging: true }),
@@ -74,23 +73,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
   const contextFor = (principal: Principal | null, requestId: string): Context =>
     createContext({ requestId, config, services, em: orm.em.fork(), principal });
 
-  http.addHook('onRequest', async (req, reply) => {
-    reply.header('x-request-id', req.id);
-  });
-  http.addHook('onResponse', async (req, reply) => {
-    log.info(
-      {
-        reqId: req.id,
-        method: req.method,
-        url: req.url.split('?')[0],
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-        op: req.operationName,
-        caller: req.callerId,
-      },
-      'request',
-    );
-  });
+  registerRequestLog(http);
 
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_req, reply) => {
@@ -108,28 +91,22 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
 
   await registerRoutes(http, { config, orm, services });
 
-  const logErrors: ApolloServerPlugin<Context> = {
-    async requestDidStart({ request, contextValue }) {
-      return {
-        async didResolveOperation({ operationName }) {
-          const req = (contextValue as Context & { req?: FastifyRequest }).req;
-          if (req) req.operationName = operationName ?? undefined;
-        },
-        async didEncounterErrors({ errors }) {
-          for (const e of errors) {
-            if (!isExpected(e)) log.error({ reqId: contextValue.requestId, op: request.operationName, err: e.originalError ?? e }, 'unexpected error');
-          }
-        },
-      };
-    },
-  };
+  const limits = limitsOf(config);
+  const mutationLimiter = new MutationLimiter(config, (e) => log.warn({ err: e.message }, 'rate limiter store error'));
 
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     formatError,
-    plugins: [fastifyApolloDrainPlugin(http), graphiqlLandingPage(), logErrors],
+    validationRules: limitRules(limits),
+    plugins: [
+      fastifyApolloDrainPlugin(http),
+      // The IDE needs introspection; with introspection off the landing page is off too.
+      ...(config.introspection ? [graphiqlLandingPage()] : [ApolloServerPluginLandingPageDisabled()]),
+      operationLogPlugin(log),
+      limitsPlugin({ schema, limits, mutations: mutationLimiter, ip: (ctx) => (ctx as Context & { req?: { ip?: string } }).req?.ip }),
+    ],
   });
   await apollo.start();
   await http.register(fastifyApollo(apollo), {
@@ -150,7 +127,27 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
   });
 
   await http.listen({ port: config.port, host: config.host });
-  const ws = attachWebSocket({ server: http.server, schema, verifier, log, context: (p) => contextFor(p, randomUUID()) });
+  const ws = attachWebSocket({
+    server: http.server,
+    schema,
+    verifier,
+    log,
+    context: (p) => contextFor(p, randomUUID()),
+    initTimeoutMs: config.wsInitTimeoutMs,
+    checkOperation: async (caller, payload) => {
+      const errors = checkOperation(schema, limits, payload.query, payload.variables, payload.operationName);
+      if (errors.length) return errors;
+      if (isMutation(parse(payload.query), payload.operationName)) {
+        try {
+          await mutationLimiter.consume(callerKey(caller.principal?.sub, caller.ip));
+        } catch (e) {
+          if (e instanceof RateLimitedError) return [e];
+          throw e;
+        }
+      }
+      return [];
+    },
+  });
 
   const worker = config.runWorker
     ? await startWorker(databaseUrl, services.tasks, {
@@ -176,6 +173,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
         await apollo.stop(); // drains and closes the Fastify server
         await worker?.stop();
         await bus.close();
+        await mutationLimiter.close();
         await orm.close();
       })()),
   };

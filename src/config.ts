@@ -43,6 +43,14 @@ export interface Config {
   mutationRateLimit: number;
   rateLimitWindowSeconds: number;
   introspection: boolean;
+  /** Deepest selection nesting an operation may have (introspection fields excepted). */
+  maxQueryDepth: number;
+  /** Highest complexity (fields counted, with any field-declared weights) an operation may have. */
+  maxQueryComplexity: number;
+  /** Most aliased fields one document may hold. */
+  maxAliases: number;
+  /** How long a WebSocket may wait before its `connection_init` (then closed with 4408). */
+  wsInitTimeoutMs: number;
   /** Run the graphile-worker job runner inside the API process. */
   runWorker: boolean;
   workerConcurrency: number;
@@ -110,6 +118,10 @@ const schema = z.object({
   MUTATION_RATE_LIMIT: optional(int(1)),
   RATE_LIMIT_WINDOW_SECONDS: optional(int(1, 24 * 3600)),
   GRAPHQL_INTROSPECTION: optional(bool),
+  MAX_QUERY_DEPTH: optional(int(2, 100)),
+  MAX_QUERY_COMPLEXITY: optional(int(10, 1_000_000)),
+  MAX_ALIASES: optional(int(0, 10_000)),
+  WS_INIT_TIMEOUT_MS: optional(int(100, 600_000)),
   RUN_WORKER: optional(bool),
   WORKER_CONCURRENCY: optional(int(1, 100)),
   DB_POOL_SIZE: optional(int(1, 200)),
@@ -186,6 +198,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mutationRateLimit: e.MUTATION_RATE_LIMIT ?? 600,
     rateLimitWindowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60,
     introspection: e.GRAPHQL_INTROSPECTION ?? true,
+    maxQueryDepth: e.MAX_QUERY_DEPTH ?? 10,
+    maxQueryComplexity: e.MAX_QUERY_COMPLEXITY ?? 1000,
+    maxAliases: e.MAX_ALIASES ?? 30,
+    wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS ?? 10_000,
     runWorker: e.RUN_WORKER ?? true,
     workerConcurrency: e.WORKER_CONCURRENCY ?? 4,
     dbPoolSize: e.DB_POOL_SIZE ?? 20,

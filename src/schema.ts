@@ -2,12 +2,14 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type PubSub } from 'type-graphql';
+import { CouponResolver } from './modules/coupon/coupon.resolver';
 import { CustomerResolver } from './modules/customer/customer.resolver';
 import { OrderFieldsResolver } from './modules/order/order-fields.resolver';
+import { OrderResolver } from './modules/order/order.resolver';
 import { PlanResolver, PlanUpgradeResolver } from './modules/plan/plan.resolver';
 
 /** Every resolver class of the API. */
-export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver] as const;
+export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver] as const;
 
 /** type-graphql's pub/sub is not used for delivery (subscriptions use the EventBus); a stub satisfies it. */
 const unusedPubSub: PubSub = {

@@ -1,9 +1,13 @@
 import type { Config } from './config';
 import type { TaskList } from './infra/jobs';
+import type { Orm } from './infra/orm';
 import type { EventBus } from './infra/pubsub';
+import { RateLimiter } from './infra/rate-limit';
+import { CouponService } from './modules/coupon/coupon.service';
 import { CustomerService } from './modules/customer/customer.service';
 import { DeliveryService } from './modules/delivery/delivery.service';
 import { OrderEvents } from './modules/order/order.events';
+import { OrderService } from './modules/order/order.service';
 import { PlanService } from './modules/plan/plan.service';
 import { LedgerService } from './modules/wallet/ledger.service';
 
@@ -14,21 +18,41 @@ export interface Services {
   ledger: LedgerService;
   orderEvents: OrderEvents;
   deliveries: DeliveryService;
+  coupons: CouponService;
+  orders: OrderService;
   /** Background job handlers, by task name. */
   tasks: TaskList;
 }
 
 /** Wires the services with their dependencies. */
-export function createServices(deps: { config: Config; bus: EventBus }): Services {
+export function createServices(deps: {
+  config: Config;
+  bus: EventBus;
+  /** Needed by the background jobs (each forks its own EntityManager); without it none are registered. */
+  orm?: Orm;
+}): Services {
   const ledger = new LedgerService();
   const orderEvents = new OrderEvents(deps.bus);
   const deliveries = new DeliveryService();
+  const plans = new PlanService();
+  const couponPreviewLimiter = new RateLimiter({
+    keyPrefix: 'rl:coupon_preview',
+    points: deps.config.couponPreviewRateLimit,
+    windowSeconds: deps.config.rateLimitWindowSeconds,
+    redisUrl: deps.config.redisUrl,
+  });
+  const coupons = new CouponService({ config: deps.config, plans, previewLimiter: couponPreviewLimiter });
+  const orders = new OrderService({ config: deps.config, plans, coupons, events: orderEvents });
   return {
     customers: new CustomerService(),
-    plans: new PlanService(),
+    plans,
     ledger,
     orderEvents,
     deliveries,
-    tasks: {},
+    coupons,
+    orders,
+    tasks: {
+      ...(deps.orm ? orders.tasks(() => deps.orm!.em.fork()) : {}),
+    },
   };
 }

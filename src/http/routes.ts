@@ -14,4 +14,8 @@ export interface RouteDeps {
 export async function registerRoutes(http: FastifyInstance, deps: RouteDeps): Promise<void> {
   void http;
   void deps;
+  // Connections the modules hold outside the ORM (rate-limit counters in Redis) close with the server.
+  http.addHook('onClose', async () => {
+    await deps.services.coupons.close();
+  });
 }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -41,13 +41,23 @@ export function attachWebSocket(opts: {
   log: FastifyBaseLogger;
   context: (principal: Principal | null) => Context;
   path?: string;
+  /** How long a socket may wait before `connection_init` (closed with 4408 after it). Default 10 s. */
+  initTimeoutMs?: number;
+  /**
+   * The abuse limits (depth, aliases, complexity, mutation rate) of an authenticated operation; errors
+   * returned are sent as the operation's `error` message and nothing runs.
+   */
+  checkOperation?: (
+    caller: { principal: Principal | null; ip: string | undefined },
+    payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
+  ) => Promise<readonly GraphQLError[]>;
 }) {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 64 * 1024 });
   const operations = new WeakMap<object, number>();
   const disposable = useServer<Params, Extra>(
     {
       schema: opts.schema,
-      connectionInitWaitTimeout: 10_000,
+      connectionInitWaitTimeout: opts.initTimeoutMs ?? 10_000,
       onConnect: async (ctx) => {
         const token = tokenFrom(ctx.connectionParams);
         if (!token) return true;
@@ -65,16 +75,22 @@ export function attachWebSocket(opts: {
           return;
         }
         operations.set(ctx, count);
-        if (ctx.extra.principal) return;
-        const token = tokenFrom(payload.extensions as Params);
-        if (!token) {
-          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized: send connectionParams.authorization');
-          return;
+        if (!ctx.extra.principal) {
+          const token = tokenFrom(payload.extensions as Params);
+          if (!token) {
+            ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized: send connectionParams.authorization');
+            return;
+          }
+          try {
+            ctx.extra.principal = await opts.verifier.verifyHeader(token);
+          } catch {
+            ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: invalid token');
+            return;
+          }
         }
-        try {
-          ctx.extra.principal = await opts.verifier.verifyHeader(token);
-        } catch {
-          ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: invalid token');
+        if (opts.checkOperation) {
+          const errors = await opts.checkOperation({ principal: ctx.extra.principal ?? null, ip: ctx.extra.request.socket.remoteAddress }, payload);
+          if (errors.length) return [...errors];
         }
       },
       onComplete: (ctx) => {

@@ -1,0 +1,194 @@
+import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import depthLimit from 'graphql-depth-limit';
+import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import {
+  GraphQLError,
+
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+  type ASTVisitor,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import type { Config } from '../config';
+import type { Context } from '../context';
+import { RateLimiter } from '../infra/rate-limit';
+import { RateLimitedError } from '../shared/errors';
+
+/** The abuse limits of one deployment (see config: MAX_QUERY_DEPTH, MAX_QUERY_COMPLEXITY, MAX_ALIASES). */
+export interface OperationLimits {
+  maxDepth: number;
+  maxComplexity: number;
+  maxAliases: number;
+}
+
+/** The limits configured for this process. */
+export const limitsOf = (config: Config): OperationLimits => ({
+  maxDepth: config.maxQueryDepth,
+  maxComplexity: config.maxQueryComplexity,
+  maxAliases: config.maxAliases,
+});
+
+/** Apollo's code for a document refused before execution; clients already handle it. */
+const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
+
+/** Caps the aliased fields of a whole document: aliases are how one request asks for the same costly field many times. */
+export function aliasLimit(max: number): ValidationRule {
+  return (context: ValidationContext): ASTVisitor => {
+    let count = 0;
+    let reported = false;
+    return {
+      Field(node) {
+        if (!node.alias || reported) return;
+        count += 1;
+        if (count > max) {
+          reported = true;
+          context.reportError(new GraphQLError(`The operation uses more than ${max} aliases`, { nodes: [node] }));
+        }
+      },
+    };
+  };
+}
+
+/** Validation rules that need no variables: depth (introspection fields excepted) and aliases. */
+export function limitRules(limits: OperationLimits): ValidationRule[] {
+  return [depthLimit(limits.maxDepth) as ValidationRule, aliasLimit(limits.maxAliases)];
+}
+
+/**
+ * Complexity of the operation: one point per field occurrence, or the weight a field declares in its
+ * `complexity` extension. Every fragment spread is counted where it is spread, so a small document
+ * whose fragments spread each other cannot stand for a huge one.
+ */
+export function complexityOf(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): number {
+  return getComplexity({
+    schema,
+    query: document,
+    variables: variables ?? {},
+    operationName: operationName ?? undefined,
+    estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+    maxQueryNodes: 20_000,
+  });
+}
+
+function tooComplex(limits: OperationLimits, actual?: number): GraphQLError {
+  const detail = actual === undefined ? '' : ` (this one: ${actual})`;
+  return new GraphQLError(`The operation is too complex: at most ${limits.maxComplexity} allowed${detail}`, {
+    extensions: { code: VALIDATION_FAILED, maxComplexity: limits.maxComplexity, ...(actual === undefined ? {} : { complexity: actual }) },
+  });
+}
+
+/** The complexity check; null when the operation is within the limit. */
+export function checkComplexity(
+  schema: GraphQLSchema,
+  limits: OperationLimits,
+  document: DocumentNode,
+  variables?: Record<string, unknown>,
+  operationName?: string | null,
+): GraphQLError | null {
+  let actual: number;
+  try {
+    actual = complexityOf(schema, document, variables, operationName);
+  } catch {
+    // Only a document too large to even count (or one that cannot be coerced, which execution refuses anyway).
+    return tooComplex(limits);
+  }
+  return actual > limits.maxComplexity ? tooComplex(limits, actual) : null;
+}
+
+/**
+ * Parses and validates a document with the standard rules and every limit (depth, aliases,
+ * complexity), for a transport without Apollo's request pipeline (graphql-ws). Errors carry Apollo's
+ * codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) so both transports answer alike.
+ */
+export function checkOperation(
+  schema: GraphQLSchema,
+  limits: OperationLimits,
+  query: string | DocumentNode,
+  variables?: Record<string, unknown> | null,
+  operationName?: string | null,
+): GraphQLError[] {
+  let document: DocumentNode;
+  try {
+    document = typeof query === 'string' ? parse(query) : query;
+  } catch (e) {
+    const message = e instanceof GraphQLError ? e.message : 'Syntax error';
+    return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+  }
+  const ruleErrors = validate(schema, document, [...specifiedRules, ...limitRules(limits)]);
+  if (ruleErrors.length) {
+    return ruleErrors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: VALIDATION_FAILED } }));
+  }
+  const complex = checkComplexity(schema, limits, document, variables ?? undefined, operationName);
+  return complex ? [complex] : [];
+}
+
+/** Per-caller allowance of mutations (MUTATION_RATE_LIMIT per RATE_LIMIT_WINDOW_SECONDS), in Redis when configured. */
+export class MutationLimiter {
+  private readonly limiter: RateLimiter;
+  constructor(config: Config, onError?: (e: Error) => void) {
+    this.limiter = new RateLimiter({
+      keyPrefix: 'rl:mutation',
+      points: config.mutationRateLimit,
+      windowSeconds: config.rateLimitWindowSeconds,
+      redisUrl: config.redisUrl,
+      onError,
+    });
+  }
+
+  /** Counts one mutation of `caller` (a customer id, or `ip:<address>` when anonymous); throws RATE_LIMITED past the allowance. */
+  consume(caller: string): Promise<void> {
+    return this.limiter.consume(caller);
+  }
+
+  close(): Promise<void> {
+    return this.limiter.close();
+  }
+}
+
+/** The key a caller's mutations are counted under. */
+export const callerKey = (customerId: string | undefined, ip: string | undefined): string => (customerId ? `sub:${customerId}` : `ip:${ip ?? 'unknown'}`);
+
+/** Whether the operation to run is a mutation. */
+export function isMutation(document: DocumentNode, operationName?: string | null): boolean {
+  return getOperationAST(document, operationName ?? undefined)?.operation === 'mutation';
+}
+
+/** Apollo's HTTP head for an error (status and a HeaderMap); typed loosely as other packages augment `extensions.http`. */
+const httpHead = (status: number, headers: Array<[string, string]> = []) => ({ status, headers: new HeaderMap(headers) }) as never;
+
+/**
+ * Apollo plugin enforcing the limits that need the resolved operation: complexity (variables known)
+ * and the per-caller mutation rate. Depth and aliases run as validation rules ({@link limitRules}).
+ */
+export function limitsPlugin(opts: { schema: GraphQLSchema; limits: OperationLimits; mutations: MutationLimiter; ip: (ctx: Context) => string | undefined }): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request, operationName, contextValue, operation }) {
+          const complex = checkComplexity(opts.schema, opts.limits, document, request.variables, operationName);
+          if (complex) {
+            complex.extensions.http = httpHead(400);
+            throw complex;
+          }
+          if (operation?.operation === 'mutation') {
+            try {
+              await opts.mutations.consume(callerKey(contextValue.principal?.sub, opts.ip(contextValue)));
+            } catch (e) {
+              if (e instanceof RateLimitedError) {
+                const retry = String(e.extensions.retryAfterSeconds ?? 1);
+                e.extensions.http = httpHead(429, [['retry-after', retry]]);
+              }
+              throw e;
+            }
+          }
+        },
+      };
+    },
+  };
+}
+

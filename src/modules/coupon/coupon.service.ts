@@ -1,0 +1,199 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../../config';
+import type { RateLimiter } from '../../infra/rate-limit';
+import { BadUserInputError, NotFoundError } from '../../shared/errors';
+import { isUuid } from '../../shared/ids';
+import { priceOrder, type PriceBreakdown } from '../../shared/money';
+import { resolvePurchase, MAX_ORDER_AMOUNT } from '../order/order.pricing';
+import { Plan } from '../plan/plan.entity';
+import type { PlanService, Viewer } from '../plan/plan.service';
+import { Coupon, CouponKind, couponKey } from './coupon.entity';
+import { couponMessage, couponRejection, CouponRejection } from './coupon.rules';
+import { MAX_CODE_LENGTH, type CreateCouponInput } from './coupon.types';
+
+/** A priced purchase with a coupon, as `couponPreview` answers it. */
+export interface CouponPreview extends PriceBreakdown {
+  code: string;
+  valid: boolean;
+  rejection: CouponRejection | null;
+  message: string;
+  currency: string;
+}
+
+/** A coupon judged for one purchase, with the amounts it gives. */
+export interface CouponVerdict {
+  coupon: Coupon | null;
+  rejection: CouponRejection | null;
+  /** With the coupon when it is valid, without it otherwise. */
+  price: PriceBreakdown;
+}
+
+/**
+ * Coupons: administration, previews, and the guarded counters that enforce their limits. The limits
+ * live in the database: `coupon.used_count` (all live uses, checked against `max_uses`) and
+ * `coupon_customer_use.used` (one customer's live uses, checked against `max_uses_per_user`), each
+ * moved by a single conditional statement, never by reading then writing.
+ */
+export class CouponService {
+  constructor(
+    private readonly deps: {
+      config: Config;
+      plans: PlanService;
+      /** Per-caller allowance of `couponPreview`. */
+      previewLimiter: RateLimiter;
+    },
+  ) {}
+
+  /** Closes the preview limiter's store connection. */
+  close(): Promise<void> {
+    return this.deps.previewLimiter.close();
+  }
+
+  /** Trims a code and checks its length; BAD_USER_INPUT naming `field` otherwise. */
+  normaliseCode(code: string, field: string): string {
+    const trimmed = code.trim();
+    if (trimmed.length < 1 || trimmed.length > MAX_CODE_LENGTH) throw BadUserInputError.field(field, `must be 1 to ${MAX_CODE_LENGTH} characters`);
+    return trimmed;
+  }
+
+  /** Admin: creates a coupon. Codes are unique ignoring case and surrounding spaces (the database decides races). */
+  async create(em: EntityManager, input: CreateCouponInput): Promise<Coupon> {
+    const code = this.normaliseCode(input.code, 'code');
+    if (input.kind === CouponKind.PERCENT && input.value > 100) throw BadUserInputError.field('value', 'a PERCENT coupon takes 1 to 100');
+    if (input.startsAt && input.endsAt && input.endsAt <= input.startsAt) throw BadUserInputError.field('endsAt', 'must be after startsAt');
+    const planIds = [...new Set(input.planIds ?? [])];
+    if (planIds.some((id) => !isUuid(id))) throw BadUserInputError.field('planIds', 'must name existing plans');
+    if (planIds.length) {
+      const found = await em.count(Plan, { id: { $in: planIds } });
+      if (found !== planIds.length) throw BadUserInputError.field('planIds', 'must name existing plans');
+    }
+
+    const coupon = new Coupon(code, input.kind, input.value);
+    coupon.startsAt = input.startsAt ?? null;
+    coupon.endsAt = input.endsAt ?? null;
+    coupon.maxUses = input.maxUses ?? null;
+    coupon.maxUsesPerUser = input.maxUsesPerUser ?? null;
+    coupon.minAmount = input.minAmount ?? null;
+    coupon.planIds = planIds;
+    const fork = em.fork();
+    try {
+      await fork.persistAndFlush(coupon);
+    } catch (e) {
+      if (e instanceof UniqueConstraintViolationException) throw BadUserInputError.field('code', 'a coupon with this code already exists');
+      throw e;
+    }
+    return coupon;
+  }
+
+  /** Admin: a coupon by id; NOT_FOUND for unknown and non-UUID ids. */
+  async get(em: EntityManager, id: string): Promise<Coupon> {
+    const coupon = isUuid(id) ? await em.findOne(Coupon, { id }) : null;
+    if (!coupon) throw new NotFoundError('No such coupon');
+    return coupon;
+  }
+
+  /** Admin: turns a coupon on or off. Orders already holding a use keep it. */
+  async setEnabled(em: EntityManager, id: string, enabled: boolean): Promise<Coupon> {
+    if (!isUuid(id)) throw new NotFoundError('No such coupon');
+    const rows = await em.execute(`update coupon set enabled = ? where id = ? returning *`, [enabled, id]);
+    if (rows.length === 0) throw new NotFoundError('No such coupon');
+    return em.fork().map(Coupon, rows[0]);
+  }
+
+  /** The coupon a code names (ignoring case and surrounding spaces), or null. */
+  async findByCode(em: EntityManager, code: string): Promise<Coupon | null> {
+    return em.findOne(Coupon, { codeKey: couponKey(code) }, { refresh: true });
+  }
+
+  /** How many live uses of `couponId` a customer holds. */
+  async usedBy(em: EntityManager, couponId: string, customerId: string): Promise<number> {
+    const rows = await em.execute<{ used: number }[]>(`select used from coupon_customer_use where coupon_id = ? and customer_id = ?`, [couponId, customerId]);
+    return rows.length ? Number(rows[0].used) : 0;
+  }
+
+  /** Judges a coupon code for a subtotal and prices it: with the coupon when valid, without otherwise. */
+  async judge(em: EntityManager, code: string, planId: string, subtotal: number, customerId: string): Promise<CouponVerdict> {
+    const coupon = await this.findByCode(em, code);
+    const usedByCustomer = coupon && coupon.maxUsesPerUser !== null ? await this.usedBy(em, coupon.id, customerId) : 0;
+    const rejection = couponRejection(coupon, { now: new Date(), planId, subtotal, usedByCustomer });
+    const price = priceOrder(subtotal, rejection === null ? coupon : null, this.deps.config.taxRateBps);
+    if (price.total > MAX_ORDER_AMOUNT) throw BadUserInputError.field('upgradeIds', 'the order amount is too large');
+    return { coupon, rejection, price };
+  }
+
+  /**
+   * Prices a plan with a coupon for the caller without reserving anything. Rate-limited per caller
+   * (COUPON_PREVIEW_RATE_LIMIT per RATE_LIMIT_WINDOW_SECONDS, across instances when Redis is set), so
+   * codes cannot be guessed at speed. An unusable coupon is an answer, not an error: `valid: false`,
+   * its rejection, and the amounts without it.
+   */
+  async preview(
+    em: EntityManager,
+    viewer: Viewer & { customerId: string },
+    args: { code: string; planId: string; upgradeIds?: readonly string[] | null },
+  ): Promise<CouponPreview> {
+    await this.deps.previewLimiter.consume(viewer.customerId);
+    const code = this.normaliseCode(args.code, 'code');
+    const purchase = await resolvePurchase(em, this.deps.plans, viewer, args.planId, args.upgradeIds);
+    const { coupon, rejection, price } = await this.judge(em, code, purchase.plan.id, purchase.subtotal, viewer.customerId);
+    const currency = this.deps.config.currency;
+    return {
+      code: coupon?.code ?? code,
+      valid: rejection === null,
+      rejection,
+      message: couponMessage(code, coupon, rejection, price.discount, currency),
+      currency,
+      ...price,
+    };
+  }
+
+  /**
+   * Takes one of a customer's uses inside an order's transaction: a guarded upsert of
+   * `coupon_customer_use` that refuses to pass `maxUsesPerUser`. The row is the customer's own, so
+   * this never contends with other customers. Returns false when the customer's limit is reached.
+   */
+  async takeCustomerUse(tx: EntityManager, coupon: Coupon, customerId: string): Promise<boolean> {
+    const rows = await tx.execute(
+      `insert into coupon_customer_use (coupon_id, customer_id, used) values (?, ?, 1)
+       on conflict (coupon_id, customer_id) do update set used = coupon_customer_use.used + 1
+        where ?::int is null or coupon_customer_use.used < ?::int
+       returning used`,
+      [coupon.id, customerId, coupon.maxUsesPerUser, coupon.maxUsesPerUser],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * Takes one use of the coupon: a guarded update that also re-checks `enabled` and the window against
+   * the database clock. The coupon row is shared by everyone using the code, so callers run this as
+   * the last statement of their transaction: its row lock is then held only until commit. When it
+   * refuses, the coupon is re-read to say which rule applies.
+   */
+  async takeUse(tx: EntityManager, couponId: string): Promise<CouponRejection | null> {
+    const rows = await tx.execute(
+      `update coupon set used_count = used_count + 1
+        where id = ? and enabled
+          and (starts_at is null or starts_at <= now()) and (ends_at is null or ends_at > now())
+          and (max_uses is null or used_count < max_uses)
+       returning used_count`,
+      [couponId],
+    );
+    if (rows.length === 1) return null;
+    const [c] = await tx.execute<{ enabled: boolean; not_started: boolean; expired: boolean }[]>(
+      `select enabled, coalesce(starts_at > now(), false) as not_started, coalesce(ends_at <= now(), false) as expired from coupon where id = ?`,
+      [couponId],
+    );
+    if (!c) return CouponRejection.NOT_FOUND;
+    if (!c.enabled) return CouponRejection.DISABLED;
+    if (c.not_started) return CouponRejection.NOT_STARTED;
+    if (c.expired) return CouponRejection.EXPIRED;
+    return CouponRejection.USAGE_LIMIT_REACHED;
+  }
+
+  /** Gives back one use of a coupon by a customer (an order holding it was cancelled); coupon row last. */
+  async giveBack(tx: EntityManager, couponId: string, customerId: string): Promise<void> {
+    await tx.execute(`update coupon_customer_use set used = used - 1 where coupon_id = ? and customer_id = ? and used > 0`, [couponId, customerId]);
+    await tx.execute(`update coupon set used_count = used_count - 1 where id = ? and used_count > 0`, [couponId]);
+  }
+}

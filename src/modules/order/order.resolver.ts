@@ -1,0 +1,42 @@
+import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { Context } from '../../context';
+import type { Caller } from './order.service';
+import type { OrderSnapshot } from './order.snapshot';
+import { CancelOrderArgs, CreateOrderInput, MyOrdersArgs, OrderArgs } from './order.inputs';
+import { OrderConnection, OrderType } from './order.types';
+import type { OrderPage } from './order.service';
+
+/** The caller as an authenticated customer (UNAUTHENTICATED without a token). */
+async function caller(ctx: Context): Promise<Caller> {
+  const customer = await ctx.customer();
+  const viewer = await ctx.viewer();
+  return { ...viewer, customerId: customer.id };
+}
+
+/** Creating, cancelling and reading orders. */
+@Resolver(() => OrderType)
+export class OrderResolver {
+  /**
+   * NOT_FOUND (with `order: null`) for an unknown id, a non-UUID id and another customer's order alike:
+   * the field is nullable so that error nulls only this field, never whether an order exists.
+   */
+  @Query(() => OrderType, { nullable: true, description: "One of the caller's orders (admins: any order)." })
+  async order(@Args(() => OrderArgs) { id }: OrderArgs, @Ctx() ctx: Context): Promise<OrderSnapshot> {
+    return ctx.services.orders.get(ctx.em, await caller(ctx), id);
+  }
+
+  @Query(() => OrderConnection)
+  async myOrders(@Args(() => MyOrdersArgs) args: MyOrdersArgs, @Ctx() ctx: Context): Promise<OrderPage> {
+    return ctx.services.orders.list(ctx.em, await caller(ctx), args);
+  }
+
+  @Mutation(() => OrderType)
+  async createOrder(@Arg('input', () => CreateOrderInput) input: CreateOrderInput, @Ctx() ctx: Context): Promise<OrderSnapshot> {
+    return ctx.services.orders.create(ctx.em, await caller(ctx), input);
+  }
+
+  @Mutation(() => OrderType)
+  async cancelOrder(@Args(() => CancelOrderArgs) { orderId }: CancelOrderArgs, @Ctx() ctx: Context): Promise<OrderSnapshot> {
+    return ctx.services.orders.cancel(ctx.em, await caller(ctx), orderId);
+  }
+}

@@ -1,0 +1,234 @@
+import { buildSchema, getIntrospectionQuery, parse } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { loadConfig } from '../../src/config';
+import { checkOperation, complexityOf, limitsOf } from '../../src/http/limits';
+import { codeOf, startTestServer, token, type TestServer } from '../support/server';
+import { readTestEnv } from '../support/env';
+
+const contract = buildSchema(readFileSync(path.join(__dirname, '..', '..', '..', 'shared', 'contract.graphql'), 'utf8'));
+const defaults = limitsOf(loadConfig({ NODE_ENV: 'test' }));
+
+/** `n` aliased copies of a small field. */
+const aliased = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `p${i}: plans { id }`).join(' ')} }`;
+
+/** A document of a few hundred bytes whose fragments expand to 2^levels copies of a plan's fields. */
+function fragmentBomb(levels: number): string {
+  const frags = [`fragment F0 on Plan { id name upgrades { id name price { amount currency } } }`];
+  for (let i = 1; i <= levels; i++) frags.push(`fragment F${i} on Plan { ...F${i - 1} ...F${i - 1} }`);
+  return `query Bomb { plans { ...F${levels} } } ${frags.join(' ')}`;
+}
+
+/** Posts a raw body to /graphql. */
+async function post(s: TestServer, body: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+/** Runs one operation over graphql-ws and returns its single result, or the errors it ended with. */
+function overWs(client: Client, query: string, variables?: Record<string, unknown>): Promise<{ data?: any; errors?: any[] }> {
+  return new Promise((resolve) => {
+    let result: { data?: any; errors?: any[] } = {};
+    client.subscribe(
+      { query, variables },
+      {
+        next: (r) => (result = r as typeof result),
+        error: (e) => resolve({ errors: Array.isArray(e) ? e : [e] }),
+        complete: () => resolve(result),
+      },
+    );
+  });
+}
+
+describe('the contract’s own operations pass the default limits', () => {
+  const normal = {
+    myOrdersDeep: `query { myOrders(first: 100) { edges { cursor node { id number status plan { id name price { amount currency } upgrades { id name price { amount currency } } } upgrades { id name price { amount currency } } couponCode subtotal { amount currency } discount { amount currency } tax { amount currency } total { amount currency } createdAt expiresAt paidAt paymentMethod deliveredAt cancelledAt cancelReason delivery { id status attempts updatedAt completedAt } version } } pageInfo { hasNextPage endCursor } } }`,
+    brief: `query { myOrders(first: 100) { edges { node { plan { upgrades { price { amount } } } } } } }`,
+    wallet: `query { wallet { balance { amount currency } transactions(first: 100) { edges { cursor node { id amount { amount currency } kind orderId createdAt } } pageInfo { hasNextPage endCursor } } } }`,
+    subscription: `subscription($id: ID!) { orderUpdated(orderId: $id) { id status version total { amount currency } delivery { status attempts } plan { name upgrades { name } } } }`,
+    introspection: getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }),
+  };
+  test.each(Object.entries(normal))('%s', (_name, query) => {
+    expect(checkOperation(contract, defaults, query, { id: randomUUID() })).toEqual([]);
+  });
+
+  test('complexity counts what would run: the deep orders page is far below the default', () => {
+    const c = complexityOf(contract, parse(normal.myOrdersDeep));
+    expect(c).toBeGreaterThan(40);
+    expect(c).toBeLessThan(defaults.maxComplexity / 4);
+  });
+
+  test('the defaults are depth 10, complexity 1000, 30 aliases', () => {
+    expect(defaults).toEqual({ maxDepth: 10, maxComplexity: 1000, maxAliases: 30 });
+  });
+});
+
+describe('over HTTP', () => {
+  let s: TestServer;
+  let shallow: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ MUTATION_RATE_LIMIT: '3', RATE_LIMIT_WINDOW_SECONDS: '60', BODY_LIMIT_BYTES: '4096' });
+    shallow = await startTestServer({ MAX_QUERY_DEPTH: '2' }, { databaseUrl: s.databaseUrl });
+  });
+  afterAll(async () => {
+    await shallow?.stop();
+    await s?.stop();
+  });
+
+  test('a query deeper than MAX_QUERY_DEPTH is refused before running (400, GRAPHQL_VALIDATION_FAILED)', async () => {
+    const deep = await shallow.gql(`query Deep { plans { upgrades { price { amount } } } }`);
+    expect(deep.status).toBe(400);
+    expect(codeOf(deep)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(deep.errors?.[0].message).toMatch(/depth of 2/);
+    expect(deep.data ?? null).toBeNull();
+    const ok = await shallow.gql(`query Ok { plans { upgrades { name } } }`);
+    expect(ok.status).toBe(200);
+    expect(ok.errors).toBeUndefined();
+  });
+
+  test('the IDE’s introspection query is not counted as depth', async () => {
+    const r = await shallow.gql(getIntrospectionQuery());
+    expect(r.errors).toBeUndefined();
+    expect(r.data.__schema.queryType.name).toBe('Query');
+  });
+
+  test('a fragment bomb is refused by complexity, not executed', async () => {
+    const query = fragmentBomb(9);
+    expect(query.length).toBeLessThan(1500);
+    const r = await s.gql(query);
+    expect(r.status).toBe(400);
+    expect(codeOf(r)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(r.errors?.[0].message).toMatch(/too complex: at most 1000/);
+    expect(r.errors?.[0].extensions?.complexity).toBeGreaterThan(1000);
+    expect(r.data ?? null).toBeNull();
+  });
+
+  test('30 aliases pass, 31 are refused', async () => {
+    const ok = await s.gql(aliased(30));
+    expect(ok.errors).toBeUndefined();
+    expect(Object.keys(ok.data)).toHaveLength(30);
+    const tooMany = await s.gql(aliased(31));
+    expect(tooMany.status).toBe(400);
+    expect(codeOf(tooMany)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(tooMany.errors?.[0].message).toMatch(/more than 30 aliases/);
+  });
+
+  test('batched HTTP requests are refused (400 BAD_REQUEST), nothing of the batch runs', async () => {
+    const admin = await token(`admin-${randomUUID()}`, 'admin');
+    const name = `batched-${randomUUID()}`;
+    const create = { query: `mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }`, variables: { i: { name, price: 100 } } };
+    const r = await post(s, JSON.stringify([create, create]), { authorization: `Bearer ${admin}` });
+    expect(r.status).toBe(400);
+    expect(r.json?.errors?.[0]?.extensions?.code ?? r.text).toMatch(/BAD_REQUEST|batch/i);
+    expect(await s.sql(`select 1 from plan where name = $1`, [name])).toHaveLength(0);
+  });
+
+  test('a body over BODY_LIMIT_BYTES gets 413 and is not parsed', async () => {
+    const big = JSON.stringify({ query: `{ plans { id } }`, variables: { pad: 'x'.repeat(5000) } });
+    const r = await post(s, big);
+    expect(r.status).toBe(413);
+    const small = await post(s, JSON.stringify({ query: `{ plans { id } }`, variables: { pad: 'x'.repeat(3000) } }));
+    expect(small.status).toBe(200);
+  });
+
+  test('mutations are rate-limited per caller: the 4th within the window is RATE_LIMITED (429) with limit and window', async () => {
+    const caller = await token(`cust-${randomUUID()}`);
+    const other = await token(`cust-${randomUUID()}`);
+    const m = `mutation { createPlan(input: { name: "x", price: 1 }) { id } }`;
+    for (let i = 0; i < 3; i++) expect(codeOf(await s.gql(m, {}, caller))).toBe('FORBIDDEN');
+    const limited = await s.gql(m, {}, caller);
+    expect(limited.status).toBe(429);
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
+    expect(limited.errors?.[0].extensions).toMatchObject({ limit: 3, window: 60 });
+    expect(limited.errors?.[0].extensions?.retryAfterSeconds).toBeGreaterThan(0);
+    // Queries are not counted, and another caller has its own allowance.
+    expect((await s.gql(`{ me { id } }`, {}, caller)).errors).toBeUndefined();
+    expect(codeOf(await s.gql(m, {}, other))).toBe('FORBIDDEN');
+  });
+
+  describe('over WebSocket the same limits apply', () => {
+    let client: Client;
+    let sub: string;
+    beforeAll(async () => {
+      sub = `cust-${randomUUID()}`;
+      const t = await token(sub);
+      client = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${t}` }, retryAttempts: 0, lazy: true });
+    });
+    afterAll(() => client?.dispose());
+
+    test('an ordinary query runs', async () => {
+      const r = await overWs(client, `{ me { id } }`);
+      expect(r.errors).toBeUndefined();
+      expect(r.data.me.id).toBe(sub);
+    });
+
+    test('too many aliases and a fragment bomb are refused with GRAPHQL_VALIDATION_FAILED', async () => {
+      const aliases = await overWs(client, aliased(31));
+      expect(aliases.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      const bomb = await overWs(client, fragmentBomb(9));
+      expect(bomb.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(bomb.errors?.[0].message).toMatch(/too complex/);
+    });
+
+    test('an unknown field and a syntax error carry Apollo’s codes, not INTERNAL_SERVER_ERROR', async () => {
+      expect((await overWs(client, `{ nope }`)).errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect((await overWs(client, `{ me { `)).errors?.[0].extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    });
+
+    test('mutations over the socket count toward the same allowance', async () => {
+      const m = `mutation { createPlan(input: { name: "x", price: 1 }) { id } }`;
+      const codes: string[] = [];
+      for (let i = 0; i < 4; i++) codes.push((await overWs(client, m)).errors?.[0].extensions?.code);
+      expect(codes).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'RATE_LIMITED']);
+      // HTTP sees the same spent allowance.
+      expect(codeOf(await s.gql(m, {}, await token(sub)))).toBe('RATE_LIMITED');
+    });
+  });
+});
+
+describe('with Redis the mutation allowance holds across instances', () => {
+  const redisUrl = readTestEnv().redisUrl;
+  const run = redisUrl ? test : test.skip;
+  run('two instances share one counter', async () => {
+    const env = { REDIS_URL: redisUrl!, MUTATION_RATE_LIMIT: '4', RATE_LIMIT_WINDOW_SECONDS: '60' };
+    const a = await startTestServer(env);
+    const b = await startTestServer(env, { databaseUrl: a.databaseUrl });
+    try {
+      const caller = await token(`cust-${randomUUID()}`);
+      const m = `mutation { createPlan(input: { name: "x", price: 1 }) { id } }`;
+      const codes: Array<string | undefined> = [];
+      for (const srv of [a, b, a, b, a, b]) codes.push(codeOf(await srv.gql(m, {}, caller)));
+      expect(codes).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'RATE_LIMITED', 'RATE_LIMITED']);
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
+  });
+});
+
+describe('GRAPHQL_INTROSPECTION=false', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ GRAPHQL_INTROSPECTION: 'false' });
+  });
+  afterAll(() => s?.stop());
+
+  test('introspection is refused and the IDE page is not served', async () => {
+    const r = await s.gql(`{ __schema { queryType { name } } }`);
+    expect(codeOf(r)).toBe('GRAPHQL_VALIDATION_FAILED');
+    const page = await fetch(`${s.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toMatch(/graphiql/i);
+    // Ordinary operations still work.
+    expect((await s.gql(`{ plans { id } }`)).errors).toBeUndefined();
+  });
+});

@@ -66,7 +66,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     await migrateJobs(databaseUrl);
   }
   const bus = config.redisUrl ? redisBus(config.redisUrl, (e) => log.warn({ err: e.message }, 'redis error')) : memoryBus();
-  const services = createServices({ config, bus });
+  const services = createServices({ config, bus, orm, log: (m, fields) => log.info(fields, m) });
   const verifier = new TokenVerifier(config.jwt);
   const schema = await createSchema();
 

@@ -35,6 +35,14 @@ export interface Config {
   orderPaymentTimeoutSeconds: number;
   maxUnpaidOrders: number;
   smtpUrl?: string;
+  /** Sender of order mails (`MAIL_FROM`). */
+  mailFrom: string;
+  /** Recipient address of a customer's mails; `{customerId}` is replaced by the (encoded) customer id (`MAIL_TO_TEMPLATE`). */
+  mailToTemplate: string;
+  /** Tries of an automatic delivery before it ends FAILED (`DELIVERY_MAX_ATTEMPTS`). */
+  deliveryMaxAttempts: number;
+  /** When set, automatic delivery asks this URL to provision the service and completes only on a 2xx (`DELIVERY_WEBHOOK_URL`). */
+  deliveryWebhookUrl?: string;
   logLevel: string;
   bodyLimitBytes: number;
   /** Per-caller `couponPreview` calls allowed per `rateLimitWindowSeconds`. */
@@ -112,6 +120,10 @@ const schema = z.object({
   ORDER_PAYMENT_TIMEOUT_SECONDS: optional(int(1, 30 * 24 * 3600)),
   MAX_UNPAID_ORDERS: optional(int(1, 1000)),
   SMTP_URL: optional(url(['smtp:', 'smtps:'])),
+  MAIL_FROM: optional(z.string().trim().min(3).max(200)),
+  MAIL_TO_TEMPLATE: optional(z.string().trim().regex(/^[^@\s]*\{customerId\}[^@\s]*@[^@\s]+$/, 'must look like {customerId}@example.com')),
+  DELIVERY_MAX_ATTEMPTS: optional(int(1, 25)),
+  DELIVERY_WEBHOOK_URL: optional(url(['http:', 'https:'])),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   BODY_LIMIT_BYTES: optional(int(1024, 10 * 1024 * 1024)),
   COUPON_PREVIEW_RATE_LIMIT: optional(int(1)),
@@ -192,6 +204,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orderPaymentTimeoutSeconds: e.ORDER_PAYMENT_TIMEOUT_SECONDS ?? 900,
     maxUnpaidOrders: e.MAX_UNPAID_ORDERS ?? 3,
     smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM ?? 'Orders <orders@commerce.invalid>',
+    mailToTemplate: e.MAIL_TO_TEMPLATE ?? '{customerId}@customers.invalid',
+    deliveryMaxAttempts: e.DELIVERY_MAX_ATTEMPTS ?? 5,
+    deliveryWebhookUrl: e.DELIVERY_WEBHOOK_URL,
     logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     bodyLimitBytes: e.BODY_LIMIT_BYTES ?? 100 * 1024,
     couponPreviewRateLimit: e.COUPON_PREVIEW_RATE_LIMIT ?? 30,

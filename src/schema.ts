@@ -4,12 +4,15 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { CouponResolver } from './modules/coupon/coupon.resolver';
 import { CustomerResolver } from './modules/customer/customer.resolver';
+import { DeliveryResolver } from './modules/delivery/delivery.resolver';
+import { CustomerServicesResolver, ServicePeriodResolver } from './modules/delivery/service-period.resolver';
 import { OrderFieldsResolver } from './modules/order/order-fields.resolver';
+import { OrderSubscriptionResolver } from './modules/order/order-subscription.resolver';
 import { OrderResolver } from './modules/order/order.resolver';
 import { PlanResolver, PlanUpgradeResolver } from './modules/plan/plan.resolver';
 
 /** Every resolver class of the API. */
-export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver] as const;
+export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver, DeliveryResolver, OrderSubscriptionResolver, CustomerServicesResolver, ServicePeriodResolver] as const;
 
 /** type-graphql's pub/sub is not used for delivery (subscriptions use the EventBus); a stub satisfies it. */
 const unusedPubSub: PubSub = {

@@ -1,11 +1,15 @@
 import type { Config } from './config';
 import type { TaskList } from './infra/jobs';
+import { Mailer } from './infra/mail';
 import type { Orm } from './infra/orm';
 import type { EventBus } from './infra/pubsub';
 import { RateLimiter } from './infra/rate-limit';
 import { CouponService } from './modules/coupon/coupon.service';
 import { CustomerService } from './modules/customer/customer.service';
 import { DeliveryService } from './modules/delivery/delivery.service';
+import { deliveryTasks } from './modules/delivery/delivery.tasks';
+import { WebhookProvisioner } from './modules/delivery/provisioner';
+import { OrderLiveService } from './modules/order/order-live.service';
 import { OrderEvents } from './modules/order/order.events';
 import { OrderService } from './modules/order/order.service';
 import { PlanService } from './modules/plan/plan.service';
@@ -18,6 +22,9 @@ export interface Services {
   ledger: LedgerService;
   orderEvents: OrderEvents;
   deliveries: DeliveryService;
+  /** Live order feeds for subscriptions. */
+  live: OrderLiveService;
+  mailer: Mailer;
   coupons: CouponService;
   orders: OrderService;
   /** Background job handlers, by task name. */
@@ -30,10 +37,18 @@ export function createServices(deps: {
   bus: EventBus;
   /** Needed by the background jobs (each forks its own EntityManager); without it none are registered. */
   orm?: Orm;
+  log?: (message: string, fields: Record<string, unknown>) => void;
 }): Services {
   const ledger = new LedgerService();
   const orderEvents = new OrderEvents(deps.bus);
-  const deliveries = new DeliveryService();
+  const deliveries = new DeliveryService({
+    config: deps.config,
+    ledger,
+    orderEvents,
+    provisioner: deps.config.deliveryWebhookUrl ? new WebhookProvisioner(deps.config.deliveryWebhookUrl) : null,
+  });
+  const mailer = new Mailer(deps.config.smtpUrl, deps.log ?? ((m, f) => console.log(m, f)));
+  const live = new OrderLiveService(deps.bus, deliveries);
   const plans = new PlanService();
   const couponPreviewLimiter = new RateLimiter({
     keyPrefix: 'rl:coupon_preview',
@@ -49,9 +64,12 @@ export function createServices(deps: {
     ledger,
     orderEvents,
     deliveries,
+    live,
+    mailer,
     coupons,
     orders,
     tasks: {
+      ...(deps.orm ? deliveryTasks({ orm: deps.orm, config: deps.config, deliveries, mailer }) : {}),
       ...(deps.orm ? orders.tasks(() => deps.orm!.em.fork()) : {}),
     },
   };

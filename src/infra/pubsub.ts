@@ -17,51 +17,125 @@ export interface TopicPayloads {
   [Topic.CUSTOMER_ORDERS_UPDATED]: OrderSnapshot;
 }
 
-/** Channel name of one key of a topic. */
+/** Channel name of one key of a topic (also the Redis channel). */
 export const channel = (topic: Topic, key: string): string => `${topic}.${key}`;
+
+/** Stops a listener; safe to call more than once. */
+export type Unlisten = () => void;
 
 /** Typed publish/subscribe; in process, or through Redis across instances. */
 export interface EventBus {
+  /**
+   * Publishes to one key of a topic. Never throws and never waits long: it runs after a commit, so a
+   * transport failure is reported through the bus's error callback and the caller carries on.
+   */
   publish<T extends Topic>(topic: T, key: string, payload: TopicPayloads[T]): Promise<void>;
-  subscribe<T extends Topic>(topic: T, key: string): AsyncIterableIterator<TopicPayloads[T]>;
+  /**
+   * Registers `onEvent` for one key of a topic. Resolves once the transport has confirmed the
+   * subscription, so any publish made after it resolves reaches `onEvent`.
+   */
+  listen<T extends Topic>(topic: T, key: string, onEvent: (payload: TopicPayloads[T]) => void): Promise<Unlisten>;
+  /**
+   * Calls `onReconnect` each time the transport comes back after an outage, when listeners may have
+   * missed events. Returns a function that removes it.
+   */
+  onReconnect(onReconnect: () => void): Unlisten;
   /** False while the transport cannot deliver (Redis down). */
   healthy(): boolean;
   close(): Promise<void>;
 }
 
+/** How long a publish may wait for the transport before it is given up (and logged). */
+const PUBLISH_TIMEOUT_MS = 1_000;
+
 interface Engine {
-  publish(trigger: string, payload: unknown): Promise<void> | void;
-  asyncIterableIterator<T>(triggers: string | readonly string[]): AsyncIterableIterator<T>;
+  publish(trigger: string, payload: unknown): Promise<void>;
+  subscribe(trigger: string, onMessage: (payload: unknown) => void): Promise<number>;
+  unsubscribe(id: number): void;
 }
 
 class Bus implements EventBus {
+  private readonly reconnectListeners = new Set<() => void>();
+
   constructor(
     private readonly engine: Engine,
+    private readonly onError: (e: Error) => void,
     private readonly isHealthy: () => boolean,
     private readonly onClose: () => Promise<void>,
   ) {}
+
   async publish<T extends Topic>(topic: T, key: string, payload: TopicPayloads[T]): Promise<void> {
-    await this.engine.publish(channel(topic, key), payload);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.engine.publish(channel(topic, key), payload),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`publish timed out after ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (e) {
+      this.onError(new Error(`publish to ${channel(topic, key)} failed: ${(e as Error).message}`));
+    } finally {
+      clearTimeout(timer);
+    }
   }
-  subscribe<T extends Topic>(topic: T, key: string): AsyncIterableIterator<TopicPayloads[T]> {
-    return this.engine.asyncIterableIterator<TopicPayloads[T]>(channel(topic, key));
+
+  async listen<T extends Topic>(topic: T, key: string, onEvent: (payload: TopicPayloads[T]) => void): Promise<Unlisten> {
+    const id = await this.engine.subscribe(channel(topic, key), (payload) => {
+      try {
+        onEvent(payload as TopicPayloads[T]);
+      } catch (e) {
+        this.onError(e as Error);
+      }
+    });
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      try {
+        this.engine.unsubscribe(id);
+      } catch (e) {
+        this.onError(e as Error);
+      }
+    };
   }
+
+  onReconnect(onReconnect: () => void): Unlisten {
+    this.reconnectListeners.add(onReconnect);
+    return () => void this.reconnectListeners.delete(onReconnect);
+  }
+
+  /** Tells every reconnect listener that events may have been missed. */
+  reconnected(): void {
+    for (const l of [...this.reconnectListeners]) {
+      try {
+        l();
+      } catch (e) {
+        this.onError(e as Error);
+      }
+    }
+  }
+
   healthy(): boolean {
     return this.isHealthy();
   }
+
   close(): Promise<void> {
+    this.reconnectListeners.clear();
     return this.onClose();
   }
 }
 
 /** In-process bus: one instance only. */
-export function memoryBus(): EventBus {
-  return new Bus(new MemoryPubSub() as unknown as Engine, () => true, async () => undefined);
+export function memoryBus(onError: (e: Error) => void = () => undefined): EventBus {
+  return new Bus(new MemoryPubSub() as unknown as Engine, onError, () => true, async () => undefined);
 }
 
 /**
- * Redis-backed bus. ioredis reconnects by itself with capped backoff; while Redis is away publishes
- * fail fast (the change is already committed; clients resync from the snapshot on reconnect).
+ * Redis-backed bus (graphql-redis-subscriptions over two ioredis connections). ioredis reconnects by
+ * itself with capped backoff and restores the subscriptions; while Redis is away publishes fail fast
+ * and are logged (the change is already committed), and when it is back the reconnect listeners
+ * re-read what they watch, so a missed event never leaves a subscriber behind.
  */
 export function redisBus(url: string, onError: (e: Error) => void = () => undefined): EventBus {
   const options: RedisOptions = {
@@ -70,17 +144,42 @@ export function redisBus(url: string, onError: (e: Error) => void = () => undefi
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
   };
-  const publisher = new Redis(url, options);
-  // The subscriber must queue its SUBSCRIBE commands while reconnecting so subscriptions are restored.
-  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
-  publisher.on('error', onError);
-  subscriber.on('error', onError);
+  const publisher = new Redis(url, { ...options, connectionName: 'commerce-pub' });
+  // The subscriber queues its SUBSCRIBE commands while reconnecting, so subscriptions are restored.
+  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'commerce-sub' });
+  const reportOnce = (name: string) => {
+    let down = false;
+    return {
+      error: (e: Error) => {
+        // ioredis reports every failed reconnection; one line per outage is enough.
+        if (!down) onError(new Error(`redis ${name}: ${e.message}`));
+        down = true;
+      },
+      ready: () => (down = false),
+    };
+  };
+  const pubState = reportOnce('publisher');
+  const subState = reportOnce('subscriber');
+  publisher.on('error', pubState.error).on('ready', pubState.ready);
+  subscriber.on('error', subState.error);
+
   const engine = new RedisPubSub({ publisher, subscriber });
-  return new Bus(
+  let closing = false;
+  const bus = new Bus(
     engine as unknown as Engine,
+    onError,
     () => publisher.status === 'ready' && subscriber.status === 'ready',
     async () => {
+      closing = true;
       await engine.close().catch(() => undefined);
     },
   );
+  let connectedBefore = false;
+  subscriber.on('ready', () => {
+    subState.ready();
+    // ioredis re-sends the SUBSCRIBE commands right after 'ready'; let them land before re-reading.
+    if (connectedBefore && !closing) setTimeout(() => bus.reconnected(), 100).unref();
+    connectedBefore = true;
+  });
+  return bus;
 }

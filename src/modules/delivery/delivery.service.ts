@@ -1,22 +1,276 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AfterCommit } from '../../shared/unit-of-work';
-import type { Order } from '../order/order.entity';
-import { Delivery } from './delivery.entity';
+import type { Config } from '../../config';
+import { enqueue } from '../../infra/jobs';
+import type { Principal } from '../../infra/auth';
+import { splitRelease } from '../../shared/money';
+import { ForbiddenError, InvalidStatusTransitionError, NotFoundError } from '../../shared/errors';
+import { isUuid } from '../../shared/ids';
+import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
+import { Role } from '../customer/customer.entity';
+import { Order, OrderStatus } from '../order/order.entity';
+import { orderLifecycle } from '../order/order.fsm';
+import type { OrderEvents } from '../order/order.events';
+import { toSnapshot, type OrderSnapshot } from '../order/order.snapshot';
+import { Plan } from '../plan/plan.entity';
+import type { LedgerService } from '../wallet/ledger.service';
+import type { LedgerLine } from '../wallet/ledger.service';
+import { AccountKind, EntryKind } from '../wallet/wallet.entity';
+import { Delivery, DeliveryStatus } from './delivery.entity';
+import { DeliveryActor, DeliveryMode, deliveryMoves } from './delivery.fsm';
+import type { Provisioner } from './provisioner';
+import { MailKind, mailJob } from './order-mail';
+
+/** Task name of the automatic delivery job. */
+export const DELIVER_ORDER_TASK = 'deliver_order';
+
+/** Which attempt of the automatic delivery job is running (graphile-worker counts from 1). */
+export interface Attempt {
+  number: number;
+  max: number;
+}
+
+/** Refunds a paid order inside the caller's transaction (the payments module's refund core). */
+export type RefundOrder = (tx: EntityManager, orderId: string, actorId: string, after: AfterCommit) => Promise<void>;
+
+/** The locked order and its delivery, as one change reads them. */
+interface Locked {
+  id: string;
+  status: OrderStatus;
+  customerId: string;
+  planId: string;
+  total: number;
+  tax: number;
+  durationDays: number | null;
+  deliveryStatus: DeliveryStatus | null;
+  providerId: string | null;
+  planProviderId: string | null;
+}
 
 /**
- * Deliveries of paid orders. (The lifecycle, automatic delivery, release of escrow and mails are
- * built on this by the delivery module.)
+ * Deliveries of paid orders: their lifecycle (every change checked against the transition table,
+ * made with guarded updates, raising the order's version by one), automatic delivery by a job,
+ * release of the escrow on completion and the order mails.
  */
 export class DeliveryService {
+  private refund?: RefundOrder;
+
+  constructor(
+    private readonly deps: {
+      config: Config;
+      ledger: LedgerService;
+      orderEvents: OrderEvents;
+      provisioner: Provisioner | null;
+    },
+  ) {}
+
+  /** Lets an admin's cancellation refund the order (wired once the payments module exists). */
+  useRefund(refund: RefundOrder): void {
+    this.refund = refund;
+  }
+
   /**
    * Creates the delivery of an order that has just been paid, `NEW`, inside the payment's
-   * transaction, and schedules what follows it (automatic delivery, confirmation mail).
+   * transaction, and schedules what follows it there too (so a rolled-back payment schedules
+   * nothing): the confirmation mail and, for a plan without a provider, the automatic delivery.
    */
   async createForPaidOrder(tx: EntityManager, order: Order, after: AfterCommit): Promise<Delivery> {
     void after;
-    const delivery = new Delivery(order, order.plan.provider ?? null);
+    const plan = await tx.findOneOrFail(Plan, { id: order.plan.id });
+    const delivery = new Delivery(order, plan.provider ?? null);
     tx.persist(delivery);
     order.delivery = delivery;
+    await mailJob(tx, order.id, MailKind.PAID);
+    if (!plan.provider) await this.enqueueAutomatic(tx, order.id);
     return delivery;
   }
+
+  /**
+   * `setDeliveryStatus`: the plan's provider moves its delivery along; an admin may do the same,
+   * retry a FAILED automatic delivery (→ NEW) or cancel it (refunding the order, same transaction).
+   */
+  async setStatus(em: EntityManager, caller: Principal, orderId: string, to: DeliveryStatus): Promise<OrderSnapshot> {
+    if (!isUuid(orderId)) throw new NotFoundError('No such order');
+    return unitOfWork(em, async (tx, after) => {
+      const o = await this.lock(tx, orderId);
+      if (!o) throw new NotFoundError('No such order');
+      const provider = o.providerId ?? o.planProviderId;
+      let actor: DeliveryActor;
+      if (caller.role === Role.ADMIN) actor = DeliveryActor.ADMIN;
+      else if (provider !== null && caller.sub === provider) actor = DeliveryActor.PROVIDER;
+      else throw new ForbiddenError("Only the plan's provider or an admin may change this delivery");
+      if (!o.deliveryStatus) throw new InvalidStatusTransitionError('This order has no delivery yet: it is not paid');
+      const mode = o.providerId ? DeliveryMode.MANUAL : DeliveryMode.AUTOMATIC;
+      if (!deliveryMoves(mode, actor).can(o.deliveryStatus, to)) {
+        throw new InvalidStatusTransitionError(`A delivery cannot go from ${o.deliveryStatus} to ${to} this way`);
+      }
+      return this.apply(tx, after, o, to, caller.sub, 0);
+    });
+  }
+
+  /**
+   * The automatic delivery job. One attempt: a committed IN_PROGRESS change (attempts + 1), the
+   * provisioning call when one is configured, then completion in one transaction guarded by the
+   * delivery's status, so a re-run after a crash changes nothing twice. A failing attempt throws, and
+   * graphile-worker retries it with backoff; the last one ends the delivery FAILED instead.
+   */
+  async runAutomatic(em: EntityManager, orderId: string, attempt: Attempt): Promise<'completed' | 'failed' | 'skipped'> {
+    const actor = `system:${DELIVER_ORDER_TASK}`;
+    const moves = deliveryMoves(DeliveryMode.AUTOMATIC, DeliveryActor.WORKER);
+    const started = await unitOfWork(em.fork(), async (tx, after) => {
+      const o = await this.lock(tx, orderId);
+      if (!o || !o.deliveryStatus || o.providerId || o.status !== OrderStatus.PAID) return null;
+      if (!moves.can(o.deliveryStatus, DeliveryStatus.IN_PROGRESS)) return null;
+      await this.apply(tx, after, o, DeliveryStatus.IN_PROGRESS, actor, 1);
+      return o;
+    });
+    if (!started) return 'skipped';
+    try {
+      await this.deps.provisioner?.provision({ orderId, customerId: started.customerId, planId: started.planId, durationDays: started.durationDays });
+      const done = await unitOfWork(em.fork(), async (tx, after) => {
+        const o = await this.lock(tx, orderId);
+        if (!o || o.deliveryStatus !== DeliveryStatus.IN_PROGRESS || o.status !== OrderStatus.PAID) return false;
+        await this.apply(tx, after, o, DeliveryStatus.COMPLETED, actor, 0);
+        return true;
+      });
+      return done ? 'completed' : 'skipped';
+    } catch (e) {
+      if (attempt.number < attempt.max) throw e;
+      await unitOfWork(em.fork(), async (tx, after) => {
+        const o = await this.lock(tx, orderId);
+        if (o?.deliveryStatus && moves.can(o.deliveryStatus, DeliveryStatus.FAILED)) await this.apply(tx, after, o, DeliveryStatus.FAILED, actor, 0);
+      });
+      return 'failed';
+    }
+  }
+
+  /** The current snapshot of an order, read from the database. */
+  async snapshot(em: EntityManager, orderId: string): Promise<OrderSnapshot | null> {
+    if (!isUuid(orderId)) return null;
+    const order = await em.findOne(Order, { id: orderId }, { populate: ['delivery', 'plan'], refresh: true });
+    return order ? toSnapshot(order, order.delivery) : null;
+  }
+
+  /** Orders whose delivery the provider carries out, oldest payment first, optionally of one status. */
+  async forProvider(em: EntityManager, providerId: string, status: DeliveryStatus | null): Promise<OrderSnapshot[]> {
+    const orders = await em.find(
+      Order,
+      { delivery: { provider: providerId, ...(status ? { status } : {}) } },
+      { populate: ['delivery', 'plan'], orderBy: { paidAt: 'asc', id: 'asc' }, limit: 500 },
+    );
+    return orders.map((o) => toSnapshot(o, o.delivery));
+  }
+
+  private async enqueueAutomatic(tx: EntityManager, orderId: string): Promise<void> {
+    await enqueue(tx, DELIVER_ORDER_TASK, { orderId }, { jobKey: `deliver:${orderId}`, maxAttempts: this.deps.config.deliveryMaxAttempts });
+  }
+
+  /** Locks the order row (every change of an order or its delivery does, first) and reads its delivery. */
+  private async lock(tx: EntityManager, orderId: string): Promise<Locked | null> {
+    const rows = await tx.execute<Record<string, unknown>[]>(
+      `select o.id, o.status, o.customer_id, o.plan_id, o.total, o.tax, p.duration_days, p.provider_id as plan_provider_id,
+              d.status as delivery_status, d.provider_id
+         from "order" o join plan p on p.id = o.plan_id left join delivery d on d.order_id = o.id
+        where o.id = ? for update of o`,
+      [orderId],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      id: String(r.id),
+      status: r.status as OrderStatus,
+      customerId: String(r.customer_id),
+      planId: String(r.plan_id),
+      total: Number(r.total),
+      tax: Number(r.tax),
+      durationDays: r.duration_days == null ? null : Number(r.duration_days),
+      deliveryStatus: (r.delivery_status as DeliveryStatus | null) ?? null,
+      providerId: (r.provider_id as string | null) ?? null,
+      planProviderId: (r.plan_provider_id as string | null) ?? null,
+    };
+  }
+
+  /**
+   * Makes one allowed change (checked by the caller against the table) with guarded updates, raises
+   * the order's version by exactly one, and publishes the result after commit.
+   */
+  private async apply(tx: EntityManager, after: AfterCommit, o: Locked, to: DeliveryStatus, actorId: string, attempts: 0 | 1): Promise<OrderSnapshot> {
+    const mode = o.providerId ? DeliveryMode.MANUAL : DeliveryMode.AUTOMATIC;
+    const updated = await tx.execute(
+      `update delivery set status = ?, attempts = attempts + ?, updated_at = now(),
+              completed_at = case when ? then now() else completed_at end
+        where order_id = ? and status in (?) returning id`,
+      [to, attempts, to === DeliveryStatus.COMPLETED, o.id, deliveryMovesFrom(mode, to)],
+    );
+    if (updated.length !== 1) throw new InvalidStatusTransitionError();
+
+    if (to === DeliveryStatus.CANCELLED) {
+      // The refund core moves the order to REFUNDED and raises its version: that is this change's one step.
+      if (!this.refund) throw new Error('no refund core wired');
+      await this.refund(tx, o.id, actorId, after);
+    } else if (to === DeliveryStatus.COMPLETED) {
+      const done = await tx.execute(
+        `update "order" set status = ?, delivered_at = now(), version = version + 1 where id = ? and status in (?) returning id`,
+        [OrderStatus.DELIVERED, o.id, orderLifecycle.from(OrderStatus.DELIVERED)],
+      );
+      if (done.length !== 1) throw new InvalidStatusTransitionError('The order is no longer paid');
+      if (!o.providerId) await this.grantServicePeriod(tx, o);
+      await this.release(tx, o, actorId);
+      await mailJob(tx, o.id, MailKind.DELIVERED);
+    } else {
+      await tx.execute(`update "order" set version = version + 1 where id = ?`, [o.id]);
+      if (to === DeliveryStatus.NEW) await this.enqueueAutomatic(tx, o.id);
+    }
+
+    const snap = await this.snapshot(tx, o.id);
+    if (!snap) throw new Error(`order ${o.id} vanished`);
+    this.deps.orderEvents.afterCommit(after, snap);
+    return snap;
+  }
+
+  /**
+   * Starts the customer's service period for the plan, or extends it from the later of now and its
+   * current end; a one-time plan (no duration) has no end.
+   */
+  private async grantServicePeriod(tx: EntityManager, o: Locked): Promise<void> {
+    await tx.execute(
+      `insert into service_period (customer_id, plan_id, starts_at, ends_at, updated_at)
+       values (?, ?, now(), now() + make_interval(days => ?::int), now())
+       on conflict (customer_id, plan_id) do update set
+         starts_at = case when service_period.ends_at is not null and service_period.ends_at <= now() then now() else service_period.starts_at end,
+         ends_at = case when ?::int is null then null
+                        else greatest(now(), coalesce(service_period.ends_at, now())) + make_interval(days => ?::int) end,
+         updated_at = now()`,
+      [o.customerId, o.planId, o.durationDays, o.durationDays, o.durationDays],
+    );
+  }
+
+  /**
+   * Releases the order's escrow (CONTRACT.md, Money): tax to TAX, the platform's fee less its tax to
+   * PROFIT, the rest to the provider's wallet (PAYOUT), or to PROFIT for a plan without a provider.
+   */
+  private async release(tx: EntityManager, o: Locked, actorId: string): Promise<void> {
+    if (o.total === 0) return;
+    const held = await this.deps.ledger.escrowOf(tx, o.id);
+    if (held !== o.total) throw new Error(`escrow of order ${o.id} holds ${held}, expected ${o.total}`);
+    const { config } = this.deps;
+    const split = splitRelease(o.total, o.tax, config.platformFeeBps, config.profitTaxBps);
+    const lines: LedgerLine[] = [
+      { account: AccountKind.ESCROW, amount: -o.total, kind: EntryKind.RELEASE, orderId: o.id },
+      { account: AccountKind.TAX, amount: split.tax, kind: EntryKind.RELEASE, orderId: o.id },
+    ];
+    if (o.providerId) {
+      lines.push({ account: AccountKind.PROFIT, amount: split.profit, kind: EntryKind.RELEASE, orderId: o.id });
+      lines.push({ account: AccountKind.WALLET, amount: split.provider, kind: EntryKind.PAYOUT, orderId: o.id, customerId: o.providerId });
+    } else {
+      lines.push({ account: AccountKind.PROFIT, amount: split.profit + split.provider, kind: EntryKind.RELEASE, orderId: o.id });
+    }
+    await this.deps.ledger.post(tx, lines, actorId);
+  }
+}
+
+/** The states a guarded update towards `to` may start from, for any actor of `mode`. */
+function deliveryMovesFrom(mode: DeliveryMode, to: DeliveryStatus): DeliveryStatus[] {
+  const from = new Set<DeliveryStatus>();
+  for (const actor of Object.values(DeliveryActor)) for (const s of deliveryMoves(mode, actor).from(to)) from.add(s);
+  return [...from];
 }

@@ -1,0 +1,122 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Principal } from '../../infra/auth';
+import { Topic, type EventBus, type Unlisten } from '../../infra/pubsub';
+import { ForbiddenError, NotFoundError } from '../../shared/errors';
+import { isUuid } from '../../shared/ids';
+import { Role } from '../customer/customer.entity';
+import type { DeliveryService } from '../delivery/delivery.service';
+import type { OrderSnapshot } from './order.snapshot';
+
+/** Most snapshots a slow subscriber may have waiting; beyond it only the latest of each order is kept. */
+const MAX_BUFFERED = 500;
+
+/**
+ * A subscriber's feed of order snapshots: pushed by the bus, pulled by graphql-ws. It forwards a
+ * snapshot only when its version is above the last one sent for that order, so a subscriber never
+ * sees a duplicate or an older state, whatever order events arrive in. `return()` (client complete,
+ * socket closed) removes its listeners at once.
+ */
+export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
+  private queue: OrderSnapshot[] = [];
+  private waiting: ((r: IteratorResult<OrderSnapshot>) => void) | null = null;
+  private readonly lastVersion = new Map<string, number>();
+  private readonly stops: Unlisten[] = [];
+  private closed = false;
+
+  /** Registers what `return()` must undo; undone at once if the feed is already closed. */
+  onClose(stop: Unlisten): void {
+    if (this.closed) stop();
+    else this.stops.push(stop);
+  }
+
+  offer(s: OrderSnapshot): void {
+    if (this.closed || s.version <= (this.lastVersion.get(s.id) ?? 0)) return;
+    this.lastVersion.set(s.id, s.version);
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = null;
+      w({ value: s, done: false });
+      return;
+    }
+    this.queue.push(s);
+    if (this.queue.length > MAX_BUFFERED) {
+      const latest = new Map(this.queue.map((q) => [q.id, q]));
+      this.queue = [...latest.values()];
+    }
+  }
+
+  next(): Promise<IteratorResult<OrderSnapshot>> {
+    const head = this.queue.shift();
+    if (head) return Promise.resolve({ value: head, done: false });
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<OrderSnapshot>> {
+    if (!this.closed) {
+      this.closed = true;
+      this.queue = [];
+      for (const stop of this.stops.splice(0)) stop();
+      const w = this.waiting;
+      this.waiting = null;
+      w?.({ value: undefined, done: true });
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(e: unknown): Promise<IteratorResult<OrderSnapshot>> {
+    void this.return();
+    return Promise.reject(e);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** Live order feeds for `orderUpdated` and `myOrdersUpdated`, on this instance's event bus. */
+export class OrderLiveService {
+  constructor(
+    private readonly bus: EventBus,
+    private readonly deliveries: DeliveryService,
+  ) {}
+
+  /** Whether `caller` may watch the order: its customer, the plan's provider, or an admin. */
+  static mayWatch(caller: Principal, o: OrderSnapshot): boolean {
+    return caller.role === Role.ADMIN || caller.sub === o.customerId || (o.providerId !== null && caller.sub === o.providerId);
+  }
+
+  /**
+   * `orderUpdated`: checks the caller may watch the order (NOT_FOUND / FORBIDDEN otherwise, before
+   * anything is sent), subscribes to its topic, and only then reads the current state, which goes
+   * out first; every later committed change follows in version order. When the bus comes back from
+   * an outage the state is read again, so an event lost meanwhile never leaves the subscriber behind.
+   */
+  async watchOrder(em: () => EntityManager, caller: Principal, orderId: string): Promise<OrderFeed> {
+    const found = isUuid(orderId) ? await this.deliveries.snapshot(em(), orderId) : null;
+    if (!found) throw new NotFoundError('No such order');
+    if (!OrderLiveService.mayWatch(caller, found)) throw new ForbiddenError('You may not watch this order');
+
+    const feed = new OrderFeed();
+    const reread = async () => {
+      const now = await this.deliveries.snapshot(em(), orderId);
+      if (now) feed.offer(now);
+    };
+    try {
+      feed.onClose(await this.bus.listen(Topic.ORDER_UPDATED, orderId, (s) => feed.offer(s)));
+      feed.onClose(this.bus.onReconnect(() => void reread().catch(() => undefined)));
+      await reread();
+    } catch (e) {
+      await feed.return();
+      throw e;
+    }
+    return feed;
+  }
+
+  /** `myOrdersUpdated`: every committed change of the caller's own orders, each order in version order. */
+  async watchCustomer(caller: Principal): Promise<OrderFeed> {
+    const feed = new OrderFeed();
+    feed.onClose(await this.bus.listen(Topic.CUSTOMER_ORDERS_UPDATED, caller.sub, (s) => feed.offer(s)));
+    return feed;
+  }
+}

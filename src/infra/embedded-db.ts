@@ -23,16 +23,19 @@ async function freePort(): Promise<number> {
 
 /**
  * Starts (initialising on first use) an embedded PostgreSQL whose data lives under `dataDir`,
- * and makes sure `database` exists. A later start reuses the data.
+ * and makes sure `database` exists. A later start reuses the data; `opts.port` fixes the port
+ * (default: a free one).
  */
 export async function startEmbeddedDatabase(
   dataDir: string,
   database = 'commerce',
   log: (msg: string) => void = () => undefined,
+  opts: { port?: number } = {},
 ): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'pg');
   mkdirSync(path.dirname(databaseDir), { recursive: true });
-  const port = await freePort();
+  // A fixed port lets a restarted server be found at the address clients already hold.
+  const port = opts.port ?? (await freePort());
   const pg = new EmbeddedPostgres({
     databaseDir,
     user: 'postgres',

@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
+export async function until<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** One GraphQL answer as a client sees it, with how long it took. */
+export interface Answer {
+  status: number;
+  ms: number;
+  body: any;
+  /** Set when no answer came (connection refused, reset, or the client's own time limit). */
+  failure?: string;
+}
+
+/** POSTs one operation with a client-side time limit, never throwing. */
+export async function post(url: string, query: string, opts: { token?: string; variables?: object; timeoutMs?: number } = {}): Promise<Answer> {
+  const started = Date.now();
+  try {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+      body: JSON.stringify({ query, variables: opts.variables }),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 20_000),
+    });
+    const text = await res.text();
+    let body: any = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* keep the text */
+    }
+    return { status: res.status, ms: Date.now() - started, body };
+  } catch (e) {
+    return { status: 0, ms: Date.now() - started, body: null, failure: (e as Error).name === 'TimeoutError' ? 'timeout' : String((e as Error).cause ?? e) };
+  }
+}
+
+/** A private PostgreSQL in a child process (tests/hardening/fixtures/pg-control.ts), stopped and started on demand. */
+export interface PrivateDatabase {
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops the server and ends the child. */
+  close(): Promise<void>;
+}
+
+/** Starts a private embedded PostgreSQL on `port` with its data under `dataDir`. */
+export async function startPrivateDatabase(dataDir: string, port: number, database: string): Promise<PrivateDatabase> {
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'fixtures', 'pg-control.ts'), dataDir, String(port), database], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const rl = readline.createInterface({ input: child.stdout! });
+  const waiters: Array<(line: string) => void> = [];
+  rl.on('line', (line) => waiters.shift()?.(line));
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('private database did not answer within 60 s')), 60_000);
+      waiters.push((line) => {
+        clearTimeout(timer);
+        if (line.startsWith('error')) reject(new Error(line));
+        else resolve(line);
+      });
+    });
+  const first = await next();
+  const url = first.replace(/^ready /, '');
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url,
+    async stop() {
+      const done = next();
+      child.stdin!.write('stop\n');
+      await done;
+    },
+    async start() {
+      const done = next();
+      child.stdin!.write('start\n');
+      await done;
+    },
+    async close() {
+      child.stdin!.end();
+      await exited;
+    },
+  };
+}

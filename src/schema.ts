@@ -10,9 +10,11 @@ import { OrderFieldsResolver } from './modules/order/order-fields.resolver';
 import { OrderSubscriptionResolver } from './modules/order/order-subscription.resolver';
 import { OrderResolver } from './modules/order/order.resolver';
 import { PlanResolver, PlanUpgradeResolver } from './modules/plan/plan.resolver';
+import { PaymentResolver } from './modules/payment/payment.resolver';
+import { WalletResolver } from './modules/wallet/wallet.resolver';
 
 /** Every resolver class of the API. */
-export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver, DeliveryResolver, OrderSubscriptionResolver, CustomerServicesResolver, ServicePeriodResolver] as const;
+export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver, DeliveryResolver, OrderSubscriptionResolver, CustomerServicesResolver, ServicePeriodResolver, WalletResolver, PaymentResolver] as const;
 
 /** type-graphql's pub/sub is not used for delivery (subscriptions use the EventBus); a stub satisfies it. */
 const unusedPubSub: PubSub = {

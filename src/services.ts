@@ -14,6 +14,10 @@ import { OrderEvents } from './modules/order/order.events';
 import { OrderService } from './modules/order/order.service';
 import { PlanService } from './modules/plan/plan.service';
 import { LedgerService } from './modules/wallet/ledger.service';
+import { WalletService } from './modules/wallet/wallet.service';
+import { DevGateway, StripeGateway, type PaymentGateway } from './modules/payment/gateway';
+import { PaymentService } from './modules/payment/payment.service';
+import { createStripe, type Stripe } from './infra/stripe';
 
 /** The domain services, built once per process and shared by requests, jobs and webhooks. */
 export interface Services {
@@ -27,6 +31,10 @@ export interface Services {
   mailer: Mailer;
   coupons: CouponService;
   orders: OrderService;
+  wallets: WalletService;
+  payments: PaymentService;
+  /** The Stripe client; null when the development gateway stands in (no keys, outside production). */
+  stripe: Stripe | null;
   /** Background job handlers, by task name. */
   tasks: TaskList;
 }
@@ -58,6 +66,20 @@ export function createServices(deps: {
   });
   const coupons = new CouponService({ config: deps.config, plans, previewLimiter: couponPreviewLimiter });
   const orders = new OrderService({ config: deps.config, plans, coupons, events: orderEvents });
+  const stripe = createStripe(deps.config.stripe);
+  const gateway: PaymentGateway = stripe ? new StripeGateway(stripe) : new DevGateway(deps.config.publicUrl);
+  const payments = new PaymentService({
+    config: deps.config,
+    ledger,
+    deliveries,
+    orderEvents,
+    gateway,
+    releaseUnpaidSlot: (tx, order) => orders.releaseUnpaidSlot(tx, order),
+  });
+  // An admin cancelling a delivery refunds its order; the delivery change publishes the result itself.
+  deliveries.useRefund(async (tx, orderId, actorId, after) => {
+    await payments.refundPaidOrder(tx, { id: orderId }, actorId, after, { publish: false });
+  });
   return {
     customers: new CustomerService(),
     plans,
@@ -68,6 +90,9 @@ export function createServices(deps: {
     mailer,
     coupons,
     orders,
+    wallets: new WalletService(ledger, deps.config.currency),
+    payments,
+    stripe,
     tasks: {
       ...(deps.orm ? deliveryTasks({ orm: deps.orm, config: deps.config, deliveries, mailer }) : {}),
       ...(deps.orm ? orders.tasks(() => deps.orm!.em.fork()) : {}),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config';
 import type { Orm } from '../infra/orm';
 import type { Services } from '../services';
+import { registerPaymentRoutes } from '../modules/payment/payment.routes';
 
 /** What a module's HTTP routes may use. */
 export interface RouteDeps {
@@ -12,8 +13,7 @@ export interface RouteDeps {
 
 /** Registers the non-GraphQL HTTP routes of the modules (webhooks, development pages). */
 export async function registerRoutes(http: FastifyInstance, deps: RouteDeps): Promise<void> {
-  void http;
-  void deps;
+  await registerPaymentRoutes(http, deps);
   // Connections the modules hold outside the ORM (rate-limit counters in Redis) close with the server.
   http.addHook('onClose', async () => {
     await deps.services.coupons.close();

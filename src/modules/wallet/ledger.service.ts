@@ -23,9 +23,10 @@ export class LedgerService {
   /**
    * Posts a balanced journal inside the caller's transaction and returns its id. A wallet debit beyond
    * the balance throws INSUFFICIENT_BALANCE (the caller's transaction then rolls back whole).
-   * `actor` records who caused it: a customer id or `system:<job>`.
+   * `actor` records who caused it: a customer id or `system:<job>`. `opts.journalId` lets a caller
+   * record the journal's id elsewhere (e.g. an admin credit) before posting it.
    */
-  async post(tx: EntityManager, lines: LedgerLine[], actor: string): Promise<string> {
+  async post(tx: EntityManager, lines: LedgerLine[], actor: string, opts: { journalId?: string } = {}): Promise<string> {
     const lines_ = lines.filter((l) => l.amount !== 0);
     if (lines_.length === 0) throw new Error('empty journal');
     const sum = lines_.reduce((s, l) => s + l.amount, 0);
@@ -38,7 +39,7 @@ export class LedgerService {
     const walletLines = lines_.filter((l) => l.account === AccountKind.WALLET).sort((a, b) => a.amount - b.amount || a.customerId!.localeCompare(b.customerId!));
     for (const l of walletLines) await this.moveWallet(tx, l.customerId!, l.amount);
 
-    const journalId = randomUUID();
+    const journalId = opts.journalId ?? randomUUID();
     const values: unknown[] = [];
     const rows = lines_.map((l) => {
       values.push(randomUUID(), journalId, l.account, l.customerId ?? null, l.orderId ?? null, l.amount, l.kind, actor.slice(0, 80));

@@ -1,0 +1,26 @@
+import { Args, Ctx, Mutation, Resolver } from 'type-graphql';
+import type { Context } from '../../context';
+import type { OrderSnapshot } from '../order/order.snapshot';
+import { OrderType } from '../order/order.types';
+import { GatewayCheckoutType, OrderIdArgs } from './payment.types';
+
+@Resolver()
+export class PaymentResolver {
+  @Mutation(() => OrderType)
+  async payWithWallet(@Args(() => OrderIdArgs) { orderId }: OrderIdArgs, @Ctx() ctx: Context): Promise<OrderSnapshot> {
+    const me = await ctx.customer();
+    return ctx.services.payments.payWithWallet(ctx.em, me.id, orderId);
+  }
+
+  @Mutation(() => GatewayCheckoutType)
+  async payWithGateway(@Args(() => OrderIdArgs) { orderId }: OrderIdArgs, @Ctx() ctx: Context): Promise<GatewayCheckoutType> {
+    const me = await ctx.customer();
+    return ctx.services.payments.payWithGateway(ctx.em, me.id, orderId);
+  }
+
+  @Mutation(() => OrderType, { description: 'Admin. Returns the money of a paid, undelivered order to its payer.' })
+  async refundOrder(@Args(() => OrderIdArgs) { orderId }: OrderIdArgs, @Ctx() ctx: Context): Promise<OrderSnapshot> {
+    const admin = await ctx.requireAdmin();
+    return ctx.services.payments.refundOrder(ctx.em, orderId, admin.id);
+  }
+}

@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RouteDeps } from '../../http/routes';
+import { OrderStatus } from '../order/order.entity';
+import { CheckoutStatus } from './payment.entity';
+
+/** Largest webhook body accepted (Stripe's events are a few KB). */
+const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const formatAmount = (amount: number, currency: string) => `${(amount / 100).toFixed(2)} ${currency}`;
+
+function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
+        `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+        `<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}` +
+        `button{font-size:1rem;padding:.5rem 1.5rem;margin-right:.5rem}.note{color:#666;font-size:.9rem}</style>` +
+        `</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`,
+    );
+}
+
+/**
+ * The payment module's HTTP routes: Stripe's webhook (raw body, signature verified before anything is
+ * parsed), the checkout return pages, and, without Stripe keys outside production, the development
+ * gateway's checkout pages.
+ */
+export async function registerPaymentRoutes(http: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { config, orm, services } = deps;
+
+  // Own plugin scope: the raw bytes reach the handler, since the signature covers them exactly.
+  await http.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) => done(null, body));
+    scope.post('/webhooks/stripe', async (req, reply) => {
+      const secret = config.stripe.webhookSecret;
+      if (!services.stripe || !secret) return reply.code(400).send({ error: 'Stripe webhooks are not configured' });
+      const signature = req.headers['stripe-signature'];
+      if (!Buffer.isBuffer(req.body) || typeof signature !== 'string') return reply.code(400).send({ error: 'Missing signature or body' });
+      let event;
+      try {
+        event = services.stripe.webhooks.constructEvent(req.body, signature, secret);
+      } catch (e) {
+        req.log.warn({ err: (e as Error).message }, 'stripe webhook refused: bad signature');
+        return reply.code(400).send({ error: 'Invalid signature' });
+      }
+      try {
+        const outcome = await services.payments.handleEvent(orm.em.fork(), event, { log: req.log });
+        req.log.info({ eventId: event.id, type: event.type, outcome }, 'stripe event');
+        return reply.code(200).send({ received: true, outcome });
+      } catch (e) {
+        // Nothing was kept: Stripe delivers the event again later.
+        req.log.error({ err: e, eventId: event.id, type: event.type }, 'stripe event failed');
+        return reply.code(500).send({ error: 'Event processing failed; retry later' });
+      }
+    });
+  });
+
+  // Where the gateway sends the customer back. The order is paid by the gateway's event, never by this redirect.
+  http.get('/checkout/success', async (_req, reply) =>
+    page(reply, 200, 'Thank you', `<p>Your payment is being confirmed. Your order shows <b>PAID</b> as soon as the payment provider confirms it.</p>`),
+  );
+  http.get('/checkout/cancel', async (_req, reply) =>
+    page(reply, 200, 'Payment not completed', `<p>No payment was taken. Your order stays unpaid until it is paid or expires.</p>`),
+  );
+
+  if (!services.payments.devGateway || config.isProduction) return;
+
+  await http.register(async (scope) => {
+    // The Pay / Fail forms post urlencoded bodies; they carry nothing the handlers read.
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_req, body, done) => done(null, body));
+
+    scope.get<{ Params: { id: string } }>('/dev-gateway/checkout/:id', async (req, reply) => {
+      const found = await services.payments.devCheckout(orm.em.fork(), req.params.id);
+      if (!found) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
+      const { session, order } = found;
+      const id = encodeURIComponent(session.id);
+      const payable = session.status === CheckoutStatus.OPEN;
+      const buttons = payable
+        ? `<form method="post" action="/dev-gateway/checkout/${id}/pay" style="display:inline"><button type="submit" name="result" value="pay">Pay</button></form>` +
+          `<form method="post" action="/dev-gateway/checkout/${id}/fail" style="display:inline"><button type="submit" name="result" value="fail">Fail</button></form>`
+        : `<p>This checkout is ${escapeHtml(session.status.toLowerCase())}.</p>`;
+      return page(
+        reply,
+        200,
+        'Development checkout',
+        `<p>Order <b>${escapeHtml(order.number)}</b> · ${escapeHtml(order.plan.name)}</p>` +
+          `<p>Amount: <b>${escapeHtml(formatAmount(session.amount, session.currency))}</b> · order status ${escapeHtml(order.status)}</p>` +
+          buttons +
+          `<p class="note">Development gateway: no money moves. Pay confirms the order through the same path as a verified Stripe ` +
+          `<code>checkout.session.completed</code> event.${order.status !== OrderStatus.PENDING ? ' Paying an order that is no longer pending is refunded at once, as with Stripe.' : ''}</p>`,
+      );
+    });
+
+    scope.post<{ Params: { id: string } }>('/dev-gateway/checkout/:id/pay', async (req, reply) => {
+      const paid = await services.payments.devPay(orm.em.fork(), req.params.id, req.log);
+      if (!paid) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
+      return reply.redirect(`${config.publicUrl}/checkout/success?order=${paid.orderId}`, 303);
+    });
+
+    scope.post<{ Params: { id: string } }>('/dev-gateway/checkout/:id/fail', async (req, reply) => {
+      const found = await services.payments.devCheckout(orm.em.fork(), req.params.id);
+      if (!found) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
+      return reply.redirect(`${config.publicUrl}/checkout/cancel?order=${found.order.id}`, 303);
+    });
+  });
+}

@@ -1,0 +1,115 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import { BadUserInputError, NotFoundError } from '../../shared/errors';
+import { isUuid } from '../../shared/ids';
+import { PageInfo } from '../../shared/types';
+import { unitOfWork } from '../../shared/unit-of-work';
+import type { LedgerService } from './ledger.service';
+import { AccountKind, EntryKind } from './wallet.entity';
+import { DEFAULT_PAGE, type WalletTransactionConnection, type WalletView } from './wallet.types';
+
+interface EntryRow {
+  id: string;
+  amount: string;
+  kind: string;
+  order_id: string | null;
+  created_at: Date;
+  /** created_at as PostgreSQL prints it: exact to the microsecond, unlike a JS Date. */
+  ts: string;
+}
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+
+/** Cursors are opaque to clients: base64url of the entry's exact timestamp and id. */
+const encodeCursor = (ts: string, id: string) => Buffer.from(JSON.stringify([ts, id])).toString('base64url');
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && TIMESTAMP.test(v[0]) && !Number.isNaN(Date.parse(v[0].replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'))) && isUuid(v[1])) {
+      return [v[0], v[1]];
+    }
+  } catch {
+    // fall through
+  }
+  throw BadUserInputError.field('after', 'not a cursor of this list');
+}
+
+/** Customers' wallets: balances, their history, and admin credits. */
+export class WalletService {
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly currency: string,
+  ) {}
+
+  /** A customer's wallet as it is now (balance 0 before the first credit). */
+  async walletOf(em: EntityManager, customerId: string): Promise<WalletView> {
+    return { customerId, balance: await this.ledger.balance(em, customerId), currency: this.currency };
+  }
+
+  /**
+   * A wallet's entries, newest first, `first` per page after the opaque cursor `after`. Served by
+   * `ledger_entry_wallet_idx` (customer, created_at, id): only WALLET entries name a customer.
+   */
+  async transactions(em: EntityManager, customerId: string, first: number | null | undefined, after: string | null | undefined): Promise<WalletTransactionConnection> {
+    const limit = first ?? DEFAULT_PAGE;
+    const params: unknown[] = [customerId];
+    let keyset = '';
+    if (after) {
+      const [ts, id] = decodeCursor(after);
+      keyset = 'and (created_at, id) < (?::timestamptz, ?::uuid)';
+      params.push(ts, id);
+    }
+    params.push(limit + 1);
+    const rows = await em.execute<EntryRow[]>(
+      `select id, amount, kind, order_id, created_at, created_at::text as ts
+         from ledger_entry
+        where customer_id = ? ${keyset}
+        order by created_at desc, id desc
+        limit ?`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    const edges = page.map((r) => ({
+      cursor: encodeCursor(r.ts, r.id),
+      node: {
+        id: r.id,
+        amount: { amount: Number(r.amount), currency: this.currency },
+        kind: r.kind,
+        orderId: r.order_id,
+        createdAt: new Date(r.created_at),
+      },
+    }));
+    return { edges, pageInfo: new PageInfo(rows.length > limit, edges.at(-1)?.cursor ?? null) };
+  }
+
+  /**
+   * Admin: adds `amount` to a customer's wallet from the FUNDING account, once per `reference`.
+   * The reference is claimed with `insert ... on conflict do nothing` inside the transaction, so
+   * the same reference sent twice, even at the same moment, credits once; the later call returns
+   * the wallet unchanged.
+   */
+  async credit(em: EntityManager, input: { customerId: string; amount: number; reference: string }, actor: string): Promise<WalletView> {
+    await unitOfWork(em, async (tx) => {
+      const found = await tx.execute<{ id: string }[]>(`select id from customer where id = ?`, [input.customerId]);
+      if (found.length === 0) throw new NotFoundError('No such customer');
+      const journalId = randomUUID();
+      const claimed = await tx.execute<{ reference: string }[]>(
+        `insert into wallet_credit (reference, customer_id, amount, journal_id) values (?, ?, ?, ?)
+         on conflict (reference) do nothing returning reference`,
+        [input.reference, input.customerId, input.amount, journalId],
+      );
+      if (claimed.length === 0) return;
+      await this.ledger.post(
+        tx,
+        [
+          { account: AccountKind.FUNDING, amount: -input.amount, kind: EntryKind.CREDIT },
+          { account: AccountKind.WALLET, amount: input.amount, kind: EntryKind.CREDIT, customerId: input.customerId },
+        ],
+        actor,
+        { journalId },
+      );
+    });
+    return this.walletOf(em, input.customerId);
+  }
+}

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { priceOrder } from '../../src/shared/money';
+import { codeOf, token, type TestServer } from './server';
+
+/** A customer of the tests: its id and a token for it. */
+export interface TestCustomer {
+  id: string;
+  token: string;
+}
+
+/** An order as the payment tests need it. */
+export interface TestOrder {
+  id: string;
+  total: number;
+  version: number;
+}
+
+export const CREATE_PLAN = `mutation($input: CreatePlanInput!) { createPlan(input: $input) { id } }`;
+export const CREATE_ORDER = `mutation($input: CreateOrderInput!) { createOrder(input: $input) { id status version total { amount } } }`;
+export const CANCEL_ORDER = `mutation($orderId: ID!) { cancelOrder(orderId: $orderId) { id status version } }`;
+export const CREDIT = `mutation($customerId: ID!, $amount: Int!, $reference: String!) { creditWallet(customerId: $customerId, amount: $amount, reference: $reference) { balance { amount currency } } }`;
+export const WALLET = `query($first: Int, $after: String) { wallet { balance { amount currency } transactions(first: $first, after: $after) { edges { cursor node { id amount { amount currency } kind orderId createdAt } } pageInfo { hasNextPage endCursor } } } }`;
+export const ORDER_FIELDS = `id number status version paymentMethod paidAt expiresAt cancelReason total { amount currency } delivery { id status }`;
+export const PAY_WALLET = `mutation($orderId: ID!) { payWithWallet(orderId: $orderId) { ${ORDER_FIELDS} } }`;
+export const PAY_GATEWAY = `mutation($orderId: ID!) { payWithGateway(orderId: $orderId) { checkoutUrl order { ${ORDER_FIELDS} } } }`;
+export const REFUND = `mutation($orderId: ID!) { refundOrder(orderId: $orderId) { ${ORDER_FIELDS} } }`;
+
+/** An admin token of the tests. */
+export const adminToken = (): Promise<string> => token('admin-payments', 'admin');
+
+/** A new customer (row created by its first request) with a token. */
+export async function newCustomer(s: TestServer, prefix = 'cust'): Promise<TestCustomer> {
+  const id = `${prefix}-${randomUUID()}`.slice(0, 64);
+  const t = await token(id);
+  const r = await s.gql(`{ me { id } }`, {}, t);
+  if (r.errors) throw new Error(`customer ${id}: ${JSON.stringify(r.errors)}`);
+  return { id, token: t };
+}
+
+/**
+ * A plan delivered by a provider (its orders stay PAID until the provider acts, so payment tests see
+ * escrow held), with the provider's customer created first.
+ */
+export async function createProviderPlan(s: TestServer, price: number): Promise<{ planId: string; provider: TestCustomer }> {
+  const id = `prov-${randomUUID()}`;
+  const t = await token(id, 'provider');
+  const r = await s.gql(`{ me { id } }`, {}, t);
+  if (r.errors) throw new Error(`provider ${id}: ${JSON.stringify(r.errors)}`);
+  return { planId: await createPlan(s, price, { providerId: id }), provider: { id, token: t } };
+}
+
+/** Creates an ON_SALE plan (as admin) and returns its id. */
+export async function createPlan(s: TestServer, price: number, extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await s.gql(CREATE_PLAN, { input: { name: `Plan ${randomUUID().slice(0, 8)}`, price, ...extra } }, await adminToken());
+  if (r.errors) throw new Error(`createPlan: ${JSON.stringify(r.errors)}`);
+  return r.data.createPlan.id;
+}
+
+const hasMutation = new WeakMap<TestServer, Set<string>>();
+
+/** Whether the server's schema has mutation `name` (features of other modules land over time). */
+export async function serverHasMutation(s: TestServer, name: string): Promise<boolean> {
+  let names = hasMutation.get(s);
+  if (!names) {
+    const r = await s.gql(`{ __type(name: "Mutation") { fields { name } } }`);
+    names = new Set<string>((r.data?.__type?.fields ?? []).map((f: { name: string }) => f.name));
+    hasMutation.set(s, names);
+  }
+  return names.has(name);
+}
+
+/**
+ * A PENDING order of `customer` for `planId`: through the `createOrder` mutation when the schema has it,
+ * so the tests take the real path; otherwise inserted with SQL, with consistent amounts and the
+ * customer's unpaid-order count raised as createOrder would.
+ */
+export async function createOrder(s: TestServer, customer: TestCustomer, planId: string): Promise<TestOrder> {
+  if (await serverHasMutation(s, 'createOrder')) {
+    const r = await s.gql(CREATE_ORDER, { input: { planId } }, customer.token);
+    if (r.errors) throw new Error(`createOrder: ${JSON.stringify(r.errors)}`);
+    const o = r.data.createOrder;
+    return { id: o.id, total: o.total.amount, version: o.version };
+  }
+  const [order] = await insertPendingOrders(s, customer.id, planId, 1);
+  return order;
+}
+
+/**
+ * Inserts `n` PENDING orders of one customer with SQL (for races and the benchmark, where many
+ * unpaid orders per customer are needed). Amounts follow the plan's price and the default tax rate.
+ */
+export async function insertPendingOrders(s: TestServer, customerId: string, planId: string, n: number): Promise<TestOrder[]> {
+  const [plan] = await s.sql<{ price: number }>(`select price from plan where id = $1`, [planId]);
+  const p = priceOrder(plan.price, null, s.app.config.taxRateBps);
+  const rows = await s.sql<{ id: string; total: number; version: number }>(
+    `insert into "order" (id, number, customer_id, plan_id, currency, subtotal, discount, tax, total, status, expires_at, version)
+     select gen_random_uuid(), 'ORD-' || lpad(nextval('order_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, 'PENDING',
+            now() + interval '15 minutes', 1
+       from generate_series(1, $8)
+     returning id, total, version`,
+    [customerId, planId, s.app.config.currency, p.subtotal, p.discount, p.tax, p.total, n],
+  );
+  await s.sql(`update customer set unpaid_orders = unpaid_orders + $2 where id = $1`, [customerId, n]);
+  return rows;
+}
+
+/** Cancels a PENDING order as its customer: `cancelOrder` when the schema has it, else a guarded SQL update. Returns the error code, if any. */
+export async function cancelOrder(s: TestServer, customer: TestCustomer, orderId: string): Promise<string | undefined> {
+  if (await serverHasMutation(s, 'cancelOrder')) {
+    return codeOf(await s.gql(CANCEL_ORDER, { orderId }, customer.token));
+  }
+  const rows = await s.sql(
+    `update "order" set status = 'CANCELLED', cancelled_at = now(), cancel_reason = 'CUSTOMER', expires_at = null, version = version + 1
+      where id = $1 and status = 'PENDING' returning id`,
+    [orderId],
+  );
+  if (rows.length) await s.sql(`update customer set unpaid_orders = unpaid_orders - 1 where id = $1`, [customer.id]);
+  return rows.length ? undefined : 'ORDER_NOT_CANCELLABLE';
+}
+
+/** Credits a customer's wallet as admin; returns the new balance. */
+export async function credit(s: TestServer, customerId: string, amount: number, reference = `ref-${randomUUID()}`): Promise<number> {
+  const r = await s.gql(CREDIT, { customerId, amount, reference }, await adminToken());
+  if (r.errors) throw new Error(`creditWallet: ${JSON.stringify(r.errors)}`);
+  return r.data.creditWallet.balance.amount;
+}
+
+/** The order row as stored. */
+export async function orderRow(s: TestServer, orderId: string): Promise<{ status: string; version: number; payment_method: string | null; expires_at: Date | null }> {
+  const [row] = await s.sql(`select status, version, payment_method, expires_at from "order" where id = $1`, [orderId]);
+  return row;
+}
+
+/** A wallet's balance as stored (0 without a row). */
+export async function balanceOf(s: TestServer, customerId: string): Promise<number> {
+  const [row] = await s.sql<{ balance: string }>(`select balance from wallet where customer_id = $1`, [customerId]);
+  return row ? Number(row.balance) : 0;
+}
+
+/** Polls `check` until it returns a truthy value (or `timeoutMs` passes) and returns it. */
+export async function until<T>(check: () => Promise<T>, timeoutMs = 5_000, stepMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}

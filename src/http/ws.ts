@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Context } from '../context';
 import type { Principal, TokenVerifier } from '../infra/auth';
 import { formatError } from './errors';
+import { RateLimitedError } from '../shared/errors';
 
 /** Custom close code for a missing token at the first operation (4401 Unauthorized, as graphql-ws' own 4403). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -53,7 +54,20 @@ export function attachWebSocket(opts: {
   ) => Promise<readonly GraphQLError[]>;
 }) {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 64 * 1024 });
-  const operations = new WeakMap<object, number>();
+  // Ids of the operations each socket runs now: added once an operation is accepted, removed when it
+  // completes or errors (graphql-ws calls onComplete or onError exactly once for an accepted one).
+  const running = new WeakMap<object, Set<string>>();
+  const runningOf = (ctx: object) => {
+    let ids = running.get(ctx);
+    if (!ids) running.set(ctx, (ids = new Set()));
+    return ids;
+  };
+  /** Closes the socket and stops the operation without answering it on the closing socket. */
+  const refuse = (ctx: { subscriptions: Record<string, unknown>; extra: { socket: { close(code: number, reason: string): void } } }, id: string, code: number, reason: string) => {
+    ctx.extra.socket.close(code, reason);
+    delete ctx.subscriptions[id];
+    return [new GraphQLError(reason)];
+  };
   const disposable = useServer<Params, Extra>(
     {
       schema: opts.schema,
@@ -68,36 +82,32 @@ export function attachWebSocket(opts: {
           return false; // graphql-ws closes with 4403 Forbidden
         }
       },
-      onSubscribe: async (ctx, _id, payload) => {
-        const count = (operations.get(ctx) ?? 0) + 1;
-        if (count > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
-          ctx.extra.socket.close(CloseCode.Forbidden, 'Too many operations on one connection');
-          return;
-        }
-        operations.set(ctx, count);
+      onSubscribe: async (ctx, id, payload) => {
         if (!ctx.extra.principal) {
           const token = tokenFrom(payload.extensions as Params);
-          if (!token) {
-            ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized: send connectionParams.authorization');
-            return;
-          }
+          if (!token) return refuse(ctx, id, CLOSE_UNAUTHORIZED, 'Unauthorized: send connectionParams.authorization');
           try {
             ctx.extra.principal = await opts.verifier.verifyHeader(token);
           } catch {
-            ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: invalid token');
-            return;
+            return refuse(ctx, id, CloseCode.Forbidden, 'Forbidden: invalid token');
           }
+        }
+        // Over the cap, this operation alone is refused; the socket and its other subscriptions live on.
+        if (runningOf(ctx).size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+          return [new RateLimitedError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} operations may run at once on one connection`)];
         }
         if (opts.checkOperation) {
           const errors = await opts.checkOperation({ principal: ctx.extra.principal ?? null, ip: ctx.extra.request.socket.remoteAddress }, payload);
           if (errors.length) return [...errors];
         }
+        runningOf(ctx).add(id);
       },
-      onComplete: (ctx) => {
-        operations.set(ctx, Math.max(0, (operations.get(ctx) ?? 1) - 1));
+      onComplete: (ctx, id) => {
+        runningOf(ctx).delete(id);
       },
       context: (ctx) => opts.context(ctx.extra.principal ?? null),
-      onError: (_ctx, _id, _payload, errors) => {
+      onError: (ctx, id, _payload, errors) => {
+        runningOf(ctx).delete(id);
         return errors.map((e) => formatError(e.toJSON(), e) as never);
       },
       onNext: (_ctx, _id, _payload, _args, result) => {

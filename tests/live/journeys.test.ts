@@ -1,0 +1,201 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { splitRelease } from '../../src/shared/money';
+import { codeOf, startTestServer, type TestServer } from '../support/server';
+import {
+  createOrder,
+  createPlan,
+  expectConsecutive,
+  ok,
+  ORDER_UPDATED,
+  payWithWallet,
+  people,
+  setDeliveryStatus,
+  subscribe,
+  until,
+  wsClient,
+} from './live-helpers';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer();
+});
+afterAll(() => s.stop());
+
+const SERVICES = `{ me { services { plan { id } startsAt endsAt } } }`;
+
+test('wallet payment, then automatic delivery: a subscriber sees every version in order, snapshot first', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { price: 12_345, durationDays: 30 });
+  const orderId = await createOrder(s, p, planId);
+  const { client } = wsClient(s, p.customer);
+  const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
+  await sub.count(1);
+  expect(sub.events[0]).toMatchObject({ id: orderId, status: 'PENDING', version: 1, delivery: null });
+
+  ok(await payWithWallet(s, orderId, p.customer));
+  const events = await sub.count(4);
+  client.dispose();
+
+  expect(events.map((e) => [e.status, e.delivery?.status ?? null])).toEqual([
+    ['PENDING', null],
+    ['PAID', 'NEW'],
+    ['PAID', 'IN_PROGRESS'],
+    ['DELIVERED', 'COMPLETED'],
+  ]);
+  expectConsecutive(events);
+  expect(events[2].delivery!.attempts).toBe(1);
+  expect(events[3].deliveredAt).not.toBeNull();
+  expect(events[3].delivery!.completedAt).not.toBeNull();
+
+  // The service period started now, for 30 days.
+  const me = ok(await s.gql(SERVICES, {}, p.customer));
+  expect(me.me.services).toHaveLength(1);
+  const period = me.me.services[0];
+  expect(period.plan.id).toBe(planId);
+  const days = (Date.parse(period.endsAt) - Date.parse(period.startsAt)) / 86_400_000;
+  expect(days).toBeCloseTo(30, 3);
+
+  // The escrow was released: nothing left for the order, tax and profit got the split (no provider: all to profit).
+  const rows = await s.sql<{ account: string; s: string }>(
+    `select account, sum(amount)::text as s from ledger_entry where order_id = $1 and kind in ('RELEASE', 'PAYOUT') group by account`,
+    [orderId],
+  );
+  const byAccount = Object.fromEntries(rows.map((r) => [r.account, Number(r.s)]));
+  const order = (await s.sql<{ tax: number; total: number }>(`select tax, total from "order" where id = $1`, [orderId]))[0];
+  const expected = splitRelease(order.total, order.tax, 2000, 1500);
+  expect(byAccount).toEqual({ ESCROW: -order.total, TAX: expected.tax, PROFIT: expected.profit + expected.provider });
+  const [{ s: escrow }] = await s.sql(`select coalesce(sum(amount), 0)::text as s from ledger_entry where account = 'ESCROW' and order_id = $1`, [orderId]);
+  expect(Number(escrow)).toBe(0);
+});
+
+test('a second delivery of the same plan extends the service period from its current end', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { durationDays: 10 });
+  for (let i = 0; i < 2; i++) {
+    const orderId = await createOrder(s, p, planId);
+    ok(await payWithWallet(s, orderId, p.customer));
+    await until(async () => (await s.sql(`select 1 from "order" where id = $1 and status = 'DELIVERED'`, [orderId])).length > 0);
+  }
+  const period = ok(await s.gql(SERVICES, {}, p.customer)).me.services[0];
+  expect((Date.parse(period.endsAt) - Date.parse(period.startsAt)) / 86_400_000).toBeCloseTo(20, 2);
+});
+
+test('a one-time plan gives a service without an end', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { durationDays: null });
+  const orderId = await createOrder(s, p, planId);
+  ok(await payWithWallet(s, orderId, p.customer));
+  await until(async () => (await s.sql(`select 1 from "order" where id = $1 and status = 'DELIVERED'`, [orderId])).length > 0);
+  const period = ok(await s.gql(SERVICES, {}, p.customer)).me.services[0];
+  expect(period).toMatchObject({ plan: { id: planId }, endsAt: null });
+});
+
+test('provider journey: NEW → IN_PROGRESS → REVIEWING → COMPLETED, the provider is paid exactly its share', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { price: 9_999, withProvider: true });
+  const orderId = await createOrder(s, p, planId);
+  const { client } = wsClient(s, p.provider);
+  const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
+  await sub.count(1);
+  ok(await payWithWallet(s, orderId, p.customer));
+  await sub.count(2);
+
+  const mine = ok(await s.gql(`query($s: DeliveryStatus) { myDeliveries(status: $s) { id delivery { status } } }`, { s: 'NEW' }, p.provider));
+  expect(mine.myDeliveries.map((o: { id: string }) => o.id)).toEqual([orderId]);
+  expect(ok(await s.gql(`{ myDeliveries(status: IN_PROGRESS) { id } }`, {}, p.provider)).myDeliveries).toEqual([]);
+  expect(ok(await s.gql(`{ myDeliveries { id } }`, {}, p.other)).myDeliveries).toEqual([]);
+
+  // Skipping the review is not a move of this lifecycle, and changes nothing.
+  expect(codeOf(await setDeliveryStatus(s, orderId, 'COMPLETED', p.provider))).toBe('INVALID_STATUS_TRANSITION');
+  // The customer and another provider may not move it.
+  expect(codeOf(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.customer))).toBe('FORBIDDEN');
+  expect(codeOf(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.other))).toBe('FORBIDDEN');
+  expect(codeOf(await setDeliveryStatus(s, '00000000-0000-4000-8000-000000000000', 'IN_PROGRESS', p.provider))).toBe('NOT_FOUND');
+  expect(codeOf(await setDeliveryStatus(s, 'not-a-uuid', 'IN_PROGRESS', p.provider))).toBe('NOT_FOUND');
+
+  for (const status of ['IN_PROGRESS', 'REVIEWING', 'COMPLETED']) ok(await setDeliveryStatus(s, orderId, status, p.provider));
+  // A finished delivery moves no more.
+  expect(codeOf(await setDeliveryStatus(s, orderId, 'CANCELLED', p.admin))).toBe('INVALID_STATUS_TRANSITION');
+
+  const events = await sub.count(5);
+  await new Promise((r) => setTimeout(r, 200));
+  client.dispose();
+  expect(events.map((e) => [e.status, e.delivery?.status ?? null])).toEqual([
+    ['PENDING', null],
+    ['PAID', 'NEW'],
+    ['PAID', 'IN_PROGRESS'],
+    ['PAID', 'REVIEWING'],
+    ['DELIVERED', 'COMPLETED'],
+  ]);
+  expectConsecutive(events);
+  expect(events.length).toBe(5);
+
+  const order = (await s.sql<{ tax: number; total: number }>(`select tax, total from "order" where id = $1`, [orderId]))[0];
+  const split = splitRelease(order.total, order.tax, 2000, 1500);
+  const wallet = ok(await s.gql(`{ wallet { balance { amount } transactions { edges { node { amount { amount } kind orderId } } } } }`, {}, p.provider)).wallet;
+  expect(wallet.balance.amount).toBe(split.provider);
+  expect(wallet.transactions.edges.map((e: { node: unknown }) => e.node)).toEqual([{ amount: { amount: split.provider }, kind: 'PAYOUT', orderId }]);
+});
+
+test('an admin cancelling a delivery refunds the order to the wallet in the same change', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { price: 5_000, withProvider: true });
+  const orderId = await createOrder(s, p, planId);
+  const before = ok(await s.gql(`{ wallet { balance { amount } } }`, {}, p.customer)).wallet.balance.amount;
+  const paid = ok(await payWithWallet(s, orderId, p.customer)).payWithWallet;
+  ok(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider));
+  // A provider may not cancel.
+  expect(codeOf(await setDeliveryStatus(s, orderId, 'CANCELLED', p.provider))).toBe('INVALID_STATUS_TRANSITION');
+  const cancelled = ok(await setDeliveryStatus(s, orderId, 'CANCELLED', p.admin)).setDeliveryStatus;
+  expect(cancelled).toMatchObject({ status: 'REFUNDED', delivery: { status: 'CANCELLED' }, version: paid.version + 2 });
+  const after = ok(await s.gql(`{ wallet { balance { amount } } }`, {}, p.customer)).wallet.balance.amount;
+  expect(after).toBe(before);
+  expect(codeOf(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider))).toBe('INVALID_STATUS_TRANSITION');
+});
+
+test('a delivery that cannot be provisioned is retried, ends FAILED after its last try, and an admin retry completes it', async () => {
+  // The provisioning system the automatic delivery calls: down (503) until told otherwise.
+  let up = false;
+  const calls: string[] = [];
+  const provisioning = http.createServer((req, res) => {
+    calls.push(String(req.headers['idempotency-key']));
+    res.writeHead(up ? 204 : 503).end();
+  });
+  await new Promise<void>((r) => provisioning.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(provisioning.address() as AddressInfo).port}/provision`;
+  const f = await startTestServer({ DELIVERY_WEBHOOK_URL: url, DELIVERY_MAX_ATTEMPTS: '3' });
+  try {
+    const p = await people();
+    const planId = await createPlan(f, p, { durationDays: 7 });
+    const orderId = await createOrder(f, p, planId);
+    const { client } = wsClient(f, p.customer);
+    const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
+    await sub.count(1);
+    ok(await payWithWallet(f, orderId, p.customer));
+
+    // attempts 1..3 (graphile-worker's backoff: ~3 s, then ~7 s), then FAILED.
+    const failed = await until(() => sub.events.find((e) => e.delivery?.status === 'FAILED'), 40_000, 'FAILED');
+    expect(failed.delivery!.attempts).toBe(3);
+    expect(failed.status).toBe('PAID');
+    expect(calls).toEqual([orderId, orderId, orderId]);
+    expect(sub.events.map((e) => e.delivery?.status ?? null)).toEqual([null, 'NEW', 'IN_PROGRESS', 'IN_PROGRESS', 'IN_PROGRESS', 'FAILED']);
+    expect(sub.events.map((e) => e.delivery?.attempts ?? 0)).toEqual([0, 0, 1, 2, 3, 3]);
+    expectConsecutive(sub.events);
+    expect(ok(await f.gql(SERVICES, {}, p.customer)).me.services).toEqual([]);
+
+    // Only an admin may retry.
+    expect(codeOf(await setDeliveryStatus(f, orderId, 'NEW', p.customer))).toBe('FORBIDDEN');
+    up = true;
+    ok(await setDeliveryStatus(f, orderId, 'NEW', p.admin));
+    const done = await until(() => sub.events.find((e) => e.status === 'DELIVERED'), 20_000, 'DELIVERED');
+    client.dispose();
+    expect(done.delivery).toMatchObject({ status: 'COMPLETED', attempts: 4 });
+    expectConsecutive(sub.events);
+    expect(sub.events.slice(6).map((e) => e.delivery?.status)).toEqual(['NEW', 'IN_PROGRESS', 'COMPLETED']);
+    expect(ok(await f.gql(SERVICES, {}, p.customer)).me.services).toHaveLength(1);
+  } finally {
+    await f.stop();
+    provisioning.close();
+  }
+});

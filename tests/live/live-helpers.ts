@@ -1,0 +1,161 @@
+import { createClient, type Client } from 'graphql-ws';
+import Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { channel, Topic } from '../../src/infra/pubsub';
+import { token, type TestServer } from '../support/server';
+
+export const ORDER_FIELDS = `id status version paidAt deliveredAt delivery { status attempts completedAt } total { amount }`;
+export const ORDER_UPDATED = `subscription($id: ID!) { orderUpdated(orderId: $id) { ${ORDER_FIELDS} } }`;
+export const MY_ORDERS_UPDATED = `subscription { myOrdersUpdated { ${ORDER_FIELDS} } }`;
+
+export interface OrderEvent {
+  id: string;
+  status: string;
+  version: number;
+  paidAt: string | null;
+  deliveredAt: string | null;
+  delivery: { status: string; attempts: number; completedAt: string | null } | null;
+  total: { amount: number };
+}
+
+/** Polls `check` until it returns a truthy value (or throws after `ms`). */
+export async function until<T>(check: () => Promise<T> | T, ms = 20_000, what = 'condition'): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A graphql-ws client of a test server, with a way to see how its socket closed. */
+export function wsClient(s: TestServer | { wsUrl: string }, auth: string | null, opts: { retry?: boolean } = {}) {
+  const closes: Array<{ code: number; reason: string }> = [];
+  const client: Client = createClient({
+    url: s.wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: auth ? { authorization: `Bearer ${auth}` } : {},
+    retryAttempts: opts.retry ? 20 : 0,
+    retryWait: async () => new Promise((r) => setTimeout(r, 200)),
+    shouldRetry: () => Boolean(opts.retry),
+    on: { closed: (e) => closes.push({ code: (e as { code: number }).code, reason: String((e as { reason: string }).reason) }) },
+  });
+  return { client, closes };
+}
+
+/** One subscription: everything it received, in order. */
+export interface Sub {
+  events: OrderEvent[];
+  errors: Array<{ message: string; extensions?: { code?: string } }>;
+  completed: boolean;
+  /** The error the sink got (socket closed, protocol error). */
+  failure: unknown;
+  /** Waits until `n` events arrived. */
+  count(n: number, ms?: number): Promise<OrderEvent[]>;
+  dispose(): void;
+}
+
+export function subscribe(client: Client, query: string, variables: Record<string, unknown> = {}, field = 'orderUpdated'): Sub {
+  const sub: Sub = {
+    events: [],
+    errors: [],
+    completed: false,
+    failure: undefined,
+    count: (n, ms = 20_000) => until(() => (sub.events.length >= n ? sub.events : null), ms, `${n} events (got ${sub.events.length})`),
+    dispose: () => undefined,
+  };
+  sub.dispose = client.subscribe<Record<string, OrderEvent>>(
+    { query, variables },
+    {
+      next: (r) => {
+        if (r.errors) sub.errors.push(...(r.errors as Sub['errors']));
+        if (r.data?.[field]) sub.events.push(r.data[field]);
+      },
+      error: (e) => {
+        sub.failure = e;
+        if (Array.isArray(e)) sub.errors.push(...(e as Sub['errors']));
+      },
+      complete: () => (sub.completed = true),
+    },
+  );
+  return sub;
+}
+
+/** Waits until Redis shows `n` subscribers on the order's channel (subscribing is asynchronous). */
+export async function waitSubscribers(redis: Redis, topic: Topic, key: string, n: number, ms = 10_000): Promise<void> {
+  await until(
+    async () => {
+      const [, count] = (await redis.pubsub('NUMSUB', channel(topic, key))) as [string, number];
+      return Number(count) >= n;
+    },
+    ms,
+    `${n} subscriber(s) on ${channel(topic, key)}`,
+  );
+}
+
+export async function numsub(redis: Redis, topic: Topic, key: string): Promise<number> {
+  const [, count] = (await redis.pubsub('NUMSUB', channel(topic, key))) as [string, number];
+  return Number(count);
+}
+
+/** A customer, a provider and an admin with fresh ids, and their tokens. */
+export async function people() {
+  const tag = randomUUID().slice(0, 8);
+  const ids = { customer: `cust-${tag}`, provider: `prov-${tag}`, admin: `admin-${tag}`, other: `other-${tag}` };
+  return {
+    ids,
+    customer: await token(ids.customer),
+    provider: await token(ids.provider, 'provider'),
+    admin: await token(ids.admin, 'admin'),
+    other: await token(ids.other),
+  };
+}
+
+type People = Awaited<ReturnType<typeof people>>;
+
+/** Asserts a GraphQL result has no errors and returns its data. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function ok(r: { data?: unknown; errors?: unknown[] }): any {
+  if (r.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
+  return r.data;
+}
+
+/** Creates a plan (with the provider when `withProvider`). The provider must exist: it makes a request first. */
+export async function createPlan(s: TestServer, p: People, opts: { price?: number; durationDays?: number | null; withProvider?: boolean } = {}): Promise<string> {
+  if (opts.withProvider) ok(await s.gql(`{ me { id } }`, {}, p.provider));
+  const input: Record<string, unknown> = { name: `Plan ${randomUUID().slice(0, 6)}`, price: opts.price ?? 10_000 };
+  if (opts.durationDays !== null) input.durationDays = opts.durationDays ?? 30;
+  if (opts.withProvider) input.providerId = p.ids.provider;
+  const r = ok(await s.gql(`mutation($input: CreatePlanInput!) { createPlan(input: $input) { id } }`, { input }, p.admin));
+  return r.createPlan.id;
+}
+
+/** Gives the customer money, creates an order for the plan and returns its id (PENDING). */
+export async function createOrder(s: TestServer, p: People, planId: string, auth = p.customer, customerId = p.ids.customer): Promise<string> {
+  ok(await s.gql(`{ me { id } }`, {}, auth));
+  ok(
+    await s.gql(
+      `mutation($c: ID!, $a: Int!, $r: String!) { creditWallet(customerId: $c, amount: $a, reference: $r) { balance { amount } } }`,
+      { c: customerId, a: 1_000_000, r: `ref-${randomUUID()}` },
+      p.admin,
+    ),
+  );
+  const r = ok(await s.gql(`mutation($input: CreateOrderInput!) { createOrder(input: $input) { id status version } }`, { input: { planId } }, auth));
+  return r.createOrder.id;
+}
+
+export async function payWithWallet(s: TestServer, orderId: string, auth: string) {
+  return s.gql(`mutation($id: ID!) { payWithWallet(orderId: $id) { ${ORDER_FIELDS} } }`, { id: orderId }, auth);
+}
+
+export async function setDeliveryStatus(s: TestServer, orderId: string, status: string, auth: string) {
+  return s.gql(`mutation($id: ID!, $s: DeliveryStatus!) { setDeliveryStatus(orderId: $id, status: $s) { ${ORDER_FIELDS} } }`, { id: orderId, s: status }, auth);
+}
+
+/** Versions strictly increasing by one from the first. */
+export function expectConsecutive(events: OrderEvent[]): void {
+  const versions = events.map((e) => e.version);
+  expect(versions).toEqual(versions.map((_, i) => versions[0] + i));
+}

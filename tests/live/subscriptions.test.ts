@@ -1,0 +1,177 @@
+import Redis from 'ioredis';
+import { Topic } from '../../src/infra/pubsub';
+import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../src/http/ws';
+import { readTestEnv } from '../support/env';
+import { codeOf, startTestServer, token, type TestServer } from '../support/server';
+import {
+  createOrder,
+  createPlan,
+  MY_ORDERS_UPDATED,
+  numsub,
+  ok,
+  ORDER_UPDATED,
+  payWithWallet,
+  people,
+  setDeliveryStatus,
+  subscribe,
+  until,
+  waitSubscribers,
+  wsClient,
+} from './live-helpers';
+
+const redisUrl = readTestEnv().redisUrl;
+const describeRedis = redisUrl ? describe : describe.skip;
+
+let s: TestServer;
+let redis: Redis;
+beforeAll(async () => {
+  s = await startTestServer(redisUrl ? { REDIS_URL: redisUrl } : {});
+  if (redisUrl) redis = new Redis(redisUrl);
+});
+afterAll(async () => {
+  await s.stop();
+  redis?.disconnect();
+});
+
+const CANCEL = `mutation($id: ID!) { cancelOrder(orderId: $id) { id version status } }`;
+
+test('a failed mutation publishes nothing: the subscriber sees the snapshot, then only the change that committed', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { withProvider: true });
+  ok(await s.gql(`{ me { id } }`, {}, p.other));
+  const orderId = ok(await s.gql(`mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }`, { i: { planId } }, p.other)).createOrder.id;
+  const { client } = wsClient(s, p.other);
+  const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
+  await sub.count(1);
+  if (redisUrl) await waitSubscribers(redis, Topic.ORDER_UPDATED, orderId, 1);
+
+  // The wallet is empty: the payment rolls back, and so does its event.
+  expect(codeOf(await payWithWallet(s, orderId, p.other))).toBe('INSUFFICIENT_BALANCE');
+  // Not paid: there is no delivery to move.
+  expect(codeOf(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider))).toBe('INVALID_STATUS_TRANSITION');
+  ok(await s.gql(CANCEL, { id: orderId }, p.other));
+  await sub.count(2);
+  await new Promise((r) => setTimeout(r, 300));
+  client.dispose();
+  expect(sub.events.map((e) => [e.version, e.status])).toEqual([
+    [1, 'PENDING'],
+    [2, 'CANCELLED'],
+  ]);
+});
+
+test("a subscriber to another customer's order gets an error, never data; the plan's provider and admins may watch", async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { withProvider: true });
+  const orderId = await createOrder(s, p, planId);
+
+  const other = wsClient(s, p.other);
+  const denied = subscribe(other.client, ORDER_UPDATED, { id: orderId });
+  await until(() => denied.completed || denied.errors.length > 0);
+  expect(denied.events).toEqual([]);
+  expect(denied.errors[0].extensions?.code).toBe('FORBIDDEN');
+
+  const missing = subscribe(other.client, ORDER_UPDATED, { id: '00000000-0000-4000-8000-000000000000' });
+  const malformed = subscribe(other.client, ORDER_UPDATED, { id: 'nope' });
+  await until(() => missing.errors.length > 0 && malformed.errors.length > 0);
+  expect([missing.errors[0].extensions?.code, malformed.errors[0].extensions?.code]).toEqual(['NOT_FOUND', 'NOT_FOUND']);
+  expect([...missing.events, ...malformed.events]).toEqual([]);
+
+  // The customer's myOrdersUpdated is theirs alone: the other customer's feed stays empty.
+  const others = subscribe(other.client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+  const owner = wsClient(s, p.customer);
+  const mine = subscribe(owner.client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+  const provider = wsClient(s, p.provider);
+  const byProvider = subscribe(provider.client, ORDER_UPDATED, { id: orderId });
+  const admin = wsClient(s, p.admin);
+  const byAdmin = subscribe(admin.client, ORDER_UPDATED, { id: orderId });
+  await byProvider.count(1);
+  await byAdmin.count(1);
+  if (redisUrl) {
+    await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+    await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.other, 1);
+  } else await new Promise((r) => setTimeout(r, 200));
+
+  ok(await payWithWallet(s, orderId, p.customer));
+  await mine.count(1);
+  await byProvider.count(2);
+  await byAdmin.count(2);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(mine.events.map((e) => [e.id, e.status])).toEqual([[orderId, 'PAID']]);
+  expect(others.events).toEqual([]);
+  expect(byProvider.events.map((e) => e.status)).toEqual(['PENDING', 'PAID']);
+  for (const c of [other, owner, provider, admin]) c.client.dispose();
+});
+
+test('a socket with a bad token is closed with 4403, one without a token with 4401', async () => {
+  const bad = wsClient(s, await token('x', 'customer', { secret: 'another-secret-0123456789abcdefgh' }));
+  const badSub = subscribe(bad.client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+  await until(() => bad.closes.length > 0);
+  expect(bad.closes[0].code).toBe(4403);
+  expect(badSub.events).toEqual([]);
+
+  const none = wsClient(s, null);
+  const noneSub = subscribe(none.client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+  await until(() => none.closes.length > 0);
+  expect(none.closes[0].code).toBe(4401);
+  expect(noneSub.events).toEqual([]);
+  bad.client.dispose();
+  none.client.dispose();
+});
+
+test(`one connection runs at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions; the next is refused alone`, async () => {
+  const p = await people();
+  const { client, closes } = wsClient(s, p.customer);
+  const subs = Array.from({ length: MAX_SUBSCRIPTIONS_PER_CONNECTION }, () => subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated'));
+  // A query on the same socket answers, so every subscription above has been accepted.
+  await new Promise<void>((resolve, reject) => client.subscribe({ query: '{ me { id } }' }, { next: () => undefined, error: reject, complete: resolve }));
+  await until(() => subs.every((x) => !x.completed));
+  const extra = subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+  await until(() => extra.errors.length > 0);
+  expect(extra.errors[0].extensions?.code).toBe('RATE_LIMITED');
+  expect(closes).toEqual([]);
+  // Completing one frees a place.
+  subs[0].dispose();
+  await new Promise((r) => setTimeout(r, 200));
+  const again = subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(again.errors).toEqual([]);
+  client.dispose();
+});
+
+describeRedis('with Redis', () => {
+  test('50 subscribe/complete cycles leave no listener behind (PUBSUB NUMSUB is 0)', async () => {
+    const p = await people();
+    const planId = await createPlan(s, p);
+    const orderId = await createOrder(s, p, planId);
+    const { client } = wsClient(s, p.customer);
+    for (let i = 0; i < 50; i++) {
+      const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
+      await sub.count(1);
+      sub.dispose();
+    }
+    // And some completed before their snapshot was even read.
+    for (let i = 0; i < 10; i++) subscribe(client, ORDER_UPDATED, { id: orderId }).dispose();
+    await until(async () => (await numsub(redis, Topic.ORDER_UPDATED, orderId)) === 0, 5_000, 'no subscriber left');
+    // A socket that goes away takes its subscriptions with it.
+    const gone = wsClient(s, p.customer);
+    const subs = Array.from({ length: 5 }, () => subscribe(gone.client, ORDER_UPDATED, { id: orderId }));
+    await Promise.all(subs.map((x) => x.count(1)));
+    expect(await numsub(redis, Topic.ORDER_UPDATED, orderId)).toBe(1);
+    await gone.client.dispose();
+    await until(async () => (await numsub(redis, Topic.ORDER_UPDATED, orderId)) === 0, 5_000, 'no subscriber left after disconnect');
+    client.dispose();
+  });
+});
+
+test('a server that stops closes its sockets with 1001 (going away), so clients reconnect', async () => {
+  const t = await startTestServer();
+  const p = await people();
+  const { client, closes } = wsClient(t, p.customer);
+  const sub = subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+  await new Promise<void>((resolve, reject) => client.subscribe({ query: '{ me { id } }' }, { next: () => undefined, error: reject, complete: resolve }));
+  await t.stop();
+  await until(() => closes.length > 0);
+  expect(closes[0].code).toBe(1001);
+  void sub;
+  client.dispose();
+});

@@ -52,12 +52,12 @@ const children = new Set<Child>();
  * Starts `command args` with the open-file soft limit raised to the hard limit (tens of thousands of
  * sockets need it), output captured.
  */
-export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, opts: { echo?: boolean } = {}): Child {
+export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, opts: { echo?: boolean; ipc?: boolean } = {}): Child {
   const { hard } = fileLimits();
   const proc = spawn('sh', ['-c', `ulimit -n ${hard} 2>/dev/null; exec "$@"`, 'sh', command, ...args], {
     cwd: ROOT,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pool } from 'pg';
+import type { LoadResult } from './load';
 import { round } from './stats';
 import { RESULTS_DIR, ROOT } from './settings';
 
@@ -127,4 +128,43 @@ export function writeResults(
   ];
   writeFileSync(md, lines.join('\n'));
   return { json, md };
+}
+
+/** A throughput line: verified answers per second against a ceiling's, with a minimum ratio as goal. */
+export function throughputResult(name: string, r: LoadResult, ceiling: { rps: number }, ceilingName: string, minRatio: number, extraNotes = ''): ScenarioResult {
+  const ratio = ceiling.rps > 0 ? r.rps / ceiling.rps : null;
+  const failures = r.failed > 0 ? `${r.failed} failed answers (first: ${r.firstFailure ?? 'socket error or timeout'}). ` : '';
+  return {
+    name,
+    value: r.rps,
+    unit: 'req/s',
+    ceiling: ceiling.rps,
+    ceilingName,
+    ratio,
+    goal: `>= ${minRatio}x`,
+    met: r.failed === 0 && ratio !== null && ratio >= minRatio,
+    throughput: r.rps,
+    p50Ms: r.p50,
+    p99Ms: r.p99,
+    notes: (failures + extraNotes).trim() || undefined,
+  };
+}
+
+/** A run shown for reference (the ceiling of another line), with no goal of its own. */
+export function referenceResult(name: string, r: LoadResult, notes?: string): ScenarioResult {
+  const failures = r.failed > 0 ? `${r.failed} failed answers (first: ${r.firstFailure ?? 'socket error or timeout'}). ` : '';
+  return {
+    name,
+    value: r.rps,
+    unit: 'req/s',
+    ceiling: null,
+    ceilingName: 'none: reference',
+    ratio: null,
+    goal: 'reference',
+    met: r.failed === 0,
+    throughput: r.rps,
+    p50Ms: r.p50,
+    p99Ms: r.p99,
+    notes: (failures + (notes ?? '')).trim() || undefined,
+  };
 }

@@ -1,7 +1,7 @@
 import { startHello } from '../lib/api';
 import type { BenchContext } from '../lib/context';
 import { httpLoad, type LoadResult } from '../lib/load';
-import type { ScenarioResult } from '../lib/report';
+import { throughputResult, type ScenarioResult } from '../lib/report';
 import { tokens } from '../lib/tokens';
 
 const PLANS_QUERY = JSON.stringify({
@@ -49,24 +49,4 @@ export async function plansScenarios(ctx: BenchContext): Promise<ScenarioResult[
   ctx.log(`plans with token: ${withToken.rps.toFixed(0)} req/s`);
 
   return [anonymous, withToken].map((r, k) => throughputResult(k === 0 ? 'plans, anonymous, c=32' : 'plans, with a token (1,000 customers), c=32', r, ceiling, 'Apollo hello, same stack, c=32', 0.6));
-}
-
-/** A throughput line: verified answers per second against a ceiling's, with a minimum ratio as goal. */
-export function throughputResult(name: string, r: LoadResult, ceiling: { rps: number }, ceilingName: string, minRatio: number, extraNotes = ''): ScenarioResult {
-  const ratio = ceiling.rps > 0 ? r.rps / ceiling.rps : null;
-  const failures = r.failed > 0 ? `${r.failed} failed answers (first: ${r.firstFailure ?? 'socket error or timeout'}). ` : '';
-  return {
-    name,
-    value: r.rps,
-    unit: 'req/s',
-    ceiling: ceiling.rps,
-    ceilingName,
-    ratio,
-    goal: `>= ${minRatio}x`,
-    met: r.failed === 0 && ratio !== null && ratio >= minRatio,
-    throughput: r.rps,
-    p50Ms: r.p50,
-    p99Ms: r.p99,
-    notes: (failures + extraNotes).trim() || undefined,
-  };
 }

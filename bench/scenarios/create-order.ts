@@ -1,0 +1,42 @@
+import type { BenchContext } from '../lib/context';
+import { httpLoad } from '../lib/load';
+import { referenceResult, throughputResult, type ScenarioResult } from '../lib/report';
+import { seedCustomers } from '../lib/seed';
+import { tokens } from '../lib/tokens';
+
+const CREATE = 'mutation Create($input: CreateOrderInput!) { createOrder(input: $input) { id number status couponCode total { amount currency } version } }';
+const CONNECTIONS = 32;
+const CUSTOMERS = 1_000;
+
+/**
+ * createOrder at 32 connections from 1,000 customers in turn, every request a new order: without a
+ * coupon (the ceiling), then with one popular coupon (maxUses 100,000,000), whose use counter is the
+ * one row every request updates.
+ */
+export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
+  const { sizes, base } = ctx;
+  await seedCustomers(ctx.pool, 'co-', 0, CUSTOMERS);
+  const auth = (await tokens(Array.from({ length: CUSTOMERS }, (_, i) => `co-${i}`))).map((t) => `Bearer ${t}`);
+  const api = await ctx.api();
+  const run = async (couponCode: string | null) => {
+    let i = 0;
+    const body = JSON.stringify({ query: CREATE, variables: { input: { planId: base.planId, ...(couponCode ? { couponCode } : {}) } } });
+    return httpLoad({
+      url: api.url,
+      connections: CONNECTIONS,
+      seconds: sizes.duration,
+      warmupSeconds: sizes.warmup,
+      next: () => ({ body, headers: { authorization: auth[i++ % auth.length] } }),
+      verify: (b) => b.startsWith('{"data":{"createOrder":{') && b.includes('"status":"PENDING"') && !b.includes('"errors":'),
+    });
+  };
+  const plain = await run(null);
+  ctx.log(`createOrder without coupon: ${plain.rps.toFixed(0)} req/s`);
+  const withCoupon = await run(base.couponCode);
+  ctx.log(`createOrder with the popular coupon: ${withCoupon.rps.toFixed(0)} req/s`);
+  const { rows } = await ctx.pool.query<{ used_count: number }>(`select used_count from coupon where code_key = $1`, [base.couponCode]);
+  return [
+    referenceResult('createOrder, no coupon, c=32', plain),
+    throughputResult('createOrder, one popular coupon, c=32', withCoupon, plain, 'createOrder without coupon, c=32', 0.7, `Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included).`),
+  ];
+}

@@ -31,10 +31,10 @@ import { apiEnv } from './lib/api';
  * reported as not run without stopping the others.
  */
 const GROUPS: Array<{ key: string; title: string; run: (ctx: BenchContext) => Promise<ScenarioResult[]> }> = [
-  { key: 'plans', title: 'plans query vs Apollo hello', run: async (ctx) => (await import('./scenarios/plans')).plansScenarios(ctx) },
-  { key: 'myorders', title: 'myOrders in 1,000 vs 1,000,000 orders', run: async (ctx) => (await import('./scenarios/my-orders')).myOrdersScenario(ctx) },
-  { key: 'orders', title: 'createOrder with one popular coupon vs without', run: async (ctx) => (await import('./scenarios/create-order')).createOrderScenarios(ctx) },
-  { key: 'fanout', title: 'orderUpdated fan-out, one instance and two through Redis', run: async (ctx) => (await import('./scenarios/fanout')).fanoutScenarios(ctx) },
+  { key: 'plans', title: 'plans query vs Apollo hello', run: async (ctx) => (await import('./scenarios/plans.js')).plansScenarios(ctx) },
+  { key: 'myorders', title: 'myOrders in 1,000 vs 1,000,000 orders', run: async (ctx) => (await import('./scenarios/my-orders.js')).myOrdersScenario(ctx) },
+  { key: 'orders', title: 'createOrder with one popular coupon vs without', run: async (ctx) => (await import('./scenarios/create-order.js')).createOrderScenarios(ctx) },
+  { key: 'fanout', title: 'orderUpdated fan-out, one instance and two through Redis', run: async (ctx) => (await import('./scenarios/fanout.js')).fanoutScenarios(ctx) },
 ];
 
 const log = (m: string) => console.log(`[bench] ${m}`);

@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto';
+import { expectLedgerSound } from '../support/ledger-invariants';
+import {
+  PAY_GATEWAY,
+  PAY_WALLET,
+  REFUND,
+  adminToken,
+  cancelOrder,
+  createOrder,
+  createProviderPlan,
+  credit,
+  newCustomer,
+  orderRow,
+  type TestCustomer,
+  type TestOrder,
+} from '../support/payments-fixtures';
+import { codeOf, startTestServer, type TestServer } from '../support/server';
+import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+
+const PUBLIC_URL = 'http://shop.test';
+let stub: StripeStub;
+let s: TestServer;
+let planId: string;
+const TOTAL = 2300; // 2000 + 15 % tax
+
+beforeAll(async () => {
+  stub = await startStripeStub();
+  s = await startTestServer({ ...STRIPE_TEST_KEYS, STRIPE_API_URL: stub.url, PUBLIC_URL });
+  planId = (await createProviderPlan(s, 2000)).planId;
+});
+afterAll(async () => {
+  await expectLedgerSound(s.sql);
+  await s.stop();
+  await stub.close();
+});
+beforeEach(() => {
+  stub.mode = 'ok';
+});
+
+/** A customer with a pending order and the Checkout Session opened for it. */
+async function checkout(): Promise<{ c: TestCustomer; order: TestOrder; session: { id: string; amount_total: number; currency: string; orderId: string } }> {
+  const c = await newCustomer(s);
+  const order = await createOrder(s, c, planId);
+  const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  const id = r.data.payWithGateway.checkoutUrl.split('/').pop();
+  return { c, order, session: { id, amount_total: order.total, currency: 'usd', orderId: order.id } };
+}
+
+const chargeOf = async (sessionId: string) => (await s.sql(`select outcome, refund_ref, amount::int, payment_intent from gateway_charge where session_id = $1`, [sessionId]))[0];
+const refundsFor = (paymentIntent: string) => stub.requestsTo('/v1/refunds').filter((r) => r.body.payment_intent === paymentIntent && r.outcome === 'ok');
+const escrowOf = async (orderId: string) =>
+  Number((await s.sql(`select coalesce(sum(amount), 0) as held from ledger_entry where account = 'ESCROW' and order_id = $1`, [orderId]))[0].held);
+
+describe('payWithGateway', () => {
+  test('opens one Stripe Checkout Session for the locked total; calling again returns the open session', async () => {
+    const c = await newCustomer(s);
+    const order = await createOrder(s, c, planId);
+    const before = stub.requestsTo('/v1/checkout/sessions').length;
+    const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.payWithGateway.order).toMatchObject({ id: order.id, status: 'PENDING', version: order.version, paymentMethod: null });
+    expect(r.data.payWithGateway.checkoutUrl).toMatch(/^https:\/\/checkout\.stripe\.test\/c\/pay\/cs_test_/);
+
+    const calls = stub.requestsTo('/v1/checkout/sessions').slice(before);
+    expect(calls).toHaveLength(1);
+    const [call] = calls;
+    expect(call.authorization).toBe('Bearer sk_test_x');
+    expect(call.idempotencyKey).toBe(`checkout:${order.id}:v${order.version}`);
+    expect(call.body).toMatchObject({
+      mode: 'payment',
+      'line_items[0][quantity]': '1',
+      'line_items[0][price_data][unit_amount]': String(TOTAL),
+      'line_items[0][price_data][currency]': 'usd',
+      'metadata[orderId]': order.id,
+      client_reference_id: order.id,
+      success_url: `${PUBLIC_URL}/checkout/success?order=${order.id}`,
+      cancel_url: `${PUBLIC_URL}/checkout/cancel?order=${order.id}`,
+    });
+
+    const again = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
+    expect(again.data.payWithGateway.checkoutUrl).toBe(r.data.payWithGateway.checkoutUrl);
+    expect(stub.requestsTo('/v1/checkout/sessions').slice(before)).toHaveLength(1);
+    expect(await s.sql(`select status from checkout_session where order_id = $1`, [order.id])).toEqual([{ status: 'OPEN' }]);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: order.version });
+  });
+
+  test('simultaneous calls for one order store one open session and all answer its URL', async () => {
+    const c = await newCustomer(s);
+    const order = await createOrder(s, c, planId);
+    const results = await Promise.all(Array.from({ length: 6 }, () => s.gql(PAY_GATEWAY, { orderId: order.id }, c.token)));
+    expect(results.map(codeOf)).toEqual(Array(6).fill(undefined));
+    expect(new Set(results.map((r) => r.data.payWithGateway.checkoutUrl)).size).toBe(1);
+    expect(await s.sql(`select id from checkout_session where order_id = $1`, [order.id])).toHaveLength(1);
+  });
+
+  test('only the order’s customer, only a PENDING order', async () => {
+    const owner = await newCustomer(s);
+    const other = await newCustomer(s);
+    const order = await createOrder(s, owner, planId);
+    expect(codeOf(await s.gql(PAY_GATEWAY, { orderId: order.id }, other.token))).toBe('NOT_FOUND');
+    expect(codeOf(await s.gql(PAY_GATEWAY, { orderId: 'x' }, owner.token))).toBe('NOT_FOUND');
+    expect(await cancelOrder(s, owner, order.id)).toBeUndefined();
+    expect(codeOf(await s.gql(PAY_GATEWAY, { orderId: order.id }, owner.token))).toBe('ORDER_NOT_PAYABLE');
+  });
+
+  test.each(['error500', 'close'] as const)('gateway down (%s): retried with backoff, then PAYMENT_GATEWAY_UNAVAILABLE in bounded time, order unchanged', async (mode) => {
+    const c = await newCustomer(s);
+    const order = await createOrder(s, c, planId);
+    stub.mode = mode;
+    const before = stub.requestsTo('/v1/checkout/sessions').length;
+    const started = Date.now();
+    const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
+    const elapsed = Date.now() - started;
+    expect(codeOf(r)).toBe('PAYMENT_GATEWAY_UNAVAILABLE');
+    expect(elapsed).toBeLessThan(15_000);
+    const attempts = stub.requestsTo('/v1/checkout/sessions').slice(before);
+    expect(attempts).toHaveLength(3); // the first try and two retries
+    expect(new Set(attempts.map((a) => a.idempotencyKey))).toEqual(new Set([`checkout:${order.id}:v${order.version}`]));
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: order.version });
+    expect(await s.sql(`select 1 from checkout_session where order_id = $1`, [order.id])).toHaveLength(0);
+
+    stub.mode = 'ok';
+    const recovered = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
+    expect(recovered.errors).toBeUndefined();
+  });
+});
+
+describe('POST /webhooks/stripe', () => {
+  test('checkout.session.completed (paid) confirms the payment: PAID by GATEWAY, delivery NEW, escrow holds the total', async () => {
+    const { order, session } = await checkout();
+    const event = checkoutEvent({ ...session, payment_intent: `pi_${randomUUID()}` });
+    const res = await postWebhook(s.url, event);
+    expect(res.status).toBe(200);
+    const [row] = await s.sql(
+      `select o.status, o.version, o.payment_method, d.status as delivery, p.method, p.gateway_ref, p.amount::int
+         from "order" o join delivery d on d.order_id = o.id join payment p on p.order_id = o.id where o.id = $1`,
+      [order.id],
+    );
+    const pi = (event as any).data.object.payment_intent;
+    expect(row).toEqual({ status: 'PAID', version: order.version + 1, payment_method: 'GATEWAY', delivery: 'NEW', method: 'GATEWAY', gateway_ref: pi, amount: TOTAL });
+    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'APPLIED', refund_ref: null });
+    expect(await s.sql(`select status from checkout_session where id = $1`, [session.id])).toEqual([{ status: 'COMPLETED' }]);
+    expect(await escrowOf(order.id)).toBe(TOTAL);
+  });
+
+  test('a bad, missing or foreign signature, or a tampered body, gets 400 and changes nothing', async () => {
+    const { order, session } = await checkout();
+    const event = checkoutEvent(session);
+    const payload = JSON.stringify(event);
+    expect((await postWebhook(s.url, event, { secret: 'whsec_wrong' })).status).toBe(400);
+    expect((await postWebhook(s.url, event, { signature: null })).status).toBe(400);
+    expect((await postWebhook(s.url, event, { signature: 't=1,v1=deadbeef' })).status).toBe(400);
+    // Signed for another body.
+    const { default: Stripe } = await import('stripe');
+    const header = new Stripe('sk_test_x').webhooks.generateTestHeaderString({ payload: payload.replace(String(TOTAL), '1'), secret: 'whsec_x' });
+    expect((await postWebhook(s.url, event, { signature: header })).status).toBe(400);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: order.version });
+    expect(await s.sql(`select 1 from gateway_event where id = $1`, [(event as any).id])).toHaveLength(0);
+    expect(await chargeOf(session.id)).toBeUndefined();
+  });
+
+  test('a stale timestamp (beyond the 5-minute tolerance) gets 400', async () => {
+    const { order, session } = await checkout();
+    const res = await postWebhook(s.url, checkoutEvent(session), { timestamp: Math.floor(Date.now() / 1000) - 600 });
+    expect(res.status).toBe(400);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING' });
+  });
+
+  test('the same event delivered again, also ten at once, pays once and every answer is 2xx', async () => {
+    const { order, session } = await checkout();
+    const event = checkoutEvent(session);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => postWebhook(s.url, event)));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    const later = await postWebhook(s.url, event);
+    expect(later.status).toBe(200);
+    expect(later.body.outcome).toBe('duplicate');
+    expect(await s.sql(`select 1 from payment where order_id = $1`, [order.id])).toHaveLength(1);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', version: order.version + 1 });
+    expect(await escrowOf(order.id)).toBe(TOTAL);
+  });
+
+  test('two different events about one paid session apply it once and refund nothing', async () => {
+    const { order, session } = await checkout();
+    const pi = `pi_${randomUUID()}`;
+    expect((await postWebhook(s.url, checkoutEvent({ ...session, payment_intent: pi }))).status).toBe(200);
+    expect((await postWebhook(s.url, checkoutEvent({ ...session, payment_intent: pi }, 'checkout.session.async_payment_succeeded'))).status).toBe(200);
+    expect(await s.sql(`select 1 from payment where order_id = $1`, [order.id])).toHaveLength(1);
+    expect(refundsFor(pi)).toHaveLength(0);
+  });
+
+  test('an amount different from the total is not a payment: order stays PENDING, the money is refunded once', async () => {
+    const { order, session } = await checkout();
+    const pi = `pi_${randomUUID()}`;
+    const res = await postWebhook(s.url, checkoutEvent({ ...session, amount_total: TOTAL - 1, payment_intent: pi }));
+    expect(res.status).toBe(200);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: order.version });
+    expect(await s.sql(`select 1 from payment where order_id = $1`, [order.id])).toHaveLength(0);
+    const refunds = refundsFor(pi);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0].body.amount).toBe(String(TOTAL - 1));
+    expect(refunds[0].idempotencyKey).toBe(`refund:charge:${session.id}`);
+    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'MISMATCH', refund_ref: expect.stringMatching(/^re_/) });
+    // Delivered again as another event: no second refund.
+    expect((await postWebhook(s.url, checkoutEvent({ ...session, amount_total: TOTAL - 1, payment_intent: pi }))).status).toBe(200);
+    expect(refundsFor(pi)).toHaveLength(1);
+  });
+
+  test('another currency is not a payment either', async () => {
+    const { order, session } = await checkout();
+    const pi = `pi_${randomUUID()}`;
+    expect((await postWebhook(s.url, checkoutEvent({ ...session, currency: 'eur', payment_intent: pi }))).status).toBe(200);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING' });
+    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'MISMATCH' });
+    expect(refundsFor(pi)).toHaveLength(1);
+  });
+
+  test('a payment arriving after the order was cancelled is refunded through Stripe at once; the order stays CANCELLED', async () => {
+    const { c, order, session } = await checkout();
+    expect(await cancelOrder(s, c, order.id)).toBeUndefined();
+    const cancelled = await orderRow(s, order.id);
+    const pi = `pi_${randomUUID()}`;
+    const res = await postWebhook(s.url, checkoutEvent({ ...session, payment_intent: pi }));
+    expect(res.status).toBe(200);
+    const refunds = refundsFor(pi);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]).toMatchObject({ method: 'POST', body: expect.objectContaining({ amount: String(TOTAL), payment_intent: pi }) });
+    expect(refunds[0].idempotencyKey).toBeTruthy();
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'CANCELLED', version: cancelled.version });
+    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'REFUNDED', refund_ref: expect.stringMatching(/^re_/) });
+    expect(await s.sql(`select 1 from payment where order_id = $1`, [order.id])).toHaveLength(0);
+    // The same payment reported again never refunds twice.
+    expect((await postWebhook(s.url, checkoutEvent({ ...session, payment_intent: pi }, 'checkout.session.async_payment_succeeded'))).status).toBe(200);
+    expect(refundsFor(pi)).toHaveLength(1);
+  });
+
+  test('a gateway payment of an order already paid from the wallet is refunded; the order keeps its wallet payment', async () => {
+    const { c, order, session } = await checkout();
+    await credit(s, c.id, TOTAL);
+    const paid = await s.gql(PAY_WALLET, { orderId: order.id }, c.token);
+    expect(paid.errors).toBeUndefined();
+    const pi = `pi_${randomUUID()}`;
+    expect((await postWebhook(s.url, checkoutEvent({ ...session, payment_intent: pi }))).status).toBe(200);
+    expect(refundsFor(pi)).toHaveLength(1);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', payment_method: 'WALLET', version: paid.data.payWithWallet.version });
+    expect(await s.sql(`select method from payment where order_id = $1`, [order.id])).toEqual([{ method: 'WALLET' }]);
+    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'REFUNDED' });
+    expect(await escrowOf(order.id)).toBe(TOTAL);
+  });
+
+  test('when Stripe is down during a late-payment refund the event fails (500, nothing kept) and its redelivery refunds once', async () => {
+    const { c, order, session } = await checkout();
+    expect(await cancelOrder(s, c, order.id)).toBeUndefined();
+    const pi = `pi_${randomUUID()}`;
+    const event = checkoutEvent({ ...session, payment_intent: pi });
+    stub.mode = 'error500';
+    const failed = await postWebhook(s.url, event);
+    expect(failed.status).toBe(500);
+    expect(await s.sql(`select 1 from gateway_event where id = $1`, [(event as any).id])).toHaveLength(0);
+    expect(await chargeOf(session.id)).toBeUndefined();
+    stub.mode = 'ok';
+    expect((await postWebhook(s.url, event)).status).toBe(200);
+    expect(refundsFor(pi)).toHaveLength(1);
+    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'REFUNDED' });
+  });
+
+  test('a session completed but not yet paid waits for async_payment_succeeded', async () => {
+    const { order, session } = await checkout();
+    expect((await postWebhook(s.url, checkoutEvent({ ...session, payment_status: 'unpaid', payment_intent: null }))).status).toBe(200);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING' });
+    expect((await postWebhook(s.url, checkoutEvent(session, 'checkout.session.async_payment_succeeded'))).status).toBe(200);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', payment_method: 'GATEWAY' });
+  });
+
+  test('unknown event types answer 2xx and change nothing', async () => {
+    const { order } = await checkout();
+    const res = await postWebhook(s.url, { id: `evt_${randomUUID()}`, object: 'event', type: 'customer.created', data: { object: { id: 'cus_1', object: 'customer' } } });
+    expect(res.status).toBe(200);
+    expect(res.body.outcome).toBe('ignored');
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING' });
+  });
+
+  test('the development gateway is not served when Stripe keys are set', async () => {
+    const res = await fetch(`${s.url}/dev-gateway/checkout/cs_dev_x`);
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('refundOrder of a gateway payment', () => {
+  async function paidThroughGateway() {
+    const { c, order, session } = await checkout();
+    const pi = `pi_${randomUUID()}`;
+    expect((await postWebhook(s.url, checkoutEvent({ ...session, payment_intent: pi }))).status).toBe(200);
+    return { c, order, pi, version: (await orderRow(s, order.id)).version };
+  }
+
+  test('refunds through Stripe once: order REFUNDED, delivery CANCELLED, escrow back to the clearing account', async () => {
+    const { order, pi, version } = await paidThroughGateway();
+    const r = await s.gql(REFUND, { orderId: order.id }, await adminToken());
+    expect(r.errors).toBeUndefined();
+    expect(r.data.refundOrder).toMatchObject({ status: 'REFUNDED', version: version + 1, delivery: { status: 'CANCELLED' } });
+    const refunds = refundsFor(pi);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0].body.amount).toBe(String(TOTAL));
+    const [refund] = await s.sql(`select gateway_ref, amount::int from refund where order_id = $1`, [order.id]);
+    expect(refund).toEqual({ gateway_ref: expect.stringMatching(/^re_/), amount: TOTAL });
+    expect(await escrowOf(order.id)).toBe(0);
+    expect(codeOf(await s.gql(REFUND, { orderId: order.id }, await adminToken()))).toBe('ORDER_NOT_REFUNDABLE');
+    expect(refundsFor(pi)).toHaveLength(1);
+  });
+
+  test('Stripe down: PAYMENT_GATEWAY_UNAVAILABLE and the order stays PAID with its escrow', async () => {
+    const { order, version } = await paidThroughGateway();
+    stub.mode = 'close';
+    const r = await s.gql(REFUND, { orderId: order.id }, await adminToken());
+    expect(codeOf(r)).toBe('PAYMENT_GATEWAY_UNAVAILABLE');
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', version });
+    expect(await s.sql(`select 1 from refund where order_id = $1`, [order.id])).toHaveLength(0);
+    expect(await s.sql(`select status from delivery where order_id = $1`, [order.id])).toEqual([{ status: 'NEW' }]);
+    expect(await escrowOf(order.id)).toBe(TOTAL);
+  });
+});

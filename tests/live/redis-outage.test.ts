@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import Redis from 'ioredis';
+import net from 'node:net';
+import { Topic } from '../../src/infra/pubsub';
+import { startTestServer, type TestServer } from '../support/server';
+import { createOrder, createPlan, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, until, waitSubscribers, wsClient } from './live-helpers';
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** A Redis of this test's own, on `port`, without persistence. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  await until(async () => probe.connect().then(() => true, () => false), 10_000, 'redis-server to start');
+  probe.disconnect();
+  return child;
+}
+
+async function stopRedis(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+const readyz = async (s: TestServer) => {
+  const res = await fetch(`${s.url}/readyz`);
+  return { status: res.status, body: (await res.json()) as { checks: Record<string, string> } };
+};
+
+let port: number;
+let redisProc: ChildProcess | undefined;
+let s: TestServer;
+let redis: Redis;
+beforeAll(async () => {
+  port = await freePort();
+  redisProc = await startRedis(port);
+  s = await startTestServer({ REDIS_URL: `redis://127.0.0.1:${port}` });
+  redis = new Redis({ port, host: '127.0.0.1', retryStrategy: () => 100 });
+  redis.on('error', () => undefined);
+});
+afterAll(async () => {
+  await s?.stop();
+  redis?.disconnect();
+  if (redisProc && redisProc.exitCode === null) await stopRedis(redisProc);
+});
+
+test('Redis stops and comes back: mutations commit, /readyz says 503 meanwhile, and events flow again', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { withProvider: true });
+  const orderId = await createOrder(s, p, planId);
+  const { client } = wsClient(s, p.customer);
+  const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
+  await sub.count(1);
+  await waitSubscribers(redis, Topic.ORDER_UPDATED, orderId, 1);
+  expect(await readyz(s)).toMatchObject({ status: 200, body: { checks: { database: 'ok', redis: 'ok' } } });
+
+  await stopRedis(redisProc!);
+  await until(async () => (await readyz(s)).status === 503, 10_000, '/readyz 503');
+  expect((await readyz(s)).body.checks).toEqual({ database: 'ok', redis: 'down' });
+
+  // Queries and mutations keep working; the payment commits though its event cannot go out.
+  const paid = ok(await payWithWallet(s, orderId, p.customer)).payWithWallet;
+  expect(paid).toMatchObject({ status: 'PAID', version: 2 });
+  expect(ok(await s.gql(`query($id: ID!) { order(id: $id) { status version } }`, { id: orderId }, p.customer)).order).toEqual({ status: 'PAID', version: 2 });
+
+  redisProc = await startRedis(port);
+  await until(async () => (await readyz(s)).status === 200, 15_000, '/readyz 200 again');
+  // The subscriber catches up with the change it missed (the state is re-read on reconnection)...
+  await until(() => sub.events.find((e) => e.version === 2), 10_000, 'the missed version');
+  // ...and later changes flow through Redis again.
+  await waitSubscribers(redis, Topic.ORDER_UPDATED, orderId, 1);
+  ok(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider));
+  await sub.count(3);
+  expect(sub.events.map((e) => [e.version, e.status, e.delivery?.status ?? null])).toEqual([
+    [1, 'PENDING', null],
+    [2, 'PAID', 'NEW'],
+    [3, 'PAID', 'IN_PROGRESS'],
+  ]);
+  // A client that subscribes anew gets the current state first.
+  const late = subscribe(client, ORDER_UPDATED, { id: orderId });
+  await late.count(1);
+  expect(late.events[0].version).toBe(3);
+  client.dispose();
+});

@@ -34,6 +34,7 @@ const GROUPS: Array<{ key: string; title: string; run: (ctx: BenchContext) => Pr
   { key: 'plans', title: 'plans query vs Apollo hello', run: async (ctx) => (await import('./scenarios/plans.js')).plansScenarios(ctx) },
   { key: 'myorders', title: 'myOrders in 1,000 vs 1,000,000 orders', run: async (ctx) => (await import('./scenarios/my-orders.js')).myOrdersScenario(ctx) },
   { key: 'orders', title: 'createOrder with one popular coupon vs without', run: async (ctx) => (await import('./scenarios/create-order.js')).createOrderScenarios(ctx) },
+  { key: 'pay', title: 'payWithWallet vs pgbench of its SQL', run: async (ctx) => (await import('./scenarios/pay.js')).payScenarios(ctx) },
   { key: 'fanout', title: 'orderUpdated fan-out, one instance and two through Redis', run: async (ctx) => (await import('./scenarios/fanout.js')).fanoutScenarios(ctx) },
 ];
 

@@ -76,9 +76,9 @@ export async function creditWallets(pool: Pool, prefix: string, from: number, to
   await pool.query(
     `with j as (select $1 || g as customer_id, gen_random_uuid() as journal_id from generate_series($2::int, $3::int - 1) g)
      insert into ledger_entry (id, journal_id, account, customer_id, order_id, amount, kind, actor)
-     select gen_random_uuid(), journal_id, 'WALLET', customer_id, null, $4, 'CREDIT', 'bench' from j
+     select gen_random_uuid(), journal_id, 'WALLET', customer_id, null::uuid, $4::bigint, 'CREDIT', 'bench' from j
      union all
-     select gen_random_uuid(), journal_id, 'FUNDING', null, null, -$4::bigint, 'CREDIT', 'bench' from j`,
+     select gen_random_uuid(), journal_id, 'FUNDING', null, null::uuid, -$4::bigint, 'CREDIT', 'bench' from j`,
     [prefix, from, to, amount],
   );
 }

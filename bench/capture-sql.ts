@@ -1,0 +1,64 @@
+/**
+ * Prints the SQL statements the API sends for one request of each benchmarked mutation, as the ORM
+ * issues them (an in-process server with the ORM's query observer, on a scratch database). This is
+ * where bench/scenarios/pay.pgbench.sql comes from: re-run it when the payment path changes.
+ *
+ *   npx tsx bench/capture-sql.ts
+ */
+import 'reflect-metadata';
+import { startApp } from '../src/app';
+import { loadConfig } from '../src/config';
+import { apiEnv } from './lib/api';
+import { dropDatabase, recreateDatabase, sqlPool } from './lib/database';
+import { creditWallets, seedBase, seedCustomers, seedOrders } from './lib/seed';
+import { adminDatabaseUrl } from './lib/settings';
+import { token } from './lib/tokens';
+
+const DB = 'commerce_bench_capture';
+
+async function main(): Promise<void> {
+  const adminUrl = adminDatabaseUrl();
+  const url = await recreateDatabase(adminUrl, DB);
+  const captured: string[] = [];
+  let recording = false;
+  const app = await startApp(loadConfig({ ...apiEnv({ databaseUrl: url, port: 0 }), LOG_LEVEL: 'warn' }), url, {
+    orm: { onQuery: (sql) => recording && captured.push(sql.replace(/\s+/g, ' ').trim()) },
+  });
+  const pool = sqlPool(url);
+  try {
+    const base = await seedBase(pool);
+    await seedCustomers(pool, 'cap-', 0, 1, 3);
+    await seedOrders(pool, { prefix: 'cap-', from: 0, to: 1, perCustomer: 3, planId: base.planId, price: base.planPrice, status: 'PENDING' });
+    await creditWallets(pool, 'cap-', 0, 1, 1_000_000);
+    const orders = (await pool.query<{ id: string }>(`select id from "order" where customer_id = 'cap-0' order by created_at`)).rows.map((r) => r.id);
+    const auth = `Bearer ${await token('cap-0')}`;
+    const gql = async (query: string, variables: object) => {
+      const res = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ query, variables }) });
+      return res.text();
+    };
+    const pay = 'mutation($id: ID!) { payWithWallet(orderId: $id) { id status version } }';
+    const show = async (title: string, run: () => Promise<string>) => {
+      captured.length = 0;
+      recording = true;
+      const answer = await run();
+      recording = false;
+      console.log(`\n=== ${title}: ${captured.length} statements; answer ${answer.slice(0, 120)}`);
+      for (const s of captured) console.log(`  ${s}`);
+    };
+    await gql(pay, { id: orders[0] }); // warms the ORM's metadata and the customer row
+    await show('payWithWallet', () => gql(pay, { id: orders[1] }));
+    await show('cancelOrder', () => gql('mutation($id: ID!) { cancelOrder(orderId: $id) { id status version } }', { id: orders[2] }));
+    await show('createOrder with coupon', () =>
+      gql('mutation($input: CreateOrderInput!) { createOrder(input: $input) { id status } }', { input: { planId: base.planId, couponCode: base.couponCode } }),
+    );
+  } finally {
+    await pool.end();
+    await app.stop();
+    await dropDatabase(adminUrl, DB);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

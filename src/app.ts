@@ -10,7 +10,7 @@ import { TokenVerifier, type Principal } from './infra/auth';
 import { migrateJobs, startWorker, type Runner } from './infra/jobs';
 import { initOrm, migrate, type Orm, type OrmHooks } from './infra/orm';
 import { memoryBus, redisBus, type EventBus } from './infra/pubsub';
-import { formatError } from './http/errors';
+import { formatError, httpErrorHandler } from './http/errors';
 import { graphiqlLandingPage } from './http/graphiql';
 import { callerKey, checkOperation, isMutation, limitRules, limitsOf, limitsPlugin, MutationLimiter } from './http/limits';
 import { loggerOptions, operationLogPlugin, registerRequestLog, type LogDestination } from './http/logging';
@@ -59,6 +59,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     forceCloseConnections: 'idle',
   });
   const log = http.log;
+  http.setErrorHandler(httpErrorHandler);
 
   const orm = await initOrm(databaseUrl, config.dbPoolSize, opts.orm);
   if (opts.migrate !== false) {

@@ -1,4 +1,5 @@
 import { unwrapResolverError } from '@apollo/server/errors';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
@@ -69,4 +70,22 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     path: formatted.path,
     extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
   };
+}
+
+/**
+ * Fastify's error handler. A request refused before GraphQL runs (a body that is not JSON, too large,
+ * of an unsupported type) keeps its 4xx status and, on `/graphql`, answers in GraphQL's error shape
+ * with BAD_REQUEST. Anything else is logged and answered with a generic 500: Fastify's default would
+ * send the error's own message.
+ */
+export function httpErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = error.statusCode;
+  const graphql = request.url.split('?')[0] === '/graphql';
+  if (status && status >= 400 && status < 500) {
+    return reply.code(status).send(graphql ? { errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] } : { statusCode: status, error: error.message });
+  }
+  request.log.error({ err: error }, 'unexpected error');
+  return reply
+    .code(500)
+    .send(graphql ? { errors: [{ message: INTERNAL_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] } : { statusCode: 500, error: INTERNAL_MESSAGE });
 }

@@ -69,6 +69,36 @@ test('wallet payment, then automatic delivery: a subscriber sees every version i
   expect(Number(escrow)).toBe(0);
 });
 
+test('the delivery job run again after completion (a worker that died before marking it done) changes nothing', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { durationDays: 30 });
+  const orderId = await createOrder(s, p, planId);
+  ok(await payWithWallet(s, orderId, p.customer));
+  await until(async () => (await s.sql(`select 1 from "order" where id = $1 and status = 'DELIVERED'`, [orderId])).length > 0);
+  const state = async () => ({
+    order: (await s.sql(`select version, delivered_at from "order" where id = $1`, [orderId]))[0],
+    delivery: (await s.sql(`select status, attempts, completed_at from delivery where order_id = $1`, [orderId]))[0],
+    period: (await s.sql(`select starts_at, ends_at from service_period where customer_id = $1`, [p.ids.customer]))[0],
+    entries: (await s.sql(`select count(*)::int as n from ledger_entry where order_id = $1`, [orderId]))[0].n,
+  });
+  const before = await state();
+  await s.sql(`select graphile_worker.add_job('deliver_order', json_build_object('orderId', $1::text), job_key => 'rerun:' || $1)`, [orderId]);
+  await until(async () => (await s.sql(`select 1 from graphile_worker.jobs where key = 'rerun:' || $1`, [orderId])).length === 0, 10_000, 'the re-run job');
+  expect(await state()).toEqual(before);
+});
+
+test('racing moves of one delivery: exactly one wins, the others change nothing', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { withProvider: true });
+  const orderId = await createOrder(s, p, planId);
+  const paid = ok(await payWithWallet(s, orderId, p.customer)).payWithWallet;
+  const results = await Promise.all(Array.from({ length: 6 }, () => setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider)));
+  expect(results.filter((r) => !r.errors).length).toBe(1);
+  expect(results.filter((r) => codeOf(r) === 'INVALID_STATUS_TRANSITION').length).toBe(5);
+  const [row] = await s.sql(`select o.version, d.status from "order" o join delivery d on d.order_id = o.id where o.id = $1`, [orderId]);
+  expect(row).toEqual({ version: paid.version + 1, status: 'IN_PROGRESS' });
+});
+
 test('a second delivery of the same plan extends the service period from its current end', async () => {
   const p = await people();
   const planId = await createPlan(s, p, { durationDays: 10 });

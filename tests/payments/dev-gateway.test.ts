@@ -24,7 +24,7 @@ async function devCheckout(): Promise<{ c: TestCustomer; order: TestOrder; check
   const order = await createOrder(s, c, planId);
   const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
   expect(r.errors).toBeUndefined();
-  const checkoutUrl: string = r.data.payWithGateway.checkoutUrl;
+  const checkoutUrl: string = r.data!.payWithGateway.checkoutUrl;
   return { c, order, checkoutUrl, local: `${s.url}${new URL(checkoutUrl).pathname}` };
 }
 
@@ -36,7 +36,7 @@ test('payWithGateway answers a local checkout page under PUBLIC_URL, and a retry
   const { c, order, checkoutUrl, local } = await devCheckout();
   expect(checkoutUrl).toMatch(new RegExp(`^${PUBLIC_URL}/dev-gateway/checkout/cs_dev_[0-9a-f]+$`));
   const again = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-  expect(again.data.payWithGateway.checkoutUrl).toBe(checkoutUrl);
+  expect(again.data!.payWithGateway.checkoutUrl).toBe(checkoutUrl);
 
   const page = await fetch(local);
   expect(page.status).toBe(200);

@@ -43,7 +43,7 @@ async function checkout(): Promise<{ c: TestCustomer; order: TestOrder; session:
   const order = await createOrder(s, c, planId);
   const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
   if (r.errors) throw new Error(JSON.stringify(r.errors));
-  const id = r.data.payWithGateway.checkoutUrl.split('/').pop();
+  const id = r.data!.payWithGateway.checkoutUrl.split('/').pop()!;
   return { c, order, session: { id, amount_total: order.total, currency: 'usd', orderId: order.id } };
 }
 
@@ -59,8 +59,8 @@ describe('payWithGateway', () => {
     const before = stub.requestsTo('/v1/checkout/sessions').length;
     const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
     expect(r.errors).toBeUndefined();
-    expect(r.data.payWithGateway.order).toMatchObject({ id: order.id, status: 'PENDING', version: order.version, paymentMethod: null });
-    expect(r.data.payWithGateway.checkoutUrl).toMatch(/^https:\/\/checkout\.stripe\.test\/c\/pay\/cs_test_/);
+    expect(r.data!.payWithGateway.order).toMatchObject({ id: order.id, status: 'PENDING', version: order.version, paymentMethod: null });
+    expect(r.data!.payWithGateway.checkoutUrl).toMatch(/^https:\/\/checkout\.stripe\.test\/c\/pay\/cs_test_/);
 
     const calls = stub.requestsTo('/v1/checkout/sessions').slice(before);
     expect(calls).toHaveLength(1);
@@ -79,7 +79,7 @@ describe('payWithGateway', () => {
     });
 
     const again = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-    expect(again.data.payWithGateway.checkoutUrl).toBe(r.data.payWithGateway.checkoutUrl);
+    expect(again.data!.payWithGateway.checkoutUrl).toBe(r.data!.payWithGateway.checkoutUrl);
     expect(stub.requestsTo('/v1/checkout/sessions').slice(before)).toHaveLength(1);
     expect(await s.sql(`select status from checkout_session where order_id = $1`, [order.id])).toEqual([{ status: 'OPEN' }]);
     expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: order.version });
@@ -90,7 +90,7 @@ describe('payWithGateway', () => {
     const order = await createOrder(s, c, planId);
     const results = await Promise.all(Array.from({ length: 6 }, () => s.gql(PAY_GATEWAY, { orderId: order.id }, c.token)));
     expect(results.map(codeOf)).toEqual(Array(6).fill(undefined));
-    expect(new Set(results.map((r) => r.data.payWithGateway.checkoutUrl)).size).toBe(1);
+    expect(new Set(results.map((r) => r.data!.payWithGateway.checkoutUrl)).size).toBe(1);
     expect(await s.sql(`select id from checkout_session where order_id = $1`, [order.id])).toHaveLength(1);
   });
 
@@ -242,7 +242,7 @@ describe('POST /webhooks/stripe', () => {
     const pi = `pi_${randomUUID()}`;
     expect((await postWebhook(s.url, checkoutEvent({ ...session, payment_intent: pi }))).status).toBe(200);
     expect(refundsFor(pi)).toHaveLength(1);
-    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', payment_method: 'WALLET', version: paid.data.payWithWallet.version });
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', payment_method: 'WALLET', version: paid.data!.payWithWallet.version });
     expect(await s.sql(`select method from payment where order_id = $1`, [order.id])).toEqual([{ method: 'WALLET' }]);
     expect(await chargeOf(session.id)).toMatchObject({ outcome: 'REFUNDED' });
     expect(await escrowOf(order.id)).toBe(TOTAL);
@@ -298,7 +298,7 @@ describe('refundOrder of a gateway payment', () => {
     const { order, pi, version } = await paidThroughGateway();
     const r = await s.gql(REFUND, { orderId: order.id }, await adminToken());
     expect(r.errors).toBeUndefined();
-    expect(r.data.refundOrder).toMatchObject({ status: 'REFUNDED', version: version + 1, delivery: { status: 'CANCELLED' } });
+    expect(r.data!.refundOrder).toMatchObject({ status: 'REFUNDED', version: version + 1, delivery: { status: 'CANCELLED' } });
     const refunds = refundsFor(pi);
     expect(refunds).toHaveLength(1);
     expect(refunds[0].body.amount).toBe(String(TOTAL));

@@ -108,7 +108,7 @@ test('wallet payments against the gateway’s webhook, 20 at once: paid once, an
   const order = await createOrder(a, c, planId);
   const opened = await a.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
   expect(opened.errors).toBeUndefined();
-  const sessionId = opened.data.payWithGateway.checkoutUrl.split('/').pop();
+  const sessionId = opened.data!.payWithGateway.checkoutUrl.split('/').pop()!;
   const pi = `pi_${randomUUID()}`;
   const event = checkoutEvent({ id: sessionId, amount_total: TOTAL, currency: 'usd', orderId: order.id, payment_intent: pi });
 

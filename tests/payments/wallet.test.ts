@@ -39,10 +39,10 @@ describe('creditWallet', () => {
     const c = await newCustomer(s);
     const r = await s.gql(CREDIT, { customerId: c.id, amount: 5000, reference: `ref-${randomUUID()}` }, await adminToken());
     expect(r.errors).toBeUndefined();
-    expect(r.data.creditWallet.balance).toEqual({ amount: 5000, currency: 'USD' });
+    expect(r.data!.creditWallet.balance).toEqual({ amount: 5000, currency: 'USD' });
     const w = await s.gql(WALLET, {}, c.token);
-    expect(w.data.wallet.balance.amount).toBe(5000);
-    expect(w.data.wallet.transactions.edges.map((e: any) => e.node)).toEqual([
+    expect(w.data!.wallet.balance.amount).toBe(5000);
+    expect(w.data!.wallet.transactions.edges.map((e: any) => e.node)).toEqual([
       expect.objectContaining({ amount: { amount: 5000, currency: 'USD' }, kind: 'CREDIT', orderId: null }),
     ]);
     const [entry] = await s.sql(`select actor from ledger_entry where customer_id = $1`, [c.id]);
@@ -89,24 +89,24 @@ describe('wallet', () => {
     await credit(s, other.id, 999);
 
     const first = await s.gql(WALLET, { first: 2 }, c.token);
-    expect(first.data.wallet.balance.amount).toBe(1500);
-    expect(first.data.wallet.transactions.edges.map((e: any) => e.node.amount.amount)).toEqual([500, 400]);
-    expect(first.data.wallet.transactions.pageInfo.hasNextPage).toBe(true);
-    const second = await s.gql(WALLET, { first: 2, after: first.data.wallet.transactions.pageInfo.endCursor }, c.token);
-    expect(second.data.wallet.transactions.edges.map((e: any) => e.node.amount.amount)).toEqual([300, 200]);
-    const third = await s.gql(WALLET, { first: 2, after: second.data.wallet.transactions.pageInfo.endCursor }, c.token);
-    expect(third.data.wallet.transactions.edges.map((e: any) => e.node.amount.amount)).toEqual([100]);
-    expect(third.data.wallet.transactions.pageInfo).toEqual({ hasNextPage: false, endCursor: third.data.wallet.transactions.edges[0].cursor });
+    expect(first.data!.wallet.balance.amount).toBe(1500);
+    expect(first.data!.wallet.transactions.edges.map((e: any) => e.node.amount.amount)).toEqual([500, 400]);
+    expect(first.data!.wallet.transactions.pageInfo.hasNextPage).toBe(true);
+    const second = await s.gql(WALLET, { first: 2, after: first.data!.wallet.transactions.pageInfo.endCursor }, c.token);
+    expect(second.data!.wallet.transactions.edges.map((e: any) => e.node.amount.amount)).toEqual([300, 200]);
+    const third = await s.gql(WALLET, { first: 2, after: second.data!.wallet.transactions.pageInfo.endCursor }, c.token);
+    expect(third.data!.wallet.transactions.edges.map((e: any) => e.node.amount.amount)).toEqual([100]);
+    expect(third.data!.wallet.transactions.pageInfo).toEqual({ hasNextPage: false, endCursor: third.data!.wallet.transactions.edges[0].cursor });
 
     const theirs = await s.gql(WALLET, {}, other.token);
-    expect(theirs.data.wallet.balance.amount).toBe(999);
-    expect(theirs.data.wallet.transactions.edges).toHaveLength(1);
+    expect(theirs.data!.wallet.balance.amount).toBe(999);
+    expect(theirs.data!.wallet.transactions.edges).toHaveLength(1);
   });
 
   test('a new customer has an empty wallet; bad paging arguments are BAD_USER_INPUT; no token is UNAUTHENTICATED', async () => {
     const c = await newCustomer(s);
     const w = await s.gql(WALLET, {}, c.token);
-    expect(w.data.wallet).toEqual({ balance: { amount: 0, currency: 'USD' }, transactions: { edges: [], pageInfo: { hasNextPage: false, endCursor: null } } });
+    expect(w.data!.wallet).toEqual({ balance: { amount: 0, currency: 'USD' }, transactions: { edges: [], pageInfo: { hasNextPage: false, endCursor: null } } });
     expect(codeOf(await s.gql(WALLET, { first: 0 }, c.token))).toBe('BAD_USER_INPUT');
     expect(codeOf(await s.gql(WALLET, { first: 101 }, c.token))).toBe('BAD_USER_INPUT');
     expect(codeOf(await s.gql(WALLET, { after: 'not-a-cursor' }, c.token))).toBe('BAD_USER_INPUT');
@@ -124,7 +124,7 @@ describe('payWithWallet', () => {
 
     const r = await s.gql(PAY_WALLET, { orderId: order.id }, c.token);
     expect(r.errors).toBeUndefined();
-    expect(r.data.payWithWallet).toMatchObject({
+    expect(r.data!.payWithWallet).toMatchObject({
       id: order.id,
       status: 'PAID',
       paymentMethod: 'WALLET',
@@ -132,7 +132,7 @@ describe('payWithWallet', () => {
       version: order.version + 1,
       delivery: { status: 'NEW' },
     });
-    expect(r.data.payWithWallet.paidAt).toEqual(expect.any(String));
+    expect(r.data!.payWithWallet.paidAt).toEqual(expect.any(String));
     expect(await balanceOf(s, c.id)).toBe(5000 - TOTAL);
     const [{ unpaid_orders: after }] = await s.sql(`select unpaid_orders from customer where id = $1`, [c.id]);
     expect(after).toBe(before - 1);
@@ -142,7 +142,7 @@ describe('payWithWallet', () => {
     expect(payments).toEqual([{ method: 'WALLET', amount: TOTAL, payer_id: c.id }]);
 
     const w = await s.gql(WALLET, { first: 1 }, c.token);
-    expect(w.data.wallet.transactions.edges[0].node).toMatchObject({ amount: { amount: -TOTAL }, kind: 'PAYMENT', orderId: order.id });
+    expect(w.data!.wallet.transactions.edges[0].node).toMatchObject({ amount: { amount: -TOTAL }, kind: 'PAYMENT', orderId: order.id });
 
     // Paid once: a second payment is refused and changes nothing.
     const again = await s.gql(PAY_WALLET, { orderId: order.id }, c.token);
@@ -190,12 +190,12 @@ describe('refundOrder', () => {
 
     const r = await s.gql(REFUND, { orderId: order.id }, await adminToken());
     expect(r.errors).toBeUndefined();
-    expect(r.data.refundOrder).toMatchObject({ status: 'REFUNDED', version: paid.data.payWithWallet.version + 1, delivery: { status: 'CANCELLED' } });
+    expect(r.data!.refundOrder).toMatchObject({ status: 'REFUNDED', version: paid.data!.payWithWallet.version + 1, delivery: { status: 'CANCELLED' } });
     expect(await balanceOf(s, c.id)).toBe(TOTAL);
     const [{ held }] = await s.sql(`select coalesce(sum(amount), 0)::int as held from ledger_entry where account = 'ESCROW' and order_id = $1`, [order.id]);
     expect(held).toBe(0);
     const w = await s.gql(WALLET, { first: 1 }, c.token);
-    expect(w.data.wallet.transactions.edges[0].node).toMatchObject({ amount: { amount: TOTAL }, kind: 'REFUND', orderId: order.id });
+    expect(w.data!.wallet.transactions.edges[0].node).toMatchObject({ amount: { amount: TOTAL }, kind: 'REFUND', orderId: order.id });
 
     // Refunded once.
     expect(codeOf(await s.gql(REFUND, { orderId: order.id }, await adminToken()))).toBe('ORDER_NOT_REFUNDABLE');

@@ -1,5 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { priceOrder } from '../../src/shared/money';
+import {
+  CancelOrderDocument,
+  CreateOrderDocument,
+  CreatePlanDocument,
+  type CreatePlanInput,
+  CreditWalletDocument,
+  MyWalletDocument,
+  PayWithGatewayDocument,
+  PayWithWalletDocument,
+  RefundOrderDocument,
+} from '../__generated__/graphql';
 import { codeOf, token, type TestServer } from './server';
 
 /** A customer of the tests: its id and a token for it. */
@@ -15,15 +26,15 @@ export interface TestOrder {
   version: number;
 }
 
-export const CREATE_PLAN = `mutation($input: CreatePlanInput!) { createPlan(input: $input) { id } }`;
-export const CREATE_ORDER = `mutation($input: CreateOrderInput!) { createOrder(input: $input) { id status version total { amount } } }`;
-export const CANCEL_ORDER = `mutation($orderId: ID!) { cancelOrder(orderId: $orderId) { id status version } }`;
-export const CREDIT = `mutation($customerId: ID!, $amount: Int!, $reference: String!) { creditWallet(customerId: $customerId, amount: $amount, reference: $reference) { balance { amount currency } } }`;
-export const WALLET = `query($first: Int, $after: String) { wallet { balance { amount currency } transactions(first: $first, after: $after) { edges { cursor node { id amount { amount currency } kind orderId createdAt } } pageInfo { hasNextPage endCursor } } } }`;
-export const ORDER_FIELDS = `id number status version paymentMethod paidAt expiresAt cancelReason total { amount currency } delivery { id status }`;
-export const PAY_WALLET = `mutation($orderId: ID!) { payWithWallet(orderId: $orderId) { ${ORDER_FIELDS} } }`;
-export const PAY_GATEWAY = `mutation($orderId: ID!) { payWithGateway(orderId: $orderId) { checkoutUrl order { ${ORDER_FIELDS} } } }`;
-export const REFUND = `mutation($orderId: ID!) { refundOrder(orderId: $orderId) { ${ORDER_FIELDS} } }`;
+/** The operations of tests/operations/*.graphql the payment tests use, typed by codegen. */
+export const CREATE_PLAN = CreatePlanDocument;
+export const CREATE_ORDER = CreateOrderDocument;
+export const CANCEL_ORDER = CancelOrderDocument;
+export const CREDIT = CreditWalletDocument;
+export const WALLET = MyWalletDocument;
+export const PAY_WALLET = PayWithWalletDocument;
+export const PAY_GATEWAY = PayWithGatewayDocument;
+export const REFUND = RefundOrderDocument;
 
 /** An admin token of the tests. */
 export const adminToken = (): Promise<string> => token('admin-payments', 'admin');
@@ -51,9 +62,9 @@ export async function createProviderPlan(s: TestServer, price: number): Promise<
 
 /** Creates an ON_SALE plan (as admin) and returns its id. */
 export async function createPlan(s: TestServer, price: number, extra: Record<string, unknown> = {}): Promise<string> {
-  const r = await s.gql(CREATE_PLAN, { input: { name: `Plan ${randomUUID().slice(0, 8)}`, price, ...extra } }, await adminToken());
+  const r = await s.gql(CREATE_PLAN, { input: { name: `Plan ${randomUUID().slice(0, 8)}`, price, ...extra } as CreatePlanInput }, await adminToken());
   if (r.errors) throw new Error(`createPlan: ${JSON.stringify(r.errors)}`);
-  return r.data.createPlan.id;
+  return r.data!.createPlan.id;
 }
 
 const hasMutation = new WeakMap<TestServer, Set<string>>();
@@ -78,7 +89,7 @@ export async function createOrder(s: TestServer, customer: TestCustomer, planId:
   if (await serverHasMutation(s, 'createOrder')) {
     const r = await s.gql(CREATE_ORDER, { input: { planId } }, customer.token);
     if (r.errors) throw new Error(`createOrder: ${JSON.stringify(r.errors)}`);
-    const o = r.data.createOrder;
+    const o = r.data!.createOrder;
     return { id: o.id, total: o.total.amount, version: o.version };
   }
   const [order] = await insertPendingOrders(s, customer.id, planId, 1);
@@ -122,7 +133,7 @@ export async function cancelOrder(s: TestServer, customer: TestCustomer, orderId
 export async function credit(s: TestServer, customerId: string, amount: number, reference = `ref-${randomUUID()}`): Promise<number> {
   const r = await s.gql(CREDIT, { customerId, amount, reference }, await adminToken());
   if (r.errors) throw new Error(`creditWallet: ${JSON.stringify(r.errors)}`);
-  return r.data.creditWallet.balance.amount;
+  return r.data!.creditWallet.balance.amount;
 }
 
 /** The order row as stored. */

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { priceOrder } from '../../src/shared/money';
 import {
   CancelOrderDocument,
   CreateOrderDocument,
@@ -67,66 +66,17 @@ export async function createPlan(s: TestServer, price: number, extra: Record<str
   return r.data!.createPlan.id;
 }
 
-const hasMutation = new WeakMap<TestServer, Set<string>>();
-
-/** Whether the server's schema has mutation `name` (features of other modules land over time). */
-export async function serverHasMutation(s: TestServer, name: string): Promise<boolean> {
-  let names = hasMutation.get(s);
-  if (!names) {
-    const r = await s.gql(`{ __type(name: "Mutation") { fields { name } } }`);
-    names = new Set<string>((r.data?.__type?.fields ?? []).map((f: { name: string }) => f.name));
-    hasMutation.set(s, names);
-  }
-  return names.has(name);
-}
-
-/**
- * A PENDING order of `customer` for `planId`: through the `createOrder` mutation when the schema has it,
- * so the tests take the real path; otherwise inserted with SQL, with consistent amounts and the
- * customer's unpaid-order count raised as createOrder would.
- */
+/** A PENDING order of `customer` for `planId`, through the `createOrder` mutation (the real path). */
 export async function createOrder(s: TestServer, customer: TestCustomer, planId: string): Promise<TestOrder> {
-  if (await serverHasMutation(s, 'createOrder')) {
-    const r = await s.gql(CREATE_ORDER, { input: { planId } }, customer.token);
-    if (r.errors) throw new Error(`createOrder: ${JSON.stringify(r.errors)}`);
-    const o = r.data!.createOrder;
-    return { id: o.id, total: o.total.amount, version: o.version };
-  }
-  const [order] = await insertPendingOrders(s, customer.id, planId, 1);
-  return order;
+  const r = await s.gql(CREATE_ORDER, { input: { planId } }, customer.token);
+  if (r.errors) throw new Error(`createOrder: ${JSON.stringify(r.errors)}`);
+  const o = r.data!.createOrder;
+  return { id: o.id, total: o.total.amount, version: o.version };
 }
 
-/**
- * Inserts `n` PENDING orders of one customer with SQL (for races and the benchmark, where many
- * unpaid orders per customer are needed). Amounts follow the plan's price and the default tax rate.
- */
-export async function insertPendingOrders(s: TestServer, customerId: string, planId: string, n: number): Promise<TestOrder[]> {
-  const [plan] = await s.sql<{ price: number }>(`select price from plan where id = $1`, [planId]);
-  const p = priceOrder(plan.price, null, s.app.config.taxRateBps);
-  const rows = await s.sql<{ id: string; total: number; version: number }>(
-    `insert into "order" (id, number, customer_id, plan_id, currency, subtotal, discount, tax, total, status, expires_at, version)
-     select gen_random_uuid(), 'ORD-' || lpad(nextval('order_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, 'PENDING',
-            now() + interval '15 minutes', 1
-       from generate_series(1, $8)
-     returning id, total, version`,
-    [customerId, planId, s.app.config.currency, p.subtotal, p.discount, p.tax, p.total, n],
-  );
-  await s.sql(`update customer set unpaid_orders = unpaid_orders + $2 where id = $1`, [customerId, n]);
-  return rows;
-}
-
-/** Cancels a PENDING order as its customer: `cancelOrder` when the schema has it, else a guarded SQL update. Returns the error code, if any. */
+/** Cancels an order as its customer through `cancelOrder`; returns the error code, if any. */
 export async function cancelOrder(s: TestServer, customer: TestCustomer, orderId: string): Promise<string | undefined> {
-  if (await serverHasMutation(s, 'cancelOrder')) {
-    return codeOf(await s.gql(CANCEL_ORDER, { orderId }, customer.token));
-  }
-  const rows = await s.sql(
-    `update "order" set status = 'CANCELLED', cancelled_at = now(), cancel_reason = 'CUSTOMER', expires_at = null, version = version + 1
-      where id = $1 and status = 'PENDING' returning id`,
-    [orderId],
-  );
-  if (rows.length) await s.sql(`update customer set unpaid_orders = unpaid_orders - 1 where id = $1`, [customer.id]);
-  return rows.length ? undefined : 'ORDER_NOT_CANCELLABLE';
+  return codeOf(await s.gql(CANCEL_ORDER, { orderId }, customer.token));
 }
 
 /** Credits a customer's wallet as admin; returns the new balance. */

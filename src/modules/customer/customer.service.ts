@@ -3,15 +3,23 @@ import type { Principal } from '../../infra/auth';
 import { NotFoundError } from '../../shared/errors';
 import { Customer, Role } from './customer.entity';
 
+interface CustomerRow {
+  id: string;
+  customer_group: string;
+  role: Role;
+  unpaid_orders: number;
+  created_at: Date;
+}
+
 /** Customers: created on first authenticated use, grouped by admins. */
 export class CustomerService {
   /**
-   * The caller's customer row, created in group `default` on first use. One statement, safe when two
-   * first requests race: the insert conflicts on the key and the existing row is returned instead.
-   * The stored role follows the latest token.
+   * The caller's customer row, created in group `default` on first use, safe when first requests race:
+   * the insert conflicts on the key and the existing row is returned instead. The stored role follows
+   * the latest token.
    */
   async ensure(em: EntityManager, principal: Principal): Promise<Customer> {
-    const rows = await em.execute<{ id: string; customer_group: string; role: Role; unpaid_orders: number; created_at: Date }[]>(
+    let rows = await em.execute<CustomerRow[]>(
       `with ins as (
          insert into customer (id, role) values (?, ?)
          on conflict (id) do update set role = excluded.role where customer.role <> excluded.role
@@ -22,6 +30,11 @@ export class CustomerService {
         where id = ? and not exists (select 1 from ins)`,
       [principal.sub, principal.role, principal.sub],
     );
+    if (rows.length === 0) {
+      // The row was committed by a racing first request after this statement's snapshot was taken:
+      // the conflict waited for it, but the fallback read could not see it. A new statement does.
+      rows = await em.execute<CustomerRow[]>(`select id, customer_group, role, unpaid_orders, created_at from customer where id = ?`, [principal.sub]);
+    }
     return em.map(Customer, rows[0]);
   }
 

@@ -43,10 +43,17 @@ export function apiEnv(opts: { databaseUrl: string; port: number; redisUrl?: str
   };
 }
 
+/** Where CPU profiles go when the bench runs with `--profile`. */
+export const PROFILE_DIR = path.join(ROOT, 'bench', 'results', 'profiles');
+
+/** Node flags of the servers: a CPU profile per process (written when it stops) with `--profile`. */
+const nodeFlags = (name: string): string[] =>
+  process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+
 /** Starts the built API (`node dist/src/main.js`) and waits for /readyz. */
 export async function startApi(name: string, opts: { databaseUrl: string; redisUrl?: string; extra?: Record<string, string> }): Promise<Server> {
   const port = await freePort();
-  const child = startChild(name, process.execPath, [path.join(ROOT, 'dist', 'src', 'main.js')], apiEnv({ ...opts, port }));
+  const child = startChild(name, process.execPath, [...nodeFlags(name), path.join(ROOT, 'dist', 'src', 'main.js')], apiEnv({ ...opts, port }));
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, `${url}/readyz`);
   return serverOf(name, url, child);
@@ -56,7 +63,7 @@ export async function startApi(name: string, opts: { databaseUrl: string; redisU
 export async function startHello(): Promise<Server> {
   const port = await freePort();
   const env = { ...process.env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
-  const child = startChild('hello', process.execPath, [path.join(ROOT, 'dist', 'bench', 'hello-server.js')], env);
+  const child = startChild('hello', process.execPath, [...nodeFlags('hello'), path.join(ROOT, 'dist', 'bench', 'hello-server.js')], env);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, `${url}/healthz`);
   return serverOf('hello', url, child);

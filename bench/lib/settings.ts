@@ -44,6 +44,7 @@ export interface Options {
 
 export function parseOptions(argv: string[]): Options {
   const smoke = argv.includes('--smoke');
+  if (argv.includes('--profile')) process.env.BENCH_PROFILE = '1';
   const onlyArg = argv.find((a) => a.startsWith('--only='));
   return {
     sizes: sizesFor(smoke),

@@ -6,6 +6,8 @@
  *   npx tsx bench/capture-sql.ts
  */
 import 'reflect-metadata';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { startApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { apiEnv } from './lib/api';
@@ -48,6 +50,21 @@ async function main(): Promise<void> {
     await gql(pay, { id: orders[0] }); // warms the ORM's metadata and the customer row
     await show('payWithWallet', () => gql(pay, { id: orders[1] }));
     await show('cancelOrder', () => gql('mutation($id: ID!) { cancelOrder(orderId: $id) { id status version } }', { id: orders[2] }));
+    await show('myOrders(first: 20)', () => gql('{ myOrders(first: 20) { edges { cursor node { id number status total { amount } plan { name } } } pageInfo { hasNextPage endCursor } } }', {}));
+    await show('orderUpdated subscription, up to its first message', async () => {
+      const client = createClient({ url: `${app.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: auth }, retryAttempts: 0 });
+      try {
+        return await new Promise<string>((resolve, reject) => {
+          client.subscribe({ query: 'subscription($id: ID!) { orderUpdated(orderId: $id) { id status version } }', variables: { id: orders[2] } }, {
+            next: (r) => resolve(JSON.stringify(r)),
+            error: reject,
+            complete: () => undefined,
+          });
+        });
+      } finally {
+        await client.dispose();
+      }
+    });
     await show('createOrder with coupon', () =>
       gql('mutation($input: CreateOrderInput!) { createOrder(input: $input) { id status } }', { input: { planId: base.planId, couponCode: base.couponCode } }),
     );

@@ -272,6 +272,16 @@ describe('POST /webhooks/stripe', () => {
     expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', payment_method: 'GATEWAY' });
   });
 
+  test('a paid session naming no order of ours is left alone: 2xx, no refund, nothing recorded', async () => {
+    const pi = `pi_${randomUUID()}`;
+    const sessionId = `cs_test_other_${randomUUID()}`;
+    for (const orderId of [randomUUID(), 'someone-else']) {
+      expect((await postWebhook(s.url, checkoutEvent({ id: sessionId, amount_total: 500, currency: 'usd', orderId, payment_intent: pi }))).status).toBe(200);
+    }
+    expect(refundsFor(pi)).toHaveLength(0);
+    expect(await chargeOf(sessionId)).toBeUndefined();
+  });
+
   test('unknown event types answer 2xx and change nothing', async () => {
     const { order } = await checkout();
     const res = await postWebhook(s.url, { id: `evt_${randomUUID()}`, object: 'event', type: 'customer.created', data: { object: { id: 'cus_1', object: 'customer' } } });

@@ -35,7 +35,7 @@ export async function registerPaymentRoutes(http: FastifyInstance, deps: RouteDe
   // Own plugin scope: the raw bytes reach the handler, since the signature covers them exactly.
   await http.register(async (scope) => {
     scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) => done(null, body));
     scope.post('/webhooks/stripe', async (req, reply) => {
       const secret = config.stripe.webhookSecret;
       if (!services.stripe || !secret) return reply.code(400).send({ error: 'Stripe webhooks are not configured' });

@@ -227,7 +227,8 @@ export class PaymentService {
   }
 
   /**
-   * Applies the money of one paid Checkout Session, once (`gateway_charge` is keyed by session id):
+   * Applies the money of one paid Checkout Session of one of our orders, once (`gateway_charge` is
+   * keyed by session id):
    * to its order when the amount and currency are the order's total and the order is still PENDING;
    * otherwise it is refunded through the gateway at once and recorded (MISMATCH, or REFUNDED for an order
    * cancelled or already paid another way), and the order keeps its state. No paid money is dropped.
@@ -237,23 +238,22 @@ export class PaymentService {
     const amount = Number(s.amount_total ?? 0);
     const currency = String(s.currency ?? '').toUpperCase();
     const ref = s.metadata?.orderId ?? s.client_reference_id ?? null;
-    const orderId = isUuid(ref) ? ref : null;
+    const order = isUuid(ref) ? await tx.findOne(Order, { id: ref }) : null;
+    if (!order) {
+      // Not a checkout of ours (the Stripe account may serve other systems): leave that money alone.
+      log.warn({ sessionId: s.id, ref }, 'gateway payment names no order of ours: ignored');
+      return;
+    }
     const claimed = await tx.execute<{ session_id: string }[]>(
       `insert into gateway_charge (session_id, order_id, payment_intent, amount, currency, outcome) values (?, ?, ?, ?, ?, ?)
        on conflict (session_id) do nothing returning session_id`,
-      [s.id, orderId, paymentIntent, amount, currency.slice(0, 3), ChargeOutcome.APPLIED],
+      [s.id, order.id, paymentIntent, amount, currency.slice(0, 3), ChargeOutcome.APPLIED],
     );
     if (claimed.length === 0) {
-      log.info({ sessionId: s.id, orderId }, 'gateway charge already settled');
+      log.info({ sessionId: s.id, orderId: order.id }, 'gateway charge already settled');
       return;
     }
-    const charge = { sessionId: s.id, orderId, paymentIntent, amount, currency };
-    const order = orderId ? await tx.findOne(Order, { id: orderId }) : null;
-    if (!order) {
-      log.error({ ...charge }, 'gateway payment for an unknown order: refunding it');
-      await this.refundCharge(tx, charge, ChargeOutcome.REFUNDED, actor);
-      return;
-    }
+    const charge = { sessionId: s.id, orderId: order.id, paymentIntent, amount, currency };
     if (amount !== order.total || currency !== order.currency) {
       log.warn({ ...charge, expected: { amount: order.total, currency: order.currency } }, 'gateway payment does not match the order total: not a payment, refunding it');
       await this.refundCharge(tx, charge, ChargeOutcome.MISMATCH, actor);

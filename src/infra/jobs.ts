@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { Pool } from 'pg';
 import { run, runMigrations, type Runner, type Task, type TaskList, type Logger as WorkerLogger, Logger } from 'graphile-worker';
 
 /** Options of one enqueued job. */
@@ -31,19 +32,37 @@ function quietLogger(log?: (level: string, message: string) => void): WorkerLogg
   });
 }
 
-/** Starts the job runner for `tasks`. */
+/**
+ * Starts the job runner for `tasks` on a connection pool of its own, which its `stop()` closes. The pool
+ * listens for errors: a pooled idle connection that the database drops (restart, failover, shutdown)
+ * is reported as an 'error' event, which would otherwise end the process.
+ */
 export async function startWorker(
   connectionString: string,
   tasks: TaskList,
   opts: { concurrency: number; log?: (level: string, message: string) => void },
 ): Promise<Runner> {
-  return run({
-    connectionString,
+  const pgPool = new Pool({ connectionString, max: opts.concurrency + 2 });
+  const lost = (e: Error) => opts.log?.('error', `job runner: database connection lost: ${e.message}`);
+  pgPool.on('error', lost);
+  pgPool.on('connect', (client) => client.on('error', lost));
+  const runner = await run({
+    pgPool,
     taskList: tasks,
     concurrency: opts.concurrency,
     noHandleSignals: true,
     pollInterval: 1_000,
     logger: quietLogger(opts.log),
+  }).catch(async (e: unknown) => {
+    await pgPool.end();
+    throw e;
+  });
+  const stopRunner = runner.stop.bind(runner);
+  return Object.assign(runner, {
+    async stop() {
+      await stopRunner();
+      await pgPool.end();
+    },
   });
 }
 

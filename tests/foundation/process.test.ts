@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { CreatePlanDocument, PlanNamesDocument } from '../__generated__/graphql';
+import { print } from 'graphql';
+import { createTestDatabase, TEST_SECRET, token } from '../support/server';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** `npm start` as a child process (tsx on src/main.ts), with exactly `env` besides PATH and HOME. */
+class ApiProcess {
+  readonly child: ChildProcess;
+  output = '';
+  readonly exited: Promise<number | null>;
+  constructor(
+    readonly port: number,
+    env: Record<string, string>,
+  ) {
+    this.child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/main.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, PORT: String(port), HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d) => (this.output += d));
+    this.child.stderr!.on('data', (d) => (this.output += d));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Polls /healthz until it answers 200; returns the milliseconds it took from `since`. */
+  async ready(timeoutMs: number, since: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    while (Date.now() < deadline && !exited) {
+      try {
+        const res = await fetch(`${this.url}/healthz`);
+        if (res.status === 200) return Date.now() - since;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`server not ready within ${timeoutMs} ms (exited: ${exited}):\n${this.output}`);
+  }
+
+  /** Sends SIGTERM and resolves with the exit code, or null if it did not exit within `timeoutMs` (then kills it). */
+  async terminate(timeoutMs = 10_000): Promise<number | null> {
+    this.child.kill('SIGTERM');
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
+    const result = await Promise.race([this.exited, timer]);
+    if (result === 'timeout') {
+      this.child.kill('SIGKILL');
+      return null;
+    }
+    return result;
+  }
+
+  async gql<T>(doc: Parameters<typeof print>[0], variables: Record<string, unknown> = {}, auth?: string): Promise<{ data?: T; errors?: unknown[] }> {
+    const res = await fetch(`${this.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+      body: JSON.stringify({ query: print(doc), variables }),
+    });
+    return (await res.json()) as { data?: T; errors?: unknown[] };
+  }
+}
+
+/** SIGTERM, then exit code 0 within 10 s; the process output is shown when it is not. */
+async function expectCleanStop(p: ApiProcess) {
+  const code = await p.terminate(10_000);
+  expect({ code, output: code === 0 ? '' : p.output }).toEqual({ code: 0, output: '' });
+}
+
+const running: ApiProcess[] = [];
+afterEach(() => {
+  for (const p of running.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+});
+const start = async (env: Record<string, string>) => {
+  const p = new ApiProcess(await freePort(), env);
+  running.push(p);
+  return p;
+};
+
+test('SIGTERM stops the server cleanly (exit 0, sockets closed with 1001), and a second start reuses the database', async () => {
+  const databaseUrl = await createTestDatabase();
+  const first = await start({ DATABASE_URL: databaseUrl });
+  await first.ready(60_000, Date.now());
+  const admin = await token('admin-process', 'admin');
+  const created = await first.gql<{ createPlan: { id: string } }>(CreatePlanDocument, { input: { name: 'Survives restarts', price: 700 } }, admin);
+  expect(created.errors).toBeUndefined();
+
+  // An open graphql-ws socket is told the server is going away.
+  const closed = new Promise<number>((resolve) => {
+    const client = createClient({
+      url: `ws://127.0.0.1:${first.port}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${admin}` },
+      lazy: false,
+      retryAttempts: 0,
+      onNonLazyError: () => undefined,
+      on: { closed: (e) => resolve((e as { code: number }).code) },
+    });
+    client.on('connected', () => undefined);
+  });
+  await new Promise((r) => setTimeout(r, 300));
+
+  await expectCleanStop(first);
+  expect(await closed).toBe(1001);
+
+  const second = await start({ DATABASE_URL: databaseUrl });
+  await second.ready(60_000, Date.now());
+  const listed = await second.gql<{ plans: Array<{ name: string }> }>(PlanNamesDocument);
+  expect(listed.data?.plans.map((p) => p.name)).toEqual(['Survives restarts']);
+  await expectCleanStop(second);
+});
+
+test('without DATABASE_URL an embedded PostgreSQL under DATA_DIR is created, then reused', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'commerce-data-'));
+  // The embedded server runs as the `postgres` user when tests run as root: it must reach the folder.
+  chmodSync(dataDir, 0o755);
+  try {
+    const t0 = Date.now();
+    const first = await start({ DATA_DIR: dataDir });
+    const firstMs = await first.ready(60_000, t0);
+    const admin = await token('admin-embedded', 'admin');
+    expect((await first.gql<{ plans: unknown[] }>(PlanNamesDocument)).data?.plans).toEqual([]);
+    expect((await first.gql(CreatePlanDocument, { input: { name: 'Embedded', price: 100 } }, admin)).errors).toBeUndefined();
+    await expectCleanStop(first);
+    expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false); // PostgreSQL was stopped too
+
+    const t1 = Date.now();
+    const second = await start({ DATA_DIR: dataDir });
+    const secondMs = await second.ready(60_000, t1);
+    const listed = await second.gql<{ plans: Array<{ name: string }> }>(PlanNamesDocument);
+    expect(listed.data?.plans.map((p) => p.name)).toEqual(['Embedded']);
+    await expectCleanStop(second);
+    console.log(`embedded PostgreSQL: first start (initdb) ready in ${firstMs} ms, second start (reuse) in ${secondMs} ms`);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 180_000);

@@ -4,15 +4,17 @@
  * driven over IPC. It records, on the machine's monotonic clock, when each order's first change
  * (version > 1) arrives.
  */
+import { performance } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { nowMs } from '../lib/stats';
 import type { ToClients, FromClients } from './protocol';
 
-const QUERY = 'subscription Live($orderId: ID!) { orderUpdated(orderId: $orderId) { id status version } }';
+const QUERY = 'subscription Live($orderId: ID!) { orderUpdated(orderId: $orderId) { id status version cancelledAt } }';
 
 const clients: Client[] = [];
-const changedAt = new Map<string, number>();
+/** Per changed order: monotonic ms at arrival, wall-clock ms at arrival, the change's transaction start (cancelledAt). */
+const changedAt = new Map<string, [number, number, number]>();
 let initial = 0;
 let failed = 0;
 let firstError: string | undefined;
@@ -50,11 +52,12 @@ async function connectAll(url: string, subs: Array<{ orderId: string; token: str
           resolve();
         }
       };
-      client.subscribe<{ orderUpdated: { id: string; status: string; version: number } }>(
+      client.subscribe<{ orderUpdated: { id: string; status: string; version: number; cancelledAt: string | null } }>(
         { query: QUERY, variables: { orderId: s.orderId } },
         {
           next: (result) => {
             const at = nowMs();
+            const wall = performance.timeOrigin + performance.now();
             const o = result.data?.orderUpdated;
             if (!o) {
               fail(result.errors ?? 'no data');
@@ -65,7 +68,7 @@ async function connectAll(url: string, subs: Array<{ orderId: string; token: str
               initial++;
               settle();
             } else if (changedAt.has(o.id)) duplicates++;
-            else changedAt.set(o.id, at);
+            else changedAt.set(o.id, [at, wall, o.cancelledAt ? Date.parse(o.cancelledAt) : NaN]);
           },
           error: (e) => {
             fail(e);
@@ -88,7 +91,7 @@ process.on('message', (m: ToClients) => {
       await connectAll(m.url, m.subs, m.concurrency);
       send({ type: 'connected', initial, failed, firstError, ms: nowMs() - started });
     } else if (m.type === 'collect') {
-      send({ type: 'received', changes: [...changedAt.entries()], failed, firstError, duplicates });
+      send({ type: 'received', changes: [...changedAt.entries()].map(([id, t]) => [id, ...t]), failed, firstError, duplicates });
     } else if (m.type === 'close') {
       await Promise.all(clients.map((c) => c.dispose()));
       process.exit(0);

@@ -8,5 +8,8 @@ export type FromClients =
   | { type: 'up' }
   /** Every subscription has answered: `initial` got the order's current state, `failed` did not. */
   | { type: 'connected'; initial: number; failed: number; firstError?: string; ms: number }
-  /** When each changed order's change arrived (monotonic ms), by order id. */
-  | { type: 'received'; changes: Array<[string, number]>; failed: number; firstError?: string; duplicates: number };
+  /**
+   * Per changed order: its id, when its change arrived (monotonic ms and wall-clock ms), and the wall
+   * clock of its transaction's start (`cancelledAt`, PostgreSQL's now()).
+   */
+  | { type: 'received'; changes: Array<[string, number, number, number]>; failed: number; firstError?: string; duplicates: number };

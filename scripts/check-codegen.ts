@@ -10,7 +10,7 @@ import path from 'node:path';
 async function main() {
   const root = path.resolve(process.argv[2] ?? path.join(__dirname, '..'));
   const { config } = await loadCodegenConfig({ configFilePath: path.join(root, 'codegen.yml') });
-  const outputs = await generate({ ...config, cwd: root, silent: true }, false);
+  const outputs: Array<{ filename: string; content: string }> = await generate({ ...config, cwd: root, silent: true }, false);
   if (outputs.length === 0) throw new Error('codegen produced no files');
   const stale = outputs
     .filter((o) => {

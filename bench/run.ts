@@ -6,7 +6,8 @@
  *   npm run bench                      full run (several minutes; run it on a quiet machine)
  *   npm run bench -- --smoke           tiny sizes, a second or two per scenario (checks the harness)
  *   npm run bench -- --only=plans,pay  some scenario groups: plans, myorders, orders, pay, fanout
- *   --keep-db  keep the database afterwards; --no-build  reuse dist/
+ *   --keep-db  keep the database afterwards; --no-build  reuse dist/; --profile  CPU profiles of the servers
+ *   --seconds=N  measured seconds per HTTP run; --subscribers=N  fan-out subscribers on one instance
  *
  * Needs PostgreSQL (DATABASE_URL's server, else 127.0.0.1:5432 as postgres) with pgbench, and Redis
  * (REDIS_URL, else 127.0.0.1:6379). When something cannot start it says so and exits non-zero.

@@ -39,7 +39,7 @@ export async function seedCustomers(pool: Pool, prefix: string, from: number, to
 
 /**
  * Inserts `perCustomer` orders for each customer `${prefix}${from}..${to - 1}`, numbered from the
- * API's own sequence. Row k of customer i is created k minutes before now (distinct, newest last).
+ * API's own sequence and formatted as it does (ORD- and at least six digits). Row k of customer i is created k minutes before now (distinct, newest last).
  * `status` PENDING orders expire in a day; others are DELIVERED wallet-paid orders.
  */
 export async function seedOrders(
@@ -51,14 +51,15 @@ export async function seedOrders(
   await pool.query(
     `insert into "order" (id, number, customer_id, plan_id, currency, subtotal, discount, tax, total, status, created_at,
                           expires_at, paid_at, payment_method, delivered_at, version)
-     select gen_random_uuid(), 'ORD-' || lpad(nextval('order_number_seq')::text, 6, '0'), $1 || c, $2::uuid, 'USD', $3::int, 0, $4::int, $3::int + $4::int,
+     select gen_random_uuid(), 'ORD-' || lpad(n, greatest(6, length(n)), '0'), $1 || c, $2::uuid, 'USD', $3::int, 0, $4::int, $3::int + $4::int,
             $5, now() - k * interval '1 minute',
             case when $6 then now() + interval '1 day' end,
             case when $6 then null else now() - k * interval '1 minute' end,
             case when $6 then null else 'WALLET' end,
             case when $6 then null else now() - k * interval '1 minute' end,
             case when $6 then 1 else 3 end
-       from generate_series($7::int, $8::int - 1) c cross join generate_series(1, $9::int) k`,
+       from (select nextval('order_number_seq')::text as n, c, k
+               from generate_series($7::int, $8::int - 1) c cross join generate_series(1, $9::int) k) s`,
     [opts.prefix, opts.planId, opts.price, tax, opts.status, pending, opts.from, opts.to, opts.perCustomer],
   );
 }

@@ -46,8 +46,13 @@ export function parseOptions(argv: string[]): Options {
   const smoke = argv.includes('--smoke');
   if (argv.includes('--profile')) process.env.BENCH_PROFILE = '1';
   const onlyArg = argv.find((a) => a.startsWith('--only='));
+  const sizes = sizesFor(smoke);
+  const seconds = argv.find((a) => a.startsWith('--seconds='));
+  if (seconds) sizes.duration = Number(seconds.slice('--seconds='.length));
+  const subscribers = argv.find((a) => a.startsWith('--subscribers='));
+  if (subscribers) sizes.fanoutSubscribers = Number(subscribers.slice('--subscribers='.length));
   return {
-    sizes: sizesFor(smoke),
+    sizes,
     only: onlyArg ? onlyArg.slice('--only='.length).split(',').filter(Boolean) : [],
     keepDb: argv.includes('--keep-db'),
     noBuild: argv.includes('--no-build'),

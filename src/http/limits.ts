@@ -5,6 +5,7 @@ import {
   GraphQLError,
 
   getOperationAST,
+  getVariableValues,
   parse,
   specifiedRules,
   validate,
@@ -75,6 +76,13 @@ export function complexityOf(schema: GraphQLSchema, document: DocumentNode, vari
   });
 }
 
+/** Whether the request's variables coerce to the operation's variable types. */
+function variablesCoerce(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): boolean {
+  const operation = getOperationAST(document, operationName ?? undefined);
+  if (!operation) return true;
+  return !getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors?.length;
+}
+
 function tooComplex(limits: OperationLimits, actual?: number): GraphQLError {
   const detail = actual === undefined ? '' : ` (this one: ${actual})`;
   return new GraphQLError(`The operation is too complex: at most ${limits.maxComplexity} allowed${detail}`, {
@@ -94,8 +102,9 @@ export function checkComplexity(
   try {
     actual = complexityOf(schema, document, variables, operationName);
   } catch {
-    // Only a document too large to even count (or one that cannot be coerced, which execution refuses anyway).
-    return tooComplex(limits);
+    // Variables that do not coerce are refused by execution with BAD_USER_INPUT naming the variable,
+    // before any resolver runs; anything else here is a document too large to even count.
+    return variablesCoerce(schema, document, variables, operationName) ? tooComplex(limits) : null;
   }
   return actual > limits.maxComplexity ? tooComplex(limits, actual) : null;
 }

@@ -95,9 +95,12 @@ export class PaymentService {
    * orders; ORDER_NOT_PAYABLE unless PENDING (also for the loser of any payment or cancel race).
    */
   async payWithWallet(em: EntityManager, customerId: string, orderId: string): Promise<OrderSnapshot> {
+    if (!isUuid(orderId)) throw new NotFoundError('No such order');
     return unitOfWork(em, async (tx, after) => {
-      const order = await this.ownOrder(tx, orderId, customerId);
-      const paid = await this.confirmPayment(tx, order.id, { method: PaymentMethod.WALLET, payerId: customerId, actor: customerId }, after);
+      // Ownership needs one column (an order never changes hands), not a hydrated order.
+      const [owner] = await tx.execute<{ customer_id: string }[]>(`select customer_id from "order" where id = ?`, [orderId]);
+      if (owner?.customer_id !== customerId) throw new NotFoundError('No such order');
+      const paid = await this.confirmPayment(tx, orderId, { method: PaymentMethod.WALLET, payerId: customerId, actor: customerId }, after);
       if (!paid) throw new OrderNotPayableError();
       return toSnapshot(paid.order, paid.delivery);
     });

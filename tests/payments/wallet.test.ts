@@ -220,6 +220,23 @@ describe('refundOrder', () => {
     expect(await balanceOf(s, c.id)).toBe(0);
   });
 
+  test('an admin cancelling the delivery refunds the order through the same refund core, one version step', async () => {
+    const c = await newCustomer(s);
+    await credit(s, c.id, TOTAL);
+    const order = await createOrder(s, c, planId);
+    const paid = await s.gql(PAY_WALLET, { orderId: order.id }, c.token);
+    expect(paid.errors).toBeUndefined();
+    const r = await s.gql(
+      `mutation($orderId: ID!) { setDeliveryStatus(orderId: $orderId, status: CANCELLED) { status version delivery { status } } }`,
+      { orderId: order.id },
+      await adminToken(),
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data.setDeliveryStatus).toEqual({ status: 'REFUNDED', version: paid.data!.payWithWallet.version + 1, delivery: { status: 'CANCELLED' } });
+    expect(await balanceOf(s, c.id)).toBe(TOTAL);
+    expect(await s.sql(`select amount::int from refund where order_id = $1`, [order.id])).toEqual([{ amount: TOTAL }]);
+  });
+
   test('a non-admin cannot refund', async () => {
     const c = await newCustomer(s);
     const r = await s.gql(REFUND, { orderId: randomUUID() }, await token(c.id, 'provider'));

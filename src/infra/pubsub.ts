@@ -171,7 +171,10 @@ export function redisBus(url: string, onError: (e: Error) => void = () => undefi
     () => publisher.status === 'ready' && subscriber.status === 'ready',
     async () => {
       closing = true;
-      await engine.close().catch(() => undefined);
+      // QUIT on a connection that is down (never came up, or reconnecting) would wait for it forever:
+      // such a connection is dropped at once, which also stops its reconnection attempts.
+      const quit = (r: Redis) => (r.status === 'ready' ? r.quit().then(() => undefined, () => r.disconnect()) : r.disconnect());
+      await Promise.all([quit(publisher), quit(subscriber)]);
     },
   );
   let connectedBefore = false;

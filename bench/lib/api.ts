@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { type Child, freePort, rssOf, startChild, waitReady } from './processes';
+import { type Child, cpuMsOf, freePort, rssOf, startChild, waitReady } from './processes';
 import { BENCH_JWT_SECRET, ROOT } from './settings';
 
 /** A server process started by the bench. */
@@ -9,6 +9,8 @@ export interface Server {
   wsUrl: string;
   child: Child;
   rss(): number;
+  /** CPU time used so far, ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -47,7 +49,7 @@ export function apiEnv(opts: { databaseUrl: string; port: number; redisUrl?: str
 export const PROFILE_DIR = path.join(ROOT, 'bench', 'results', 'profiles');
 
 /** Node flags of the servers: a CPU profile per process (written when it stops) with `--profile`. */
-const nodeFlags = (name: string): string[] =>
+export const nodeFlags = (name: string): string[] =>
   process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
 
 /** Starts the built API (`node dist/src/main.js`) and waits for /readyz. */
@@ -76,6 +78,7 @@ function serverOf(name: string, url: string, child: Child): Server {
     wsUrl: `${url.replace('http', 'ws')}/graphql`,
     child,
     rss: () => rssOf(child.pid),
+    cpuMs: () => cpuMsOf(child.pid),
     stop: () => child.stop(),
   };
 }

@@ -34,6 +34,12 @@ export function rssOf(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; 10 ms ticks). */
+export function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** A child process started by the bench, with its recent output kept for error messages. */
 export interface Child {
   name: string;

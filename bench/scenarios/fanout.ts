@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Topic, memoryBus } from '../../src/infra/pubsub';
 import { OrderFeed } from '../../src/modules/order/order-live.service';
 import type { OrderSnapshot } from '../../src/modules/order/order.snapshot';
-import { startApi, type Server } from '../lib/api';
+import { nodeFlags, startApi, type Server } from '../lib/api';
 import type { BenchContext } from '../lib/context';
 import { httpLoad } from '../lib/load';
 import { startChild, type Child } from '../lib/processes';
@@ -45,6 +45,8 @@ interface FanoutRun {
   /** Server RSS growth per subscriber, bytes (per instance). */
   bytesPerSubscriber: number[];
   connectSeconds: number;
+  /** Share of one core each server used while the changes were driven (1 = a full core). */
+  serverCpuWhileDriving: number[];
   subscribeFailures: number;
   firstSubscribeError?: string;
 }
@@ -176,7 +178,7 @@ const LATENCY_NOTE =
 
 function latencyLine(r: FanoutRun): string {
   const f = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(1)} / p99 ${percentile(xs, 99).toFixed(1)} ms`;
-  return `from transaction start ${f(r.fromTxStart)}; from request start ${f(r.fromRequest)}; from the mutation's answer ${f(r.fromResponse)}`;
+  return `from transaction start ${f(r.fromTxStart)}; from request start ${f(r.fromRequest)}; from the mutation's answer ${f(r.fromResponse)}; server CPU ${r.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')}`;
 }
 
 const runHealthy = (r: FanoutRun) => r.lost === 0 && r.failedMutations === 0 && r.subscribeFailures === 0 && r.duplicates === 0;
@@ -189,7 +191,8 @@ function describe(r: FanoutRun): string {
     r.duplicates ? `${r.duplicates} duplicate events` : '',
   ].filter(Boolean);
   return (
-    `${r.changes} changes at ${r.achievedRate.toFixed(0)}/s to ${r.subscribers} subscribers (connected in ${r.connectSeconds.toFixed(1)} s). ` +
+    `${r.changes} changes at ${r.achievedRate.toFixed(0)}/s to ${r.subscribers} subscribers (connected in ${r.connectSeconds.toFixed(1)} s); ` +
+    `server CPU while driving: ${r.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')} of a core. ` +
     (problems.length ? `PROBLEMS: ${problems.join('; ')}.` : 'Every change reached its subscriber once.')
   );
 }
@@ -296,7 +299,7 @@ async function fanoutRun(ctx: BenchContext, servers: Server[], targets: Target[]
   for (const g of groups) {
     const per = Math.ceil(g.targets.length / CLIENT_PROCESSES_PER_SERVER);
     for (let i = 0; i < CLIENT_PROCESSES_PER_SERVER; i++) {
-      const child = startChild(`clients-${g.server.name}-${i}`, process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'fanout', 'client-process.ts')], process.env, { ipc: true });
+      const child = startChild(`clients-${g.server.name}-${i}`, process.execPath, [...nodeFlags(`clients-${g.server.name}-${i}`), '--import', 'tsx', path.join(ROOT, 'bench', 'fanout', 'client-process.ts')], process.env, { ipc: true });
       procs.push({ proc: new ClientProcess(child), server: g.server, subs: g.targets.slice(i * per, (i + 1) * per) });
     }
   }
@@ -326,7 +329,11 @@ async function fanoutRun(ctx: BenchContext, servers: Server[], targets: Target[]
     // Interleave the instances' orders so consecutive changes alternate between instances.
     const chosen: Target[] = [];
     for (let i = 0; chosen.length < changes; i++) for (const g of groups) if (i < g.targets.length && chosen.length < changes) chosen.push(g.targets[i]);
+    const cpuBefore = servers.map((s) => s.cpuMs());
+    const driveStarted = nowMs();
     const driven = await drive(chosen, (t) => serverOf.get(t.orderId)!, rate);
+    const driveMs = nowMs() - driveStarted;
+    const serverCpuWhileDriving = servers.map((s, i) => (s.cpuMs() - cpuBefore[i]) / driveMs);
     await new Promise((r) => setTimeout(r, 2_000));
 
     const received = new Map<string, { at: number; wall: number; txStart: number }>();
@@ -365,6 +372,7 @@ async function fanoutRun(ctx: BenchContext, servers: Server[], targets: Target[]
       fromResponse,
       bytesPerSubscriber: servers.map((_, i) => (rssAfter[i] - rssBefore[i]) / (measured[i] || 1)),
       connectSeconds,
+      serverCpuWhileDriving,
       subscribeFailures,
       firstSubscribeError,
     };

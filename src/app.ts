@@ -75,6 +75,11 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     createContext({ requestId, config, services, em: orm.em.fork(), principal });
 
   registerRequestLog(http);
+  // While stopping, answers close their connection so keep-alive clients do not hold the drain open.
+  let closing = false;
+  http.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_req, reply) => {
@@ -99,6 +104,8 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     schema,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
+    // The process owner (main.ts, tests) decides when to stop; Apollo must not exit on signals itself.
+    stopOnTerminationSignals: false,
     formatError,
     validationRules: limitRules(limits),
     plugins: [
@@ -170,6 +177,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     worker,
     stop: () =>
       (stopping ??= (async () => {
+        closing = true;
         await ws.close();
         await apollo.stop(); // drains and closes the Fastify server
         await worker?.stop();

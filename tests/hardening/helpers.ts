@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -104,4 +104,40 @@ export async function startPrivateDatabase(dataDir: string, port: number, databa
       await exited;
     },
   };
+}
+
+/** The real server (src/main.ts) run as a child process, as an operator runs it. */
+export interface SpawnedServer {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  /** Everything it printed (stdout and stderr), line by line. */
+  output: string[];
+  /** Resolves with the exit code (or the signal's name) when the process ends. */
+  exited: Promise<number | string>;
+}
+
+/** Starts `node tsx src/main.ts` (or `script`) with `env` on a free port and waits until /readyz answers 200. */
+export async function spawnServer(env: Record<string, string>, opts: { script?: string; port?: number; readyTimeoutMs?: number } = {}): Promise<SpawnedServer> {
+  const port = opts.port ?? (await freePort());
+  const root = path.join(__dirname, '..', '..');
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(root, opts.script ?? 'src/main.ts')], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) readline.createInterface({ input: stream }).on('line', (l) => output.push(l));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const url = `http://127.0.0.1:${port}`;
+  const ready = until('the spawned server to be ready', async () => (await fetch(`${url}/readyz`)).status === 200, opts.readyTimeoutMs ?? 60_000, 200);
+  const died = exited.then((code) => {
+    throw new Error(`server exited (${code}) during start`);
+  });
+  await Promise.race([ready, died]).catch((e) => {
+    child.kill('SIGKILL');
+    throw new Error(`${(e as Error).message}\n${output.slice(-30).join('\n')}`);
+  });
+  died.catch(() => undefined);
+  return { child, url, port, output, exited };
 }

@@ -42,12 +42,12 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   await seedCustomers(pool, 'pgb-', 0, CUSTOMERS, sqlPerCustomer);
   await seedOrders(pool, { prefix: 'pgb-', from: 0, to: CUSTOMERS, perCustomer: sqlPerCustomer, planId: base.planId, price: base.planPrice, status: 'PENDING' });
   await creditWallets(pool, 'pgb-', 0, CUSTOMERS, total * sqlPerCustomer);
-  await pool.query(`create table bench_pay_queue (n bigint primary key, order_id uuid not null, customer_id text not null, total int not null)`);
+  await pool.query(`create table bench_pay_queue (n bigint primary key, order_id uuid not null, customer_id text not null, total int not null, plan_id uuid not null)`);
   await pool.query(`create sequence bench_pay_seq`);
   await pool.query(
-    `insert into bench_pay_queue (n, order_id, customer_id, total)
-     select row_number() over (order by k, customer_id), id, customer_id, total
-       from (select id, customer_id, total, row_number() over (partition by customer_id order by created_at) as k
+    `insert into bench_pay_queue (n, order_id, customer_id, total, plan_id)
+     select row_number() over (order by k, customer_id), id, customer_id, total, plan_id
+       from (select id, customer_id, total, plan_id, row_number() over (partition by customer_id order by created_at) as k
                from "order" where customer_id like 'pgb-%') o`,
   );
   await pool.query('analyze');

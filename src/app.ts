@@ -21,6 +21,9 @@ import { createServices, type Services } from './services';
 import { RateLimitedError, UnauthenticatedError } from './shared/errors';
 import { parse } from 'graphql';
 
+/** An Authorization header with a scheme and no token. */
+const EMPTY_BEARER = /^\s*(bearer)?\s*$/i;
+
 /** A started API instance. */
 export interface RunningApp {
   config: Config;
@@ -122,7 +125,8 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     context: async (req) => {
       let principal: Principal | null = null;
       const header = req.headers.authorization;
-      if (header) {
+      // A bare `Bearer ` (the IDE's header placeholder) carries no token: the caller is anonymous.
+      if (header && !EMPTY_BEARER.test(header)) {
         try {
           principal = await verifier.verifyHeader(header);
         } catch (e) {

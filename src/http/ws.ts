@@ -19,11 +19,13 @@ type Params = Record<string, unknown> | undefined;
 /** The bearer token of connection params or of an operation's `extensions.headers` (what GraphiQL sends). */
 export function tokenFrom(params: Params): string | undefined {
   if (!params || typeof params !== 'object') return undefined;
+  // A bare `Bearer ` (the IDE's header placeholder) is no token at all.
+  const given = (v: unknown) => typeof v === 'string' && !/^\s*(bearer)?\s*$/i.test(v);
   const direct = params.authorization ?? params.Authorization;
-  if (typeof direct === 'string' && direct.trim()) return direct;
+  if (given(direct)) return direct as string;
   const headers = params.headers as Params;
   const nested = headers?.authorization ?? headers?.Authorization;
-  return typeof nested === 'string' && nested.trim() ? nested : undefined;
+  return given(nested) ? (nested as string) : undefined;
 }
 
 type Extra = {

@@ -12,23 +12,30 @@ import { startApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { apiEnv } from './lib/api';
 import { dropDatabase, recreateDatabase, sqlPool } from './lib/database';
-import { creditWallets, seedBase, seedCustomers, seedOrders } from './lib/seed';
+import { runOrThrow } from './lib/processes';
+import { creditWallets, seedBase, seedCustomers, seedOrders, type BaseSeed } from './lib/seed';
 import { adminDatabaseUrl } from './lib/settings';
 import { token } from './lib/tokens';
 
 const DB = 'commerce_bench_capture';
 
-async function main(): Promise<void> {
-  const adminUrl = adminDatabaseUrl();
-  const url = await recreateDatabase(adminUrl, DB);
+/** The statements each benchmarked operation sends, in order, by title. */
+export type Captured = Array<{ title: string; answer: string; statements: string[] }>;
+
+/**
+ * Starts the API in this process on `url` (already migrated, with the base seed), runs one request of
+ * each benchmarked operation as customer `cap-0` (seeded here) and returns the statements the ORM sent.
+ */
+export async function captureStatements(url: string, base: BaseSeed): Promise<Captured> {
   const captured: string[] = [];
   let recording = false;
-  const app = await startApp(loadConfig({ ...apiEnv({ databaseUrl: url, port: 0 }), LOG_LEVEL: 'warn' }), url, {
-    orm: { onQuery: (sql) => recording && captured.push(sql.replace(/\s+/g, ' ').trim()) },
+  const app = await startApp(loadConfig({ ...apiEnv({ databaseUrl: url, port: 0 }), LOG_LEVEL: 'warn', RUN_WORKER: 'false' }), url, {
+    migrate: false,
+    orm: { onQuery: (sql) => recording && captured.push(sql.replace(/\x1b\[[0-9;]*m/g, '').replace(/\s+/g, ' ').replace(/^\[query\] /, '').replace(/ \[took .*$/, '').trim()) },
   });
   const pool = sqlPool(url);
+  const out: Captured = [];
   try {
-    const base = await seedBase(pool);
     await seedCustomers(pool, 'cap-', 0, 1, 3);
     await seedOrders(pool, { prefix: 'cap-', from: 0, to: 1, perCustomer: 3, planId: base.planId, price: base.planPrice, status: 'PENDING' });
     await creditWallets(pool, 'cap-', 0, 1, 1_000_000);
@@ -44,8 +51,7 @@ async function main(): Promise<void> {
       recording = true;
       const answer = await run();
       recording = false;
-      console.log(`\n=== ${title}: ${captured.length} statements; answer ${answer.slice(0, 120)}`);
-      for (const s of captured) console.log(`  ${s}`);
+      out.push({ title, answer, statements: [...captured] });
     };
     await gql(pay, { id: orders[0] }); // warms the ORM's metadata and the customer row
     await show('payWithWallet', () => gql(pay, { id: orders[1] }));
@@ -71,11 +77,30 @@ async function main(): Promise<void> {
   } finally {
     await pool.end();
     await app.stop();
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const adminUrl = adminDatabaseUrl();
+  const url = await recreateDatabase(adminUrl, DB);
+  try {
+    runOrThrow(process.execPath, [require.resolve('tsx/cli'), 'scripts/migrate.ts'], apiEnv({ databaseUrl: url, port: 0 }));
+    const pool = sqlPool(url);
+    const base = await seedBase(pool);
+    await pool.end();
+    for (const c of await captureStatements(url, base)) {
+      console.log(`\n=== ${c.title}: ${c.statements.length} statements; answer ${c.answer.slice(0, 120)}`);
+      for (const s of c.statements) console.log(`  ${s}`);
+    }
+  } finally {
     await dropDatabase(adminUrl, DB);
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { captureStatements } from '../capture-sql';
 import type { BenchContext } from '../lib/context';
 import { httpLoad, type LoadResult } from '../lib/load';
 import { pgbench, type PgbenchResult } from '../lib/pgbench';
@@ -52,6 +54,9 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   );
   await pool.query('analyze');
 
+  const drift = await checkScript(ctx);
+  ctx.log(drift);
+
   const api = await ctx.api();
   let next = 0;
   let exhausted = false;
@@ -104,7 +109,37 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
         (problems.length ? `PROBLEMS: ${problems.join('; ')}. ` : '') +
         `pgbench: ${sql.tps.toFixed(0)} tps, p50 ${sql.p50.toFixed(1)} ms, p99 ${sql.p99.toFixed(1)} ms. ` +
         (c === 32 ? `c=32 / c=8 throughput: ${(high.app.rps / low.app.rps).toFixed(2)}. ` : '') +
-        `Each request pays its own PENDING order; ${CUSTOMERS} customers in turn.`,
+        `Each request pays its own PENDING order; ${CUSTOMERS} customers in turn. ${drift}`,
     } satisfies ScenarioResult;
   });
+}
+
+/** What a statement does, for comparing the API's statements with the script's: verb and table. */
+function shape(sql: string): string {
+  const s = sql.toLowerCase().trim();
+  if (s.startsWith('with ins as')) return 'upsert customer';
+  if (s.includes('graphile_worker.add_job')) return 'add_job';
+  const write = /\b(insert into|update|delete from)\s+"?(\w+)"?/.exec(s);
+  if (write) return `${write[1].split(' ')[0]} ${write[2]}`;
+  const read = /^select .*? from "?(\w+)"?/.exec(s);
+  if (read) return `select ${read[1]}`;
+  return s.split(/\s+/)[0].replace(/;$/, '');
+}
+
+/**
+ * Captures the statements payWithWallet sends now (an in-process API with the ORM's query observer)
+ * and compares their shapes with the pgbench script's, so a changed payment path cannot silently
+ * leave the ceiling measuring other SQL.
+ */
+async function checkScript(ctx: BenchContext): Promise<string> {
+  const captured = await captureStatements(ctx.databaseUrl, ctx.base);
+  const api = captured.find((c) => c.title === 'payWithWallet')!;
+  if (!api.answer.includes('"PAID"')) throw new Error(`capturing payWithWallet's SQL failed: ${api.answer.slice(0, 200)}`);
+  const script = readFileSync(SCRIPT, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('--') && !l.startsWith('\\') && !l.includes('bench_pay_queue'));
+  const a = api.statements.map(shape);
+  const b = script.map(shape);
+  if (a.join('|') === b.join('|')) return `The pgbench script matches the ${a.length} statements payWithWallet sends (checked in this run).`;
+  return `DRIFT: payWithWallet now sends [${a.join(', ')}] but the pgbench script runs [${b.join(', ')}]: update bench/scenarios/pay.pgbench.sql (npx tsx bench/capture-sql.ts).`;
 }

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { Topic, memoryBus } from '../../src/infra/pubsub';
 import { OrderFeed } from '../../src/modules/order/order-live.service';
@@ -42,6 +43,8 @@ interface FanoutRun {
   fromRequest: number[];
   /** ... and from the mutation's answer (after the commit; can be negative: the event may beat the answer). */
   fromResponse: number[];
+  /** The mutation's own span from its transaction's start to its answer reaching the driver (wall clock). */
+  txToAnswer: number[];
   /** Server RSS growth per subscriber, bytes (per instance). */
   bytesPerSubscriber: number[];
   connectSeconds: number;
@@ -51,7 +54,7 @@ interface FanoutRun {
   firstSubscribeError?: string;
 }
 
-const CANCEL = 'mutation Cancel($orderId: ID!) { cancelOrder(orderId: $orderId) { id status version } }';
+const CANCEL = 'mutation Cancel($orderId: ID!) { cancelOrder(orderId: $orderId) { id status version cancelledAt } }';
 /** Handshakes in flight per client process while subscribers connect. */
 const CONNECT_LANES = 100;
 /** Client processes per server instance. */
@@ -178,7 +181,7 @@ const LATENCY_NOTE =
 
 function latencyLine(r: FanoutRun): string {
   const f = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(1)} / p99 ${percentile(xs, 99).toFixed(1)} ms`;
-  return `from transaction start ${f(r.fromTxStart)}; from request start ${f(r.fromRequest)}; from the mutation's answer ${f(r.fromResponse)}; server CPU ${r.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')}`;
+  return `from transaction start ${f(r.fromTxStart)}; from request start ${f(r.fromRequest)}; from the mutation's answer ${f(r.fromResponse)}; the mutation itself, transaction start to answer: ${f(r.txToAnswer)}; server CPU ${r.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')}`;
 }
 
 const runHealthy = (r: FanoutRun) => r.lost === 0 && r.failedMutations === 0 && r.subscribeFailures === 0 && r.duplicates === 0;
@@ -346,9 +349,11 @@ async function fanoutRun(ctx: BenchContext, servers: Server[], targets: Target[]
     const fromTxStart: number[] = [];
     const fromRequest: number[] = [];
     const fromResponse: number[] = [];
+    const txToAnswer: number[] = [];
     let lost = 0;
     for (const [orderId, t] of driven.times) {
       if (!t.ok) continue;
+      txToAnswer.push(t.answeredWall - t.txStart);
       const got = received.get(orderId);
       if (got === undefined) {
         lost++;
@@ -370,6 +375,7 @@ async function fanoutRun(ctx: BenchContext, servers: Server[], targets: Target[]
       fromTxStart,
       fromRequest,
       fromResponse,
+      txToAnswer,
       bytesPerSubscriber: servers.map((_, i) => (rssAfter[i] - rssBefore[i]) / (measured[i] || 1)),
       connectSeconds,
       serverCpuWhileDriving,
@@ -383,6 +389,15 @@ async function fanoutRun(ctx: BenchContext, servers: Server[], targets: Target[]
   }
 }
 
+/** One driven change: monotonic send and answer times, the answer's wall clock, the transaction's start. */
+interface Sent {
+  sent: number;
+  answered: number;
+  answeredWall: number;
+  txStart: number;
+  ok: boolean;
+}
+
 /**
  * Sends one cancelOrder per target, open loop at `rate` per second (never more than MAX_IN_FLIGHT
  * waiting), and records when each was sent and answered.
@@ -391,9 +406,9 @@ async function drive(
   targets: Target[],
   serverFor: (t: Target) => Server,
   rate: number,
-): Promise<{ times: Map<string, { sent: number; answered: number; ok: boolean }>; achievedRate: number; failed: number; firstError?: string }> {
+): Promise<{ times: Map<string, Sent>; achievedRate: number; failed: number; firstError?: string }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
-  const times = new Map<string, { sent: number; answered: number; ok: boolean }>();
+  const times = new Map<string, Sent>();
   let failed = 0;
   let firstError: string | undefined;
   let inFlight = 0;
@@ -404,7 +419,7 @@ async function drive(
     const send = (t: Target) => {
       const server = new URL(serverFor(t).url);
       const body = JSON.stringify({ query: CANCEL, variables: { orderId: t.orderId } });
-      const entry = { sent: nowMs(), answered: 0, ok: false };
+      const entry: Sent = { sent: nowMs(), answered: 0, answeredWall: 0, txStart: NaN, ok: false };
       times.set(t.orderId, entry);
       inFlight++;
       const req = http.request(
@@ -414,7 +429,10 @@ async function drive(
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             entry.answered = nowMs();
+            entry.answeredWall = performance.timeOrigin + performance.now();
             const text = Buffer.concat(chunks).toString('utf8');
+            const at = /"cancelledAt":"([^"]+)"/.exec(text);
+            if (at) entry.txStart = Date.parse(at[1]);
             entry.ok = res.statusCode === 200 && text.includes('"status":"CANCELLED"') && !text.includes('"errors"');
             if (!entry.ok) {
               failed++;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,15 @@ export interface Machine {
   packages: Record<string, string>;
   /** 1-minute load average when the run started (others' work on the machine shows here). */
   loadAverageAtStart: number;
+  /** The commit measured (git, else BENCH_COMMIT), with `+changes` when the working tree differs. */
+  commit: string;
+}
+
+function commitOf(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return process.env.BENCH_COMMIT ?? 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'migrations'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  return head.stdout.trim() + (dirty ? '+changes' : '');
 }
 
 const PACKAGES = [
@@ -79,6 +89,7 @@ export async function describeMachine(pool: Pool, redisVersion: string): Promise
     redis: redisVersion,
     packages,
     loadAverageAtStart: round(os.loadavg()[0]),
+    commit: commitOf(),
   };
 }
 
@@ -109,7 +120,7 @@ export function writeResults(
     `# Benchmark results${meta.smoke ? ' (SMOKE RUN: tiny sizes, not figures to quote)' : ''}`,
     '',
     `${meta.startedAt.toISOString()}, ${Math.round(meta.seconds)} s. Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGb} GB, ${machine.os}; ` +
-      `Node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}; load average at start ${machine.loadAverageAtStart}.`,
+      `Node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}; load average at start ${machine.loadAverageAtStart}; commit ${machine.commit}.`,
     '',
     '| scenario | value | throughput /s | p50 ms | p99 ms | ceiling | ratio | goal | met |',
     '|---|---|---|---|---|---|---|---|---|',

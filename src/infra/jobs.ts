@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Pool } from 'pg';
-import { run, runMigrations, type Runner, type Task, type TaskList, type Logger as WorkerLogger, Logger } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { Client, Pool } from 'pg';
+import { run, runMigrations, type Runner, type Task, type TaskList, type WorkerEvents, type Logger as WorkerLogger, Logger } from 'graphile-worker';
 
 /** Options of one enqueued job. */
 export interface EnqueueOptions {
@@ -46,6 +47,11 @@ export async function startWorker(
   const lost = (e: Error) => opts.log?.('error', `job runner: database connection lost: ${e.message}`);
   pgPool.on('error', lost);
   pgPool.on('connect', (client) => client.on('error', lost));
+  const events = new EventEmitter() as WorkerEvents;
+  let poolId: string | undefined;
+  events.on('pool:create', ({ workerPool }) => {
+    poolId = workerPool.id;
+  });
   const runner = await run({
     pgPool,
     taskList: tasks,
@@ -53,17 +59,78 @@ export async function startWorker(
     noHandleSignals: true,
     pollInterval: 1_000,
     logger: quietLogger(opts.log),
+    events,
   }).catch(async (e: unknown) => {
     await pgPool.end();
     throw e;
   });
+  const recovery = poolId ? await crashRecovery(connectionString, poolId, opts.log) : null;
   const stopRunner = runner.stop.bind(runner);
   return Object.assign(runner, {
     async stop() {
       await stopRunner();
+      await recovery?.stop();
       await pgPool.end();
     },
   });
+}
+
+/** A job locked for longer than this by a runner that holds no liveness lock is taken back. */
+const STALE_LOCK_SECONDS = 15;
+const RECOVERY_EVERY_MS = 10_000;
+const livenessKey = (poolId: string) => `graphile-pool:${poolId}`;
+
+/**
+ * Takes back the jobs of runners that died (SIGKILL, lost machine). graphile-worker 0.17 leaves a dead
+ * runner's jobs locked for four hours, so a paid order's delivery or mail would wait that long. Each
+ * runner holds a session advisory lock named after its pool id for its whole life; jobs locked by a
+ * pool whose lock is free (no live session holds it) are unlocked with `force_unlock_workers` and run
+ * again. Checked at start and every 10 s, by every runner.
+ */
+async function crashRecovery(connectionString: string, poolId: string, log?: (level: string, message: string) => void) {
+  let client: Client | null = null;
+  let stopped = false;
+  const report = (m: string) => log?.('error', `job recovery: ${m}`);
+  const connect = async () => {
+    const c = new Client({ connectionString });
+    c.on('error', (e) => {
+      report(e.message);
+      if (client === c) client = null;
+    });
+    await c.connect();
+    await c.query('select pg_advisory_lock(hashtext($1))', [livenessKey(poolId)]);
+    client = c;
+  };
+  const sweep = async () => {
+    if (stopped) return;
+    if (!client) await connect();
+    const c = client!;
+    const { rows } = await c.query<{ locked_by: string }>(
+      `select distinct locked_by from graphile_worker.jobs
+        where locked_by like 'pool-%' and locked_by <> $1 and locked_at < now() - make_interval(secs => $2)`,
+      [poolId, STALE_LOCK_SECONDS],
+    );
+    for (const { locked_by: other } of rows) {
+      const { rows: got } = await c.query<{ free: boolean }>('select pg_try_advisory_lock(hashtext($1)) as free', [livenessKey(other)]);
+      if (!got[0].free) continue; // its runner is alive: a long job, not a dead one
+      try {
+        await c.query('select graphile_worker.force_unlock_workers($1::text[])', [[other]]);
+        log?.('warn', `job recovery: took back the jobs of dead runner ${other}`);
+      } finally {
+        await c.query('select pg_advisory_unlock(hashtext($1))', [livenessKey(other)]);
+      }
+    }
+  };
+  await sweep().catch((e: Error) => report(e.message));
+  const timer = setInterval(() => void sweep().catch((e: Error) => report(e.message)), RECOVERY_EVERY_MS);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await client?.end().catch(() => undefined);
+    },
+  };
 }
 
 export type { Task, TaskList, Runner };

@@ -121,7 +121,9 @@ export interface SpawnedServer {
 export async function spawnServer(env: Record<string, string>, opts: { script?: string; port?: number; readyTimeoutMs?: number } = {}): Promise<SpawnedServer> {
   const port = opts.port ?? (await freePort());
   const root = path.join(__dirname, '..', '..');
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(root, opts.script ?? 'src/main.ts')], {
+  // `node --import tsx`, not the tsx CLI: the CLI runs the server in a second process, so a SIGKILL
+  // would reach only the wrapper and leave the server running.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, opts.script ?? 'src/main.ts')], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -67,7 +67,7 @@ const walk: Record<string, string> = {
   createPlan: `mutation { createPlan(input: { name: "Mine now", price: 1 }) { id } }`,
   setCouponEnabled: `mutation($c: ID!) { setCouponEnabled(id: $c, enabled: false) { id enabled } }`,
 };
-const varsFor = (name: string) =>
+const varsFor = (name: string): Record<string, string> =>
   name === 'setCustomerGroup' || name === 'creditWallet' ? { c: owner } : name === 'coupon' || name === 'setCouponEnabled' ? { c: couponId } : { o: orderId, p: paidOrderId };
 /** Variables an operation declares, taken from `varsFor`. */
 const declared = (query: string, vars: Record<string, string>) => Object.fromEntries(Object.entries(vars).filter(([k]) => query.includes(`$${k}:`)));

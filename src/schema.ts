@@ -12,9 +12,10 @@ import { OrderResolver } from './modules/order/order.resolver';
 import { PlanResolver, PlanUpgradeResolver } from './modules/plan/plan.resolver';
 import { PaymentResolver } from './modules/payment/payment.resolver';
 import { WalletResolver } from './modules/wallet/wallet.resolver';
+import { LedgerResolver } from './modules/wallet/ledger.resolver';
 
 /** Every resolver class of the API. */
-export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver, DeliveryResolver, OrderSubscriptionResolver, CustomerServicesResolver, ServicePeriodResolver, WalletResolver, PaymentResolver] as const;
+export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver, DeliveryResolver, OrderSubscriptionResolver, CustomerServicesResolver, ServicePeriodResolver, WalletResolver, PaymentResolver, LedgerResolver] as const;
 
 /** type-graphql's pub/sub is not used for delivery (subscriptions use the EventBus); a stub satisfies it. */
 const unusedPubSub: PubSub = {

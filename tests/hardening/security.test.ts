@@ -57,6 +57,7 @@ const walk: Record<string, string> = {
   order: `query($o: ID!) { order(id: $o) { id status total { amount } } }`,
   orderPaid: `query($p: ID!) { order(id: $p) { id status delivery { status } } }`,
   coupon: `query($c: ID!) { coupon(id: $c) { id code usedCount } }`,
+  orderLedger: `query($p: ID!) { orderLedger(orderId: $p) { account amount { amount } actor } }`,
   payWithWallet: `mutation($o: ID!) { payWithWallet(orderId: $o) { id status } }`,
   payWithGateway: `mutation($o: ID!) { payWithGateway(orderId: $o) { checkoutUrl order { id } } }`,
   cancelOrder: `mutation($o: ID!) { cancelOrder(orderId: $o) { id status } }`,

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { InsufficientBalanceError } from '../../shared/errors';
+import { isUuid } from '../../shared/ids';
 import { AccountKind, EntryKind } from './wallet.entity';
 
 /** One line of a journal transaction. */
@@ -80,4 +81,26 @@ export class LedgerService {
     const rows = await em.execute<{ s: string }[]>(`select coalesce(sum(amount), 0) as s from ledger_entry where account = 'ESCROW' and order_id = ?`, [orderId]);
     return Number(rows[0].s);
   }
+  /** Every ledger entry of an order, oldest first (journal order within one moment); empty for an unknown id. */
+  async entriesOfOrder(em: EntityManager, orderId: string): Promise<LedgerEntryRow[]> {
+    if (!isUuid(orderId)) return [];
+    const rows = await em.execute<Array<Omit<LedgerEntryRow, 'amount' | 'createdAt'> & { amount: string; createdAt: string | Date }>>(
+      `select id, journal_id as "journalId", account, customer_id as "customerId", amount, kind, actor, created_at as "createdAt"
+         from ledger_entry where order_id = ? order by created_at, journal_id, id`,
+      [orderId],
+    );
+    return rows.map((r) => ({ ...r, amount: Number(r.amount), createdAt: new Date(r.createdAt) }));
+  }
+}
+
+/** One ledger line as read back for audits. */
+export interface LedgerEntryRow {
+  id: string;
+  journalId: string;
+  account: AccountKind;
+  customerId: string | null;
+  amount: number;
+  kind: EntryKind;
+  actor: string | null;
+  createdAt: Date;
 }

@@ -49,8 +49,11 @@ export function apiEnv(opts: { databaseUrl: string; port: number; redisUrl?: str
 export const PROFILE_DIR = path.join(ROOT, 'bench', 'results', 'profiles');
 
 /** Node flags of the servers: a CPU profile per process (written when it stops) with `--profile`. */
-export const nodeFlags = (name: string): string[] =>
-  process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+export const nodeFlags = (name: string): string[] => [
+  ...(process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []),
+  // Extra flags for the servers when diagnosing, e.g. BENCH_NODE_FLAGS=--trace-gc (with BENCH_LOG_DIR to keep their output).
+  ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean) : []),
+];
 
 /** Starts the built API (`node dist/src/main.js`) and waits for /readyz. */
 export async function startApi(name: string, opts: { databaseUrl: string; redisUrl?: string; extra?: Record<string, string> }): Promise<Server> {

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import { ROOT } from './settings';
 
@@ -66,7 +67,9 @@ export function startChild(name: string, command: string, args: string[], env: N
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
+  const logFile = process.env.BENCH_LOG_DIR ? path.join(process.env.BENCH_LOG_DIR, `${name}-${proc.pid}.log`) : null;
   const keep = (chunk: Buffer) => {
+    if (logFile) appendFileSync(logFile, chunk);
     for (const line of chunk.toString('utf8').split('\n')) {
       if (!line.trim()) continue;
       lines.push(line);

@@ -2,7 +2,7 @@ import Stripe from 'stripe';
 import type { Config } from '../config';
 
 /** How long one Stripe API call may take before it counts as a network failure (and is retried). */
-export const STRIPE_TIMEOUT_MS = 5_000;
+export const STRIPE_TIMEOUT_MS = 4_000;
 /** Retries after the first attempt, with the SDK's exponential backoff (0.5 s, then 1 s, with jitter). */
 export const STRIPE_MAX_RETRIES = 2;
 

@@ -1,21 +1,12 @@
 import 'reflect-metadata';
 import { startApp } from './app';
-import { ConfigError, loadConfig, type Config } from './config';
+import { loadConfigOrExit } from './config';
 import { resolveDatabase } from './database';
 
 const STOP_TIMEOUT_MS = 25_000;
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      process.exit(1);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit();
   const say = (m: string) => console.log(`[commerce] ${m}`);
   if (config.jwt.devSecret) {
     console.warn('[commerce] WARNING: JWT_SECRET is unset: using the built-in development secret. Never use it in production.');

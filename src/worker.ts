@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import pino from 'pino';
-import { ConfigError, loadConfig, type Config } from './config';
+import { loadConfigOrExit } from './config';
 import { resolveDatabase } from './database';
 import { REDACTED_PATHS } from './http/logging';
 import { startWorker } from './infra/jobs';
@@ -17,16 +17,7 @@ const STOP_TIMEOUT_MS = 25_000;
  * SIGTERM/SIGINT: stop taking jobs, let the running ones finish, then exit 0.
  */
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      process.exit(1);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit();
   const log = pino({ level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }).child({ process: 'worker' });
   if (!config.redisUrl) log.warn('REDIS_URL is unset: order changes made by jobs reach only subscribers of this process');
 

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'graphql-ws';
@@ -8,19 +7,10 @@ import WebSocket from 'ws';
 import { CreatePlanDocument, PlanNamesDocument } from '../__generated__/graphql';
 import { print } from 'graphql';
 import { createTestDatabase, TEST_SECRET, token } from '../support/server';
+import { freePort } from '../../src/infra/free-port';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** `npm start` as a child process (tsx on src/main.ts), with exactly `env` besides PATH and HOME. */
 class ApiProcess {
@@ -63,7 +53,7 @@ class ApiProcess {
   }
 
   /** Sends SIGTERM and resolves with the exit code, or null if it did not exit within `timeoutMs` (then kills it). */
-  async terminate(timeoutMs = 10_000): Promise<number | null> {
+  async terminate(timeoutMs = 20_000): Promise<number | null> {
     this.child.kill('SIGTERM');
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
     const result = await Promise.race([this.exited, timer]);
@@ -86,7 +76,7 @@ class ApiProcess {
 
 /** SIGTERM, then exit code 0 within 10 s; the process output is shown when it is not. */
 async function expectCleanStop(p: ApiProcess) {
-  const code = await p.terminate(10_000);
+  const code = await p.terminate(20_000);
   expect({ code, output: code === 0 ? '' : p.output }).toEqual({ code: 0, output: '' });
 }
 

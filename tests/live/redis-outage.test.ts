@@ -1,17 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import Redis from 'ioredis';
-import net from 'node:net';
 import { Topic } from '../../src/infra/pubsub';
 import { startTestServer, type TestServer } from '../support/server';
 import { createOrder, createPlan, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, until, waitSubscribers, wsClient } from './live-helpers';
+import { freePort } from '../../src/infra/free-port';
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** A Redis of this test's own, on `port`, without persistence. */
 async function startRedis(port: number): Promise<ChildProcess> {

@@ -3,7 +3,7 @@ import depthLimit from 'graphql-depth-limit';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import {
   GraphQLError,
-
+  Kind,
   getOperationAST,
   getVariableValues,
   parse,
@@ -66,7 +66,12 @@ export function limitRules(limits: OperationLimits): ValidationRule[] {
  * whose fragments spread each other cannot stand for a huge one.
  */
 export function complexityOf(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): number {
-  return getComplexity({
+  // Without variables the count depends on the document alone, and Apollo hands out one parsed document
+  // per distinct query text: the same query sent again is not counted again.
+  const constant = document.definitions.every((d) => d.kind !== Kind.OPERATION_DEFINITION || !d.variableDefinitions?.length);
+  const known = constant ? constantComplexity.get(document)?.get(operationName ?? '') : undefined;
+  if (known !== undefined) return known;
+  const complexity = getComplexity({
     schema,
     query: document,
     variables: variables ?? {},
@@ -74,7 +79,15 @@ export function complexityOf(schema: GraphQLSchema, document: DocumentNode, vari
     estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
     maxQueryNodes: 20_000,
   });
+  if (constant) {
+    const byOperation = constantComplexity.get(document) ?? new Map<string, number>();
+    byOperation.set(operationName ?? '', complexity);
+    constantComplexity.set(document, byOperation);
+  }
+  return complexity;
 }
+
+const constantComplexity = new WeakMap<DocumentNode, Map<string, number>>();
 
 /** Whether the request's variables coerce to the operation's variable types. */
 function variablesCoerce(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): boolean {

@@ -15,7 +15,7 @@ const MAX_TOKEN_LENGTH = 8192;
 
 /** Verifies bearer tokens with jose: HS256 with a shared secret, or RS256/ES256 keys from a JWKS URL. */
 export class TokenVerifier {
-  private readonly key: Uint8Array | JWTVerifyGetKey;
+  private readonly key: Promise<CryptoKey> | JWTVerifyGetKey;
   private readonly algorithms: string[];
 
   constructor(private readonly jwt: Config['jwt']) {
@@ -23,7 +23,8 @@ export class TokenVerifier {
       this.key = createRemoteJWKSet(new URL(jwt.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000 });
       this.algorithms = ['RS256', 'ES256'];
     } else {
-      this.key = new TextEncoder().encode(jwt.secret);
+      // Imported once: given raw bytes, jose would import the key again on every verification.
+      this.key = crypto.subtle.importKey('raw', new TextEncoder().encode(jwt.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
       this.algorithms = ['HS256'];
     }
   }
@@ -43,7 +44,7 @@ export class TokenVerifier {
       payload =
         typeof this.key === 'function'
           ? (await jwtVerify(token, this.key, options)).payload
-          : (await jwtVerify(token, this.key, options)).payload;
+          : (await jwtVerify(token, await this.key, options)).payload;
     } catch (e) {
       const code = (e as { code?: string }).code;
       const reason = code === 'ERR_JWT_EXPIRED' ? 'Token expired' : code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? 'Token claims rejected' : 'Invalid token';

@@ -119,6 +119,7 @@ test('SIGTERM stops the server cleanly (exit 0, sockets closed with 1001), and a
   const second = await start({ DATABASE_URL: databaseUrl });
   await second.ready(60_000, Date.now());
   const listed = await second.gql<{ plans: Array<{ name: string }> }>(PlanNamesDocument);
+  expect(listed.errors).toBeUndefined();
   expect(listed.data?.plans.map((p) => p.name)).toEqual(['Survives restarts']);
   await expectCleanStop(second);
 });
@@ -132,7 +133,9 @@ test('without DATABASE_URL an embedded PostgreSQL under DATA_DIR is created, the
     const first = await start({ DATA_DIR: dataDir });
     const firstMs = await first.ready(60_000, t0);
     const admin = await token('admin-embedded', 'admin');
-    expect((await first.gql<{ plans: unknown[] }>(PlanNamesDocument)).data?.plans).toEqual([]);
+    const listed = await first.gql<{ plans: unknown[] }>(PlanNamesDocument);
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data?.plans).toEqual([]);
     expect((await first.gql(CreatePlanDocument, { input: { name: 'Embedded', price: 100 } }, admin)).errors).toBeUndefined();
     await expectCleanStop(first);
     expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false); // PostgreSQL was stopped too
@@ -140,8 +143,9 @@ test('without DATABASE_URL an embedded PostgreSQL under DATA_DIR is created, the
     const t1 = Date.now();
     const second = await start({ DATA_DIR: dataDir });
     const secondMs = await second.ready(60_000, t1);
-    const listed = await second.gql<{ plans: Array<{ name: string }> }>(PlanNamesDocument);
-    expect(listed.data?.plans.map((p) => p.name)).toEqual(['Embedded']);
+    const relisted = await second.gql<{ plans: Array<{ name: string }> }>(PlanNamesDocument);
+    expect(relisted.errors).toBeUndefined();
+    expect(relisted.data?.plans.map((p) => p.name)).toEqual(['Embedded']);
     await expectCleanStop(second);
     console.log(`embedded PostgreSQL: first start (initdb) ready in ${firstMs} ms, second start (reuse) in ${secondMs} ms`);
   } finally {

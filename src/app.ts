@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -14,6 +15,7 @@ import { formatError, httpErrorHandler } from './http/errors';
 import { graphiqlLandingPage } from './http/graphiql';
 import { callerKey, checkOperation, isMutation, limitRules, limitsOf, limitsPlugin, MutationLimiter } from './http/limits';
 import { loggerOptions, operationLogPlugin, registerRequestLog, type LogDestination } from './http/logging';
+import { catalogueResponseCache } from './http/catalogue-responses';
 import { registerRoutes } from './http/routes';
 import { attachWebSocket } from './http/ws';
 import { createSchema } from './schema';
@@ -113,6 +115,9 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     validationRules: limitRules(limits),
     plugins: [
       fastifyApolloDrainPlugin(http),
+      // Cache hints feed the catalogue's response cache only: no Cache-Control headers, answers may be per group.
+      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      catalogueResponseCache(),
       // The IDE needs introspection; with introspection off the landing page is off too.
       ...(config.introspection ? [graphiqlLandingPage()] : [ApolloServerPluginLandingPageDisabled()]),
       operationLogPlugin(log),

@@ -47,6 +47,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** Per-caller `couponPreview` calls allowed per `rateLimitWindowSeconds`. */
   couponPreviewRateLimit: number;
+  /** Longest time a catalogue listing may lag a change that reached this instance by no bus message. */
+  catalogueMaxAgeSeconds: number;
   /** Per-caller mutations allowed per `rateLimitWindowSeconds`. */
   mutationRateLimit: number;
   rateLimitWindowSeconds: number;
@@ -127,6 +129,7 @@ const schema = z.object({
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   BODY_LIMIT_BYTES: optional(int(1024, 10 * 1024 * 1024)),
   COUPON_PREVIEW_RATE_LIMIT: optional(int(1)),
+  CATALOGUE_MAX_AGE_SECONDS: optional(int(1, 3600)),
   MUTATION_RATE_LIMIT: optional(int(1)),
   RATE_LIMIT_WINDOW_SECONDS: optional(int(1, 24 * 3600)),
   GRAPHQL_INTROSPECTION: optional(bool),
@@ -211,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     bodyLimitBytes: e.BODY_LIMIT_BYTES ?? 100 * 1024,
     couponPreviewRateLimit: e.COUPON_PREVIEW_RATE_LIMIT ?? 30,
+    catalogueMaxAgeSeconds: e.CATALOGUE_MAX_AGE_SECONDS ?? 5,
     mutationRateLimit: e.MUTATION_RATE_LIMIT ?? 600,
     rateLimitWindowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60,
     introspection: e.GRAPHQL_INTROSPECTION ?? true,

@@ -3,7 +3,7 @@ import type { Config } from './config';
 import type { Principal } from './infra/auth';
 import type { Services } from './services';
 import { ForbiddenError, UnauthenticatedError } from './shared/errors';
-import { Customer, Role } from './modules/customer/customer.entity';
+import { Customer, DEFAULT_GROUP, Role } from './modules/customer/customer.entity';
 import { planLoaders, type PlanLoaders } from './modules/plan/plan.loaders';
 import type { Viewer } from './modules/plan/plan.service';
 
@@ -49,7 +49,7 @@ export function createContext(opts: {
       return c;
     },
     async viewer() {
-      if (!principal) return { group: 'default', role: null, customerId: null };
+      if (!principal) return { group: DEFAULT_GROUP, role: null, customerId: null };
       const c = await ctx.customer();
       return { group: c.group, role: principal.role, customerId: c.id };
     },

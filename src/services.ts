@@ -57,7 +57,7 @@ export function createServices(deps: {
   });
   const mailer = new Mailer(deps.config.smtpUrl, deps.log ?? ((m, f) => console.log(m, f)));
   const live = new OrderLiveService(deps.bus, deliveries);
-  const plans = new PlanService();
+  const plans = new PlanService(deps.bus, deps.config.catalogueMaxAgeSeconds * 1000);
   const couponPreviewLimiter = new RateLimiter({
     keyPrefix: 'rl:coupon_preview',
     points: deps.config.couponPreviewRateLimit,
@@ -81,7 +81,7 @@ export function createServices(deps: {
     await payments.refundPaidOrder(tx, { id: orderId }, actorId, after, { publish: false });
   });
   return {
-    customers: new CustomerService(),
+    customers: new CustomerService(plans),
     plans,
     ledger,
     orderEvents,

@@ -9,12 +9,21 @@ export enum Topic {
   ORDER_UPDATED = 'ORDER_UPDATED',
   /** Every committed change of any order of one customer; key: the customer id. */
   CUSTOMER_ORDERS_UPDATED = 'CUSTOMER_ORDERS_UPDATED',
+  /**
+   * What the catalogue shows changed: a plan or its stock (every instance drops its catalogue copy), or
+   * a customer's group (every instance forgets that customer's group); key: {@link CATALOGUE_KEY}.
+   */
+  CATALOGUE_CHANGED = 'CATALOGUE_CHANGED',
 }
+
+/** The one key of {@link Topic.CATALOGUE_CHANGED}. */
+export const CATALOGUE_KEY = 'all';
 
 /** The payload each topic carries: JSON-safe, so it crosses Redis unchanged. */
 export interface TopicPayloads {
   [Topic.ORDER_UPDATED]: OrderSnapshot;
   [Topic.CUSTOMER_ORDERS_UPDATED]: OrderSnapshot;
+  [Topic.CATALOGUE_CHANGED]: { planId: string } | { customerId: string };
 }
 
 /** Channel name of one key of a topic (also the Redis channel). */

@@ -65,6 +65,7 @@ describe('loadConfig', () => {
       smtpUrl: undefined,
       logLevel: 'info',
       bodyLimitBytes: 100 * 1024,
+      catalogueMaxAgeSeconds: 5,
       introspection: true,
       runWorker: true,
     });

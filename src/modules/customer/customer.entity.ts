@@ -7,6 +7,9 @@ export enum Role {
   ADMIN = 'admin',
 }
 
+/** The group of new customers, and the one anonymous callers browse as. */
+export const DEFAULT_GROUP = 'default';
+
 /** Every caller with a token is a customer row, created on first use in group `default`. */
 @Entity({ tableName: 'customer' })
 @Check({ name: 'customer_unpaid_orders_check', expression: 'unpaid_orders >= 0' })
@@ -18,7 +21,7 @@ export class Customer {
   id: string;
 
   @Property({ type: 'string', length: 64, fieldName: 'customer_group' })
-  group: string = 'default';
+  group: string = DEFAULT_GROUP;
 
   /** The role of the last token seen for this customer. */
   @Enum({ items: () => Role, nativeEnumName: undefined })

@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../../infra/auth';
 import { NotFoundError } from '../../shared/errors';
+import { unitOfWork } from '../../shared/unit-of-work';
+import type { PlanService } from '../plan/plan.service';
 import { Customer, Role } from './customer.entity';
 
 interface CustomerRow {
@@ -13,6 +15,8 @@ interface CustomerRow {
 
 /** Customers: created on first authenticated use, grouped by admins. */
 export class CustomerService {
+  constructor(private readonly plans: PlanService) {}
+
   /**
    * The caller's customer row, created in group `default` on first use, safe when first requests race:
    * the insert conflicts on the key and the existing row is returned instead. The stored role follows
@@ -38,12 +42,14 @@ export class CustomerService {
     return em.map(Customer, rows[0]);
   }
 
-  /** Admin: moves a customer into a group. */
+  /** Admin: moves a customer into a group; the catalogue shows them its plans from then on. */
   async setGroup(em: EntityManager, customerId: string, group: string): Promise<Customer> {
-    const customer = await em.findOne(Customer, { id: customerId });
-    if (!customer) throw new NotFoundError('No such customer');
-    customer.group = group;
-    await em.flush();
-    return customer;
+    return unitOfWork(em, async (tx, after) => {
+      const customer = await tx.findOne(Customer, { id: customerId });
+      if (!customer) throw new NotFoundError('No such customer');
+      customer.group = group;
+      this.plans.customerGroupChanged(after, customerId);
+      return customer;
+    });
   }
 }

@@ -140,7 +140,10 @@ export class OrderService {
             limit: config.maxUnpaidOrders,
           });
         }
-        if (purchase.plan.stock !== null && !(await this.takeStock(tx, purchase.plan.id))) throw new OutOfStockError();
+        if (purchase.plan.stock !== null) {
+          if (!(await this.takeStock(tx, purchase.plan.id))) throw new OutOfStockError();
+          this.deps.plans.catalogueChanged(after, purchase.plan.id);
+        }
         if (coupon && !(await coupons.takeCustomerUse(tx, coupon, caller.customerId))) {
           throw this.couponInvalid(couponCode!, CouponRejection.PER_USER_LIMIT_REACHED, coupon);
         }
@@ -206,9 +209,10 @@ export class OrderService {
    * only, so unlimited plans keep no hot row), and its coupon use (the customer's and the coupon's,
    * coupon row last). Run inside the transaction whose guarded update took the order out of PENDING.
    */
-  async release(tx: EntityManager, held: { customerId: string; planId: string; couponId: string | null }): Promise<void> {
+  async release(tx: EntityManager, after: AfterCommit, held: { customerId: string; planId: string; couponId: string | null }): Promise<void> {
     await this.releaseUnpaidSlot(tx, { customer: { id: held.customerId } });
-    await tx.execute(`update plan set stock_used = stock_used - 1 where id = ? and stock is not null and stock_used > 0`, [held.planId]);
+    const stock = await tx.execute(`update plan set stock_used = stock_used - 1 where id = ? and stock is not null and stock_used > 0 returning id`, [held.planId]);
+    if (stock.length > 0) this.deps.plans.catalogueChanged(after, held.planId);
     if (held.couponId) await this.deps.coupons.giveBack(tx, held.couponId, held.customerId);
   }
 
@@ -265,7 +269,7 @@ export class OrderService {
     );
     if (rows.length === 0) return null;
     const held = rows[0];
-    await this.release(tx, { customerId: held.customer_id, planId: held.plan_id, couponId: held.coupon_id });
+    await this.release(tx, after, { customerId: held.customer_id, planId: held.plan_id, couponId: held.coupon_id });
     const snapshot = await this.snapshotOf(tx, orderId);
     this.deps.events.afterCommit(after, snapshot);
     return snapshot;

@@ -1,6 +1,8 @@
-import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Args, Ctx, FieldResolver, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
 import { Money } from '../../shared/types';
+import { markCatalogueField, type CataloguePlan, type CatalogueUpgrade } from './catalogue';
 import { Plan, PlanUpgrade } from './plan.entity';
 import { CreatePlanInput, PlanArgs, PlanType, PlanUpgradeType, UpdatePlanArgs } from './plan.types';
 import { Arg } from 'type-graphql';
@@ -8,9 +10,9 @@ import { Arg } from 'type-graphql';
 @Resolver(() => PlanType)
 export class PlanResolver {
   @Query(() => [PlanType], { description: "Plans on sale to the caller's customer group." })
-  async plans(@Ctx() ctx: Context): Promise<Plan[]> {
-    const viewer = await ctx.viewer();
-    return ctx.services.plans.listVisible(ctx.em, viewer.group);
+  async plans(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<readonly CataloguePlan[]> {
+    markCatalogueField(info, ctx.services.plans.maxAgeMs);
+    return ctx.services.plans.listVisible(ctx.em, ctx.principal, () => ctx.viewer());
   }
 
   @Query(() => PlanType, { nullable: true })
@@ -31,20 +33,24 @@ export class PlanResolver {
   }
 
   @FieldResolver(() => Money)
-  price(@Root() plan: Plan, @Ctx() ctx: Context): Money {
+  price(@Root() plan: Plan | CataloguePlan, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Money {
+    markCatalogueField(info, ctx.services.plans.maxAgeMs);
     return new Money(plan.price, ctx.config.currency);
   }
 
   @FieldResolver(() => [PlanUpgradeType])
-  upgrades(@Root() plan: Plan, @Ctx() ctx: Context): Promise<PlanUpgrade[]> {
-    return ctx.loaders.upgradesByPlan.load(plan.id);
+  upgrades(@Root() plan: Plan | CataloguePlan, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<PlanUpgrade[]> | readonly CatalogueUpgrade[] {
+    markCatalogueField(info, ctx.services.plans.maxAgeMs);
+    // Catalogue listings carry their upgrades; plans read as entities load theirs in one batch.
+    return plan instanceof Plan ? ctx.loaders.upgradesByPlan.load(plan.id) : plan.upgrades;
   }
 }
 
 @Resolver(() => PlanUpgradeType)
 export class PlanUpgradeResolver {
   @FieldResolver(() => Money)
-  price(@Root() upgrade: PlanUpgrade, @Ctx() ctx: Context): Money {
+  price(@Root() upgrade: PlanUpgrade | CatalogueUpgrade, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Money {
+    markCatalogueField(info, ctx.services.plans.maxAgeMs);
     return new Money(upgrade.price, ctx.config.currency);
   }
 }

@@ -1,7 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { LRUCache } from 'lru-cache';
+import type { Principal } from '../../infra/auth';
+import { CATALOGUE_KEY, Topic, type EventBus, type Unlisten } from '../../infra/pubsub';
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
-import { Customer, Role } from '../customer/customer.entity';
+import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
+import { Customer, DEFAULT_GROUP, Role } from '../customer/customer.entity';
+import { CatalogueCache, loadCatalogue, type CataloguePlan } from './catalogue';
 import { Plan, PlanUpgrade, SaleStatus } from './plan.entity';
 import type { CreatePlanInput, UpdatePlanInput } from './plan.types';
 
@@ -12,17 +17,110 @@ export interface Viewer {
   customerId: string | null;
 }
 
+/**
+ * How long a catalogue copy, or a customer's remembered group, may serve listings at most, unless
+ * configured (CATALOGUE_MAX_AGE_SECONDS). Changes made through this API reach every instance at once
+ * through the bus; this bounds a listing's staleness when such a message is lost (Redis away) or the
+ * database was changed by hand.
+ */
+export const CATALOGUE_MAX_AGE_MS = 5_000;
+
+/** Customers whose group each instance remembers for listings. */
+const REMEMBERED_GROUPS = 50_000;
+
 /** The plan catalogue: what each customer group may buy, and its administration. */
 export class PlanService {
-  /** ON_SALE plans that name no group or name the viewer's group, oldest first. */
-  async listVisible(em: EntityManager, group: string): Promise<Plan[]> {
-    return em
-      .createQueryBuilder(Plan, 'p')
-      .select('*')
-      .where({ saleStatus: SaleStatus.ON_SALE })
-      .andWhere(`(cardinality(p.groups) = 0 or ? = any(p.groups))`, [group])
-      .orderBy({ createdAt: 'asc', id: 'asc' })
-      .getResultList();
+  private readonly catalogue: CatalogueCache;
+  /** The group of recent callers by customer id, with the role it was read for, so a listing costs no SQL. */
+  private readonly groups: LRUCache<string, { group: string; role: Role }>;
+  private listening: Promise<Unlisten> | null = null;
+
+  constructor(
+    private readonly bus: EventBus,
+    /** How long a catalogue copy, a remembered group or a cached listing may serve at most. */
+    readonly maxAgeMs = CATALOGUE_MAX_AGE_MS,
+  ) {
+    this.catalogue = new CatalogueCache(maxAgeMs);
+    this.groups = new LRUCache({ max: REMEMBERED_GROUPS, ttl: maxAgeMs });
+    // Events missed while Redis was away may have been catalogue changes.
+    bus.onReconnect(() => this.forgetAll());
+  }
+
+  /**
+   * ON_SALE plans that name no group or name the viewer's group, oldest first. `viewer` reads the
+   * caller's customer row (creating it on first use); it is called only when the group is not known.
+   */
+  async listVisible(em: EntityManager, principal: Principal | null, viewer: () => Promise<Viewer>): Promise<readonly CataloguePlan[]> {
+    if (!(await this.listeningToChanges())) {
+      // Without the bus this instance would not hear of other instances' changes: read the database.
+      const group = (await viewer()).group;
+      return (await loadCatalogue(em)).filter((p) => p.groups.length === 0 || p.groups.includes(group));
+    }
+    const group = principal ? await this.groupOf(principal, viewer) : DEFAULT_GROUP;
+    return this.catalogue.visibleTo(group, () => loadCatalogue(em));
+  }
+
+  /**
+   * What a catalogue listing for this caller depends on: the caller's group and the version of the
+   * catalogue copy. Null when listings are read from the database (this instance does not hear of changes).
+   */
+  async listingKey(principal: Principal | null, viewer: () => Promise<Viewer>): Promise<{ group: string; version: number } | null> {
+    if (!(await this.listeningToChanges())) return null;
+    const version = this.catalogue.version;
+    const group = principal ? await this.groupOf(principal, viewer) : DEFAULT_GROUP;
+    return { group, version };
+  }
+
+  /**
+   * Registers, in the unit of work that changed a plan or its stock, that every instance must drop its
+   * catalogue copy once the change has committed: this one before the mutation answers, the others
+   * through the bus.
+   */
+  catalogueChanged(after: AfterCommit, planId: string): void {
+    after.add(async () => {
+      this.catalogue.invalidate();
+      await this.bus.publish(Topic.CATALOGUE_CHANGED, CATALOGUE_KEY, { planId });
+    });
+  }
+
+  /** As {@link catalogueChanged}, for a customer moved into another group. */
+  customerGroupChanged(after: AfterCommit, customerId: string): void {
+    after.add(async () => {
+      this.groups.delete(customerId);
+      await this.bus.publish(Topic.CATALOGUE_CHANGED, CATALOGUE_KEY, { customerId });
+    });
+  }
+
+  private async groupOf(principal: Principal, viewer: () => Promise<Viewer>): Promise<string> {
+    const known = this.groups.get(principal.sub);
+    // A token with another role updates the stored role, so it goes through the customer row.
+    if (known && known.role === principal.role) return known.group;
+    const { group } = await viewer();
+    this.groups.set(principal.sub, { group, role: principal.role });
+    return group;
+  }
+
+  private forgetAll(): void {
+    this.catalogue.invalidate();
+    this.groups.clear();
+  }
+
+  /** Whether this instance hears of catalogue changes; subscribes on first use, and again after a failure. */
+  private async listeningToChanges(): Promise<boolean> {
+    if (!this.listening) {
+      if (!this.bus.healthy()) return false;
+      this.listening = this.bus.listen(Topic.CATALOGUE_CHANGED, CATALOGUE_KEY, (change) => {
+        if ('planId' in change) this.catalogue.invalidate();
+        else this.groups.delete(change.customerId);
+      });
+      this.listening.catch(() => (this.listening = null));
+    }
+    try {
+      await this.listening;
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** A plan the viewer may see: listed to them, or any plan for admins and the plan's own provider. */
@@ -41,7 +139,7 @@ export class PlanService {
 
   /** Admin: creates a plan with its upgrades in one transaction. */
   async create(em: EntityManager, input: CreatePlanInput): Promise<Plan> {
-    return em.transactional(async (tx) => {
+    return unitOfWork(em, async (tx, after) => {
       const plan = new Plan(input.name, input.price);
       plan.description = input.description ?? null;
       plan.durationDays = input.durationDays ?? null;
@@ -51,13 +149,14 @@ export class PlanService {
       if (input.providerId != null) plan.provider = await this.provider(tx, input.providerId);
       tx.persist(plan);
       (input.upgrades ?? []).forEach((u, i) => tx.persist(new PlanUpgrade(plan, u.name, u.price, i)));
+      this.catalogueChanged(after, plan.id);
       return plan;
     });
   }
 
   /** Admin: changes a plan. Existing orders keep the price they locked. */
   async update(em: EntityManager, id: string, input: UpdatePlanInput): Promise<Plan> {
-    return em.transactional(async (tx) => {
+    return unitOfWork(em, async (tx, after) => {
       const plan = isUuid(id) ? await tx.findOne(Plan, { id }, { lockMode: undefined }) : null;
       if (!plan) throw new NotFoundError('No such plan');
       if (input.name != null) plan.name = input.name;
@@ -66,6 +165,7 @@ export class PlanService {
       if (input.groups !== undefined) plan.groups = uniq(input.groups ?? []);
       if (input.saleStatus != null) plan.saleStatus = input.saleStatus;
       if (input.stock !== undefined) plan.stock = input.stock;
+      this.catalogueChanged(after, plan.id);
       return plan;
     });
   }

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { readTestEnv } from '../support/env';
+import { until } from '../support/payments-fixtures';
+import { startTestServer, token, type TestServer } from '../support/server';
+
+/**
+ * Listings are served from memory; these check that what a shopper sees still follows every change:
+ * at once on the instance that made it, on the other instances through Redis, and after the configured
+ * maximum age for a change nobody announced (a database edited by hand).
+ */
+
+const LIST = `{ plans { id name stockRemaining price { amount } upgrades { name } } }`;
+type Listed = { id: string; name: string; stockRemaining: number | null; price: { amount: number }; upgrades: Array<{ name: string }> };
+
+async function listing(s: TestServer, auth?: string): Promise<Listed[]> {
+  const r = await s.gql<{ plans: Listed[] }>(LIST, {}, auth);
+  expect(r.errors).toBeUndefined();
+  return r.data!.plans;
+}
+
+/** Waits until `check` holds, failing the test when it never does within `ms`. */
+async function eventually(check: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  expect(await until(check, ms)).toBe(true);
+}
+
+const find = (plans: Listed[], id: string) => plans.find((p) => p.id === id);
+
+async function mutate(s: TestServer, query: string, variables: Record<string, unknown>, auth: string): Promise<any> {
+  const r = await s.gql(query, variables, auth);
+  expect(r.errors).toBeUndefined();
+  return r.data;
+}
+
+const CREATE_PLAN = `mutation($input: CreatePlanInput!) { createPlan(input: $input) { id } }`;
+const UPDATE_PLAN = `mutation($id: ID!, $input: UpdatePlanInput!) { updatePlan(id: $id, input: $input) { id } }`;
+const CREATE_ORDER = `mutation($input: CreateOrderInput!) { createOrder(input: $input) { id } }`;
+const CANCEL_ORDER = `mutation($id: ID!) { cancelOrder(orderId: $id) { id status } }`;
+const SET_GROUP = `mutation($c: ID!, $g: String!) { setCustomerGroup(customerId: $c, group: $g) { id group } }`;
+
+async function createPlan(s: TestServer, admin: string, input: Record<string, unknown>): Promise<string> {
+  return (await mutate(s, CREATE_PLAN, { input: { price: 1000, ...input } }, admin)).createPlan.id;
+}
+
+describe('one instance', () => {
+  let s: TestServer;
+  let admin: string;
+  const queries: string[] = [];
+  beforeAll(async () => {
+    s = await startTestServer({ RUN_WORKER: 'false', CATALOGUE_MAX_AGE_SECONDS: '1' }, { app: { orm: { onQuery: (sql) => queries.push(sql) } } });
+    admin = await token(`admin-${randomUUID()}`, 'admin');
+  });
+  afterAll(() => s.stop());
+
+  test('a repeated listing, anonymous or with a token, is answered without a database query', async () => {
+    await createPlan(s, admin, { name: `cached-${randomUUID()}`, upgrades: [{ name: 'Extra', price: 10 }] });
+    const alice = await token(`alice-${randomUUID()}`);
+    const first = { anonymous: await listing(s), alice: await listing(s, alice) };
+    queries.length = 0;
+    expect(await listing(s)).toEqual(first.anonymous);
+    expect(await listing(s, alice)).toEqual(first.alice);
+    expect(queries).toEqual([]);
+  });
+
+  test('a plan changed through the API shows in the next listing', async () => {
+    const id = await createPlan(s, admin, { name: 'Before' });
+    expect(find(await listing(s), id)?.name).toBe('Before');
+    await mutate(s, UPDATE_PLAN, { id, input: { name: 'After', price: 1234 } }, admin);
+    expect(find(await listing(s), id)).toMatchObject({ name: 'After', price: { amount: 1234 } });
+    await mutate(s, UPDATE_PLAN, { id, input: { saleStatus: 'HIDDEN' } }, admin);
+    expect(find(await listing(s), id)).toBeUndefined();
+  });
+
+  test('stock taken by an order and given back by its cancellation shows in the next listing', async () => {
+    const id = await createPlan(s, admin, { name: `stock-${randomUUID()}`, stock: 2 });
+    const bob = await token(`bob-${randomUUID()}`);
+    expect(find(await listing(s, bob), id)?.stockRemaining).toBe(2);
+    const order = (await mutate(s, CREATE_ORDER, { input: { planId: id } }, bob)).createOrder.id;
+    expect(find(await listing(s, bob), id)?.stockRemaining).toBe(1);
+    expect(find(await listing(s), id)?.stockRemaining).toBe(1);
+    await mutate(s, CANCEL_ORDER, { id: order }, bob);
+    expect(find(await listing(s, bob), id)?.stockRemaining).toBe(2);
+  });
+
+  test('a customer moved into a group sees its plans in the next listing', async () => {
+    const group = `vip-${randomUUID().slice(0, 8)}`;
+    const id = await createPlan(s, admin, { name: 'For the group', groups: [group] });
+    const carol = `carol-${randomUUID()}`;
+    const auth = await token(carol);
+    expect(find(await listing(s, auth), id)).toBeUndefined();
+    await mutate(s, SET_GROUP, { c: carol, g: group }, admin);
+    expect(find(await listing(s, auth), id)?.name).toBe('For the group');
+    expect(find(await listing(s), id)).toBeUndefined(); // anonymous callers still browse as `default`
+  });
+
+  test('a plan changed by hand in the database shows once CATALOGUE_MAX_AGE_SECONDS has passed', async () => {
+    const id = await createPlan(s, admin, { name: 'By hand' });
+    expect(find(await listing(s), id)?.name).toBe('By hand');
+    await s.sql(`update plan set name = 'Edited by hand' where id = $1`, [id]);
+    const changedAt = Date.now();
+    await eventually(async () => find(await listing(s), id)?.name === 'Edited by hand', 10_000);
+    // Served from memory until then, but never longer than the configured second (plus a listing's own time).
+    expect(Date.now() - changedAt).toBeLessThan(5_000);
+  });
+});
+
+const redisUrl = readTestEnv().redisUrl;
+const describeRedis = redisUrl ? describe : describe.skip;
+
+describeRedis('two instances through Redis', () => {
+  let a: TestServer;
+  let b: TestServer;
+  let admin: string;
+  beforeAll(async () => {
+    // An hour's maximum age: only the bus message can make instance A show B's changes within the test.
+    const env = { REDIS_URL: redisUrl!, RUN_WORKER: 'false', CATALOGUE_MAX_AGE_SECONDS: '3600' };
+    a = await startTestServer(env);
+    b = await startTestServer(env, { databaseUrl: a.databaseUrl });
+    admin = await token(`admin-${randomUUID()}`, 'admin');
+  });
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+  });
+
+  test("a plan, its stock and a customer's group changed through one instance show in the other's listings", async () => {
+    const group = `partners-${randomUUID().slice(0, 8)}`;
+    const id = await createPlan(b, admin, { name: 'Shared', stock: 5 });
+    const hidden = await createPlan(b, admin, { name: 'Partners only', groups: [group] });
+    const dave = `dave-${randomUUID()}`;
+    const auth = await token(dave);
+    await eventually(async () => find(await listing(a, auth), id) !== undefined);
+    expect(find(await listing(a, auth), hidden)).toBeUndefined();
+
+    await mutate(b, UPDATE_PLAN, { id, input: { name: 'Shared, renamed' } }, admin);
+    await eventually(async () => find(await listing(a), id)?.name === 'Shared, renamed');
+
+    await mutate(b, CREATE_ORDER, { input: { planId: id } }, auth);
+    await eventually(async () => find(await listing(a, auth), id)?.stockRemaining === 4);
+
+    await mutate(b, SET_GROUP, { c: dave, g: group }, admin);
+    await eventually(async () => find(await listing(a, auth), hidden)?.name === 'Partners only');
+  });
+});

@@ -1,11 +1,13 @@
 /**
  * The HTTP ceiling of the bench: Apollo Server 5 answering `{ hello }` on Fastify 5 through
  * @as-integrations/fastify, with the API's own process settings (logger, request ids, the per-request
- * log hook, body limit, drain plugin). Whatever the API does beyond this is the cost of its own work.
+ * log hook, body limit, drain plugin, no cache-control hints). Whatever the API does beyond this is the
+ * cost of its own work.
  *
  * Run built (`dist/bench/hello-server.js`) with PORT, HOST and LOG_LEVEL; answers /healthz.
  */
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
   });
   http.get('/healthz', async () => ({ status: 'ok' }));
 
-  const apollo = new ApolloServer<{ requestId: string }>({ typeDefs, resolvers, includeStacktraceInErrorResponses: false, plugins: [fastifyApolloDrainPlugin(http)] });
+  const apollo = new ApolloServer<{ requestId: string }>({ typeDefs, resolvers, includeStacktraceInErrorResponses: false, plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginCacheControlDisabled()] });
   await apollo.start();
   await http.register(fastifyApollo(apollo), { path: '/graphql', context: async (req) => ({ requestId: String(req.id) }) });
   await http.listen({ port: Number(process.env.PORT ?? 4100), host: process.env.HOST ?? '127.0.0.1' });

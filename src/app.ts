@@ -1,6 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -77,7 +76,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
   const schema = await createSchema();
 
   const contextFor = (principal: Principal | null, requestId: string): Context =>
-    createContext({ requestId, config, services, em: orm.em.fork(), principal });
+    createContext({ requestId, config, services, fork: () => orm.em.fork(), principal });
 
   registerRequestLog(http);
   // While stopping, answers close their connection so keep-alive clients do not hold the drain open.
@@ -115,9 +114,9 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     validationRules: limitRules(limits),
     plugins: [
       fastifyApolloDrainPlugin(http),
-      // Cache hints feed the catalogue's response cache only: no Cache-Control headers, answers may be per group.
-      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
-      catalogueResponseCache(),
+      // No cache hints are used (answers may be private or per group); without this Apollo wraps every resolver to collect them.
+      ApolloServerPluginCacheControlDisabled(),
+      catalogueResponseCache(services.plans.maxAgeMs),
       // The IDE needs introspection; with introspection off the landing page is off too.
       ...(config.introspection ? [graphiqlLandingPage()] : [ApolloServerPluginLandingPageDisabled()]),
       operationLogPlugin(log),

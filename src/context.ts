@@ -25,34 +25,59 @@ export interface Context {
   viewer(): Promise<Viewer>;
 }
 
-/** Builds a request's context. `principal` comes from a token verified beforehand. */
+/**
+ * Builds a request's context. `principal` comes from a token verified beforehand. The EntityManager fork
+ * and the loaders are made on first use: a listing answered from memory needs neither.
+ */
 export function createContext(opts: {
   requestId: string;
   config: Config;
   services: Services;
-  em: EntityManager;
+  fork: () => EntityManager;
   principal: Principal | null;
 }): Context {
-  const { em, principal, services } = opts;
-  let customer: Promise<Customer> | undefined;
-  const ctx: Context = {
-    ...opts,
-    loaders: planLoaders(em),
-    customer() {
-      if (!principal) return Promise.reject(new UnauthenticatedError());
-      customer ??= services.customers.ensure(em, principal);
-      return customer;
-    },
-    async requireAdmin() {
-      const c = await ctx.customer();
-      if (principal?.role !== Role.ADMIN) throw new ForbiddenError('Admins only');
-      return c;
-    },
-    async viewer() {
-      if (!principal) return { group: DEFAULT_GROUP, role: null, customerId: null };
-      const c = await ctx.customer();
-      return { group: c.group, role: principal.role, customerId: c.id };
-    },
-  };
-  return ctx;
+  return new RequestContext(opts.requestId, opts.config, opts.services, opts.principal, opts.fork);
+}
+
+/**
+ * The lazy parts are getters on the prototype, not own properties: Apollo copies a request's context
+ * (Object.assign) before executing it, which would call own getters and build everything up front.
+ */
+class RequestContext implements Context {
+  private forked: EntityManager | undefined;
+  private batch: PlanLoaders | undefined;
+  private caller: Promise<Customer> | undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly config: Config,
+    readonly services: Services,
+    readonly principal: Principal | null,
+    private readonly fork: () => EntityManager,
+  ) {}
+
+  get em(): EntityManager {
+    return (this.forked ??= this.fork());
+  }
+
+  get loaders(): PlanLoaders {
+    return (this.batch ??= planLoaders(this.em));
+  }
+
+  customer(): Promise<Customer> {
+    if (!this.principal) return Promise.reject(new UnauthenticatedError());
+    return (this.caller ??= this.services.customers.ensure(this.em, this.principal));
+  }
+
+  async requireAdmin(): Promise<Customer> {
+    const c = await this.customer();
+    if (this.principal?.role !== Role.ADMIN) throw new ForbiddenError('Admins only');
+    return c;
+  }
+
+  async viewer(): Promise<Viewer> {
+    if (!this.principal) return { group: DEFAULT_GROUP, role: null, customerId: null };
+    const c = await this.customer();
+    return { group: c.group, role: this.principal.role, customerId: c.id };
+  }
 }

@@ -1,10 +1,13 @@
-import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
-import responseCachePlugin from '@apollo/server-plugin-response-cache';
+import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { Kind, type OperationDefinitionNode } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import type { Context } from '../context';
 
 /** Root fields whose answers are catalogue data alone, the same for everyone in a customer group. */
 const CATALOGUE_ROOT_FIELDS = new Set(['plans', '__typename']);
+
+/** Distinct answers kept: (query, variables) pairs per group and catalogue version. */
+const MAX_ANSWERS = 2_000;
 
 /** Whether the operation asks for catalogue listings and nothing else. */
 export function isCatalogueQuery(operation: OperationDefinitionNode | undefined): boolean {
@@ -14,26 +17,37 @@ export function isCatalogueQuery(operation: OperationDefinitionNode | undefined)
   );
 }
 
-type Request = GraphQLRequestContext<Context>;
-
 /**
- * Apollo's response cache, for catalogue listings only: a `plans` answer is kept per query text,
- * variables, customer group and catalogue version, so browsing costs neither SQL nor execution, and a
- * change of a plan, its stock or a customer's group is seen by the next request (the version moves on
- * after the commit, before the mutation answers). Anything else is never read from nor written to it.
+ * Keeps the answers of catalogue-only queries (`plans`) in memory, per query, variables, customer group
+ * and catalogue version, so browsing costs neither SQL nor execution. The version moves on after the
+ * commit of any plan, stock or group change, on every instance (the bus), before the mutation answers:
+ * the next listing is executed afresh. Answers with errors are never kept; other operations never touch it.
+ *
+ * Apollo's response-cache plugin serializes every answer for an external store and parses it back on
+ * every hit; this cache is in-process and bounded by the catalogue's version, so it keeps the answer's
+ * data as it is.
  */
-export function catalogueResponseCache(): ApolloServerPlugin<Context> {
-  const keyOf = new WeakMap<object, { group: string; version: number } | null>();
-  const key = async (rc: Request) => {
-    if (!keyOf.has(rc.request)) {
-      const ctx = rc.contextValue;
-      keyOf.set(rc.request, isCatalogueQuery(rc.operation) ? await ctx.services.plans.listingKey(ctx.principal, () => ctx.viewer()) : null);
-    }
-    return keyOf.get(rc.request) ?? null;
+export function catalogueResponseCache(maxAgeMs: number): ApolloServerPlugin<Context> {
+  const answers = new LRUCache<string, { data: Record<string, unknown> }>({ max: MAX_ANSWERS, ttl: maxAgeMs });
+  return {
+    async requestDidStart() {
+      let key: string | null = null;
+      return {
+        async responseForOperation({ operation, contextValue: ctx, queryHash, operationName, request }) {
+          if (!isCatalogueQuery(operation)) return null;
+          const listing = await ctx.services.plans.listingKey(ctx.principal, () => ctx.viewer());
+          if (!listing) return null;
+          key = JSON.stringify([listing.version, listing.group, queryHash, operationName ?? null, request.variables ?? {}]);
+          const hit = answers.get(key);
+          if (!hit) return null;
+          return { body: { kind: 'single', singleResult: { data: hit.data } }, http: { status: undefined, headers: new HeaderMap() } };
+        },
+        async willSendResponse({ response }) {
+          if (key === null || response.body.kind !== 'single') return;
+          const { data, errors } = response.body.singleResult;
+          if (!errors && data) answers.set(key, { data });
+        },
+      };
+    },
   };
-  return responseCachePlugin<Context>({
-    extraCacheKeyData: key,
-    shouldReadFromCache: async (rc) => (await key(rc)) !== null,
-    shouldWriteToCache: async (rc) => (await key(rc)) !== null,
-  });
 }

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
 import { UnauthenticatedError } from '../shared/errors';
 import { Role } from '../modules/customer/customer.entity';
@@ -12,11 +13,26 @@ export interface Principal {
 
 const ROLES = new Set<string>(Object.values(Role));
 const MAX_TOKEN_LENGTH = 8192;
+/** Seconds of clock skew allowed on `exp` and `nbf`. */
+const CLOCK_TOLERANCE_S = 5;
+
+/** A token verified recently: who it names and the times it is valid between (epoch seconds). */
+interface Verified {
+  principal: Principal;
+  exp?: number;
+  nbf?: number;
+}
 
 /** Verifies bearer tokens with jose: HS256 with a shared secret, or RS256/ES256 keys from a JWKS URL. */
 export class TokenVerifier {
   private readonly key: Promise<CryptoKey> | JWTVerifyGetKey;
   private readonly algorithms: string[];
+  /**
+   * Tokens verified in the last minute, by their whole compact form (signature included), so a client
+   * sending the same token on every request pays for one signature check a minute; `exp` and `nbf` are
+   * still checked on every use. The minute bounds how long a key removed from the JWKS keeps working.
+   */
+  private readonly verified = new LRUCache<string, Verified>({ max: 20_000, ttl: 60_000 });
 
   constructor(private readonly jwt: Config['jwt']) {
     if (jwt.jwksUrl) {
@@ -38,9 +54,14 @@ export class TokenVerifier {
   /** Verifies a compact JWT: signature, algorithm, exp/nbf, issuer and audience when configured. */
   async verify(token: string): Promise<Principal> {
     if (!token || token.length > MAX_TOKEN_LENGTH) throw new UnauthenticatedError('Invalid token');
+    const known = this.verified.get(token);
+    const now = Date.now() / 1000;
+    if (known && (known.exp === undefined || now <= known.exp + CLOCK_TOLERANCE_S) && (known.nbf === undefined || now >= known.nbf - CLOCK_TOLERANCE_S)) {
+      return known.principal;
+    }
     let payload: JWTPayload;
     try {
-      const options = { algorithms: this.algorithms, issuer: this.jwt.issuer, audience: this.jwt.audience, clockTolerance: 5 };
+      const options = { algorithms: this.algorithms, issuer: this.jwt.issuer, audience: this.jwt.audience, clockTolerance: CLOCK_TOLERANCE_S };
       payload =
         typeof this.key === 'function'
           ? (await jwtVerify(token, this.key, options)).payload
@@ -54,6 +75,8 @@ export class TokenVerifier {
     if (typeof sub !== 'string' || sub.length < 1 || sub.length > 64) throw new UnauthenticatedError('Token subject must be 1 to 64 characters');
     const role = payload.role ?? Role.CUSTOMER;
     if (typeof role !== 'string' || !ROLES.has(role)) throw new UnauthenticatedError('Token role must be customer, provider or admin');
-    return { sub, role: role as Role };
+    const principal: Principal = Object.freeze({ sub, role: role as Role });
+    this.verified.set(token, { principal, exp: payload.exp, nbf: payload.nbf });
+    return principal;
   }
 }

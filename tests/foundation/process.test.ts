@@ -25,6 +25,8 @@ class ApiProcess {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, PORT: String(port), HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: tsx runs the server in a child of its own, which a kill must reach too.
+      detached: true,
     });
     this.child.stdout!.on('data', (d) => (this.output += d));
     this.child.stderr!.on('data', (d) => (this.output += d));
@@ -58,10 +60,19 @@ class ApiProcess {
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
     const result = await Promise.race([this.exited, timer]);
     if (result === 'timeout') {
-      this.child.kill('SIGKILL');
+      this.kill();
       return null;
     }
     return result;
+  }
+
+  /** SIGKILL to tsx and the server it runs. */
+  kill(): void {
+    try {
+      process.kill(-this.child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 
   async gql<T>(doc: Parameters<typeof print>[0], variables: Record<string, unknown> = {}, auth?: string): Promise<{ data?: T; errors?: unknown[] }> {
@@ -82,7 +93,7 @@ async function expectCleanStop(p: ApiProcess) {
 
 const running: ApiProcess[] = [];
 afterEach(() => {
-  for (const p of running.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  for (const p of running.splice(0)) p.kill();
 });
 const start = async (env: Record<string, string>) => {
   const p = new ApiProcess(await freePort(), env);

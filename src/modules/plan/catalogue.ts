@@ -129,18 +129,3 @@ export async function loadCatalogue(em: EntityManager): Promise<readonly Catalog
     ),
   );
 }
-
-/** Apollo's cache-control hook on a resolver's info, present on HTTP requests only. */
-interface CacheControlInfo {
-  cacheControl?: { setCacheHint(hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }): void };
-}
-
-/**
- * Marks a catalogue field as cacheable with its answer for `maxAgeMs`. A response is cached only when
- * every object field in it is so marked (fields without a mark make it uncacheable), so only answers made
- * of catalogue data alone are kept; the response cache keys them by the caller's group and the
- * catalogue's generation, and an answer is never served once the catalogue has changed.
- */
-export function markCatalogueField(info: unknown, maxAgeMs: number): void {
-  (info as CacheControlInfo).cacheControl?.setCacheHint({ maxAge: Math.max(1, Math.floor(maxAgeMs / 1000)), scope: 'PUBLIC' });
-}

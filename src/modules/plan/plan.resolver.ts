@@ -1,8 +1,7 @@
-import type { GraphQLResolveInfo } from 'graphql';
-import { Args, Ctx, FieldResolver, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
 import { Money } from '../../shared/types';
-import { markCatalogueField, type CataloguePlan, type CatalogueUpgrade } from './catalogue';
+import type { CataloguePlan, CatalogueUpgrade } from './catalogue';
 import { Plan, PlanUpgrade } from './plan.entity';
 import { CreatePlanInput, PlanArgs, PlanType, PlanUpgradeType, UpdatePlanArgs } from './plan.types';
 import { Arg } from 'type-graphql';
@@ -10,8 +9,7 @@ import { Arg } from 'type-graphql';
 @Resolver(() => PlanType)
 export class PlanResolver {
   @Query(() => [PlanType], { description: "Plans on sale to the caller's customer group." })
-  async plans(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<readonly CataloguePlan[]> {
-    markCatalogueField(info, ctx.services.plans.maxAgeMs);
+  async plans(@Ctx() ctx: Context): Promise<readonly CataloguePlan[]> {
     return ctx.services.plans.listVisible(ctx.em, ctx.principal, () => ctx.viewer());
   }
 
@@ -33,14 +31,12 @@ export class PlanResolver {
   }
 
   @FieldResolver(() => Money)
-  price(@Root() plan: Plan | CataloguePlan, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Money {
-    markCatalogueField(info, ctx.services.plans.maxAgeMs);
+  price(@Root() plan: Plan | CataloguePlan, @Ctx() ctx: Context): Money {
     return new Money(plan.price, ctx.config.currency);
   }
 
   @FieldResolver(() => [PlanUpgradeType])
-  upgrades(@Root() plan: Plan | CataloguePlan, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<PlanUpgrade[]> | readonly CatalogueUpgrade[] {
-    markCatalogueField(info, ctx.services.plans.maxAgeMs);
+  upgrades(@Root() plan: Plan | CataloguePlan, @Ctx() ctx: Context): Promise<PlanUpgrade[]> | readonly CatalogueUpgrade[] {
     // Catalogue listings carry their upgrades; plans read as entities load theirs in one batch.
     return plan instanceof Plan ? ctx.loaders.upgradesByPlan.load(plan.id) : plan.upgrades;
   }
@@ -49,8 +45,7 @@ export class PlanResolver {
 @Resolver(() => PlanUpgradeType)
 export class PlanUpgradeResolver {
   @FieldResolver(() => Money)
-  price(@Root() upgrade: PlanUpgrade | CatalogueUpgrade, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Money {
-    markCatalogueField(info, ctx.services.plans.maxAgeMs);
+  price(@Root() upgrade: PlanUpgrade | CatalogueUpgrade, @Ctx() ctx: Context): Money {
     return new Money(upgrade.price, ctx.config.currency);
   }
 }

@@ -19,6 +19,10 @@ export interface Context {
   loaders: PlanLoaders;
   /** The caller's customer row (created on first use); UNAUTHENTICATED without a token. */
   customer(): Promise<Customer>;
+  /** The caller's customer id, the row created on first use; cheaper than {@link customer} when the id is all that is needed. */
+  customerId(): Promise<string>;
+  /** A new EntityManager fork, for work outliving the request's own unit of work (a subscription's reads). */
+  fork(): EntityManager;
   /** The caller's customer row if it is an admin; FORBIDDEN otherwise. */
   requireAdmin(): Promise<Customer>;
   /** The catalogue viewpoint: an anonymous caller sees the `default` group. */
@@ -53,11 +57,11 @@ class RequestContext implements Context {
     readonly config: Config,
     readonly services: Services,
     readonly principal: Principal | null,
-    private readonly fork: () => EntityManager,
+    private readonly forkRoot: () => EntityManager,
   ) {}
 
   get em(): EntityManager {
-    return (this.forked ??= this.fork());
+    return (this.forked ??= this.forkRoot());
   }
 
   get loaders(): PlanLoaders {
@@ -67,6 +71,16 @@ class RequestContext implements Context {
   customer(): Promise<Customer> {
     if (!this.principal) return Promise.reject(new UnauthenticatedError());
     return (this.caller ??= this.services.customers.ensure(this.em, this.principal));
+  }
+
+  async customerId(): Promise<string> {
+    if (!this.principal) throw new UnauthenticatedError();
+    if (this.caller) return (await this.caller).id;
+    return this.services.customers.ensureId(this.em, this.principal);
+  }
+
+  fork(): EntityManager {
+    return this.forkRoot();
   }
 
   async requireAdmin(): Promise<Customer> {

@@ -1,13 +1,11 @@
 -- The SQL one payWithWallet request sends, as captured with bench/capture-sql.ts on 2026-11-23 (the API's own
--- statements, in order), run by pgbench -M prepared as the ceiling of the payment scenario.
+-- statements, in order), run by pgbench -M prepared as the ceiling of the payment scenario. The caller's
+-- customer row is known from earlier requests, so the request writes it no more (src/modules/customer).
 -- Only the first statement is the bench's: it takes the next pre-created PENDING order from a queue.
 select order_id, customer_id, total, plan_id from bench_pay_queue where n = (select nextval('bench_pay_seq')) \gset
 \set debit 0 - :total
--- The caller's customer row (every authenticated request; outside the unit of work).
-with ins as ( insert into customer (id, role) values (:customer_id, 'customer') on conflict (id) do update set role = excluded.role where customer.role <> excluded.role returning id, customer_group, role, unpaid_orders, created_at) select * from ins union all select id, customer_group, role, unpaid_orders, created_at from customer where id = :customer_id and not exists (select 1 from ins);
 begin;
-select customer_id from "order" where id = :order_id;
-update "order" set status = 'PAID', paid_at = now(), payment_method = 'WALLET', expires_at = null, version = version + 1 where id = :order_id and status in ('PENDING') returning *;
+update "order" set status = 'PAID', paid_at = now(), payment_method = 'WALLET', expires_at = null, version = version + 1 where id = :order_id and status in ('PENDING') and customer_id = :customer_id returning *;
 select "p0".* from "plan" as "p0" where "p0"."id" in (:plan_id);
 insert into payment (id, order_id, method, amount, currency, payer_id, gateway_ref) values (gen_random_uuid(), :order_id, 'WALLET', :total, 'USD', :customer_id, null);
 update wallet set balance = balance + :debit, updated_at = now() where customer_id = :customer_id and balance + :debit >= 0 returning balance;

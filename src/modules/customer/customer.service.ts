@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { LRUCache } from 'lru-cache';
 import type { Principal } from '../../infra/auth';
 import { NotFoundError } from '../../shared/errors';
 import { unitOfWork } from '../../shared/unit-of-work';
@@ -15,7 +16,20 @@ interface CustomerRow {
 
 /** Customers: created on first authenticated use, grouped by admins. */
 export class CustomerService {
+  /**
+   * Customers whose row this process has seen recently, with the token role it was seen with, so a
+   * request that needs the caller's id alone does not write the row again. A minute bounds how long the
+   * stored role can lag a role change made through another instance.
+   */
+  private readonly seen = new LRUCache<string, Role>({ max: 50_000, ttl: 60_000 });
+
   constructor(private readonly plans: PlanService) {}
+
+  /** The caller's customer id, after making sure the row exists (see {@link ensure}). */
+  async ensureId(em: EntityManager, principal: Principal): Promise<string> {
+    if (this.seen.get(principal.sub) === principal.role) return principal.sub;
+    return (await this.ensure(em, principal)).id;
+  }
 
   /**
    * The caller's customer row, created in group `default` on first use, safe when first requests race:
@@ -39,6 +53,7 @@ export class CustomerService {
       // the conflict waited for it, but the fallback read could not see it. A new statement does.
       rows = await em.execute<CustomerRow[]>(`select id, customer_group, role, unpaid_orders, created_at from customer where id = ?`, [principal.sub]);
     }
+    this.seen.set(principal.sub, principal.role);
     return em.map(Customer, rows[0]);
   }
 

@@ -22,7 +22,7 @@ export class OrderSubscriptionResolver {
     description: "Emits the order's current state at once, then every change, in version order.",
     subscribe: ({ args, context }) => {
       const ctx = context as Context;
-      return ctx.services.live.watchOrder(() => ctx.em.fork(), callerOf(ctx), String((args as OrderUpdatedArgs).orderId));
+      return ctx.services.live.watchOrder(() => ctx.fork(), callerOf(ctx), String((args as OrderUpdatedArgs).orderId));
     },
   })
   orderUpdated(@Root() order: OrderSnapshot, @Args(() => OrderUpdatedArgs) _args: OrderUpdatedArgs): OrderSnapshot {

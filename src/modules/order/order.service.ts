@@ -29,6 +29,9 @@ import { toSnapshot, type OrderSnapshot } from './order.snapshot';
 /** An authenticated caller: a viewer with a customer row. */
 export type Caller = Viewer & { customerId: string };
 
+/** Who reads or cancels an order: their customer id and token role (their group does not matter). */
+export type OrderActor = Pick<Caller, 'customerId' | 'role'>;
+
 /** Name of the job that cancels an unpaid order when its payment time is up. */
 export const ORDER_TIMEOUT_TASK = 'order_timeout';
 
@@ -172,7 +175,7 @@ export class OrderService {
    * decides races with payment and the timeout: exactly one of them changes the order; a cancel that
    * loses answers ORDER_NOT_CANCELLABLE.
    */
-  async cancel(em: EntityManager, caller: Caller, orderId: string): Promise<OrderSnapshot> {
+  async cancel(em: EntityManager, caller: OrderActor, orderId: string): Promise<OrderSnapshot> {
     if (!isUuid(orderId)) throw new NotFoundError('No such order');
     return unitOfWork(em, async (tx, after) => {
       const [row] = await tx.execute<{ customer_id: string }[]>(`select customer_id from "order" where id = ?`, [orderId]);
@@ -217,7 +220,7 @@ export class OrderService {
   }
 
   /** One order: the caller's own, or any for admins. NOT_FOUND for unknown ids, non-UUIDs and other customers' orders alike. */
-  async get(em: EntityManager, caller: Caller, id: string): Promise<OrderSnapshot> {
+  async get(em: EntityManager, caller: OrderActor, id: string): Promise<OrderSnapshot> {
     const order = isUuid(id) ? await em.findOne(Order, { id }, { populate: ['plan', 'delivery'] }) : null;
     if (!order || (order.customer.id !== caller.customerId && caller.role !== Role.ADMIN)) throw new NotFoundError('No such order');
     return toSnapshot(order);
@@ -228,7 +231,7 @@ export class OrderService {
    * 1 to 100, default 20 (BAD_USER_INPUT outside; a client asking for 1000 learns the limit instead of
    * silently getting 100), `after` a cursor from an earlier page (BAD_USER_INPUT when malformed).
    */
-  async list(em: EntityManager, caller: Caller, args: { first?: number | null; after?: string | null; status?: OrderStatus | null }): Promise<OrderPage> {
+  async list(em: EntityManager, caller: OrderActor, args: { first?: number | null; after?: string | null; status?: OrderStatus | null }): Promise<OrderPage> {
     const first = args.first ?? MY_ORDERS_DEFAULT_PAGE;
     if (!Number.isInteger(first) || first < 1 || first > MY_ORDERS_MAX_PAGE) {
       throw BadUserInputError.field('first', `must be 1 to ${MY_ORDERS_MAX_PAGE}`);

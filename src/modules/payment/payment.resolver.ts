@@ -8,14 +8,12 @@ import { GatewayCheckoutType, OrderIdArgs } from './payment.types';
 export class PaymentResolver {
   @Mutation(() => OrderType)
   async payWithWallet(@Args(() => OrderIdArgs) { orderId }: OrderIdArgs, @Ctx() ctx: Context): Promise<OrderSnapshot> {
-    const me = await ctx.customer();
-    return ctx.services.payments.payWithWallet(ctx.em, me.id, orderId);
+    return ctx.services.payments.payWithWallet(ctx.em, await ctx.customerId(), orderId);
   }
 
   @Mutation(() => GatewayCheckoutType)
   async payWithGateway(@Args(() => OrderIdArgs) { orderId }: OrderIdArgs, @Ctx() ctx: Context): Promise<GatewayCheckoutType> {
-    const me = await ctx.customer();
-    return ctx.services.payments.payWithGateway(ctx.em, me.id, orderId);
+    return ctx.services.payments.payWithGateway(ctx.em, await ctx.customerId(), orderId);
   }
 
   @Mutation(() => OrderType, { description: 'Admin. Returns the money of a paid, undelivered order to its payer.' })

@@ -97,12 +97,13 @@ export class PaymentService {
   async payWithWallet(em: EntityManager, customerId: string, orderId: string): Promise<OrderSnapshot> {
     if (!isUuid(orderId)) throw new NotFoundError('No such order');
     return unitOfWork(em, async (tx, after) => {
-      // Ownership needs one column (an order never changes hands), not a hydrated order.
+      // The guarded update checks ownership too (a wallet pays its own customer's orders only), so the
+      // happy path costs no extra read; a refusal reads the owner to tell NOT_FOUND from not payable.
+      const paid = await this.confirmPayment(tx, orderId, { method: PaymentMethod.WALLET, payerId: customerId, actor: customerId }, after);
+      if (paid) return toSnapshot(paid.order, paid.delivery);
       const [owner] = await tx.execute<{ customer_id: string }[]>(`select customer_id from "order" where id = ?`, [orderId]);
       if (owner?.customer_id !== customerId) throw new NotFoundError('No such order');
-      const paid = await this.confirmPayment(tx, orderId, { method: PaymentMethod.WALLET, payerId: customerId, actor: customerId }, after);
-      if (!paid) throw new OrderNotPayableError();
-      return toSnapshot(paid.order, paid.delivery);
+      throw new OrderNotPayableError();
     });
   }
 
@@ -112,13 +113,16 @@ export class PaymentService {
    * row is inserted (one per order), the ledger moves the total from the payer's wallet or the gateway's
    * clearing account into escrow, the unpaid-order slot is freed, the delivery is created NEW, and the
    * new state is published after commit. Returns null, changing nothing, when the order is not PENDING
-   * (paid, cancelled or refunded meanwhile). The caller has checked that the amount paid is the total.
+   * (paid, cancelled or refunded meanwhile) or, paid by wallet, is not the payer's own. The caller has
+   * checked that the amount paid is the total.
    */
   async confirmPayment(tx: EntityManager, orderId: string, source: PaymentSource, after: AfterCommit): Promise<OrderWithDelivery | null> {
+    // A wallet pays only its own customer's orders.
+    const ownOrder = source.method === PaymentMethod.WALLET;
     const rows = await tx.execute<Record<string, unknown>[]>(
       `update "order" set status = ?, paid_at = now(), payment_method = ?, expires_at = null, version = version + 1
-        where id = ? and status in (?) returning *`,
-      [OrderStatus.PAID, source.method, orderId, orderLifecycle.from(OrderStatus.PAID)],
+        where id = ? and status in (?)${ownOrder ? ' and customer_id = ?' : ''} returning *`,
+      [OrderStatus.PAID, source.method, orderId, orderLifecycle.from(OrderStatus.PAID), ...(ownOrder ? [source.payerId] : [])],
     );
     if (rows.length === 0) return null;
     const order = tx.map(Order, rows[0]);

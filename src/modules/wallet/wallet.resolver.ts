@@ -7,8 +7,7 @@ import { CreditWalletArgs, WalletTransactionConnection, WalletTransactionsArgs, 
 export class WalletResolver {
   @Query(() => WalletType)
   async wallet(@Ctx() ctx: Context): Promise<WalletView> {
-    const me = await ctx.customer();
-    return ctx.services.wallets.walletOf(ctx.em, me.id);
+    return ctx.services.wallets.walletOf(ctx.em, await ctx.customerId());
   }
 
   @Mutation(() => WalletType, { description: "Admin. Adds money to a customer's wallet; the same reference twice credits once." })

@@ -12,7 +12,7 @@ import { initOrm, migrate, type Orm, type OrmHooks } from './infra/orm';
 import { memoryBus, redisBus, type EventBus } from './infra/pubsub';
 import { formatError, httpErrorHandler } from './http/errors';
 import { graphiqlLandingPage } from './http/graphiql';
-import { callerKey, checkOperation, isMutation, limitRules, limitsOf, limitsPlugin, MutationLimiter } from './http/limits';
+import { callerKey, DocumentCache, isMutation, limitRules, limitsOf, limitsPlugin, MutationLimiter } from './http/limits';
 import { loggerOptions, operationLogPlugin, registerRequestLog, type LogDestination } from './http/logging';
 import { catalogueResponseCache } from './http/catalogue-responses';
 import { registerRoutes } from './http/routes';
@@ -20,7 +20,6 @@ import { attachWebSocket } from './http/ws';
 import { createSchema } from './schema';
 import { createServices, type Services } from './services';
 import { RateLimitedError, UnauthenticatedError } from './shared/errors';
-import { parse } from 'graphql';
 
 /** An Authorization header with a scheme and no token. */
 const EMPTY_BEARER = /^\s*(bearer)?\s*$/i;
@@ -143,6 +142,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
   });
 
   await http.listen({ port: config.port, host: config.host });
+  const documents = new DocumentCache(schema, limits);
   const ws = attachWebSocket({
     server: http.server,
     schema,
@@ -150,18 +150,18 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     log,
     context: (p) => contextFor(p, randomUUID()),
     initTimeoutMs: config.wsInitTimeoutMs,
-    checkOperation: async (caller, payload) => {
-      const errors = checkOperation(schema, limits, payload.query, payload.variables, payload.operationName);
-      if (errors.length) return errors;
-      if (isMutation(parse(payload.query), payload.operationName)) {
+    prepareOperation: async (caller, payload) => {
+      const prepared = documents.prepare(payload.query, payload.variables, payload.operationName);
+      if (prepared.errors) return prepared;
+      if (isMutation(prepared.document, payload.operationName)) {
         try {
           await mutationLimiter.consume(callerKey(caller.principal?.sub, caller.ip));
         } catch (e) {
-          if (e instanceof RateLimitedError) return [e];
+          if (e instanceof RateLimitedError) return { errors: [e] };
           throw e;
         }
       }
-      return [];
+      return prepared;
     },
   });
 

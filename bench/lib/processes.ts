@@ -1,7 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 import { ROOT } from './settings';
 
 /** A failure to start or reach what the bench needs: reported as such, never as a number. */
@@ -15,17 +14,7 @@ export function fileLimits(): { soft: number; hard: number } {
   return { soft: Number.isFinite(soft) ? soft : 1024, hard: Number.isFinite(hard) ? hard : soft };
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/infra/free-port';
 
 /** Resident set size of a process, in bytes (Linux /proc). */
 export function rssOf(pid: number): number {

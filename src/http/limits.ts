@@ -1,5 +1,6 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import depthLimit from 'graphql-depth-limit';
+import { LRUCache } from 'lru-cache';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import {
   GraphQLError,
@@ -122,10 +123,61 @@ export function checkComplexity(
   return actual > limits.maxComplexity ? tooComplex(limits, actual) : null;
 }
 
+/** Query texts whose parsed and validated document is kept for graphql-ws operations. */
+const VALIDATED_DOCUMENTS = 1_000;
+
+/**
+ * Parses and validates documents with the standard rules and the limits that do not depend on
+ * variables (depth, aliases), keeping each valid document by its query text: clients of one app send
+ * the same few operations, so thousands of subscriptions share one parsed document instead of each
+ * holding its own.
+ */
+export class DocumentCache {
+  private readonly documents = new LRUCache<string, DocumentNode>({ max: VALIDATED_DOCUMENTS });
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly limits: OperationLimits,
+  ) {}
+
+  /** The validated document of `query`, or the errors that refuse it (Apollo's codes). */
+  document(query: string | DocumentNode): { document: DocumentNode; errors?: undefined } | { document?: undefined; errors: GraphQLError[] } {
+    const known = typeof query === 'string' ? this.documents.get(query) : undefined;
+    if (known) return { document: known };
+    let document: DocumentNode;
+    try {
+      document = typeof query === 'string' ? parse(query) : query;
+    } catch (e) {
+      const message = e instanceof GraphQLError ? e.message : 'Syntax error';
+      return { errors: [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+    }
+    const ruleErrors = validate(this.schema, document, [...specifiedRules, ...limitRules(this.limits)]);
+    if (ruleErrors.length) {
+      return { errors: ruleErrors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: VALIDATION_FAILED } })) };
+    }
+    if (typeof query === 'string') this.documents.set(query, document);
+    return { document };
+  }
+
+  /**
+   * The document of an operation that passes every limit, complexity included (it depends on the
+   * variables), for a transport without Apollo's request pipeline (graphql-ws).
+   */
+  prepare(
+    query: string | DocumentNode,
+    variables?: Record<string, unknown> | null,
+    operationName?: string | null,
+  ): { document: DocumentNode; errors?: undefined } | { document?: undefined; errors: GraphQLError[] } {
+    const parsed = this.document(query);
+    if (parsed.errors) return parsed;
+    const complex = checkComplexity(this.schema, this.limits, parsed.document, variables ?? undefined, operationName);
+    return complex ? { errors: [complex] } : parsed;
+  }
+}
+
 /**
  * Parses and validates a document with the standard rules and every limit (depth, aliases,
- * complexity), for a transport without Apollo's request pipeline (graphql-ws). Errors carry Apollo's
- * codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) so both transports answer alike.
+ * complexity). Errors carry Apollo's codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) so both
+ * transports answer alike.
  */
 export function checkOperation(
   schema: GraphQLSchema,
@@ -134,19 +186,7 @@ export function checkOperation(
   variables?: Record<string, unknown> | null,
   operationName?: string | null,
 ): GraphQLError[] {
-  let document: DocumentNode;
-  try {
-    document = typeof query === 'string' ? parse(query) : query;
-  } catch (e) {
-    const message = e instanceof GraphQLError ? e.message : 'Syntax error';
-    return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-  }
-  const ruleErrors = validate(schema, document, [...specifiedRules, ...limitRules(limits)]);
-  if (ruleErrors.length) {
-    return ruleErrors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: VALIDATION_FAILED } }));
-  }
-  const complex = checkComplexity(schema, limits, document, variables ?? undefined, operationName);
-  return complex ? [complex] : [];
+  return new DocumentCache(schema, limits).prepare(query, variables, operationName).errors ?? [];
 }
 
 /** Per-caller allowance of mutations (MUTATION_RATE_LIMIT per RATE_LIMIT_WINDOW_SECONDS), in Redis when configured. */

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -47,13 +47,14 @@ export function attachWebSocket(opts: {
   /** How long a socket may wait before `connection_init` (closed with 4408 after it). Default 10 s. */
   initTimeoutMs?: number;
   /**
-   * The abuse limits (depth, aliases, complexity, mutation rate) of an authenticated operation; errors
-   * returned are sent as the operation's `error` message and nothing runs.
+   * Parses and validates an authenticated operation and applies the abuse limits (depth, aliases,
+   * complexity, mutation rate); errors returned are sent as the operation's `error` message and nothing
+   * runs. The document returned is executed as it is (it may be shared with other operations).
    */
-  checkOperation?: (
+  prepareOperation?: (
     caller: { principal: Principal | null; ip: string | undefined },
     payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
-  ) => Promise<readonly GraphQLError[]>;
+  ) => Promise<{ document: DocumentNode; errors?: undefined } | { document?: undefined; errors: readonly GraphQLError[] }>;
 }) {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 64 * 1024 });
   // Ids of the operations each socket runs now: added once an operation is accepted, removed when it
@@ -98,11 +99,15 @@ export function attachWebSocket(opts: {
         if (runningOf(ctx).size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
           return [new RateLimitedError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} operations may run at once on one connection`)];
         }
-        if (opts.checkOperation) {
-          const errors = await opts.checkOperation({ principal: ctx.extra.principal ?? null, ip: ctx.extra.request.socket.remoteAddress }, payload);
-          if (errors.length) return [...errors];
+        if (!opts.prepareOperation) {
+          runningOf(ctx).add(id);
+          return;
         }
+        const prepared = await opts.prepareOperation({ principal: ctx.extra.principal ?? null, ip: ctx.extra.request.socket.remoteAddress }, payload);
+        if (prepared.errors) return [...prepared.errors];
         runningOf(ctx).add(id);
+        // graphql-ws adds the context; the document is not parsed or validated again.
+        return { schema: opts.schema, document: prepared.document, variableValues: payload.variables, operationName: payload.operationName };
       },
       onComplete: (ctx, id) => {
         runningOf(ctx).delete(id);

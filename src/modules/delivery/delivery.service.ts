@@ -10,7 +10,7 @@ import { Role } from '../customer/customer.entity';
 import { Order, OrderStatus } from '../order/order.entity';
 import { orderLifecycle } from '../order/order.fsm';
 import type { OrderEvents } from '../order/order.events';
-import { toSnapshot, type OrderSnapshot } from '../order/order.snapshot';
+import { readSnapshot, toSnapshot, type OrderSnapshot } from '../order/order.snapshot';
 import { Plan } from '../plan/plan.entity';
 import type { LedgerService } from '../wallet/ledger.service';
 import type { LedgerLine } from '../wallet/ledger.service';
@@ -145,9 +145,7 @@ export class DeliveryService {
 
   /** The current snapshot of an order, read from the database. */
   async snapshot(em: EntityManager, orderId: string): Promise<OrderSnapshot | null> {
-    if (!isUuid(orderId)) return null;
-    const order = await em.findOne(Order, { id: orderId }, { populate: ['delivery', 'plan'], refresh: true });
-    return order ? toSnapshot(order, order.delivery) : null;
+    return isUuid(orderId) ? readSnapshot(em, { id: orderId }) : null;
   }
 
   /** Orders whose delivery the provider carries out, oldest payment first, optionally of one status. */

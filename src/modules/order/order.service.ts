@@ -24,7 +24,7 @@ import type { OrderEvents } from './order.events';
 import { orderLifecycle } from './order.fsm';
 import type { CreateOrderInput } from './order.inputs';
 import { MAX_ORDER_AMOUNT, resolvePurchase } from './order.pricing';
-import { toSnapshot, type OrderSnapshot } from './order.snapshot';
+import { readSnapshot, toSnapshot, type OrderSnapshot } from './order.snapshot';
 
 /** An authenticated caller: a viewer with a customer row. */
 export type Caller = Viewer & { customerId: string };
@@ -178,9 +178,17 @@ export class OrderService {
   async cancel(em: EntityManager, caller: OrderActor, orderId: string): Promise<OrderSnapshot> {
     if (!isUuid(orderId)) throw new NotFoundError('No such order');
     return unitOfWork(em, async (tx, after) => {
+      if (caller.role !== Role.ADMIN) {
+        // The guarded update checks ownership too; only a refusal reads the owner, to tell NOT_FOUND apart.
+        const snapshot = await this.cancelPending(tx, after, orderId, CancelReason.CUSTOMER, caller.customerId);
+        if (snapshot) return snapshot;
+        const [row] = await tx.execute<{ customer_id: string }[]>(`select customer_id from "order" where id = ?`, [orderId]);
+        if (row?.customer_id !== caller.customerId) throw new NotFoundError('No such order');
+        throw new OrderNotCancellableError();
+      }
       const [row] = await tx.execute<{ customer_id: string }[]>(`select customer_id from "order" where id = ?`, [orderId]);
-      const own = row?.customer_id === caller.customerId;
-      if (!row || (!own && caller.role !== Role.ADMIN)) throw new NotFoundError('No such order');
+      if (!row) throw new NotFoundError('No such order');
+      const own = row.customer_id === caller.customerId;
       const snapshot = await this.cancelPending(tx, after, orderId, own ? CancelReason.CUSTOMER : CancelReason.ADMIN);
       if (!snapshot) throw new OrderNotCancellableError();
       return snapshot;
@@ -262,13 +270,16 @@ export class OrderService {
     };
   }
 
-  /** Moves a PENDING order to CANCELLED with a guarded update, releases what it held, publishes after commit; null when not PENDING. */
-  private async cancelPending(tx: EntityManager, after: AfterCommit, orderId: string, reason: CancelReason): Promise<OrderSnapshot | null> {
+  /**
+   * Moves a PENDING order (of `ownerId`, when given) to CANCELLED with a guarded update, releases what
+   * it held, publishes after commit; null when it is not PENDING (or not the owner's).
+   */
+  private async cancelPending(tx: EntityManager, after: AfterCommit, orderId: string, reason: CancelReason, ownerId?: string): Promise<OrderSnapshot | null> {
     const rows = await tx.execute<Held[]>(
       `update "order" set status = ?, cancel_reason = ?, cancelled_at = now(), expires_at = null, version = version + 1
-        where id = ? and status in (?)
+        where id = ? and status in (?)${ownerId === undefined ? '' : ' and customer_id = ?'}
        returning id, customer_id, plan_id, coupon_id`,
-      [OrderStatus.CANCELLED, reason, orderId, orderLifecycle.from(OrderStatus.CANCELLED)],
+      [OrderStatus.CANCELLED, reason, orderId, orderLifecycle.from(OrderStatus.CANCELLED), ...(ownerId === undefined ? [] : [ownerId])],
     );
     if (rows.length === 0) return null;
     const held = rows[0];
@@ -299,14 +310,14 @@ export class OrderService {
     return new CouponInvalidError(couponMessage(code, coupon, rejection, 0, this.deps.config.currency), { rejection });
   }
 
-  private async findByKey(em: EntityManager, customerId: string, key: string): Promise<OrderSnapshot | null> {
-    const order = await em.findOne(Order, { customer: customerId, idempotencyKey: key }, { populate: ['plan', 'delivery'], refresh: true });
-    return order ? toSnapshot(order) : null;
+  private findByKey(em: EntityManager, customerId: string, key: string): Promise<OrderSnapshot | null> {
+    return readSnapshot(em, { customer: customerId, idempotencyKey: key });
   }
 
   /** The order as this transaction sees it now. */
   private async snapshotOf(tx: EntityManager, id: string): Promise<OrderSnapshot> {
-    const order = await tx.findOneOrFail(Order, { id }, { populate: ['plan', 'delivery'], refresh: true });
-    return toSnapshot(order);
+    const snapshot = await readSnapshot(tx, { id });
+    if (!snapshot) throw new Error(`order ${id} vanished inside its own transaction`);
+    return snapshot;
   }
 }

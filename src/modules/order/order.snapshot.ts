@@ -37,8 +37,10 @@ export interface DeliverySnapshot {
   completedAt: string | null;
 }
 
+import type { FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Delivery } from '../delivery/delivery.entity';
-import type { Order } from './order.entity';
+import { Order } from './order.entity';
 
 const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
@@ -76,4 +78,15 @@ export function toSnapshot(order: Order, delivery: Delivery | null = order.deliv
       : null,
     version: order.version,
   };
+}
+
+/**
+ * The order with its plan and delivery as the database, inside the caller's transaction when there is
+ * one, has them now. The read runs on a clean fork: an entity already managed by `em` (loaded before a
+ * guarded SQL update changed its row) cannot stand in for the row, and the relations come with the
+ * order in one joined query.
+ */
+export async function readSnapshot(em: EntityManager, where: FilterQuery<Order>): Promise<OrderSnapshot | null> {
+  const order = await em.fork({ clear: true, keepTransactionContext: true }).findOne(Order, where, { populate: ['plan', 'delivery'] });
+  return order ? toSnapshot(order) : null;
 }

@@ -174,21 +174,6 @@ export class DocumentCache {
   }
 }
 
-/**
- * Parses and validates a document with the standard rules and every limit (depth, aliases,
- * complexity). Errors carry Apollo's codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) so both
- * transports answer alike.
- */
-export function checkOperation(
-  schema: GraphQLSchema,
-  limits: OperationLimits,
-  query: string | DocumentNode,
-  variables?: Record<string, unknown> | null,
-  operationName?: string | null,
-): GraphQLError[] {
-  return new DocumentCache(schema, limits).prepare(query, variables, operationName).errors ?? [];
-}
-
 /** Per-caller allowance of mutations (MUTATION_RATE_LIMIT per RATE_LIMIT_WINDOW_SECONDS), in Redis when configured. */
 export class MutationLimiter {
   private readonly limiter: RateLimiter;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
-import { checkOperation, complexityOf, limitsOf } from '../../src/http/limits';
+import { complexityOf, DocumentCache, limitsOf } from '../../src/http/limits';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 import { readTestEnv } from '../support/env';
 
@@ -60,7 +60,7 @@ const normal = {
 
 describe('the contract’s own operations pass the default limits', () => {
   test.each(Object.entries(normal))('%s', (_name, query) => {
-    expect(checkOperation(contract, defaults, query, { id: randomUUID() })).toEqual([]);
+    expect(new DocumentCache(contract, defaults).prepare(query, { id: randomUUID() }).errors).toBeUndefined();
   });
 
   test('complexity counts what would run: the deep orders page is far below the default', () => {

@@ -24,6 +24,11 @@ export interface CataloguePlan {
   readonly upgrades: readonly CatalogueUpgrade[];
 }
 
+/** The plans of `plans` that name no group or name `group`. */
+export function listedTo(plans: readonly CataloguePlan[], group: string): readonly CataloguePlan[] {
+  return plans.filter((p) => p.groups.length === 0 || p.groups.includes(group));
+}
+
 interface Entry {
   loadedAt: number;
   plans: Promise<readonly CataloguePlan[]>;
@@ -51,7 +56,7 @@ export class CatalogueCache {
     const entry = this.current(load);
     let list = entry.byGroup.get(group);
     if (!list) {
-      list = entry.plans.then((plans) => plans.filter((p) => p.groups.length === 0 || p.groups.includes(group)));
+      list = entry.plans.then((plans) => listedTo(plans, group));
       entry.byGroup.set(group, list);
     }
     return list;

@@ -6,7 +6,7 @@ import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { Customer, DEFAULT_GROUP, Role } from '../customer/customer.entity';
-import { CatalogueCache, loadCatalogue, type CataloguePlan } from './catalogue';
+import { CatalogueCache, listedTo, loadCatalogue, type CataloguePlan } from './catalogue';
 import { Plan, PlanUpgrade, SaleStatus } from './plan.entity';
 import type { CreatePlanInput, UpdatePlanInput } from './plan.types';
 
@@ -54,7 +54,7 @@ export class PlanService {
     if (!(await this.listeningToChanges())) {
       // Without the bus this instance would not hear of other instances' changes: read the database.
       const group = (await viewer()).group;
-      return (await loadCatalogue(em)).filter((p) => p.groups.length === 0 || p.groups.includes(group));
+      return listedTo(await loadCatalogue(em), group);
     }
     const group = principal ? await this.groupOf(principal, viewer) : DEFAULT_GROUP;
     return this.catalogue.visibleTo(group, () => loadCatalogue(em));

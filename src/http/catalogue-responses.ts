@@ -40,6 +40,7 @@ export function catalogueResponseCache(maxAgeMs: number): ApolloServerPlugin<Con
           key = JSON.stringify([listing.version, listing.group, queryHash, operationName ?? null, request.variables ?? {}]);
           const hit = answers.get(key);
           if (!hit) return null;
+          key = null; // answered from the cache: nothing to keep
           return { body: { kind: 'single', singleResult: { data: hit.data } }, http: { status: undefined, headers: new HeaderMap() } };
         },
         async willSendResponse({ response }) {

@@ -19,6 +19,11 @@ export class StateMachine<S extends string> {
     return (Object.keys(this.table) as S[]).filter((s) => this.table[s].includes(to));
   }
 
+  /** The states that can still change (have a way out). */
+  open(): S[] {
+    return (Object.keys(this.table) as S[]).filter((s) => this.table[s].length > 0);
+  }
+
   /** Throws `error()` unless `from → to` is allowed. */
   assert(from: S, to: S, error: () => Error): void {
     if (!this.can(from, to)) throw error();

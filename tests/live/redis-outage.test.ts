@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import Redis from 'ioredis';
 import { Topic } from '../../src/infra/pubsub';
 import { startTestServer, type TestServer } from '../support/server';
-import { createOrder, createPlan, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, until, waitSubscribers, wsClient } from './live-helpers';
+import { createOrder, createPlan, MY_ORDERS_UPDATED, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, until, waitSubscribers, wsClient } from './live-helpers';
 import { freePort } from '../../src/infra/free-port';
 
 
@@ -81,3 +81,33 @@ test('Redis stops and comes back: mutations commit, /readyz says 503 meanwhile, 
   expect(late.events[0].version).toBe(3);
   client.dispose();
 });
+
+test("myOrdersUpdated catches up after a Redis outage: a payment and a new order made meanwhile arrive, once each", async () => {
+  const p = await people();
+  // Delivered by hand, so the paid order stays PAID until the provider acts.
+  const planId = await createPlan(s, p, { withProvider: true });
+  const first = await createOrder(s, p, planId);
+  const { client } = wsClient(s, p.customer);
+  const sub = subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+  await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+
+  await stopRedis(redisProc!);
+  await until(async () => (await readyz(s)).status === 503, 10_000, '/readyz 503');
+  ok(await payWithWallet(s, first, p.customer));
+  const second = ok(await s.gql(`mutation($input: CreateOrderInput!) { createOrder(input: $input) { id } }`, { input: { planId } }, p.customer)).createOrder.id;
+  await new Promise((r) => setTimeout(r, 300));
+  expect(sub.events).toEqual([]); // nothing could go out
+
+  redisProc = await startRedis(port);
+  await sub.count(2, 15_000);
+  await new Promise((r) => setTimeout(r, 500));
+  client.dispose();
+  // The order that did not change while subscribed (its PENDING state) is not sent again.
+  expect(sub.events.map((e) => [e.id, e.version, e.status]).sort()).toEqual(
+    [
+      [first, 2, 'PAID'],
+      [second, 1, 'PENDING'],
+    ].sort(),
+  );
+});
+

@@ -5,7 +5,11 @@ import { ForbiddenError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { Role } from '../customer/customer.entity';
 import type { DeliveryService } from '../delivery/delivery.service';
-import type { OrderSnapshot } from './order.snapshot';
+import { orderLifecycle } from './order.fsm';
+import { readSnapshots, type OrderSnapshot } from './order.snapshot';
+
+/** Longer than any transaction runs (statements time out after 30 s): see {@link OrderLiveService.watchCustomer}. */
+const CREATED_MARGIN_SECONDS = 120;
 
 /** Most snapshots a slow subscriber may have waiting; beyond it only the latest of each order is kept. */
 const MAX_BUFFERED = 500;
@@ -27,6 +31,16 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
   onClose(stop: Unlisten): void {
     if (this.closed) stop();
     else this.stops.push(stop);
+  }
+
+  /** Records versions the subscriber is taken to have seen already, without sending them. */
+  know(versions: ReadonlyArray<{ id: string; version: number }>): void {
+    for (const { id, version } of versions) this.lastVersion.set(id, Math.max(version, this.lastVersion.get(id) ?? 0));
+  }
+
+  /** The orders this feed has seen or was told of. */
+  knownIds(): string[] {
+    return [...this.lastVersion.keys()];
   }
 
   offer(s: OrderSnapshot): void {
@@ -113,10 +127,36 @@ export class OrderLiveService {
     return feed;
   }
 
-  /** `myOrdersUpdated`: every committed change of the caller's own orders, each order in version order. */
-  async watchCustomer(caller: Principal): Promise<OrderFeed> {
+  /**
+   * `myOrdersUpdated`: every committed change of the caller's own orders, each order in version order.
+   * Once subscribed it notes the versions of the caller's orders that can still change; when the bus
+   * comes back from an outage it re-reads those, the ones it has seen since and the ones created since
+   * it subscribed, and sends whatever changed meanwhile.
+   */
+  async watchCustomer(em: () => EntityManager, caller: Principal): Promise<OrderFeed> {
     const feed = new OrderFeed();
-    feed.onClose(await this.bus.listen(Topic.CUSTOMER_ORDERS_UPDATED, caller.sub, (s) => feed.offer(s)));
+    try {
+      feed.onClose(await this.bus.listen(Topic.CUSTOMER_ORDERS_UPDATED, caller.sub, (s) => feed.offer(s)));
+      // An order's created_at is its transaction's start, which may precede this read by as long as a
+      // transaction runs: orders created within that margin count as seen now and are re-read later.
+      const [baseline] = await em().execute<{ since: Date; seen: Array<{ id: string; version: number }> }[]>(
+        `select now() - make_interval(secs => ?) as since,
+                coalesce(json_agg(json_build_object('id', id, 'version', version)) filter (where id is not null), '[]') as seen
+           from "order"
+          where customer_id = ? and (status in (?) or created_at >= now() - make_interval(secs => ?))`,
+        [CREATED_MARGIN_SECONDS, caller.sub, orderLifecycle.open(), CREATED_MARGIN_SECONDS],
+      );
+      feed.know(baseline.seen);
+      const reread = async () => {
+        const ids = feed.knownIds();
+        const where = { customer: caller.sub, $or: [...(ids.length ? [{ id: { $in: ids } }] : []), { createdAt: { $gte: baseline.since } }] };
+        for (const s of await readSnapshots(em(), where)) feed.offer(s);
+      };
+      feed.onClose(this.bus.onReconnect(() => void reread().catch(() => undefined)));
+    } catch (e) {
+      await feed.return();
+      throw e;
+    }
     return feed;
   }
 }

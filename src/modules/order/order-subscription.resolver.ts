@@ -33,7 +33,7 @@ export class OrderSubscriptionResolver {
     description: "Every change of any of the caller's orders.",
     subscribe: ({ context }) => {
       const ctx = context as Context;
-      return ctx.services.live.watchCustomer(callerOf(ctx));
+      return ctx.services.live.watchCustomer(() => ctx.fork(), callerOf(ctx));
     },
   })
   myOrdersUpdated(@Root() order: OrderSnapshot): OrderSnapshot {

@@ -90,3 +90,9 @@ export async function readSnapshot(em: EntityManager, where: FilterQuery<Order>)
   const order = await em.fork({ clear: true, keepTransactionContext: true }).findOne(Order, where, { populate: ['plan', 'delivery'] });
   return order ? toSnapshot(order) : null;
 }
+
+/** As {@link readSnapshot}, for every order `where` matches, in one query. */
+export async function readSnapshots(em: EntityManager, where: FilterQuery<Order>): Promise<OrderSnapshot[]> {
+  const orders = await em.fork({ clear: true, keepTransactionContext: true }).find(Order, where, { populate: ['plan', 'delivery'] });
+  return orders.map((o) => toSnapshot(o));
+}

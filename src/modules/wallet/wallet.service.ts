@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
+import { decodeCursor, encodeCursor, microsOf, timestampFromMicros } from '../../shared/cursor';
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
-import { isUuid } from '../../shared/ids';
 import { PageInfo } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
 import type { LedgerService } from './ledger.service';
@@ -14,25 +14,8 @@ interface EntryRow {
   kind: string;
   order_id: string | null;
   created_at: Date;
-  /** created_at as PostgreSQL prints it: exact to the microsecond, unlike a JS Date. */
-  ts: string;
-}
-
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
-
-/** Cursors are opaque to clients: base64url of the entry's exact timestamp and id. */
-const encodeCursor = (ts: string, id: string) => Buffer.from(JSON.stringify([ts, id])).toString('base64url');
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && TIMESTAMP.test(v[0]) && !Number.isNaN(Date.parse(v[0].replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'))) && isUuid(v[1])) {
-      return [v[0], v[1]];
-    }
-  } catch {
-    // fall through
-  }
-  throw BadUserInputError.field('after', 'not a cursor of this list');
+  /** created_at in microseconds since the epoch: exact, unlike a JS Date. */
+  micros: string;
 }
 
 /** Customers' wallets: balances, their history, and admin credits. */
@@ -56,13 +39,13 @@ export class WalletService {
     const params: unknown[] = [customerId];
     let keyset = '';
     if (after) {
-      const [ts, id] = decodeCursor(after);
-      keyset = 'and (created_at, id) < (?::timestamptz, ?::uuid)';
-      params.push(ts, id);
+      const c = decodeCursor(after);
+      keyset = `and (created_at, id) < (${timestampFromMicros}, ?::uuid)`;
+      params.push(c.micros, c.id);
     }
     params.push(limit + 1);
     const rows = await em.execute<EntryRow[]>(
-      `select id, amount, kind, order_id, created_at, created_at::text as ts
+      `select id, amount, kind, order_id, created_at, ${microsOf('created_at')} as micros
          from ledger_entry
         where customer_id = ? ${keyset}
         order by created_at desc, id desc
@@ -71,7 +54,7 @@ export class WalletService {
     );
     const page = rows.slice(0, limit);
     const edges = page.map((r) => ({
-      cursor: encodeCursor(r.ts, r.id),
+      cursor: encodeCursor({ micros: r.micros, id: r.id }),
       node: {
         id: r.id,
         amount: { amount: Number(r.amount), currency: this.currency },

@@ -1,0 +1,48 @@
+import { BadUserInputError } from './errors';
+import { isUuid } from './ids';
+
+/**
+ * A keyset position: the sort key of the last row of a page, as microseconds since the epoch, then the
+ * row's id. Microseconds, not milliseconds, so rows created within one millisecond keep their order.
+ */
+export interface KeysetCursor {
+  /** A decimal integer that fits PostgreSQL's `bigint`. */
+  micros: string;
+  /** The row's id: a UUID, or any other printable key when the list is keyed by one (customers). */
+  id: string;
+}
+
+const BIGINT_MAX = 9223372036854775807n;
+
+/** How a list's cursor names its rows' ids; UUIDs unless told otherwise. */
+export type CursorIdKind = 'uuid' | 'text';
+
+/**
+ * The one cursor codec of every connection: opaque base64url of `<micros>:<id>`. Clients must treat it
+ * as opaque; the format is ours to change.
+ */
+export function encodeCursor(c: KeysetCursor): string {
+  return Buffer.from(`${c.micros}:${c.id}`, 'utf8').toString('base64url');
+}
+
+/**
+ * Reads a cursor made by {@link encodeCursor}. Anything else, including a number past `bigint` or an id
+ * of the wrong kind, is BAD_USER_INPUT on the `after` argument, so no malformed value reaches SQL.
+ */
+export function decodeCursor(cursor: string, idKind: CursorIdKind = 'uuid'): KeysetCursor {
+  const bad = () => BadUserInputError.field('after', 'not a cursor returned by this list');
+  if (typeof cursor !== 'string' || !/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw bad();
+  const m = /^(-?\d{1,19}):(.{1,200})$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw bad();
+  const micros = BigInt(m[1]);
+  if (micros > BIGINT_MAX || micros < -BIGINT_MAX) throw bad();
+  const id = m[2];
+  if (idKind === 'uuid' ? !isUuid(id) : /[\u0000-\u001f]/.test(id)) throw bad();
+  return { micros: micros.toString(), id };
+}
+
+/** SQL for a row's keyset micros from a timestamptz column, as text (no float rounding on the way). */
+export const microsOf = (column: string): string => `(extract(epoch from ${column}) * 1000000)::bigint::text`;
+
+/** SQL that turns a cursor's micros parameter back into a timestamptz. */
+export const timestampFromMicros = `(timestamptz 'epoch' + ?::bigint * interval '1 microsecond')`;

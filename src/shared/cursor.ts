@@ -32,10 +32,10 @@ export function encodeCursor(c: KeysetCursor): string {
 export function decodeCursor(cursor: string, idKind: CursorIdKind = 'uuid'): KeysetCursor {
   const bad = () => BadUserInputError.field('after', 'not a cursor returned by this list');
   if (typeof cursor !== 'string' || !/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw bad();
-  const m = /^(-?\d{1,19}):(.{1,200})$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const m = /^(\d{1,19}):(.{1,200})$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) throw bad();
   const micros = BigInt(m[1]);
-  if (micros > BIGINT_MAX || micros < -BIGINT_MAX) throw bad();
+  if (micros > BIGINT_MAX) throw bad();
   const id = m[2];
   if (idKind === 'uuid' ? !isUuid(id) : /[\u0000-\u001f]/.test(id)) throw bad();
   return { micros: micros.toString(), id };

@@ -1,6 +1,7 @@
 /**
  * Money arithmetic in integer minor units. Every division rounds half up to the unit
- * (CONTRACT.md, Money); no floating point is involved at any step.
+ * (CONTRACT.md, Money); no floating point is involved at any step. {@link formatMoney} is the one
+ * place an amount becomes words for people.
  */
 
 /** `amount × numerator / denominator`, rounded half up; amount, numerator and denominator are non-negative integers. */
@@ -64,4 +65,55 @@ export function splitRelease(total: number, orderTax: number, feeBps: number, pr
   const fee = bps(net, feeBps);
   const feeTax = bps(fee, profitTaxBps);
   return { tax: orderTax + feeTax, profit: fee - feeTax, provider: net - fee };
+}
+
+/** A currency's number format and the digits of its minor unit. */
+interface CurrencyFormat {
+  format: Intl.NumberFormat;
+  digits: number;
+}
+
+/** By currency code: building a format is far dearer than using it, and a deployment has one currency. */
+const formats = new Map<string, CurrencyFormat>();
+
+function currencyFormat(currency: string): CurrencyFormat {
+  const code = currency.toUpperCase();
+  let known = formats.get(code);
+  if (!known) {
+    // Throws a RangeError on a malformed code, so a bad currency fails loudly rather than printing a guess.
+    const format = new Intl.NumberFormat('en', { style: 'currency', currency: code });
+    known = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 };
+    formats.set(code, known);
+  }
+  return known;
+}
+
+/**
+ * How many digits of `currency`'s minor unit make up its major unit, as Intl (CLDR) knows them:
+ * 2 for USD and EUR (cents), 0 for JPY, 3 for KWD. An amount of `n` minor units is `n / 10^digits`
+ * of the currency.
+ */
+export function minorDigits(currency: string): number {
+  return currencyFormat(currency).digits;
+}
+
+/**
+ * An amount in minor units as a person reads it, in the currency's own digits: `formatMoney(4900, 'USD')`
+ * is `$49.00`, `formatMoney(4900, 'JPY')` is `¥4,900`, `formatMoney(4900, 'KWD')` is `KWD 4.900` (with a
+ * no-break space). Every mail, message and page that shows an amount goes through here; amounts stay
+ * integers everywhere else.
+ *
+ * The decimal is built with integer arithmetic and handed to Intl as a string, which Intl formats
+ * exactly: no float is ever divided, so 2,147,483,647 cents print as `$21,474,836.47`, to the cent.
+ */
+export function formatMoney(minor: number, currency: string): string {
+  if (!Number.isSafeInteger(minor)) throw new RangeError(`not an amount in minor units: ${minor}`);
+  const { format, digits } = currencyFormat(currency);
+  const magnitude = BigInt(Math.abs(minor));
+  const unit = 10n ** BigInt(digits);
+  const whole = (magnitude / unit).toString();
+  const fraction = digits > 0 ? `.${(magnitude % unit).toString().padStart(digits, '0')}` : '';
+  // Intl formats a decimal string exactly (ES2023); a number would round through binary floating point.
+  const exact = `${minor < 0 ? '-' : ''}${whole}${fraction}` as Intl.StringNumericLiteral;
+  return format.format(exact);
 }

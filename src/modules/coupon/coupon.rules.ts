@@ -1,4 +1,5 @@
 import { registerEnumType } from 'type-graphql';
+import { formatMoney } from '../../shared/money';
 import type { Coupon } from './coupon.entity';
 import { CouponKind } from './coupon.entity';
 
@@ -41,13 +42,6 @@ export function couponRejection(coupon: Coupon | null, use: CouponUse): CouponRe
   if (coupon.maxUses !== null && coupon.usedCount >= coupon.maxUses) return CouponRejection.USAGE_LIMIT_REACHED;
   if (coupon.maxUsesPerUser !== null && use.usedByCustomer >= coupon.maxUsesPerUser) return CouponRejection.PER_USER_LIMIT_REACHED;
   return null;
-}
-
-/** An amount for people to read, e.g. `$12.50` (display only; amounts stay integers everywhere else). */
-export function formatMoney(minor: number, currency: string): string {
-  const fmt = new Intl.NumberFormat('en-US', { style: 'currency', currency });
-  const digits = fmt.resolvedOptions().maximumFractionDigits ?? 2;
-  return fmt.format(minor / 10 ** digits);
 }
 
 /** The sentence a person reads about a coupon, valid or not. */

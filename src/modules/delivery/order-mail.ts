@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
 import { enqueue } from '../../infra/jobs';
 import { addressOf, customerAddress, type MailMessage } from '../../infra/mail';
+import { formatMoney } from '../../shared/money';
 
 /** Task name of the mail job. */
 export const SEND_MAIL_TASK = 'send_mail';
@@ -28,8 +29,6 @@ export async function mailJob(tx: EntityManager, orderId: string, kind: MailKind
   await enqueue(tx, SEND_MAIL_TASK, payload, { jobKey: `mail:${orderId}:${kind}`, maxAttempts: 10 });
 }
 
-const money = (amount: number, currency: string) => `${(amount / 100).toFixed(2)} ${currency}`;
-
 /** Composes an order mail from the order as stored now; null when the order is gone. */
 export async function composeOrderMail(em: EntityManager, config: Config, job: MailJobPayload): Promise<MailMessage | null> {
   const rows = await em.execute<{ number: string; customer_id: string; total: string; currency: string; plan_name: string; delivered_at: Date | null }[]>(
@@ -40,7 +39,7 @@ export async function composeOrderMail(em: EntityManager, config: Config, job: M
   const o = rows[0];
   if (!o) return null;
   const domain = addressOf(config.mailFrom).split('@')[1] ?? 'localhost';
-  const total = money(Number(o.total), o.currency);
+  const total = formatMoney(Number(o.total), o.currency);
   const [subject, text] =
     job.kind === MailKind.PAID
       ? [`Order ${o.number} confirmed`, `Thank you. We received your payment of ${total} for "${o.plan_name}" (order ${o.number}).\nYou will get another mail when it is delivered.\n`]

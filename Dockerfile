@@ -15,7 +15,10 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
-ENV PORT=4000
+# Production by default: the development secret (public in the source) and the development payment
+# gateway are refused, and the configuration must name the database, the token keys and Stripe.
+# HOST: inside a container the API must listen beyond loopback to be reachable through a published port.
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000
 EXPOSE 4000
 # Migrations run at start (they are compiled into dist/migrations and listed statically).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

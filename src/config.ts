@@ -5,6 +5,7 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   isProduction: boolean;
   port: number;
+  /** Interface to listen on: `127.0.0.1` outside production, `0.0.0.0` in production, unless `HOST` says otherwise. */
   host: string;
   /** Unset: an embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
@@ -19,6 +20,8 @@ export interface Config {
     audience?: string;
     /** True when the built-in development secret is in use. */
     devSecret: boolean;
+    /** Tokens must carry `exp` (production): a token without one would be valid forever. */
+    requireExp: boolean;
   };
   stripe: {
     secretKey?: string;
@@ -169,6 +172,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!e.STRIPE_SECRET_KEY) missing.push('STRIPE_SECRET_KEY');
     if (!e.STRIPE_WEBHOOK_SECRET) missing.push('STRIPE_WEBHOOK_SECRET');
     if (missing.length) throw new ConfigError(`Invalid configuration: NODE_ENV=production requires ${missing.join(', ')}`);
+    if (e.JWT_JWKS_URL) {
+      // Keys fetched over plain http could be swapped by anyone on the path; unbound iss/aud would accept
+      // every token the identity provider signs, for any application.
+      if (new URL(e.JWT_JWKS_URL).protocol !== 'https:') {
+        throw new ConfigError(`Invalid configuration: JWT_JWKS_URL must be an https URL in production (got ${JSON.stringify(e.JWT_JWKS_URL.slice(0, 60))})`);
+      }
+      const unbound = [e.JWT_ISSUER ? '' : 'JWT_ISSUER', e.JWT_AUDIENCE ? '' : 'JWT_AUDIENCE'].filter(Boolean);
+      if (unbound.length) throw new ConfigError(`Invalid configuration: NODE_ENV=production with JWT_JWKS_URL requires ${unbound.join(' and ')}`);
+    }
   }
   if (e.JWT_SECRET && e.JWT_JWKS_URL) {
     throw new ConfigError('Invalid configuration: JWT_SECRET and JWT_JWKS_URL are exclusive; set one');
@@ -182,7 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeEnv,
     isProduction,
     port,
-    host: e.HOST ?? '0.0.0.0',
+    // Outside production a server is a developer's: unreachable from the network unless HOST says so.
+    host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR ?? './.data',
     redisUrl: e.REDIS_URL,
@@ -192,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       devSecret,
+      requireExp: isProduction,
     },
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY,

@@ -51,7 +51,10 @@ export class TokenVerifier {
     return this.verify(token);
   }
 
-  /** Verifies a compact JWT: signature, algorithm, exp/nbf, issuer and audience when configured. */
+  /**
+   * Verifies a compact JWT: signature, algorithm, exp/nbf, issuer and audience when configured, and
+   * the presence of `exp` when required (production), so no token stays valid forever.
+   */
   async verify(token: string): Promise<Principal> {
     if (!token || token.length > MAX_TOKEN_LENGTH) throw new UnauthenticatedError('Invalid token');
     const known = this.verified.get(token);
@@ -61,14 +64,27 @@ export class TokenVerifier {
     }
     let payload: JWTPayload;
     try {
-      const options = { algorithms: this.algorithms, issuer: this.jwt.issuer, audience: this.jwt.audience, clockTolerance: CLOCK_TOLERANCE_S };
+      const options = {
+        algorithms: this.algorithms,
+        issuer: this.jwt.issuer,
+        audience: this.jwt.audience,
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: this.jwt.requireExp ? ['exp'] : [],
+      };
       payload =
         typeof this.key === 'function'
           ? (await jwtVerify(token, this.key, options)).payload
           : (await jwtVerify(token, await this.key, options)).payload;
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      const reason = code === 'ERR_JWT_EXPIRED' ? 'Token expired' : code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? 'Token claims rejected' : 'Invalid token';
+      const { code, claim, reason: why } = e as { code?: string; claim?: string; reason?: string };
+      const reason =
+        code === 'ERR_JWT_EXPIRED'
+          ? 'Token expired'
+          : code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && claim === 'exp' && why === 'missing'
+            ? 'Token must expire (exp)'
+            : code === 'ERR_JWT_CLAIM_VALIDATION_FAILED'
+              ? 'Token claims rejected'
+              : 'Invalid token';
       throw new UnauthenticatedError(reason);
     }
     const sub = payload.sub;

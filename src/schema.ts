@@ -6,6 +6,7 @@ import { CouponResolver } from './modules/coupon/coupon.resolver';
 import { CustomerResolver } from './modules/customer/customer.resolver';
 import { DeliveryResolver } from './modules/delivery/delivery.resolver';
 import { CustomerServicesResolver, ServicePeriodResolver } from './modules/delivery/service-period.resolver';
+import { OrderAdminResolver } from './modules/order/order-admin.resolver';
 import { OrderFieldsResolver } from './modules/order/order-fields.resolver';
 import { OrderSubscriptionResolver } from './modules/order/order-subscription.resolver';
 import { OrderResolver } from './modules/order/order.resolver';
@@ -15,7 +16,7 @@ import { WalletResolver } from './modules/wallet/wallet.resolver';
 import { LedgerResolver } from './modules/wallet/ledger.resolver';
 
 /** Every resolver class of the API. */
-export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver, DeliveryResolver, OrderSubscriptionResolver, CustomerServicesResolver, ServicePeriodResolver, WalletResolver, PaymentResolver, LedgerResolver] as const;
+export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver, OrderAdminResolver, DeliveryResolver, OrderSubscriptionResolver, CustomerServicesResolver, ServicePeriodResolver, WalletResolver, PaymentResolver, LedgerResolver] as const;
 
 /** type-graphql's pub/sub is not used for delivery (subscriptions use the EventBus); a stub satisfies it. */
 const unusedPubSub: PubSub = {

@@ -19,7 +19,7 @@ export function isCatalogueQuery(operation: OperationDefinitionNode | undefined)
 
 /**
  * Keeps the answers of catalogue-only queries (`plans`) in memory, per query, variables, customer group
- * and catalogue version, so browsing costs neither SQL nor execution. The version moves on after the
+ * (and admin or not: admins see plans' groups) and catalogue version, so browsing costs neither SQL nor execution. The version moves on after the
  * commit of any plan, stock or group change, on every instance (the bus), before the mutation answers:
  * the next listing is executed afresh. Answers with errors are never kept; other operations never touch it.
  *
@@ -37,7 +37,7 @@ export function catalogueResponseCache(maxAgeMs: number): ApolloServerPlugin<Con
           if (!isCatalogueQuery(operation)) return null;
           const listing = await ctx.services.plans.listingKey(ctx.principal, () => ctx.viewer());
           if (!listing) return null;
-          key = JSON.stringify([listing.version, listing.group, queryHash, operationName ?? null, request.variables ?? {}]);
+          key = JSON.stringify([listing.version, listing.group, listing.admin, queryHash, operationName ?? null, request.variables ?? {}]);
           const hit = answers.get(key);
           if (!hit) return null;
           key = null; // answered from the cache: nothing to keep

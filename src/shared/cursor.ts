@@ -46,3 +46,32 @@ export const microsOf = (column: string): string => `(extract(epoch from ${colum
 
 /** SQL that turns a cursor's micros parameter back into a timestamptz. */
 export const timestampFromMicros = `(timestamptz 'epoch' + ?::bigint * interval '1 microsecond')`;
+
+/**
+ * The cursor of a list ordered by a text key alone (customers by id): the same codec, with a zero sort
+ * key, so every list's cursors stay one format.
+ */
+export function encodeKeyCursor(key: string): string {
+  return encodeCursor({ micros: '0', id: key });
+}
+
+/** Reads a cursor made by {@link encodeKeyCursor}; BAD_USER_INPUT (`after`) for anything else. */
+export function decodeKeyCursor(cursor: string): string {
+  const c = decodeCursor(cursor, 'text');
+  if (c.micros !== '0') throw BadUserInputError.field('after', 'not a cursor returned by this list');
+  return c.id;
+}
+
+/** Default and largest page of the connections that take `first`. */
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/**
+ * A connection's page size: `first`, 1 to 100, default 20. BAD_USER_INPUT outside that range: a client
+ * asking for 1000 learns the limit instead of silently getting 100.
+ */
+export function pageSize(first: number | null | undefined): number {
+  const n = first ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) throw BadUserInputError.field('first', `must be 1 to ${MAX_PAGE_SIZE}`);
+  return n;
+}

@@ -1,4 +1,4 @@
-import { ArrayType, Check, Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { ArrayType, Check, Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { Customer } from '../customer/customer.entity';
 
@@ -15,6 +15,7 @@ export const couponKey = (code: string): string => code.trim().toUpperCase();
  * refuses to let it pass `maxUses`.
  */
 @Entity({ tableName: 'coupon' })
+@Index({ name: 'coupon_created_idx', properties: ['createdAt', 'id'] })
 @Check({ name: 'coupon_value_check', expression: "value > 0 and (kind <> 'PERCENT' or value <= 100)" })
 @Check({ name: 'coupon_used_count_check', expression: 'used_count >= 0 and (max_uses is null or used_count <= max_uses)' })
 @Check({ name: 'coupon_window_check', expression: 'starts_at is null or ends_at is null or ends_at > starts_at' })

@@ -2,7 +2,8 @@ import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context';
 import { Money } from '../../shared/types';
 import type { Coupon } from './coupon.entity';
-import { CouponArgs, CouponPreviewArgs, CouponPreviewType, CouponType, CreateCouponInput, SetCouponEnabledArgs } from './coupon.types';
+import type { CouponPage } from './coupon.service';
+import { CouponArgs, CouponConnection, CouponPreviewArgs, CouponPreviewType, CouponsArgs, CouponType, CreateCouponInput, SetCouponEnabledArgs } from './coupon.types';
 
 /** Coupon administration (admins) and previews (any caller with a token). */
 @Resolver(() => CouponType)
@@ -27,6 +28,12 @@ export class CouponResolver {
   async coupon(@Args(() => CouponArgs) { id }: CouponArgs, @Ctx() ctx: Context): Promise<Coupon> {
     await ctx.requireAdmin();
     return ctx.services.coupons.get(ctx.em, id);
+  }
+
+  @Query(() => CouponConnection, { description: 'Admin. Coupons, newest first.' })
+  async coupons(@Args(() => CouponsArgs) args: CouponsArgs, @Ctx() ctx: Context): Promise<CouponPage> {
+    await ctx.requireAdmin();
+    return ctx.services.coupons.list(ctx.em, args);
   }
 
   @Mutation(() => CouponType, { description: 'Admin.' })

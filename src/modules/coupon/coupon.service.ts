@@ -2,9 +2,11 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
 import type { RateLimiter } from '../../infra/rate-limit';
+import { decodeCursor, encodeCursor, microsOf, pageSize, timestampFromMicros } from '../../shared/cursor';
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { priceOrder, type PriceBreakdown } from '../../shared/money';
+import { PageInfo } from '../../shared/types';
 import { resolvePurchase, MAX_ORDER_AMOUNT } from '../order/order.pricing';
 import { Plan } from '../plan/plan.entity';
 import type { PlanService, Viewer } from '../plan/plan.service';
@@ -19,6 +21,12 @@ export interface CouponPreview extends PriceBreakdown {
   rejection: CouponRejection | null;
   message: string;
   currency: string;
+}
+
+/** One page of the back office's coupon list. */
+export interface CouponPage {
+  edges: Array<{ cursor: string; node: Coupon }>;
+  pageInfo: PageInfo;
 }
 
 /** A coupon judged for one purchase, with the amounts it gives. */
@@ -91,6 +99,39 @@ export class CouponService {
     const coupon = isUuid(id) ? await em.findOne(Coupon, { id }) : null;
     if (!coupon) throw new NotFoundError('No such coupon');
     return coupon;
+  }
+
+  /**
+   * Admin: coupons (only the enabled or the disabled ones, when asked), newest first, by keyset
+   * pagination on (created_at, id), served by `coupon_created_idx`: pages stay stable while coupons are
+   * added. `first` 1 to 100, default 20; `after` a cursor of this list (BAD_USER_INPUT otherwise).
+   */
+  async list(em: EntityManager, args: { enabled?: boolean | null; first?: number | null; after?: string | null }): Promise<CouponPage> {
+    const first = pageSize(args.first);
+    const after = args.after != null ? decodeCursor(args.after) : null;
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (args.enabled != null) {
+      where.push('enabled = ?');
+      params.push(args.enabled);
+    }
+    if (after) {
+      where.push(`(created_at, id) < (${timestampFromMicros}, ?::uuid)`);
+      params.push(after.micros, after.id);
+    }
+    params.push(first + 1);
+    const rows = await em.execute<Array<Record<string, unknown> & { id: string; created_at_micros: string }>>(
+      `select *, ${microsOf('created_at')} as created_at_micros from coupon
+        ${where.length ? `where ${where.join(' and ')}` : ''}
+        order by created_at desc, id desc
+        limit ?`,
+      params,
+    );
+    const edges = rows.slice(0, first).map(({ created_at_micros, ...row }) => ({
+      cursor: encodeCursor({ micros: created_at_micros, id: row.id }),
+      node: em.map(Coupon, row),
+    }));
+    return { edges, pageInfo: new PageInfo(rows.length > first, edges.at(-1)?.cursor ?? null) };
   }
 
   /** Admin: turns a coupon on or off. Orders already holding a use keep it. */

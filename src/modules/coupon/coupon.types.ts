@@ -1,6 +1,6 @@
 import { ArrayMaxSize, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { Money } from '../../shared/types';
+import { Money, PageInfo } from '../../shared/types';
 import { MAX_PRICE } from '../plan/plan.types';
 import { CouponKind } from './coupon.entity';
 import { CouponRejection } from './coupon.rules';
@@ -54,6 +54,24 @@ export class CouponType {
 
   @Field(() => Boolean)
   enabled: boolean;
+}
+
+@ObjectType('CouponEdge')
+export class CouponEdge {
+  @Field(() => String)
+  cursor: string;
+
+  @Field(() => CouponType)
+  node: CouponType;
+}
+
+@ObjectType('CouponConnection')
+export class CouponConnection {
+  @Field(() => [CouponEdge])
+  edges: CouponEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
 }
 
 /** GraphQL `CouponPreview`: a priced purchase with a coupon, reserving nothing. */
@@ -162,4 +180,21 @@ export class CouponPreviewArgs {
   @IsOptional()
   @ArrayMaxSize(50)
   upgradeIds?: string[] | null;
+}
+
+@ArgsType()
+export class CouponsArgs {
+  @Field(() => Boolean, { nullable: true })
+  enabled?: boolean | null;
+
+  /** 1 to 100, default 20 (checked by the service, which says BAD_USER_INPUT outside that range). */
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  first?: number | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(400)
+  after?: string | null;
 }

@@ -1,4 +1,4 @@
-import { Check, Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Check, Entity, Enum, Index, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 
 /** What a token's `role` claim may say. */
 export enum Role {
@@ -13,6 +13,9 @@ export const DEFAULT_GROUP = 'default';
 /** Every caller with a token is a customer row, created on first use in group `default`. */
 @Entity({ tableName: 'customer' })
 @Check({ name: 'customer_unpaid_orders_check', expression: 'unpaid_orders >= 0' })
+@Index({ name: 'customer_group_idx', properties: ['group', 'id'] })
+// Serves `customers(search)`: an id containing a text, any case (trigram GIN; pg_trgm).
+@Index({ name: 'customer_id_trgm_idx', expression: 'create index "customer_id_trgm_idx" on "customer" using gin ("id" gin_trgm_ops)' })
 export class Customer {
   [OptionalProps]?: 'group' | 'unpaidOrders' | 'createdAt';
 

@@ -1,10 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LRUCache } from 'lru-cache';
 import type { Principal } from '../../infra/auth';
+import { decodeKeyCursor, encodeKeyCursor, pageSize } from '../../shared/cursor';
 import { NotFoundError } from '../../shared/errors';
+import { PageInfo } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
 import type { PlanService } from '../plan/plan.service';
-import { Customer, Role } from './customer.entity';
+import { Customer, type Role } from './customer.entity';
 
 interface CustomerRow {
   id: string;
@@ -13,6 +15,24 @@ interface CustomerRow {
   unpaid_orders: number;
   created_at: Date;
 }
+
+/** A customer as the back office lists it: the row and the wallet balance (minor units). */
+export interface CustomerView {
+  id: string;
+  group: string;
+  role: Role;
+  createdAt: Date;
+  balance: number;
+}
+
+/** One page of the back office's customer list. */
+export interface CustomerPage {
+  edges: Array<{ cursor: string; node: CustomerView }>;
+  pageInfo: PageInfo;
+}
+
+/** `%`, `_` and the escape character itself, taken literally in a LIKE pattern. */
+const likeLiteral = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** Customers: created on first authenticated use, grouped by admins. */
 export class CustomerService {
@@ -34,23 +54,26 @@ export class CustomerService {
   /**
    * The caller's customer row, created in group `default` on first use, safe when first requests race:
    * the insert conflicts on the key and the existing row is returned instead. The stored role follows
-   * the latest token.
+   * the latest token. One statement; a known customer whose token says the stored role is only read,
+   * never written or locked (`on conflict do update` locks the row even when its `where` skips the update).
    */
   async ensure(em: EntityManager, principal: Principal): Promise<Customer> {
     let rows = await em.execute<CustomerRow[]>(
-      `with ins as (
-         insert into customer (id, role) values (?, ?)
+      `with cur as (
+         select id, customer_group, role, unpaid_orders, created_at from customer where id = ? and role = ?),
+       ins as (
+         insert into customer (id, role) select ?, ? where not exists (select 1 from cur)
          on conflict (id) do update set role = excluded.role where customer.role <> excluded.role
          returning id, customer_group, role, unpaid_orders, created_at)
-       select * from ins
+       select * from cur
        union all
-       select id, customer_group, role, unpaid_orders, created_at from customer
-        where id = ? and not exists (select 1 from ins)`,
-      [principal.sub, principal.role, principal.sub],
+       select * from ins`,
+      [principal.sub, principal.role, principal.sub, principal.role],
     );
     if (rows.length === 0) {
-      // The row was committed by a racing first request after this statement's snapshot was taken:
-      // the conflict waited for it, but the fallback read could not see it. A new statement does.
+      // The row was committed by a racing request after this statement's snapshot was taken (a first
+      // request, or one that stored this role): the conflict waited for it and skipped the update, but
+      // this statement cannot read it. A new statement does.
       rows = await em.execute<CustomerRow[]>(`select id, customer_group, role, unpaid_orders, created_at from customer where id = ?`, [principal.sub]);
     }
     this.seen.set(principal.sub, principal.role);
@@ -66,5 +89,45 @@ export class CustomerService {
       this.plans.customerGroupChanged(after, customerId);
       return customer;
     });
+  }
+
+  /**
+   * Admin: customers whose id contains `search` (any case; `%` and `_` taken literally) and who are in
+   * `group`, by id, with their wallet balance, by keyset pagination on the id: pages stay stable while
+   * customers are added. `first` 1 to 100, default 20; `after` a cursor of this list (BAD_USER_INPUT
+   * otherwise). A group is served by `customer_group_idx` (group, id); a search by the primary key read
+   * in order, or by `customer_id_trgm_idx` when few ids contain it (the planner weighs the two).
+   */
+  async search(em: EntityManager, args: { search?: string | null; group?: string | null; first?: number | null; after?: string | null }): Promise<CustomerPage> {
+    const first = pageSize(args.first);
+    const after = args.after != null ? decodeKeyCursor(args.after) : null;
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (args.search) {
+      where.push(`c.id ilike ? escape '\\'`);
+      params.push(`%${likeLiteral(args.search)}%`);
+    }
+    if (args.group != null) {
+      where.push('c.customer_group = ?');
+      params.push(args.group);
+    }
+    if (after !== null) {
+      where.push('c.id > ?');
+      params.push(after);
+    }
+    params.push(first + 1);
+    const rows = await em.execute<Array<Omit<CustomerRow, 'unpaid_orders'> & { balance: string | null }>>(
+      `select c.id, c.customer_group, c.role, c.created_at, w.balance
+         from customer c left join wallet w on w.customer_id = c.id
+        ${where.length ? `where ${where.join(' and ')}` : ''}
+        order by c.id
+        limit ?`,
+      params,
+    );
+    const edges = rows.slice(0, first).map((r) => ({
+      cursor: encodeKeyCursor(r.id),
+      node: { id: r.id, group: r.customer_group, role: r.role, createdAt: new Date(r.created_at), balance: r.balance === null ? 0 : Number(r.balance) },
+    }));
+    return { edges, pageInfo: new PageInfo(rows.length > first, edges.at(-1)?.cursor ?? null) };
   }
 }

@@ -1,5 +1,9 @@
-import { Length, Matches } from 'class-validator';
-import { ArgsType, Field, ID, ObjectType } from 'type-graphql';
+import { IsInt, IsOptional, Length, Matches, MaxLength } from 'class-validator';
+import { ArgsType, Field, ID, Int, ObjectType } from 'type-graphql';
+import { PageInfo } from '../../shared/types';
+
+/** Customer group names: letters, digits and `_ . : -`. */
+const GROUP = /^[A-Za-z0-9_.:-]+$/;
 
 @ObjectType('Customer')
 export class CustomerType {
@@ -9,8 +13,29 @@ export class CustomerType {
   @Field(() => String)
   group: string;
 
-  @Field(() => String, { description: 'customer, provider or admin, as the latest token said.' })
+  @Field(() => String, { description: 'customer, provider or admin, as last seen in a token.' })
   role: string;
+
+  @Field(() => Date)
+  createdAt: Date;
+}
+
+@ObjectType('CustomerEdge')
+export class CustomerEdge {
+  @Field(() => String)
+  cursor: string;
+
+  @Field(() => CustomerType)
+  node: CustomerType;
+}
+
+@ObjectType('CustomerConnection')
+export class CustomerConnection {
+  @Field(() => [CustomerEdge])
+  edges: CustomerEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
 }
 
 @ArgsType()
@@ -21,6 +46,31 @@ export class SetCustomerGroupArgs {
 
   @Field(() => String)
   @Length(1, 64)
-  @Matches(/^[A-Za-z0-9_.:-]+$/, { message: 'group may hold letters, digits and _ . : - only' })
+  @Matches(GROUP, { message: 'group may hold letters, digits and _ . : - only' })
   group: string;
+}
+
+@ArgsType()
+export class CustomersArgs {
+  /** Part of a customer id, any case; ids are at most 64 characters. */
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(64)
+  search?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 64)
+  group?: string | null;
+
+  /** 1 to 100, default 20 (checked by the service, which says BAD_USER_INPUT outside that range). */
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  first?: number | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(400)
+  after?: string | null;
 }

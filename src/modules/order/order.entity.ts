@@ -32,7 +32,10 @@ export enum PaymentMethod {
 @Unique({ name: 'order_customer_idempotency_unique', properties: ['customer', 'idempotencyKey'] })
 @Index({ name: 'order_customer_created_idx', properties: ['customer', 'createdAt', 'id'] })
 @Index({ name: 'order_customer_status_created_idx', properties: ['customer', 'status', 'createdAt', 'id'] })
-@Index({ name: 'order_plan_idx', properties: ['plan'] })
+@Index({ name: 'order_created_idx', properties: ['createdAt', 'id'] })
+@Index({ name: 'order_status_created_idx', properties: ['status', 'createdAt', 'id'] })
+@Index({ name: 'order_plan_created_idx', properties: ['plan', 'createdAt', 'id'] })
+@Index({ name: 'order_plan_status_created_idx', properties: ['plan', 'status', 'createdAt', 'id'] })
 @Check({ name: 'order_amounts_check', expression: 'subtotal >= 0 and discount >= 0 and discount <= subtotal and tax >= 0 and total = subtotal - discount + tax' })
 @Check({ name: 'order_version_check', expression: 'version >= 1' })
 export class Order {

@@ -1,10 +1,10 @@
-import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
 import { Money } from '../../shared/types';
+import { Role } from '../customer/customer.entity';
 import type { CataloguePlan, CatalogueUpgrade } from './catalogue';
 import { Plan, PlanUpgrade } from './plan.entity';
-import { CreatePlanInput, PlanArgs, PlanType, PlanUpgradeType, UpdatePlanArgs } from './plan.types';
-import { Arg } from 'type-graphql';
+import { AllPlansArgs, CreatePlanInput, PlanArgs, PlanType, PlanUpgradeType, UpdatePlanArgs } from './plan.types';
 
 @Resolver(() => PlanType)
 export class PlanResolver {
@@ -16,6 +16,12 @@ export class PlanResolver {
   @Query(() => PlanType, { nullable: true })
   async plan(@Args(() => PlanArgs) { id }: PlanArgs, @Ctx() ctx: Context): Promise<Plan | null> {
     return ctx.services.plans.findVisible(ctx.em, id, await ctx.viewer());
+  }
+
+  @Query(() => [PlanType], { description: 'Admin. Every plan, whatever its sale status and groups (RETIRED too).' })
+  async allPlans(@Args(() => AllPlansArgs) { saleStatus }: AllPlansArgs, @Ctx() ctx: Context): Promise<Plan[]> {
+    await ctx.requireAdmin();
+    return ctx.services.plans.listAll(ctx.em, saleStatus ?? null);
   }
 
   @Mutation(() => PlanType, { description: 'Admin.' })
@@ -33,6 +39,15 @@ export class PlanResolver {
   @FieldResolver(() => Money)
   price(@Root() plan: Plan | CataloguePlan, @Ctx() ctx: Context): Money {
     return new Money(plan.price, ctx.config.currency);
+  }
+
+  /** Which groups see a plan is the back office's business: other callers get null. */
+  @FieldResolver(() => [String], {
+    nullable: true,
+    description: 'Admins: the customer groups that see the plan (empty: every group); null for other callers.',
+  })
+  groups(@Root() plan: Plan | CataloguePlan, @Ctx() ctx: Context): string[] | null {
+    return ctx.principal?.role === Role.ADMIN ? [...plan.groups] : null;
   }
 
   @FieldResolver(() => [PlanUpgradeType])

@@ -61,14 +61,15 @@ export class PlanService {
   }
 
   /**
-   * What a catalogue listing for this caller depends on: the caller's group and the version of the
-   * catalogue copy. Null when listings are read from the database (this instance does not hear of changes).
+   * What a catalogue listing for this caller depends on: the caller's group, whether it is an admin (who
+   * also sees each plan's groups) and the version of the catalogue copy. Null when listings are read from
+   * the database (this instance does not hear of changes).
    */
-  async listingKey(principal: Principal | null, viewer: () => Promise<Viewer>): Promise<{ group: string; version: number } | null> {
+  async listingKey(principal: Principal | null, viewer: () => Promise<Viewer>): Promise<{ group: string; admin: boolean; version: number } | null> {
     if (!(await this.listeningToChanges())) return null;
     const version = this.catalogue.version;
     const group = principal ? await this.groupOf(principal, viewer) : DEFAULT_GROUP;
-    return { group, version };
+    return { group, admin: principal?.role === Role.ADMIN, version };
   }
 
   /**
@@ -135,6 +136,11 @@ export class PlanService {
     if (viewer.role === Role.ADMIN) return true;
     if (viewer.customerId && plan.provider?.id === viewer.customerId) return true;
     return plan.isVisibleTo(viewer.group);
+  }
+
+  /** Admin: every plan (of one sale status, when given), whatever its groups, oldest first. */
+  async listAll(em: EntityManager, saleStatus: SaleStatus | null): Promise<Plan[]> {
+    return em.find(Plan, saleStatus ? { saleStatus } : {}, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
 
   /** Admin: creates a plan with its upgrades in one transaction. */

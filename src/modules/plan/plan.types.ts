@@ -167,3 +167,9 @@ export class UpdatePlanArgs {
   @ValidateNested()
   input: UpdatePlanInput;
 }
+
+@ArgsType()
+export class AllPlansArgs {
+  @Field(() => SaleStatus, { nullable: true })
+  saleStatus?: SaleStatus | null;
+}

@@ -1,0 +1,122 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { microsOf, pageSize, timestampFromMicros } from '../../shared/cursor';
+import { BadUserInputError } from '../../shared/errors';
+import { isUuid } from '../../shared/ids';
+import { PageInfo } from '../../shared/types';
+import { decodeOrderCursor, encodeOrderCursor, type OrderCursor } from './order.cursor';
+import { Order, type OrderStatus, type PaymentMethod } from './order.entity';
+import type { OrderPage } from './order.service';
+import { toSnapshot } from './order.snapshot';
+
+/** What an admin may narrow the order list to; every given part must hold (AND). */
+export interface OrderSearchFilter {
+  status?: OrderStatus | null;
+  customerId?: string | null;
+  planId?: string | null;
+  /** ORD-000123; case, surrounding spaces, the prefix and leading zeros do not matter. */
+  number?: string | null;
+  paymentMethod?: PaymentMethod | null;
+  /** Created at or after this moment. */
+  createdAfter?: Date | null;
+  /** Created strictly before this moment. */
+  createdBefore?: Date | null;
+}
+
+/** A filter checked and normalised: what {@link adminOrdersQuery} binds. */
+export interface NormalisedOrderFilter {
+  status: OrderStatus | null;
+  customerId: string | null;
+  planId: string | null;
+  number: string | null;
+  paymentMethod: PaymentMethod | null;
+  createdAfter: Date | null;
+  createdBefore: Date | null;
+}
+
+const NUMBER = /^\s*(?:ORD-?)?0*(\d{1,18})\s*$/i;
+
+/**
+ * Checks a filter: BAD_USER_INPUT naming the part at fault for a plan id that is no UUID, a number that
+ * is no order number, or a date range that holds no moment. The `filter.` prefix of the field names the
+ * argument the part came in.
+ */
+export function normaliseOrderFilter(f: OrderSearchFilter | null | undefined): NormalisedOrderFilter {
+  const planId = f?.planId ?? null;
+  if (planId !== null && !isUuid(planId)) throw BadUserInputError.field('filter.planId', 'not a plan id');
+  let number: string | null = null;
+  if (f?.number != null) {
+    const m = NUMBER.exec(f.number);
+    if (!m) throw BadUserInputError.field('filter.number', 'not an order number (e.g. ORD-000123)');
+    number = `ORD-${m[1].padStart(6, '0')}`;
+  }
+  const createdAfter = f?.createdAfter ?? null;
+  const createdBefore = f?.createdBefore ?? null;
+  if (createdAfter && createdBefore && createdBefore.getTime() <= createdAfter.getTime()) {
+    throw BadUserInputError.field('filter.createdBefore', 'must be later than createdAfter');
+  }
+  return {
+    status: f?.status ?? null,
+    customerId: f?.customerId ?? null,
+    planId: planId?.toLowerCase() ?? null,
+    number,
+    paymentMethod: f?.paymentMethod ?? null,
+    createdAfter,
+    createdBefore,
+  };
+}
+
+/**
+ * The keyset query of the admin order list: the orders matching `f`, newest first, strictly after the
+ * cursor, `limit` rows. Each filter an admin starts from is the leading column of an index whose tail is
+ * (created_at, id), so the database walks that index backwards from the cursor and stops after `limit`
+ * matches whatever the table size: customer (`order_customer_created_idx`, with a status
+ * `order_customer_status_created_idx`), status (`order_status_created_idx`), plan
+ * (`order_plan_created_idx`, with a status `order_plan_status_created_idx`), no filter or a date range
+ * (`order_created_idx`); a number is unique (`order_number_unique`).
+ */
+export function adminOrdersQuery(f: NormalisedOrderFilter, after: OrderCursor | null, limit: number): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (condition: string, ...values: unknown[]) => {
+    where.push(condition);
+    params.push(...values);
+  };
+  if (f.customerId !== null) add('customer_id = ?', f.customerId);
+  if (f.planId !== null) add('plan_id = ?::uuid', f.planId);
+  if (f.status !== null) add('status = ?', f.status);
+  if (f.number !== null) add('number = ?', f.number);
+  if (f.paymentMethod !== null) add('payment_method = ?', f.paymentMethod);
+  if (f.createdAfter !== null) add('created_at >= ?::timestamptz', f.createdAfter.toISOString());
+  if (f.createdBefore !== null) add('created_at < ?::timestamptz', f.createdBefore.toISOString());
+  if (after) add(`(created_at, id) < (${timestampFromMicros}, ?::uuid)`, after.createdAtMicros, after.id);
+  params.push(limit);
+  const sql = `select id, ${microsOf('created_at')} as created_at_micros
+    from "order"${where.length ? `\n   where ${where.join('\n     and ')}` : ''}
+   order by created_at desc, id desc
+   limit ?`;
+  return { sql, params };
+}
+
+/**
+ * Admin: orders matching the filter (AND of its parts), newest first, by keyset pagination: pages stay
+ * stable while orders are added (new ones sort before the first page). `first` 1 to 100, default 20;
+ * `after` a cursor of this list (BAD_USER_INPUT otherwise).
+ */
+export async function searchOrders(
+  em: EntityManager,
+  args: { filter?: OrderSearchFilter | null; first?: number | null; after?: string | null },
+): Promise<OrderPage> {
+  const first = pageSize(args.first);
+  const filter = normaliseOrderFilter(args.filter);
+  const after = args.after != null ? decodeOrderCursor(args.after) : null;
+  const { sql, params } = adminOrdersQuery(filter, after, first + 1);
+  const rows = await em.execute<{ id: string; created_at_micros: string }[]>(sql, params);
+  const page = rows.slice(0, first);
+  const orders = page.length ? await em.find(Order, { id: { $in: page.map((r) => r.id) } }, { populate: ['plan', 'delivery'] }) : [];
+  const byId = new Map(orders.map((o) => [o.id, o]));
+  const edges = page.map((r) => ({
+    cursor: encodeOrderCursor({ createdAtMicros: r.created_at_micros, id: r.id }),
+    node: toSnapshot(byId.get(r.id)!),
+  }));
+  return { edges, pageInfo: new PageInfo(rows.length > first, edges.at(-1)?.cursor ?? null) };
+}

@@ -1,26 +1,35 @@
 /**
  * Prints the SQL statements the API sends for one request of each benchmarked mutation, as the ORM
- * issues them (an in-process server with the ORM's query observer, on a scratch database). This is
- * where bench/scenarios/pay.pgbench.sql comes from: re-run it when the payment path changes.
+ * issues them (an in-process server with the ORM's query observer, on a scratch database), and the
+ * round trips to PostgreSQL counted at the driver (every query node-postgres sends, whoever sends it:
+ * the ORM, graphile-worker, raw SQL). This is where bench/scenarios/pay.pgbench.sql comes from: re-run
+ * it when the payment path changes.
  *
- *   npx tsx bench/capture-sql.ts
+ *   npx tsx bench/capture-sql.ts                  the ORM's statements, and round-trip counts
+ *   npx tsx bench/capture-sql.ts --round-trips    also every query the driver sent
  */
 import 'reflect-metadata';
 import { createClient } from 'graphql-ws';
+import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
 import { startApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { apiEnv } from './lib/api';
-import { dropDatabase, recreateDatabase, sqlPool } from './lib/database';
+import { BENCH_DB, dropDatabase, recreateDatabase, sqlPool } from './lib/database';
 import { runOrThrow } from './lib/processes';
 import { creditWallets, seedBase, seedCustomers, seedOrders, type BaseSeed } from './lib/seed';
 import { adminDatabaseUrl } from './lib/settings';
 import { token } from './lib/tokens';
 
-const DB = 'commerce_bench_capture';
+const DB = `${BENCH_DB}_capture`;
 
-/** The statements each benchmarked operation sends, in order, by title. */
-export type Captured = Array<{ title: string; answer: string; statements: string[] }>;
+/**
+ * What each benchmarked operation sends, by title: the ORM's statements in order, and the queries the
+ * driver sent (one round trip each; includes BEGIN/COMMIT and anything outside the ORM).
+ */
+export type Captured = Array<{ title: string; answer: string; statements: string[]; roundTrips: string[] }>;
+
+const oneLine = (sql: string): string => sql.replace(/\s+/g, ' ').trim();
 
 /**
  * Starts the API in this process on `url` (already migrated, with the base seed), runs one request of
@@ -28,7 +37,18 @@ export type Captured = Array<{ title: string; answer: string; statements: string
  */
 export async function captureStatements(url: string, base: BaseSeed): Promise<Captured> {
   const captured: string[] = [];
+  const driver: string[] = [];
   let recording = false;
+  // Counts at node-postgres, below every library: each query() is one round trip on its connection.
+  const proto = PgClient.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const originalQuery = proto.query;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    if (recording) {
+      const q = args[0];
+      driver.push(oneLine(typeof q === 'string' ? q : String((q as { text?: string } | null)?.text ?? '?')));
+    }
+    return originalQuery.apply(this, args);
+  };
   const app = await startApp(loadConfig({ ...apiEnv({ databaseUrl: url, port: 0 }), LOG_LEVEL: 'warn', RUN_WORKER: 'false' }), url, {
     migrate: false,
     orm: { onQuery: (sql) => recording && captured.push(sql.replace(/\x1b\[[0-9;]*m/g, '').replace(/\s+/g, ' ').replace(/^\[query\] /, '').replace(/ \[took .*$/, '').trim()) },
@@ -48,10 +68,11 @@ export async function captureStatements(url: string, base: BaseSeed): Promise<Ca
     const pay = 'mutation($id: ID!) { payWithWallet(orderId: $id) { id status version } }';
     const show = async (title: string, run: () => Promise<string>) => {
       captured.length = 0;
+      driver.length = 0;
       recording = true;
       const answer = await run();
       recording = false;
-      out.push({ title, answer, statements: [...captured] });
+      out.push({ title, answer, statements: [...captured], roundTrips: [...driver] });
     };
     await gql(pay, { id: orders[0] }); // warms the ORM's metadata and the customer row
     await show('payWithWallet', () => gql(pay, { id: orders[1] }));
@@ -71,10 +92,12 @@ export async function captureStatements(url: string, base: BaseSeed): Promise<Ca
         await client.dispose();
       }
     });
+    await show('createOrder without coupon', () => gql('mutation($input: CreateOrderInput!) { createOrder(input: $input) { id status } }', { input: { planId: base.planId } }));
     await show('createOrder with coupon', () =>
       gql('mutation($input: CreateOrderInput!) { createOrder(input: $input) { id status } }', { input: { planId: base.planId, couponCode: base.couponCode } }),
     );
   } finally {
+    proto.query = originalQuery;
     await pool.end();
     await app.stop();
   }
@@ -90,8 +113,9 @@ async function main(): Promise<void> {
     const base = await seedBase(pool);
     await pool.end();
     for (const c of await captureStatements(url, base)) {
-      console.log(`\n=== ${c.title}: ${c.statements.length} statements; answer ${c.answer.slice(0, 120)}`);
+      console.log(`\n=== ${c.title}: ${c.statements.length} statements from the ORM, ${c.roundTrips.length} round trips at the driver; answer ${c.answer.slice(0, 120)}`);
       for (const s of c.statements) console.log(`  ${s}`);
+      if (process.argv.includes('--round-trips')) for (const s of c.roundTrips) console.log(`  [driver] ${s}`);
     }
   } finally {
     await dropDatabase(adminUrl, DB);

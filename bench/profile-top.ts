@@ -1,8 +1,10 @@
 /**
  * Summarises V8 CPU profiles written by `npm run bench -- --profile` (bench/results/profiles):
- * self time by function, and by package, heaviest first.
+ * self time by part of the stack (ORM, driver, GraphQL, ...), by package and by function, heaviest
+ * first, as shares of the sampled time and of the busy (non-idle) time.
  *
  *   npx tsx bench/profile-top.ts bench/results/profiles/api-*.cpuprofile
+ *   TOP=60 npx tsx bench/profile-top.ts --md <file>    markdown tables (for bench/results/*.md)
  */
 import { readFileSync } from 'node:fs';
 
@@ -16,35 +18,76 @@ interface Profile {
   nodes: Node[];
   samples: number[];
   timeDeltas: number[];
+  startTime: number;
+  endTime: number;
 }
 
 const where = (url: string): string => {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return m[1];
-  if (url.includes('/dist/src/')) return 'app';
+  if (url.includes('/dist/src/') || url.includes('/src/')) return 'app';
   if (url.startsWith('node:') || url === '') return url || '(native/gc)';
   return url.replace(/^file:\/\//, '');
 };
 
-for (const file of process.argv.slice(2)) {
+/** Parts of the stack the issue's analysis talks about, by package name (first match wins). */
+const PARTS: Array<[string, RegExp]> = [
+  ['MikroORM / knex', /^(@mikro-orm\/|knex$|dataloader$|reflect-metadata$)/],
+  ['pg (driver)', /^(pg|pg-protocol|pg-pool|pg-types|pg-connection-string|postgres-.*|pgpass|buffer-writer|packet-reader)$/],
+  ['graphql (execution, validation)', /^graphql$/],
+  ['type-graphql', /^(type-graphql|@graphql-tools\/.*|class-validator|graphql-query-complexity)$/],
+  ['Apollo Server', /^(@apollo\/.*|@as-integrations\/.*|lru-cache|@graphql-yoga\/.*)$/],
+  ['fastify', /^(fastify|@fastify\/.*|find-my-way|light-my-request|avvio|fast-json-stringify|secure-json-parse|fast-querystring|process-warning|abstract-logging|toad-cache)$/],
+  ['logging (pino)', /^(pino|pino-std-serializers|sonic-boom|thread-stream|quick-format-unescaped|atomic-sleep|on-exit-leak-free|real-require|safe-stable-stringify)$/],
+  ['jose (tokens)', /^jose$/],
+  ['graphile-worker', /^(graphile-worker|@graphile\/.*)$/],
+  ['Redis (ioredis)', /^(ioredis|graphql-redis-subscriptions|redis-parser|@ioredis\/.*|cluster-key-slot|denque|standard-as-callback)$/],
+  ['graphql-ws / ws', /^(graphql-ws|ws)$/],
+  ['zod', /^zod$/],
+  ['our code (dist/src)', /^app$/],
+];
+
+/** A sample's part: idle and GC by name; V8's built-ins and Node's C++ bindings as native; node: modules as Node core. */
+function partOf(n: Node): string {
+  const fn = n.callFrame.functionName;
+  if (fn === '(idle)') return '(idle)';
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(program)') return '(program: V8 outside JS)';
+  const pkg = where(n.callFrame.url);
+  if (pkg === '(native/gc)') return 'native (V8 built-ins, C++ bindings: socket writes, JSON, crypto)';
+  if (pkg.startsWith('node:')) return 'Node core (net, streams, http, timers)';
+  for (const [name, re] of PARTS) if (re.test(pkg)) return name;
+  return `other: ${pkg}`;
+}
+
+const md = process.argv.includes('--md');
+const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const TOP = Number(process.env.TOP ?? 25);
+
+for (const file of files) {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
   const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const name = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
   const byFn = new Map<string, number>();
   const byPkg = new Map<string, number>();
+  const byPart = new Map<string, number>();
+  let idle = 0;
   for (const [id, us] of self) {
     const n = byId.get(id)!;
-    const fn = `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
-    byFn.set(fn, (byFn.get(fn) ?? 0) + us);
-    const pkg = where(n.callFrame.url);
-    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + us);
+    const add = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + us);
+    add(byFn, name(n));
+    add(byPkg, where(n.callFrame.url));
+    const part = partOf(n);
+    add(byPart, part);
+    if (part === '(idle)') idle += us;
   }
+  const busy = total - idle;
   // Inclusive time: each sample counts once for every distinct function on its stack.
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const name = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
   const inclusive = new Map<string, number>();
   for (const [id, us] of self) {
     const seen = new Set<string>();
@@ -55,7 +98,22 @@ for (const file of process.argv.slice(2)) {
       inclusive.set(key, (inclusive.get(key) ?? 0) + us);
     }
   }
-  const top = (m: Map<string, number>, k: number) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${name}`);
-  console.log(`\n${file}: ${(total / 1e6).toFixed(1)} s sampled\n by package:\n${top(byPkg, 15).join('\n')}\n by function (self):\n${top(byFn, 25).join('\n')}\n by function (inclusive):\n${top(inclusive, Number(process.env.TOP ?? 40)).join('\n')}`);
+  const pct = (us: number, of: number) => `${((100 * us) / of).toFixed(1)}%`;
+  const sorted = (m: Map<string, number>, k: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k);
+  const header = `${file}: ${(total / 1e6).toFixed(1)} s sampled, ${pct(idle, total)} idle (${(busy / 1e6).toFixed(1)} s busy)`;
+  if (md) {
+    const table = (title: string, m: Map<string, number>, k: number, busyShare: boolean) =>
+      [
+        `| ${title} | self, % of sampled | ${busyShare ? 'self, % of busy |' : ''}`,
+        `|---|---|${busyShare ? '---|' : ''}`,
+        ...sorted(m, k).map(([key, us]) => `| ${key.replace(/\|/g, '\\|')} | ${pct(us, total)} | ${busyShare ? `${key === '(idle)' ? '-' : pct(us, busy)} |` : ''}`),
+      ].join('\n');
+    console.log(`\n${header}\n\n${table('part of the stack', byPart, 30, true)}\n\n${table('package', byPkg, 20, true)}\n\n${table('function (self)', byFn, TOP, true)}\n\n${table('function (inclusive)', inclusive, TOP, false)}\n`);
+  } else {
+    const lines = (m: Map<string, number>, k: number) => sorted(m, k).map(([key, us]) => `  ${pct(us, total).padStart(6)} ${(key === '(idle)' ? '' : pct(us, busy)).padStart(6)}  ${key}`);
+    console.log(
+      `\n${header}\n (columns: % of sampled, % of busy)\n by part of the stack:\n${lines(byPart, 30).join('\n')}\n by package:\n${lines(byPkg, 20).join('\n')}\n` +
+        ` by function (self):\n${lines(byFn, TOP).join('\n')}\n by function (inclusive):\n${lines(inclusive, Number(process.env.TOP ?? 40)).join('\n')}`,
+    );
+  }
 }

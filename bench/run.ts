@@ -1,11 +1,13 @@
 /**
  * `npm run bench`: builds the API for production, starts it (and the services it needs) as child
- * processes against a fresh `commerce_bench` database, seeds data by SQL, runs every scenario against
- * a ceiling measured in the same run, and writes bench/results/latest.{md,json}.
+ * processes against a fresh `commerce_bench` database (BENCH_DATABASE names another), seeds data by
+ * SQL, runs every scenario against a ceiling measured in the same run, and writes
+ * bench/results/latest.{md,json} (BENCH_RESULTS_DIR writes elsewhere).
  *
  *   npm run bench                      full run (several minutes; run it on a quiet machine)
  *   npm run bench -- --smoke           tiny sizes, a second or two per scenario (checks the harness)
- *   npm run bench -- --only=plans,pay  some scenario groups: plans, myorders, orders, pay, fanout
+ *   npm run bench -- --only=plans,pay  some scenario groups: plans, myorders, ceiling, orders, pay, fanout
+ *                                      (a group measures the ceilings it compares to when they were not run)
  *   --keep-db  keep the database afterwards; --no-build  reuse dist/; --profile  CPU profiles of the servers
  *   --seconds=N  measured seconds per HTTP run; --subscribers=N  fan-out subscribers on one instance
  *
@@ -25,6 +27,9 @@ import { describeMachine, writeResults, type ScenarioResult } from './lib/report
 import { seedBase } from './lib/seed';
 import { adminDatabaseUrl, parseOptions, redisUrl as defaultRedisUrl, ROOT } from './lib/settings';
 import { apiEnv } from './lib/api';
+import { measureCareful, type CarefulCeiling } from './lib/careful';
+import { measureHello } from './lib/hello';
+import type { LoadResult } from './lib/load';
 
 /**
  * Scenario groups, in the order they run (myorders before any scenario that creates orders: it needs
@@ -33,9 +38,10 @@ import { apiEnv } from './lib/api';
  */
 const GROUPS: Array<{ key: string; title: string; run: (ctx: BenchContext) => Promise<ScenarioResult[]> }> = [
   { key: 'plans', title: 'plans query vs Apollo hello', run: async (ctx) => (await import('./scenarios/plans.js')).plansScenarios(ctx) },
-  { key: 'myorders', title: 'myOrders in 1,000 vs 1,000,000 orders', run: async (ctx) => (await import('./scenarios/my-orders.js')).myOrdersScenario(ctx) },
-  { key: 'orders', title: 'createOrder with one popular coupon vs without', run: async (ctx) => (await import('./scenarios/create-order.js')).createOrderScenarios(ctx) },
-  { key: 'pay', title: 'payWithWallet vs pgbench of its SQL', run: async (ctx) => (await import('./scenarios/pay.js')).payScenarios(ctx) },
+  { key: 'myorders', title: 'myOrders vs Apollo hello, and in 1,000 vs 1,000,000 orders', run: async (ctx) => (await import('./scenarios/my-orders.js')).myOrdersScenario(ctx) },
+  { key: 'ceiling', title: 'the careful wallet payment in plain SQL (pgbench), c=8 and c=32', run: async (ctx) => (await import('./scenarios/ceiling.js')).ceilingScenarios(ctx) },
+  { key: 'orders', title: 'createOrder vs the careful ceiling; with one popular coupon vs without', run: async (ctx) => (await import('./scenarios/create-order.js')).createOrderScenarios(ctx) },
+  { key: 'pay', title: 'payWithWallet vs the careful ceiling and vs pgbench of its own SQL', run: async (ctx) => (await import('./scenarios/pay.js')).payScenarios(ctx) },
   { key: 'fanout', title: 'orderUpdated fan-out, one instance and two through Redis', run: async (ctx) => (await import('./scenarios/fanout.js')).fanoutScenarios(ctx) },
 ];
 
@@ -57,6 +63,8 @@ async function redisVersion(url: string): Promise<string> {
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
+  const unknown = opts.only.filter((k) => !GROUPS.some((g) => g.key === k));
+  if (unknown.length) throw new BenchSetupError(`unknown group(s) in --only: ${unknown.join(', ')}; the groups are ${GROUPS.map((g) => g.key).join(', ')}`);
   const startedAt = new Date();
   const adminUrl = adminDatabaseUrl();
   const redisUrl = defaultRedisUrl();
@@ -80,6 +88,8 @@ async function main(): Promise<number> {
     const base = await seedBase(pool);
     const machine = await describeMachine(pool, redisVer);
 
+    let careful: Promise<CarefulCeiling> | null = null;
+    let hello: Promise<LoadResult> | null = null;
     const ctx: BenchContext = {
       sizes: opts.sizes,
       adminUrl,
@@ -95,6 +105,17 @@ async function main(): Promise<number> {
       async stopApi() {
         await shared?.stop();
         shared = null;
+      },
+      careful() {
+        careful ??= measureCareful(adminUrl, opts.sizes, (m) => log(`  ${m}`));
+        return careful;
+      },
+      hello() {
+        hello ??= measureHello(opts.sizes).then((r) => {
+          log(`  hello ceiling: ${r.rps.toFixed(0)} req/s (p99 ${r.p99} ms)`);
+          return r;
+        });
+        return hello;
       },
     };
 

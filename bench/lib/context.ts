@@ -1,5 +1,7 @@
 import type { Pool } from 'pg';
 import type { Server } from './api';
+import type { CarefulCeiling } from './careful';
+import type { LoadResult } from './load';
 import type { BaseSeed } from './seed';
 import type { Sizes } from './settings';
 
@@ -16,5 +18,12 @@ export interface BenchContext {
   api(): Promise<Server>;
   /** Stops the shared API instance (before scenarios that start their own). */
   stopApi(): Promise<void>;
+  /**
+   * The careful wallet payment (../shared/ceilings/wallet-payment) at c=8 and c=32, measured once per
+   * run: by the `ceiling` group when it runs, else by the first scenario that compares to it.
+   */
+  careful(): Promise<CarefulCeiling>;
+  /** Apollo's `{ hello }` at 32 connections, measured once per run by the first scenario that needs it. */
+  hello(): Promise<LoadResult>;
   log(message: string): void;
 }

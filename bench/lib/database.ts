@@ -2,8 +2,11 @@ import { Client, Pool } from 'pg';
 import { BenchSetupError } from './processes';
 import { databaseUrl } from './settings';
 
-/** The bench's own database, created fresh for a run and dropped after it. */
-export const BENCH_DB = 'commerce_bench';
+/**
+ * The bench's own database, created fresh for a run and dropped after it; BENCH_DATABASE names another
+ * (two runs on one server must not share it). Its helpers' databases take it as a prefix.
+ */
+export const BENCH_DB = process.env.BENCH_DATABASE ?? 'commerce_bench';
 
 /** Drops and creates `name` on the server of `adminUrl`; fails loudly when the server is unreachable. */
 export async function recreateDatabase(adminUrl: string, name: string): Promise<string> {

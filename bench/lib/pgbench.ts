@@ -5,18 +5,41 @@ import path from 'node:path';
 import { BenchSetupError } from './processes';
 import { percentile } from './stats';
 
-/** The pgbench that ships with PostgreSQL: on PATH, else under /usr/lib/postgresql/<version>/bin. */
-export function findPgbench(): string {
-  const onPath = spawnSync('sh', ['-c', 'command -v pgbench'], { encoding: 'utf8' }).stdout.trim();
+/** A client tool that ships with PostgreSQL (pgbench, psql): on PATH, else under /usr/lib/postgresql/<version>/bin. */
+export function findPgTool(name: 'pgbench' | 'psql'): string {
+  const onPath = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
   if (onPath) return onPath;
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
     for (const v of readdirSync(root).sort().reverse()) {
-      const p = path.join(root, v, 'bin', 'pgbench');
+      const p = path.join(root, v, 'bin', name);
       if (existsSync(p)) return p;
     }
   }
-  throw new BenchSetupError('pgbench not found (PATH or /usr/lib/postgresql/*/bin): install the PostgreSQL client tools');
+  throw new BenchSetupError(`${name} not found (PATH or /usr/lib/postgresql/*/bin): install the PostgreSQL client tools`);
+}
+
+export const findPgbench = (): string => findPgTool('pgbench');
+
+/** Connection arguments (-h -p -U) and environment (PGPASSWORD) for a PostgreSQL tool, from a URL. */
+export function pgConnection(databaseUrl: string): { args: string[]; database: string; env: NodeJS.ProcessEnv } {
+  const u = new URL(databaseUrl);
+  return {
+    args: ['-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres')],
+    database: decodeURIComponent(u.pathname.slice(1)),
+    env: { ...process.env, ...(u.password ? { PGPASSWORD: decodeURIComponent(u.password) } : {}) },
+  };
+}
+
+/**
+ * Runs a SQL file with psql (ON_ERROR_STOP, `vars` as psql variables); throws with its output when
+ * it fails.
+ */
+export function psqlFile(databaseUrl: string, file: string, vars: Record<string, string | number> = {}): void {
+  const conn = pgConnection(databaseUrl);
+  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), ...conn.args, '-f', file, conn.database];
+  const r = spawnSync(findPgTool('psql'), args, { env: conn.env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`psql -f ${file} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || String(r.error ?? '')).slice(-2000)}`);
 }
 
 /** What one pgbench run measured. Latencies in ms, from its per-transaction log. */
@@ -34,11 +57,12 @@ export interface PgbenchResult {
 
 /**
  * Runs `script` with pgbench -M prepared at `clients` connections for `seconds` against `databaseUrl`,
- * logging every transaction to compute percentiles. Non-zero exit or aborted clients throw.
+ * logging every transaction to compute percentiles; `defines` become `-D name=value`. Non-zero exit
+ * (errors in the script, aborted clients) throws; a run that processed nothing measures 0 tps.
  */
-export async function pgbench(databaseUrl: string, script: string, clients: number, seconds: number): Promise<PgbenchResult> {
+export async function pgbench(databaseUrl: string, script: string, clients: number, seconds: number, defines: Record<string, string | number> = {}): Promise<PgbenchResult> {
   const bin = findPgbench();
-  const u = new URL(databaseUrl);
+  const conn = pgConnection(databaseUrl);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-pgbench-'));
   const args = [
     '-n',
@@ -50,19 +74,15 @@ export async function pgbench(databaseUrl: string, script: string, clients: numb
     String(Math.min(clients, os.cpus().length)),
     '-T',
     String(Math.max(1, Math.round(seconds))),
+    ...Object.entries(defines).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
     '-f',
     script,
     '-l',
     `--log-prefix=${path.join(dir, 'tx')}`,
-    '-h',
-    u.hostname,
-    '-p',
-    u.port || '5432',
-    '-U',
-    decodeURIComponent(u.username || 'postgres'),
-    decodeURIComponent(u.pathname.slice(1)),
+    ...conn.args,
+    conn.database,
   ];
-  const env = { ...process.env, ...(u.password ? { PGPASSWORD: decodeURIComponent(u.password) } : {}) };
+  const env = conn.env;
   try {
     const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const p = spawn(bin, args, { env, cwd: dir });
@@ -71,10 +91,15 @@ export async function pgbench(databaseUrl: string, script: string, clients: numb
       p.stderr.on('data', (c: Buffer) => (out += c.toString()));
       p.on('exit', (c) => resolve({ code: c, out }));
     });
-    const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
+    // A run shorter than its clients' connecting (a loaded machine, a 1 s warm-up) processes nothing
+    // and prints no tps: that is 0 tps, for the caller to judge.
+    const none = code === 0 && /number of transactions actually processed: 0\b/.test(out);
+    const tps = none ? ['', '0'] : /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
     if (code !== 0 || !tps) {
-      const firstError = out.split('\n').find((l) => /error/i.test(l)) ?? '';
-      throw new Error(`pgbench failed (exit ${code}): ${firstError}\n${out.slice(-2000)}`);
+      const lines = out.split('\n').filter((l) => l.trim());
+      // The first line is what the report shows: the error, else what pgbench last said.
+      const reason = lines.find((l) => /error|abort/i.test(l)) ?? (code === 0 ? `no tps reported (${lines.filter((l) => /^(number of transactions|initial connection)/.test(l)).join('; ') || lines.at(-1) || 'no output'})` : lines.at(-1) ?? 'no output');
+      throw new Error(`pgbench -c ${clients} -T ${Math.max(1, Math.round(seconds))} -f ${path.basename(script)} failed (exit ${code}): ${reason}\n${out.slice(-2000)}`);
     }
     const latencies: number[] = [];
     for (const f of readdirSync(dir)) {

@@ -3,8 +3,8 @@ import path from 'node:path';
 
 /** Root of the repository. */
 export const ROOT = path.resolve(__dirname, '..', '..');
-/** Where results are written. */
-export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+/** Where results are written (BENCH_RESULTS_DIR for a run whose figures must not replace latest.*). */
+export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(ROOT, 'bench', 'results');
 
 /** HS256 secret shared by the bench's servers and the tokens it signs. */
 export const BENCH_JWT_SECRET = 'bench-secret-0123456789-abcdefghijkl';
@@ -30,6 +30,12 @@ export function sizesFor(smoke: boolean): Sizes {
     ? { smoke, duration: 1.5, warmup: 0.5, fanoutSubscribers: 400, fanoutRate: 200, fanoutSeconds: 1.5, bigOrders: 50_000 }
     : { smoke, duration: 10, warmup: 3, fanoutSubscribers: 10_000, fanoutRate: 1_000, fanoutSeconds: 8, bigOrders: 1_000_000 };
 }
+
+/**
+ * Seconds of a measured pgbench run: the HTTP runs' seconds (pgbench's -T counts its clients'
+ * connecting too, so a smoke run gets a few seconds more to process anything on a loaded machine).
+ */
+export const sqlSeconds = (sizes: Sizes): number => Math.max(sizes.duration, sizes.smoke ? 4 : 1);
 
 /** Command-line options of `npm run bench`. */
 export interface Options {

@@ -65,12 +65,18 @@ const PROBE_SHARE = 0.7;
 const WARM_FRACTION = 0.1;
 /** The driver gives up keeping pace beyond this many mutations in flight. */
 const MAX_IN_FLIGHT = 128;
+/** Goals: changes per second driven with p99 commit-to-client under a bound on one instance; two instances' p99 against one's. */
+const MIN_RATE = 500;
+const MAX_P99_MS = 50;
+const MAX_TWO_INSTANCE_RATIO = 1.5;
 
 /**
  * Live fan-out. One instance (in-process bus) with N `orderUpdated` subscribers, each on its own socket
  * watching its own order, while cancelOrder changes those orders at the target rate; then two
  * instances sharing Redis with N/2 subscribers each, at the same rate, mutations alternating between
- * instances. Ceiling of the first: the in-process bus hop alone (publish -> feed iterator), measured here.
+ * instances. The rate is 70% of cancelOrder's closed-loop peak measured with the subscribers connected
+ * (capped at the target): the one-instance goal is judged on the rate actually achieved and the p99 at
+ * it. The in-process bus hop alone (publish -> feed iterator) is measured too, for the notes.
  */
 export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { sizes } = ctx;
@@ -128,25 +134,29 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
 
   const rateNote =
     rate < sizes.fanoutRate
-      ? `Target ${sizes.fanoutRate} changes/s NOT reached: cancelOrder peaks at ${probeRps.toFixed(0)} req/s closed-loop on this machine with the subscribers connected, so changes were driven at ${rate}/s (${PROBE_SHARE * 100}% of it); `
-      : `Driven at ${rate} changes/s; `;
+      ? `Target ${sizes.fanoutRate} changes/s not asked for: cancelOrder peaks at ${probeRps.toFixed(0)} req/s closed-loop on this machine with the subscribers connected, so changes were driven at ${rate}/s (${PROBE_SHARE * 100}% of it); `
+      : `Asked for ${rate} changes/s (cancelOrder's closed-loop peak with the subscribers connected: ${probeRps.toFixed(0)} req/s); `;
   const p99One = percentile(single.fromTxStart, 99);
   const p99Two = percentile(double.fromTxStart, 99);
   const kb = mean(single.bytesPerSubscriber) / 1024;
+  const hopNote = `In-process bus hop alone (publish to feed iterator, ${n.toLocaleString('en-US')} feeds): p50 ${hop.p50.toFixed(3)} / p99 ${hop.p99.toFixed(3)} ms.`;
   return [
     {
-      name: `live fan-out, one instance, ${n.toLocaleString('en-US')} subscribers, p99 commit-to-client`,
-      value: p99One,
-      unit: 'ms',
-      ceiling: hop.p99,
-      ceilingName: 'in-process bus hop alone, p99',
-      ratio: p99One / hop.p99,
-      goal: '< 50 ms',
-      met: p99One < 50 && runHealthy(single),
+      name: `live fan-out, one instance, ${n.toLocaleString('en-US')} subscribers: changes/s driven, p99 commit-to-client`,
+      value: single.achievedRate,
+      unit: 'changes/s',
+      ceiling: probeRps,
+      ceilingName: "cancelOrder's closed-loop peak with the subscribers connected",
+      ratio: single.achievedRate / probeRps,
+      goal: `>= ${MIN_RATE}/s at p99 < ${MAX_P99_MS} ms`,
+      met: single.achievedRate >= MIN_RATE && p99One < MAX_P99_MS && runHealthy(single),
       throughput: single.achievedRate,
       p50Ms: percentile(single.fromTxStart, 50),
       p99Ms: p99One,
-      notes: rateNote + `${describe(single)} ${LATENCY_NOTE} ${latencyLine(single)}. Throughput column: changes/s achieved.`,
+      notes:
+        rateNote +
+        `achieved ${single.achievedRate.toFixed(0)}/s (OK answers per second between the first answer and the last) at p99 ${p99One.toFixed(1)} ms. ` +
+        `${describe(single)} ${LATENCY_NOTE} ${latencyLine(single)}. ${hopNote}`,
     },
     {
       name: `live fan-out, one instance, memory per subscriber`,
@@ -166,12 +176,13 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       ceiling: p99One,
       ceilingName: 'same on one instance',
       ratio: p99Two / p99One,
-      goal: '<= 2x',
-      met: p99Two / p99One <= 2 && runHealthy(double),
+      goal: `<= ${MAX_TWO_INSTANCE_RATIO}x`,
+      met: p99Two / p99One <= MAX_TWO_INSTANCE_RATIO && runHealthy(double),
       throughput: double.achievedRate,
       p50Ms: percentile(double.fromTxStart, 50),
       p99Ms: p99Two,
       notes:
+        `Driven at ${double.achievedRate.toFixed(0)} changes/s (asked for ${rate}/s, as on one instance). ` +
         `${describe(double)} Mutations alternate between the two instances; every event crosses Redis. ${latencyLine(double)}. ` +
         `Memory per subscriber: ${(mean(double.bytesPerSubscriber) / 1024).toFixed(1)} KB.`,
     },
@@ -406,7 +417,7 @@ interface Sent {
 
 /**
  * Sends one cancelOrder per target, open loop at `rate` per second (never more than MAX_IN_FLIGHT
- * waiting), and records when each was sent and answered.
+ * waiting), and records when each was sent and answered; the achieved rate counts answered changes.
  */
 async function drive(
   targets: Target[],
@@ -420,7 +431,8 @@ async function drive(
   let inFlight = 0;
   let sent = 0;
   const started = nowMs();
-  let lastSent = started;
+  let firstAnswer = NaN;
+  let lastAnswer = started;
   await new Promise<void>((resolve) => {
     const send = (t: Target) => {
       const server = new URL(serverFor(t).url);
@@ -435,6 +447,8 @@ async function drive(
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             entry.answered = nowMs();
+            if (Number.isNaN(firstAnswer)) firstAnswer = entry.answered;
+            lastAnswer = entry.answered;
             entry.answeredWall = performance.timeOrigin + performance.now();
             const text = Buffer.concat(chunks).toString('utf8');
             const at = /"cancelledAt":"([^"]+)"/.exec(text);
@@ -461,15 +475,15 @@ async function drive(
     };
     const tick = () => {
       const due = Math.min(targets.length, Math.floor(((nowMs() - started) / 1000) * rate) + 1);
-      while (sent < due && inFlight < MAX_IN_FLIGHT) {
-        send(targets[sent++]);
-        lastSent = nowMs();
-      }
+      while (sent < due && inFlight < MAX_IN_FLIGHT) send(targets[sent++]);
       if (sent < targets.length) setTimeout(tick, 1);
     };
     tick();
   });
   agent.destroy();
-  const spanSeconds = Math.max(0.001, (lastSent - started) / 1000);
-  return { times, achievedRate: targets.length > 1 ? (targets.length - 1) / spanSeconds : targets.length, failed, firstError };
+  // What was driven is what committed: the rate of OK answers between the first and the last answer
+  // (so a server that falls behind shows a lower rate, not the rate asked for).
+  const spanSeconds = Math.max(0.001, (lastAnswer - firstAnswer) / 1000);
+  const ok = [...times.values()].filter((t) => t.ok).length;
+  return { times, achievedRate: ok > 1 ? (ok - 1) / spanSeconds : ok, failed, firstError };
 }

@@ -38,6 +38,11 @@ export enum PaymentMethod {
 @Index({ name: 'order_plan_status_created_idx', properties: ['plan', 'status', 'createdAt', 'id'] })
 @Check({ name: 'order_amounts_check', expression: 'subtotal >= 0 and discount >= 0 and discount <= subtotal and tax >= 0 and total = subtotal - discount + tax' })
 @Check({ name: 'order_version_check', expression: 'version >= 1' })
+@Check({
+  name: 'order_rates_check',
+  expression:
+    '(tax_rate_bps is null or (tax_rate_bps >= 0 and tax_rate_bps <= 10000)) and (platform_fee_bps is null or (platform_fee_bps >= 0 and platform_fee_bps <= 10000)) and (profit_tax_bps is null or (profit_tax_bps >= 0 and profit_tax_bps <= 10000))',
+})
 export class Order {
   [OptionalProps]?:
     | 'status'
@@ -53,7 +58,13 @@ export class Order {
     | 'cancelReason'
     | 'version'
     | 'idempotencyKey'
-    | 'delivery';
+    | 'delivery'
+    | 'holdsUnpaidSlot'
+    | 'holdsStock'
+    | 'holdsCouponUse'
+    | 'taxRateBps'
+    | 'platformFeeBps'
+    | 'profitTaxBps';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -125,6 +136,35 @@ export class Order {
 
   @OneToOne('Delivery', 'order', { nullable: true })
   delivery: Delivery | null = null;
+
+  /**
+   * What the order holds now, as it took it when created: one of its customer's unpaid-order slots
+   * (until it leaves PENDING), a unit of its plan's stock (only if the plan had a stock then), a use of
+   * its coupon. Each is cleared in the statement that gives it back, so nothing is given back that was
+   * never taken, or twice.
+   */
+  @Property({ type: 'boolean', default: false })
+  holdsUnpaidSlot: boolean = false;
+
+  @Property({ type: 'boolean', default: false })
+  holdsStock: boolean = false;
+
+  @Property({ type: 'boolean', default: false })
+  holdsCouponUse: boolean = false;
+
+  /**
+   * The rates in force when the order was made (basis points): its tax was computed with the first, and
+   * its escrow is released with the other two. Null for orders made before they were recorded, which
+   * are released with the rates configured at release.
+   */
+  @Property({ type: 'integer', nullable: true })
+  taxRateBps: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  platformFeeBps: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  profitTaxBps: number | null = null;
 
   constructor(props: {
     number: string;

@@ -3,8 +3,18 @@ import type { Context } from '../../context';
 import { Money } from '../../shared/types';
 import { AccountKind, EntryKind } from './wallet.entity';
 
-registerEnumType(AccountKind, { name: 'LedgerAccount', description: 'A ledger account: a customer wallet, or one of the platform’s.' });
-registerEnumType(EntryKind, { name: 'LedgerEntryKind', description: 'What a ledger entry records.' });
+registerEnumType(AccountKind, {
+  name: 'LedgerAccount',
+  description: 'A ledger account: a customer wallet, or one of the platform’s.',
+  valuesConfig: {
+    PAYABLE: { description: 'Owed to a customer whose wallet could not take it (it would have passed 2,147,483,647); paid outside the API.' },
+  },
+});
+registerEnumType(EntryKind, {
+  name: 'LedgerEntryKind',
+  description: 'What a ledger entry records.',
+  valuesConfig: { HOLD: { description: 'A balance above the wallet maximum moved to PAYABLE.' } },
+});
 
 /** One line of the double-entry ledger, for audits: every money movement of an order with who caused it. */
 @ObjectType({ description: 'One ledger line (admin audit view).' })
@@ -18,7 +28,7 @@ export class LedgerEntryView {
   @Field(() => AccountKind)
   account: AccountKind;
 
-  @Field(() => ID, { nullable: true, description: 'The wallet’s customer, for WALLET lines.' })
+  @Field(() => ID, { nullable: true, description: 'The wallet’s customer, for WALLET lines; the customer owed, for PAYABLE lines.' })
   customerId: string | null;
 
   @Field(() => Money, { description: 'Signed: positive into the account.' })

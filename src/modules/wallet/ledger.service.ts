@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { InsufficientBalanceError } from '../../shared/errors';
+import { BadUserInputError, InsufficientBalanceError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
-import { AccountKind, EntryKind } from './wallet.entity';
+import { AccountKind, EntryKind, MAX_WALLET_BALANCE } from './wallet.entity';
 
 /** One line of a journal transaction. */
 export interface LedgerLine {
@@ -10,20 +10,34 @@ export interface LedgerLine {
   /** Signed minor units: positive into the account. */
   amount: number;
   kind: EntryKind;
-  /** Required for WALLET lines: whose wallet. */
+  /** Required for WALLET lines (whose wallet) and PAYABLE lines (who is owed); absent otherwise. */
   customerId?: string;
   orderId?: string | null;
+  /**
+   * What a WALLET line paying in does when the wallet cannot take all of it without passing
+   * {@link MAX_WALLET_BALANCE}: `refuse` (BAD_USER_INPUT on `amount`, the transaction rolls back) or
+   * `hold` (the wallet takes what fits; the rest goes to PAYABLE for the same customer, same kind).
+   * By default money the platform owes (REFUND, PAYOUT) is held and anything else refused: a refund or
+   * a provider's share cannot be turned down, a top-up can.
+   */
+  whenFull?: 'refuse' | 'hold';
 }
+
+/** Accounts whose lines name a customer. */
+const NAMED_ACCOUNTS = new Set([AccountKind.WALLET, AccountKind.PAYABLE]);
 
 /**
  * The double-entry ledger. A journal's lines must sum to zero (checked here, and again by the
  * database at commit). Wallet lines also move the wallet's balance row with a guarded update, so a
- * balance can never go negative however many payments race; platform accounts are insert-only.
+ * balance can never go negative nor past {@link MAX_WALLET_BALANCE} however many movements race;
+ * platform accounts are insert-only.
  */
 export class LedgerService {
   /**
    * Posts a balanced journal inside the caller's transaction and returns its id. A wallet debit beyond
-   * the balance throws INSUFFICIENT_BALANCE (the caller's transaction then rolls back whole).
+   * the balance throws INSUFFICIENT_BALANCE, a refused wallet credit past the cap BAD_USER_INPUT (the
+   * caller's transaction then rolls back whole); a held one is split between the wallet and PAYABLE
+   * (see {@link LedgerLine.whenFull}), so the journal still balances.
    * `actor` records who caused it: a customer id or `system:<job>`. `opts.journalId` lets a caller
    * record the journal's id elsewhere (e.g. an admin credit) before posting it.
    */
@@ -33,16 +47,23 @@ export class LedgerService {
     const sum = lines_.reduce((s, l) => s + l.amount, 0);
     if (sum !== 0 || lines_.some((l) => !Number.isSafeInteger(l.amount))) throw new Error(`unbalanced journal (sum ${sum})`);
     for (const l of lines_) {
-      if ((l.account === AccountKind.WALLET) !== Boolean(l.customerId)) throw new Error('wallet lines, and only they, name a customer');
+      if (NAMED_ACCOUNTS.has(l.account) !== Boolean(l.customerId)) throw new Error('wallet and payable lines, and only they, name a customer');
     }
 
     // Debits first, in a stable order, so two journals touching the same wallets lock them alike.
     const walletLines = lines_.filter((l) => l.account === AccountKind.WALLET).sort((a, b) => a.amount - b.amount || a.customerId!.localeCompare(b.customerId!));
-    for (const l of walletLines) await this.moveWallet(tx, l.customerId!, l.amount);
+    const taken = new Map<LedgerLine, number>();
+    for (const l of walletLines) taken.set(l, await this.moveWallet(tx, l));
 
+    const posted = lines_.flatMap((l): LedgerLine[] => {
+      const inWallet = taken.get(l);
+      if (inWallet === undefined || inWallet === l.amount) return [l];
+      const held: LedgerLine = { account: AccountKind.PAYABLE, amount: l.amount - inWallet, kind: l.kind, customerId: l.customerId, orderId: l.orderId };
+      return inWallet === 0 ? [held] : [{ ...l, amount: inWallet }, held];
+    });
     const journalId = opts.journalId ?? randomUUID();
     const values: unknown[] = [];
-    const rows = lines_.map((l) => {
+    const rows = posted.map((l) => {
       values.push(randomUUID(), journalId, l.account, l.customerId ?? null, l.orderId ?? null, l.amount, l.kind, actor.slice(0, 80));
       return '(?, ?, ?, ?, ?, ?, ?, ?)';
     });
@@ -53,21 +74,44 @@ export class LedgerService {
     return journalId;
   }
 
-  /** Adds `amount` (signed) to a wallet; a debit is refused unless the balance covers it. */
-  private async moveWallet(tx: EntityManager, customerId: string, amount: number): Promise<void> {
-    if (amount > 0) {
-      await tx.execute(
-        `insert into wallet (customer_id, balance) values (?, ?)
-         on conflict (customer_id) do update set balance = wallet.balance + excluded.balance, updated_at = now()`,
-        [customerId, amount],
+  /**
+   * Adds a WALLET line's amount (signed) to its wallet and returns how much the wallet took: all of a
+   * debit (or INSUFFICIENT_BALANCE), all of a credit that fits, and of one that does not, nothing
+   * (BAD_USER_INPUT) or, when held, what fits. Each is one guarded statement on the wallet row, which
+   * re-checks the limit against the latest balance when racing movements queue on it.
+   */
+  private async moveWallet(tx: EntityManager, l: LedgerLine): Promise<number> {
+    const customerId = l.customerId!;
+    if (l.amount < 0) {
+      const updated = await tx.execute(
+        `update wallet set balance = balance + ?, updated_at = now() where customer_id = ? and balance + ? >= 0 returning balance`,
+        [l.amount, customerId, l.amount],
       );
-      return;
+      if (updated.length === 0) throw new InsufficientBalanceError();
+      return l.amount;
     }
-    const updated = await tx.execute(
-      `update wallet set balance = balance + ?, updated_at = now() where customer_id = ? and balance + ? >= 0 returning balance`,
-      [amount, customerId, amount],
+    if (l.amount <= MAX_WALLET_BALANCE) {
+      const added = await tx.execute(
+        `insert into wallet (customer_id, balance) values (?, ?)
+         on conflict (customer_id) do update set balance = wallet.balance + excluded.balance, updated_at = now()
+          where wallet.balance + excluded.balance <= ?
+         returning balance`,
+        [customerId, l.amount, MAX_WALLET_BALANCE],
+      );
+      if (added.length === 1) return l.amount;
+    }
+    const hold = l.whenFull ? l.whenFull === 'hold' : l.kind === EntryKind.REFUND || l.kind === EntryKind.PAYOUT;
+    if (!hold) {
+      throw BadUserInputError.field('amount', `this would take the wallet's balance past ${MAX_WALLET_BALANCE} minor units, the most a wallet may hold`);
+    }
+    // Locks the row (creating it if need be) and reads its latest balance: what fits is then exact.
+    const [row] = await tx.execute<{ balance: string }[]>(
+      `insert into wallet (customer_id) values (?) on conflict (customer_id) do update set updated_at = now() returning balance`,
+      [customerId],
     );
-    if (updated.length === 0) throw new InsufficientBalanceError();
+    const fits = Math.min(l.amount, MAX_WALLET_BALANCE - Number(row.balance));
+    if (fits > 0) await tx.execute(`update wallet set balance = balance + ?, updated_at = now() where customer_id = ?`, [fits, customerId]);
+    return Math.max(fits, 0);
   }
 
   /** A customer's wallet balance (0 when they have never had one). */

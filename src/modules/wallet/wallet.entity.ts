@@ -3,12 +3,20 @@ import { randomUUID } from 'node:crypto';
 import { Customer } from '../customer/customer.entity';
 
 /**
- * A customer's wallet: the only ledger account whose balance is kept in a row, because it must never
- * go negative (a check constraint, updated with a guarded statement). Platform accounts have no row:
- * their balances are sums of insert-only entries, so payments never queue on a shared row.
+ * The most a wallet may hold, in minor units: GraphQL's `Int`, so every client can read any balance.
+ * A credit that would pass it is refused; what a full wallet cannot take of a payout or a refund is kept
+ * in the PAYABLE account (see {@link AccountKind.PAYABLE}).
+ */
+export const MAX_WALLET_BALANCE = 2_147_483_647;
+
+/**
+ * A customer's wallet: the only ledger account whose balance is kept in a row, because it must stay
+ * between 0 and {@link MAX_WALLET_BALANCE} (a check constraint, moved with guarded statements). Platform
+ * accounts have no row: their balances are sums of insert-only entries, so payments never queue on a
+ * shared row.
  */
 @Entity({ tableName: 'wallet' })
-@Check({ name: 'wallet_balance_check', expression: 'balance >= 0' })
+@Check({ name: 'wallet_balance_check', expression: 'balance >= 0 and balance <= 2147483647' })
 export class Wallet {
   [OptionalProps]?: 'balance' | 'updatedAt';
 
@@ -26,7 +34,7 @@ export class Wallet {
   }
 }
 
-/** Ledger accounts. `WALLET` entries name their customer; the others are the platform's. */
+/** Ledger accounts. `WALLET` and `PAYABLE` entries name their customer; the others are the platform's. */
 export enum AccountKind {
   WALLET = 'WALLET',
   ESCROW = 'ESCROW',
@@ -36,6 +44,12 @@ export enum AccountKind {
   GATEWAY_CLEARING = 'GATEWAY_CLEARING',
   /** Where admin credits come from (money received outside the system). */
   FUNDING = 'FUNDING',
+  /**
+   * Money the platform owes a customer that their wallet could not take (it would have passed
+   * {@link MAX_WALLET_BALANCE}): the rest of a payout or a refund. Entries name the customer; it is
+   * paid to them outside the API, and shows in `orderLedger`.
+   */
+  PAYABLE = 'PAYABLE',
 }
 
 /** What an entry records, shown to customers as `WalletTransaction.kind`. */
@@ -45,6 +59,8 @@ export enum EntryKind {
   REFUND = 'REFUND',
   RELEASE = 'RELEASE',
   PAYOUT = 'PAYOUT',
+  /** A balance above {@link MAX_WALLET_BALANCE} moved to PAYABLE (only by the migration that set the cap). */
+  HOLD = 'HOLD',
 }
 
 /**
@@ -55,7 +71,7 @@ export enum EntryKind {
 @Index({ name: 'ledger_entry_wallet_idx', properties: ['customer', 'createdAt', 'id'] })
 @Index({ name: 'ledger_entry_order_idx', properties: ['orderId'] })
 @Index({ name: 'ledger_entry_journal_idx', properties: ['journalId'] })
-@Check({ name: 'ledger_entry_wallet_customer_check', expression: "(account = 'WALLET') = (customer_id is not null)" })
+@Check({ name: 'ledger_entry_wallet_customer_check', expression: "(account = 'WALLET' or account = 'PAYABLE') = (customer_id is not null)" })
 @Check({ name: 'ledger_entry_amount_check', expression: 'amount <> 0' })
 export class LedgerEntry {
   [OptionalProps]?: 'customer' | 'orderId' | 'createdAt' | 'actor';
@@ -69,7 +85,7 @@ export class LedgerEntry {
   @Enum({ items: () => AccountKind })
   account: AccountKind;
 
-  /** The wallet's customer, for `WALLET` entries. */
+  /** The wallet's customer, for `WALLET` entries; the customer owed, for `PAYABLE` entries. */
   @ManyToOne(() => Customer, { nullable: true, deleteRule: 'restrict' })
   customer: Customer | null = null;
 

@@ -5,7 +5,7 @@ import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { PageInfo } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
 import type { LedgerService } from './ledger.service';
-import { AccountKind, EntryKind } from './wallet.entity';
+import { AccountKind, EntryKind, MAX_WALLET_BALANCE } from './wallet.entity';
 import { DEFAULT_PAGE, type WalletTransactionConnection, type WalletView } from './wallet.types';
 
 interface EntryRow {
@@ -32,7 +32,8 @@ export class WalletService {
 
   /**
    * A wallet's entries, newest first, `first` per page after the opaque cursor `after`. Served by
-   * `ledger_entry_wallet_idx` (customer, created_at, id): only WALLET entries name a customer.
+   * `ledger_entry_wallet_idx` (customer, created_at, id): WALLET entries, and the rare PAYABLE ones
+   * (money owed that the wallet could not take, not part of its balance), name a customer.
    */
   async transactions(em: EntityManager, customerId: string, first: number | null | undefined, after: string | null | undefined): Promise<WalletTransactionConnection> {
     const limit = first ?? DEFAULT_PAGE;
@@ -47,7 +48,7 @@ export class WalletService {
     const rows = await em.execute<EntryRow[]>(
       `select id, amount, kind, order_id, created_at, ${microsOf('created_at')} as micros
          from ledger_entry
-        where customer_id = ? ${keyset}
+        where customer_id = ? and account = 'WALLET' ${keyset}
         order by created_at desc, id desc
         limit ?`,
       params,
@@ -68,9 +69,11 @@ export class WalletService {
 
   /**
    * Admin: adds `amount` to a customer's wallet from the FUNDING account, once per `reference`.
-   * The reference is claimed with `insert ... on conflict do nothing` inside the transaction, so
-   * the same reference sent twice, even at the same moment, credits once; the later call returns
-   * the wallet unchanged.
+   * The reference is claimed with `insert ... on conflict do nothing` inside the transaction, so the
+   * same call sent twice, even at the same moment, credits once and the later one returns the wallet
+   * unchanged. A reference already used for another customer or amount is BAD_USER_INPUT (`reference`):
+   * answering as if it had credited would hide a client's mistake. A credit that would take the balance
+   * past {@link MAX_WALLET_BALANCE} is BAD_USER_INPUT (`amount`); the guarded update decides races.
    */
   async credit(em: EntityManager, input: { customerId: string; amount: number; reference: string }, actor: string): Promise<WalletView> {
     await unitOfWork(em, async (tx) => {
@@ -82,12 +85,21 @@ export class WalletService {
          on conflict (reference) do nothing returning reference`,
         [input.reference, input.customerId, input.amount, journalId],
       );
-      if (claimed.length === 0) return;
+      if (claimed.length === 0) {
+        // The insert waited for a racing claim to settle, so this reads the committed one.
+        const [first] = await tx.execute<{ customer_id: string; amount: string }[]>(`select customer_id, amount from wallet_credit where reference = ?`, [
+          input.reference,
+        ]);
+        if (first && (first.customer_id !== input.customerId || Number(first.amount) !== input.amount)) {
+          throw BadUserInputError.field('reference', 'already used for a credit of another customer or amount');
+        }
+        return;
+      }
       await this.ledger.post(
         tx,
         [
           { account: AccountKind.FUNDING, amount: -input.amount, kind: EntryKind.CREDIT },
-          { account: AccountKind.WALLET, amount: input.amount, kind: EntryKind.CREDIT, customerId: input.customerId },
+          { account: AccountKind.WALLET, amount: input.amount, kind: EntryKind.CREDIT, customerId: input.customerId, whenFull: 'refuse' },
         ],
         actor,
         { journalId },

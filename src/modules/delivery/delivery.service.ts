@@ -44,7 +44,14 @@ interface Locked {
   deliveryStatus: DeliveryStatus | null;
   providerId: string | null;
   planProviderId: string | null;
+  /** The rates recorded on the order when it was made; null for orders made before they were recorded. */
+  platformFeeBps: number | null;
+  profitTaxBps: number | null;
 }
+
+/** Default and largest page of `myDeliveries`. */
+export const MY_DELIVERIES_DEFAULT_PAGE = 50;
+export const MY_DELIVERIES_MAX_PAGE = 100;
 
 /**
  * Deliveries of paid orders: their lifecycle (every change checked against the transition table,
@@ -165,7 +172,8 @@ export class DeliveryService {
   /** Locks the order row (every change of an order or its delivery does, first) and reads its delivery. */
   private async lock(tx: EntityManager, orderId: string): Promise<Locked | null> {
     const rows = await tx.execute<Record<string, unknown>[]>(
-      `select o.id, o.status, o.customer_id, o.plan_id, o.total, o.tax, p.duration_days, p.provider_id as plan_provider_id,
+      `select o.id, o.status, o.customer_id, o.plan_id, o.total, o.tax, o.platform_fee_bps, o.profit_tax_bps,
+              p.duration_days, p.provider_id as plan_provider_id,
               d.status as delivery_status, d.provider_id
          from "order" o join plan p on p.id = o.plan_id left join delivery d on d.order_id = o.id
         where o.id = ? for update of o`,
@@ -184,6 +192,8 @@ export class DeliveryService {
       deliveryStatus: (r.delivery_status as DeliveryStatus | null) ?? null,
       providerId: (r.provider_id as string | null) ?? null,
       planProviderId: (r.plan_provider_id as string | null) ?? null,
+      platformFeeBps: r.platform_fee_bps == null ? null : Number(r.platform_fee_bps),
+      profitTaxBps: r.profit_tax_bps == null ? null : Number(r.profit_tax_bps),
     };
   }
 
@@ -243,22 +253,25 @@ export class DeliveryService {
   }
 
   /**
-   * Releases the order's escrow (CONTRACT.md, Money): tax to TAX, the platform's fee less its tax to
-   * PROFIT, the rest to the provider's wallet (PAYOUT), or to PROFIT for a plan without a provider.
+   * Releases the order's escrow (CONTRACT.md, Money) with the rates recorded on the order when it was
+   * made (those configured now only for orders made before rates were recorded): tax to TAX, the
+   * platform's fee less its tax to PROFIT, the rest to the provider's wallet (PAYOUT), or to PROFIT for
+   * a plan without a provider. What a full provider wallet cannot take stays in PAYABLE for the
+   * provider (the ledger's rule for payouts), so completing a delivery never fails on it.
    */
   private async release(tx: EntityManager, o: Locked, actorId: string): Promise<void> {
     if (o.total === 0) return;
     const held = await this.deps.ledger.escrowOf(tx, o.id);
     if (held !== o.total) throw new Error(`escrow of order ${o.id} holds ${held}, expected ${o.total}`);
     const { config } = this.deps;
-    const split = splitRelease(o.total, o.tax, config.platformFeeBps, config.profitTaxBps);
+    const split = splitRelease(o.total, o.tax, o.platformFeeBps ?? config.platformFeeBps, o.profitTaxBps ?? config.profitTaxBps);
     const lines: LedgerLine[] = [
       { account: AccountKind.ESCROW, amount: -o.total, kind: EntryKind.RELEASE, orderId: o.id },
       { account: AccountKind.TAX, amount: split.tax, kind: EntryKind.RELEASE, orderId: o.id },
     ];
     if (o.providerId) {
       lines.push({ account: AccountKind.PROFIT, amount: split.profit, kind: EntryKind.RELEASE, orderId: o.id });
-      lines.push({ account: AccountKind.WALLET, amount: split.provider, kind: EntryKind.PAYOUT, orderId: o.id, customerId: o.providerId });
+      lines.push({ account: AccountKind.WALLET, amount: split.provider, kind: EntryKind.PAYOUT, orderId: o.id, customerId: o.providerId, whenFull: 'hold' });
     } else {
       lines.push({ account: AccountKind.PROFIT, amount: split.profit + split.provider, kind: EntryKind.RELEASE, orderId: o.id });
     }

@@ -15,6 +15,7 @@ import { PageInfo } from '../../shared/types';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import type { Coupon } from '../coupon/coupon.entity';
 import type { CouponService } from '../coupon/coupon.service';
+import { couponKey } from '../coupon/coupon.entity';
 import { CouponRejection, couponMessage } from '../coupon/coupon.rules';
 import { Role } from '../customer/customer.entity';
 import type { PlanService, Viewer } from '../plan/plan.service';
@@ -45,13 +46,27 @@ export interface OrderPage {
   pageInfo: PageInfo;
 }
 
-/** The ids of what a pending order holds: its customer's unpaid slot, a unit of its plan, a coupon use. */
+/**
+ * What an order held when a guarded update cleared it: its customer's unpaid slot, a unit of its plan's
+ * stock, a use of its coupon (each flag as it was before the update), with the rows they belong to.
+ */
 interface Held {
   id: string;
   customer_id: string;
   plan_id: string;
   coupon_id: string | null;
+  holds_unpaid_slot: boolean;
+  holds_stock: boolean;
+  holds_coupon_use: boolean;
 }
+
+/**
+ * Clears every `holds_*` flag of the order the `held` subquery selects and locks, and returns them as
+ * they were: `for update` in the subquery waits for a racing change of the row and then reads its latest
+ * version, so what is returned is exactly what this statement took away (RETURNING alone shows the new row).
+ */
+const CLEAR_HELD = `holds_unpaid_slot = false, holds_stock = false, holds_coupon_use = false`;
+const RETURN_HELD = `returning o.id, o.customer_id, o.plan_id, o.coupon_id, held.holds_unpaid_slot, held.holds_stock, held.holds_coupon_use`;
 
 /** Thrown inside a createOrder transaction whose idempotency key is already taken: roll back, answer the first order. */
 class DuplicateRequest extends Error {}
@@ -85,13 +100,18 @@ export class OrderService {
    *
    * The same `idempotencyKey` from the same customer answers the first order, also when both requests
    * race: the order insert skips on the (customer, key) unique constraint, waiting for the first
-   * transaction to settle, and the loser rolls back and reads the winner.
+   * transaction to settle, and the loser rolls back and reads the winner. The same key with another
+   * plan, upgrades (compared as a set) or coupon (compared as normalised) is BAD_USER_INPUT, like a
+   * reused Stripe idempotency key: answering the first order would hide the client's mistake.
+   *
+   * The order records what it took (`holds_*`) and the rates in force (`*_bps`), for
+   * {@link OrderService.giveBackHeld} and the release of its escrow.
    */
   async create(em: EntityManager, caller: Caller, input: CreateOrderInput): Promise<OrderSnapshot> {
     const key = input.idempotencyKey ?? null;
     if (key !== null) {
       const first = await this.findByKey(em, caller.customerId, key);
-      if (first) return first;
+      if (first) return this.sameRequest(first, input);
     }
     const couponCode = input.couponCode == null ? null : this.deps.coupons.normaliseCode(input.couponCode, 'couponCode');
     const { config, coupons } = this.deps;
@@ -113,9 +133,11 @@ export class OrderService {
         const [{ n }] = await tx.execute<{ n: string }[]>(`select nextval('order_number_seq') as n`);
         const inserted = await tx.execute<{ id: string; expires_at: Date }[]>(
           `insert into "order" (id, number, customer_id, plan_id, upgrade_ids, coupon_id, coupon_code, currency,
-                                subtotal, discount, tax, total, status, expires_at, version, idempotency_key)
+                                subtotal, discount, tax, total, status, expires_at, version, idempotency_key,
+                                holds_unpaid_slot, holds_stock, holds_coupon_use, tax_rate_bps, platform_fee_bps, profit_tax_bps)
            values (gen_random_uuid(), ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?, ?,
-                   ?, ?, ?, ?, ?, now() + make_interval(secs => ?), 1, ?)
+                   ?, ?, ?, ?, ?, now() + make_interval(secs => ?), 1, ?,
+                   true, ?, ?, ?, ?, ?)
            on conflict on constraint order_customer_idempotency_unique do nothing
            returning id, expires_at`,
           [
@@ -133,6 +155,13 @@ export class OrderService {
             OrderStatus.PENDING,
             config.orderPaymentTimeoutSeconds,
             key,
+            // Every limit below is taken or the transaction rolls back, so the flags can be written now;
+            // only a plan made unlimited meanwhile takes no unit, and that is corrected below.
+            purchase.plan.stock !== null,
+            coupon !== null,
+            config.taxRateBps,
+            config.platformFeeBps,
+            config.profitTaxBps,
           ],
         );
         if (inserted.length === 0) throw new DuplicateRequest();
@@ -144,8 +173,10 @@ export class OrderService {
           });
         }
         if (purchase.plan.stock !== null) {
-          if (!(await this.takeStock(tx, purchase.plan.id))) throw new OutOfStockError();
-          this.deps.plans.catalogueChanged(after, purchase.plan.id);
+          const stock = await this.takeStock(tx, purchase.plan.id);
+          if (stock === 'sold-out') throw new OutOfStockError();
+          if (stock === 'unlimited') await tx.execute(`update "order" set holds_stock = false where id = ?`, [id]);
+          else this.deps.plans.catalogueChanged(after, purchase.plan.id);
         }
         if (coupon && !(await coupons.takeCustomerUse(tx, coupon, caller.customerId))) {
           throw this.couponInvalid(couponCode!, CouponRejection.PER_USER_LIMIT_REACHED, coupon);
@@ -162,7 +193,7 @@ export class OrderService {
     } catch (e) {
       if (e instanceof DuplicateRequest && key !== null) {
         const first = await this.findByKey(em, caller.customerId, key);
-        if (first) return first;
+        if (first) return this.sameRequest(first, input);
       }
       throw e;
     }
@@ -206,25 +237,40 @@ export class OrderService {
   }
 
   /**
-   * Frees the customer's unpaid-order slot held by a PENDING order. Call it inside the transaction that
-   * moves the order out of PENDING with a guarded status update (so it runs once per order): cancelling
-   * calls it through {@link release}; paying calls it alone, since a paid order keeps its coupon use
-   * and its unit of stock.
+   * Frees the customer's unpaid-order slot of an order leaving PENDING for PAID: the paying
+   * transaction calls it after its guarded status update (a paid order keeps its coupon use and its unit
+   * of stock). The slot is given back only if the order still holds it (its flag is cleared in the same
+   * statement), so no later path can give it back again. Without an `id` (an older caller) the slot is
+   * freed unconditionally, as the guarded status update alone allows once.
    */
-  async releaseUnpaidSlot(tx: EntityManager, order: { customer: { id: string } }): Promise<void> {
-    await tx.execute(`update customer set unpaid_orders = unpaid_orders - 1 where id = ? and unpaid_orders > 0`, [order.customer.id]);
+  async releaseUnpaidSlot(tx: EntityManager, order: { id?: string; customer: { id: string } }): Promise<void> {
+    if (order.id === undefined) {
+      await tx.execute(`update customer set unpaid_orders = unpaid_orders - 1 where id = ? and unpaid_orders > 0`, [order.customer.id]);
+      return;
+    }
+    await tx.execute(
+      `with freed as (update "order" set holds_unpaid_slot = false where id = ? and holds_unpaid_slot returning customer_id)
+       update customer c set unpaid_orders = c.unpaid_orders - 1 from freed where c.id = freed.customer_id and c.unpaid_orders > 0`,
+      [order.id],
+    );
   }
 
   /**
-   * Gives back everything a PENDING order held: the unpaid slot, its unit of stock (plans with a stock
-   * only, so unlimited plans keep no hot row), and its coupon use (the customer's and the coupon's,
-   * coupon row last). Run inside the transaction whose guarded update took the order out of PENDING.
+   * Gives back, once, whatever the order still holds (see {@link Held}) without changing its status:
+   * for a path that ends an order some other way than cancelling it, e.g. a refund, inside the
+   * transaction that makes that change. Returns what was given back (all false when nothing was held).
    */
-  async release(tx: EntityManager, after: AfterCommit, held: { customerId: string; planId: string; couponId: string | null }): Promise<void> {
-    await this.releaseUnpaidSlot(tx, { customer: { id: held.customerId } });
-    const stock = await tx.execute(`update plan set stock_used = stock_used - 1 where id = ? and stock is not null and stock_used > 0 returning id`, [held.planId]);
-    if (stock.length > 0) this.deps.plans.catalogueChanged(after, held.planId);
-    if (held.couponId) await this.deps.coupons.giveBack(tx, held.couponId, held.customerId);
+  async giveBackHeld(tx: EntityManager, after: AfterCommit, orderId: string): Promise<{ unpaidSlot: boolean; stock: boolean; couponUse: boolean }> {
+    const [held] = await tx.execute<Held[]>(
+      `update "order" o set ${CLEAR_HELD}
+         from (select id, holds_unpaid_slot, holds_stock, holds_coupon_use from "order"
+                where id = ? and (holds_unpaid_slot or holds_stock or holds_coupon_use) for update) held
+        where o.id = held.id
+       ${RETURN_HELD}`,
+      [orderId],
+    );
+    if (held) await this.giveBack(tx, after, held);
+    return { unpaidSlot: Boolean(held?.holds_unpaid_slot), stock: Boolean(held?.holds_stock), couponUse: Boolean(held?.holds_coupon_use) };
   }
 
   /** One order: the caller's own, or any for admins. NOT_FOUND for unknown ids, non-UUIDs and other customers' orders alike. */
@@ -271,22 +317,44 @@ export class OrderService {
   }
 
   /**
-   * Moves a PENDING order (of `ownerId`, when given) to CANCELLED with a guarded update, releases what
-   * it held, publishes after commit; null when it is not PENDING (or not the owner's).
+   * Moves a PENDING order (of `ownerId`, when given) to CANCELLED with a guarded update that also
+   * clears what it held, gives exactly that back, publishes after commit; null when it is not PENDING
+   * (or not the owner's).
    */
   private async cancelPending(tx: EntityManager, after: AfterCommit, orderId: string, reason: CancelReason, ownerId?: string): Promise<OrderSnapshot | null> {
     const rows = await tx.execute<Held[]>(
-      `update "order" set status = ?, cancel_reason = ?, cancelled_at = now(), expires_at = null, version = version + 1
-        where id = ? and status in (?)${ownerId === undefined ? '' : ' and customer_id = ?'}
-       returning id, customer_id, plan_id, coupon_id`,
+      `update "order" o set status = ?, cancel_reason = ?, cancelled_at = now(), expires_at = null, version = o.version + 1, ${CLEAR_HELD}
+         from (select id, holds_unpaid_slot, holds_stock, holds_coupon_use from "order"
+                where id = ? and status in (?)${ownerId === undefined ? '' : ' and customer_id = ?'} for update) held
+        where o.id = held.id
+       ${RETURN_HELD}`,
       [OrderStatus.CANCELLED, reason, orderId, orderLifecycle.from(OrderStatus.CANCELLED), ...(ownerId === undefined ? [] : [ownerId])],
     );
     if (rows.length === 0) return null;
-    const held = rows[0];
-    await this.release(tx, after, { customerId: held.customer_id, planId: held.plan_id, couponId: held.coupon_id });
+    await this.giveBack(tx, after, rows[0]);
     const snapshot = await this.snapshotOf(tx, orderId);
     this.deps.events.afterCommit(after, snapshot);
     return snapshot;
+  }
+
+  /**
+   * Gives back what a guarded update just cleared from an order (see {@link Held}): the unpaid slot,
+   * the unit of stock (counted in `stock_used` even if the plan has become unlimited since, so the count
+   * stays right if a stock is set again), and the coupon use (the customer's and the coupon's, coupon
+   * row last).
+   */
+  private async giveBack(tx: EntityManager, after: AfterCommit, held: Held): Promise<void> {
+    if (held.holds_unpaid_slot) {
+      await tx.execute(`update customer set unpaid_orders = unpaid_orders - 1 where id = ? and unpaid_orders > 0`, [held.customer_id]);
+    }
+    if (held.holds_stock) {
+      const [plan] = await tx.execute<{ limited: boolean }[]>(
+        `update plan set stock_used = stock_used - 1 where id = ? and stock_used > 0 returning stock is not null as limited`,
+        [held.plan_id],
+      );
+      if (plan?.limited) this.deps.plans.catalogueChanged(after, held.plan_id);
+    }
+    if (held.holds_coupon_use && held.coupon_id) await this.deps.coupons.giveBack(tx, held.coupon_id, held.customer_id);
   }
 
   /** Takes one of the customer's unpaid-order slots; false when MAX_UNPAID_ORDERS are taken. */
@@ -298,12 +366,12 @@ export class OrderService {
     return rows.length === 1;
   }
 
-  /** Takes a unit of a plan with a stock; false when none is left (a plan made unlimited meanwhile needs none). */
-  private async takeStock(tx: EntityManager, planId: string): Promise<boolean> {
+  /** Takes a unit of a plan with a stock: `taken`, `sold-out` when none is left, `unlimited` (nothing taken) for a plan made unlimited meanwhile. */
+  private async takeStock(tx: EntityManager, planId: string): Promise<'taken' | 'sold-out' | 'unlimited'> {
     const rows = await tx.execute(`update plan set stock_used = stock_used + 1 where id = ? and stock is not null and stock_used < stock returning stock_used`, [planId]);
-    if (rows.length === 1) return true;
+    if (rows.length === 1) return 'taken';
     const [plan] = await tx.execute<{ stock: number | null }[]>(`select stock from plan where id = ?`, [planId]);
-    return plan?.stock === null;
+    return plan?.stock === null ? 'unlimited' : 'sold-out';
   }
 
   private couponInvalid(code: string, rejection: CouponRejection, coupon: Coupon | null = null): CouponInvalidError {
@@ -312,6 +380,19 @@ export class OrderService {
 
   private findByKey(em: EntityManager, customerId: string, key: string): Promise<OrderSnapshot | null> {
     return readSnapshot(em, { customer: customerId, idempotencyKey: key });
+  }
+
+  /** The first order of an idempotency key, if `input` asks for the same thing; BAD_USER_INPUT otherwise. */
+  private sameRequest(first: OrderSnapshot, input: CreateOrderInput): OrderSnapshot {
+    const asked = new Set((input.upgradeIds ?? []).map((id) => id.toLowerCase()));
+    const code = (c: string | null | undefined) => (c == null ? null : couponKey(c));
+    const same =
+      input.planId.toLowerCase() === first.planId &&
+      asked.size === first.upgradeIds.length &&
+      first.upgradeIds.every((id) => asked.has(id)) &&
+      code(input.couponCode) === code(first.couponCode);
+    if (!same) throw BadUserInputError.field('idempotencyKey', 'already used for an order of another plan, upgrades or coupon');
+    return first;
   }
 
   /** The order as this transaction sees it now. */

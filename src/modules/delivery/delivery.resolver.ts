@@ -1,4 +1,4 @@
-import { Args, ArgsType, Ctx, Field, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context';
 import type { OrderSnapshot } from '../order/order.snapshot';
 import { OrderType } from '../order/order.types';
@@ -8,6 +8,10 @@ import { DeliveryStatus } from './delivery.entity';
 export class MyDeliveriesArgs {
   @Field(() => DeliveryStatus, { nullable: true })
   status?: DeliveryStatus | null;
+
+  /** 1 to 100, default 50 (checked by the service, which says BAD_USER_INPUT outside that range). */
+  @Field(() => Int, { nullable: true, description: 'How many, oldest payment first: 1 to 100, default 50.' })
+  first?: number | null;
 }
 
 @ArgsType()
@@ -22,9 +26,9 @@ export class SetDeliveryStatusArgs {
 @Resolver(() => OrderType)
 export class DeliveryResolver {
   @Query(() => [OrderType], { description: "Provider: the deliveries of the caller's plans waiting for work." })
-  async myDeliveries(@Args(() => MyDeliveriesArgs) { status }: MyDeliveriesArgs, @Ctx() ctx: Context): Promise<OrderSnapshot[]> {
+  async myDeliveries(@Args(() => MyDeliveriesArgs) { status, first }: MyDeliveriesArgs, @Ctx() ctx: Context): Promise<OrderSnapshot[]> {
     const me = await ctx.customer();
-    return ctx.services.deliveries.forProvider(ctx.em, me.id, status ?? null);
+    return ctx.services.deliveries.forProvider(ctx.em, me.id, status ?? null, first ?? null);
   }
 
   @Mutation(() => OrderType, { description: "Admin or the plan's provider. Moves a delivery along its lifecycle." })

@@ -3,7 +3,7 @@ import type { Config } from '../../config';
 import { enqueue } from '../../infra/jobs';
 import type { Principal } from '../../infra/auth';
 import { splitRelease } from '../../shared/money';
-import { ForbiddenError, InvalidStatusTransitionError, NotFoundError } from '../../shared/errors';
+import { BadUserInputError, ForbiddenError, InvalidStatusTransitionError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { Role } from '../customer/customer.entity';
@@ -155,12 +155,18 @@ export class DeliveryService {
     return isUuid(orderId) ? readSnapshot(em, { id: orderId }) : null;
   }
 
-  /** Orders whose delivery the provider carries out, oldest payment first, optionally of one status. */
-  async forProvider(em: EntityManager, providerId: string, status: DeliveryStatus | null): Promise<OrderSnapshot[]> {
+  /**
+   * Orders whose delivery the provider carries out, oldest payment first, optionally of one status:
+   * the first `first` of them, 1 to 100 (default 50; BAD_USER_INPUT outside, so a client asking for
+   * more learns the limit instead of silently getting fewer).
+   */
+  async forProvider(em: EntityManager, providerId: string, status: DeliveryStatus | null, first: number | null = null): Promise<OrderSnapshot[]> {
+    const limit = first ?? MY_DELIVERIES_DEFAULT_PAGE;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MY_DELIVERIES_MAX_PAGE) throw BadUserInputError.field('first', `must be 1 to ${MY_DELIVERIES_MAX_PAGE}`);
     const orders = await em.find(
       Order,
       { delivery: { provider: providerId, ...(status ? { status } : {}) } },
-      { populate: ['delivery', 'plan'], orderBy: { paidAt: 'asc', id: 'asc' }, limit: 500 },
+      { populate: ['delivery', 'plan'], orderBy: { paidAt: 'asc', id: 'asc' }, limit },
     );
     return orders.map((o) => toSnapshot(o, o.delivery));
   }

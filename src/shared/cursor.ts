@@ -12,7 +12,11 @@ export interface KeysetCursor {
   id: string;
 }
 
-const BIGINT_MAX = 9223372036854775807n;
+/**
+ * The largest sort key a cursor may carry: 9999-12-31T23:59:59.999999Z in microseconds. Larger numbers,
+ * even those that fit `bigint`, overflow PostgreSQL's interval arithmetic (an internal error otherwise).
+ */
+const MICROS_MAX = 253402300799999999n;
 
 /** How a list's cursor names its rows' ids; UUIDs unless told otherwise. */
 export type CursorIdKind = 'uuid' | 'text';
@@ -35,7 +39,7 @@ export function decodeCursor(cursor: string, idKind: CursorIdKind = 'uuid'): Key
   const m = /^(\d{1,19}):(.{1,200})$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) throw bad();
   const micros = BigInt(m[1]);
-  if (micros > BIGINT_MAX) throw bad();
+  if (micros > MICROS_MAX) throw bad();
   const id = m[2];
   if (idKind === 'uuid' ? !isUuid(id) : /[\u0000-\u001f]/.test(id)) throw bad();
   return { micros: micros.toString(), id };

@@ -294,6 +294,17 @@ describe('myOrders', () => {
     expect((await s.gql(MyOrdersDocument, { first: 100 }, tok)).errors).toBeUndefined();
   });
 
+  test('a cursor whose number overflows bigint (19 nines) or a timestamp is BAD_USER_INPUT on `after`, not an internal error', async () => {
+    const tok = await token(newCustomer());
+    expect((await createOrder(s, tok, { planId: (await createPlan(s)).id })).errors).toBeUndefined();
+    for (const after of [b64(`9999999999999999999:${UNKNOWN}`), b64(`9223372036854775807:${UNKNOWN}`), b64(`253402300800000000:${UNKNOWN}`)]) {
+      const r = await refusedWithoutChange(() => s.gql(MyOrdersDocument, { after }, tok), 'BAD_USER_INPUT');
+      expect(r.errors[0].extensions.field).toBe('after');
+    }
+    // The last microsecond of year 9999 is the largest position a cursor names: everything is before it.
+    expect((await s.gql(MyOrdersDocument, { after: b64(`253402300799999999:${UNKNOWN}`) }, tok)).data!.myOrders.edges).toHaveLength(1);
+  });
+
   test('the keyset queries are served by order_customer_created_idx and order_customer_status_created_idx', async () => {
     // A table big enough that the planner prefers an index on its own.
     const plan = await createPlan(s);

@@ -114,6 +114,21 @@ describe('wallet', () => {
   });
 });
 
+describe('wallet cursors', () => {
+  test('a cursor whose number overflows bigint (19 nines) or a timestamp is BAD_USER_INPUT on `after`, not an internal error', async () => {
+    const c = await newCustomer(s);
+    await credit(s, c.id, 100);
+    const b64 = (t: string) => Buffer.from(t).toString('base64url');
+    const id = randomUUID();
+    for (const after of [b64(`9999999999999999999:${id}`), b64(`9223372036854775807:${id}`), b64(`253402300800000000:${id}`)]) {
+      const r = await s.gql(WALLET, { after }, c.token);
+      expect(codeOf(r)).toBe('BAD_USER_INPUT');
+      expect(r.errors![0].extensions!.field).toBe('after');
+    }
+    expect((await s.gql(WALLET, { after: b64(`253402300799999999:${id}`) }, c.token)).data!.wallet.transactions.edges).toHaveLength(1);
+  });
+});
+
 describe('payWithWallet', () => {
   test('pays a pending order: PAID by WALLET, delivery NEW, version + 1, wallet debited into escrow', async () => {
     const c = await newCustomer(s);

@@ -62,8 +62,10 @@ export interface Config {
   maxQueryComplexity: number;
   /** Most aliased fields one document may hold. */
   maxAliases: number;
-  /** How long a WebSocket may wait before its `connection_init` (then closed with 4408). */
+  /** How long a WebSocket may wait before its `connection_init` (then closed with 4408) and before it authenticates (then 4401). */
   wsInitTimeoutMs: number;
+  /** WebSockets one caller (token subject, else address) may hold at once on one instance (`WS_MAX_SOCKETS_PER_CALLER`). */
+  wsMaxSocketsPerCaller: number;
   /** Run the graphile-worker job runner inside the API process. */
   runWorker: boolean;
   workerConcurrency: number;
@@ -140,6 +142,7 @@ const schema = z.object({
   MAX_QUERY_COMPLEXITY: optional(int(10, 1_000_000)),
   MAX_ALIASES: optional(int(0, 10_000)),
   WS_INIT_TIMEOUT_MS: optional(int(100, 600_000)),
+  WS_MAX_SOCKETS_PER_CALLER: optional(int(1, 100_000)),
   RUN_WORKER: optional(bool),
   WORKER_CONCURRENCY: optional(int(1, 100)),
   DB_POOL_SIZE: optional(int(1, 200)),
@@ -233,9 +236,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitWindowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60,
     introspection: e.GRAPHQL_INTROSPECTION ?? true,
     maxQueryDepth: e.MAX_QUERY_DEPTH ?? 10,
-    maxQueryComplexity: e.MAX_QUERY_COMPLEXITY ?? 1000,
+    maxQueryComplexity: e.MAX_QUERY_COMPLEXITY ?? 8000,
     maxAliases: e.MAX_ALIASES ?? 30,
     wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS ?? 10_000,
+    wsMaxSocketsPerCaller: e.WS_MAX_SOCKETS_PER_CALLER ?? 20,
     runWorker: e.RUN_WORKER ?? true,
     workerConcurrency: e.WORKER_CONCURRENCY ?? 4,
     dbPoolSize: e.DB_POOL_SIZE ?? 20,

@@ -1,8 +1,8 @@
 import { unwrapResolverError } from '@apollo/server/errors';
+import type { ValidationError } from 'class-validator';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
-import type { ValidationError } from 'class-validator';
 import { AppError, ErrorCode, INTERNAL_MESSAGE } from '../shared/errors';
 
 /** Codes of errors raised before any resolver runs; Apollo's own, kept as they are (CONTRACT.md, Errors). */
@@ -51,7 +51,7 @@ export function isExpected(error: unknown): boolean {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof ArgumentValidationError) {
-    const d = describe(original.extensions.validationErrors as ValidationError[]);
+    const d = describe(original.extensions.validationErrors);
     return {
       message: d ? `${d.field}: ${d.message}` : 'Invalid arguments',
       locations: formatted.locations,

@@ -1,21 +1,25 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import depthLimit from 'graphql-depth-limit';
-import { LRUCache } from 'lru-cache';
-import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import {
   GraphQLError,
   Kind,
+  OperationTypeNode,
+  getNullableType,
   getOperationAST,
   getVariableValues,
+  isListType,
   parse,
   specifiedRules,
   validate,
   type ASTVisitor,
   type DocumentNode,
+  type FragmentDefinitionNode,
   type GraphQLSchema,
+  type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
+import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
 import type { Context } from '../context';
 import { RateLimiter } from '../infra/rate-limit';
@@ -56,15 +60,100 @@ export function aliasLimit(max: number): ValidationRule {
   };
 }
 
-/** Validation rules that need no variables: depth (introspection fields excepted) and aliases. */
+/**
+ * Caps how deeply selections nest (fragments expanded where they are spread; introspection fields and
+ * what is under them not counted). It runs beside the spec's rules, so it takes the document as it
+ * comes: an unknown fragment counts as empty and a fragment met again inside itself stops there; the
+ * spec's rules report both. Each fragment is measured once, so fragments spreading each other many
+ * times cost one pass.
+ */
+export function depthLimit(max: number): ValidationRule {
+  return (context: ValidationContext): ASTVisitor => {
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const d of context.getDocument().definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+    const measured = new Map<string, number>();
+    const measuring = new Set<string>();
+    /** Levels of fields under `set`: 0 for leaves only, 1 when some field has a selection, and so on. */
+    const height = (set: SelectionSetNode): number => {
+      let deepest = 0;
+      for (const s of set.selections) {
+        if (s.kind === Kind.FIELD) {
+          if (s.selectionSet && !s.name.value.startsWith('__')) deepest = Math.max(deepest, 1 + height(s.selectionSet));
+        } else if (s.kind === Kind.INLINE_FRAGMENT) {
+          deepest = Math.max(deepest, height(s.selectionSet));
+        } else {
+          const name = s.name.value;
+          let h = measured.get(name);
+          if (h === undefined) {
+            const fragment = fragments.get(name);
+            if (!fragment || measuring.has(name)) continue;
+            measuring.add(name);
+            h = height(fragment.selectionSet);
+            measuring.delete(name);
+            measured.set(name, h);
+          }
+          deepest = Math.max(deepest, h);
+        }
+      }
+      return deepest;
+    };
+    return {
+      OperationDefinition(node) {
+        if (height(node.selectionSet) > max) {
+          context.reportError(new GraphQLError(`'${node.name?.value ?? ''}' exceeds maximum operation depth of ${max}`, { nodes: [node] }));
+        }
+        return false;
+      },
+      FragmentDefinition: () => false,
+    };
+  };
+}
+
+/**
+ * Validation rules that need no variables: depth (introspection fields excepted) and aliases. Both
+ * survive documents the spec's rules refuse (unknown fragments, fragment cycles), since Apollo runs
+ * them together with those rules.
+ */
 export function limitRules(limits: OperationLimits): ValidationRule[] {
-  return [depthLimit(limits.maxDepth) as ValidationRule, aliasLimit(limits.maxAliases)];
+  return [depthLimit(limits.maxDepth), aliasLimit(limits.maxAliases)];
+}
+
+/** Items a list with a `first` argument returns when the argument is omitted (the project's connections default to 20). */
+export const DEFAULT_PAGE_SIZE = 20;
+/** Largest `first` any list accepts; a larger one is refused by its resolver with BAD_USER_INPUT, so it is counted as this. */
+const MAX_PAGE_SIZE = 100;
+
+/**
+ * Counts a list's selection once per item it may return: a field with a `first` argument returns
+ * `first` items (or the argument's declared default, else {@link DEFAULT_PAGE_SIZE}); a list at the
+ * root of an operation without one (the catalogue, a provider's deliveries, an order's ledger) counts
+ * as a default page. Each item costs one point plus its selection, so a page read for its `pageInfo`
+ * alone still costs its rows. Lists nested in an object without `first` (a plan's upgrades, a
+ * connection's edges) belong to their parent's item and count once.
+ */
+export function listEstimator(schema: GraphQLSchema): ComplexityEstimator {
+  const roots = new Set<unknown>([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean));
+  return ({ type, field, args, childComplexity }) => {
+    const first = field.args.find((a) => a.name === 'first');
+    let items: number;
+    if (first) {
+      const given: unknown = args.first;
+      const fallback = typeof first.defaultValue === 'number' ? first.defaultValue : DEFAULT_PAGE_SIZE;
+      items = typeof given === 'number' && Number.isFinite(given) ? Math.min(Math.max(Math.trunc(given), 1), MAX_PAGE_SIZE) : fallback;
+    } else if (roots.has(type) && isListType(getNullableType(field.type))) {
+      items = DEFAULT_PAGE_SIZE;
+    } else {
+      return undefined;
+    }
+    return 1 + items * (1 + childComplexity);
+  };
 }
 
 /**
  * Complexity of the operation: one point per field occurrence, or the weight a field declares in its
- * `complexity` extension. Every fragment spread is counted where it is spread, so a small document
- * whose fragments spread each other cannot stand for a huge one.
+ * `complexity` extension, with a list's selection counted once per item it may return
+ * ({@link listEstimator}). Every fragment spread is counted where it is spread, so a small document
+ * whose fragments spread each other cannot stand for a huge one. Call it on a validated document only.
  */
 export function complexityOf(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): number {
   // Without variables the count depends on the document alone, and Apollo hands out one parsed document
@@ -77,7 +166,7 @@ export function complexityOf(schema: GraphQLSchema, document: DocumentNode, vari
     query: document,
     variables: variables ?? {},
     operationName: operationName ?? undefined,
-    estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+    estimators: [fieldExtensionsEstimator(), estimatorOf(schema), simpleEstimator({ defaultComplexity: 1 })],
     maxQueryNodes: 20_000,
   });
   if (constant) {
@@ -87,6 +176,13 @@ export function complexityOf(schema: GraphQLSchema, document: DocumentNode, vari
   }
   return complexity;
 }
+
+const estimators = new WeakMap<GraphQLSchema, ComplexityEstimator>();
+const estimatorOf = (schema: GraphQLSchema): ComplexityEstimator => {
+  let e = estimators.get(schema);
+  if (!e) estimators.set(schema, (e = listEstimator(schema)));
+  return e;
+};
 
 const constantComplexity = new WeakMap<DocumentNode, Map<string, number>>();
 
@@ -150,7 +246,10 @@ export class DocumentCache {
       const message = e instanceof GraphQLError ? e.message : 'Syntax error';
       return { errors: [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
     }
-    const ruleErrors = validate(this.schema, document, [...specifiedRules, ...limitRules(this.limits)]);
+    // The limits are measured on a document the spec's rules accept: unknown fragments and fragment
+    // cycles are answered with the spec's own messages, never reach a limit's walk.
+    let ruleErrors = validate(this.schema, document, specifiedRules);
+    if (!ruleErrors.length) ruleErrors = validate(this.schema, document, limitRules(this.limits));
     if (ruleErrors.length) {
       return { errors: ruleErrors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: VALIDATION_FAILED } })) };
     }
@@ -202,7 +301,7 @@ export const callerKey = (customerId: string | undefined, ip: string | undefined
 
 /** Whether the operation to run is a mutation. */
 export function isMutation(document: DocumentNode, operationName?: string | null): boolean {
-  return getOperationAST(document, operationName ?? undefined)?.operation === 'mutation';
+  return getOperationAST(document, operationName ?? undefined)?.operation === OperationTypeNode.MUTATION;
 }
 
 /** Apollo's HTTP head for an error (status and a HeaderMap); typed loosely as other packages augment `extensions.http`. */
@@ -222,12 +321,13 @@ export function limitsPlugin(opts: { schema: GraphQLSchema; limits: OperationLim
             complex.extensions.http = httpHead(400);
             throw complex;
           }
-          if (operation?.operation === 'mutation') {
+          if (operation?.operation === OperationTypeNode.MUTATION) {
             try {
               await opts.mutations.consume(callerKey(contextValue.principal?.sub, opts.ip(contextValue)));
             } catch (e) {
               if (e instanceof RateLimitedError) {
-                const retry = String(e.extensions.retryAfterSeconds ?? 1);
+                const after = e.extensions.retryAfterSeconds;
+                const retry = String(typeof after === 'number' ? after : 1);
                 e.extensions.http = httpHead(429, [['retry-after', retry]]);
               }
               throw e;

@@ -6,8 +6,8 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { complexityOf, DocumentCache, limitsOf } from '../../src/http/limits';
-import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 import { readTestEnv } from '../support/env';
+import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 
 const contract = buildSchema(readFileSync(path.join(__dirname, '..', '..', '..', 'shared', 'contract.graphql'), 'utf8'));
 const defaults = limitsOf(loadConfig({ NODE_ENV: 'test' }));
@@ -63,14 +63,60 @@ describe('the contract’s own operations pass the default limits', () => {
     expect(new DocumentCache(contract, defaults).prepare(query, { id: randomUUID() }).errors).toBeUndefined();
   });
 
-  test('complexity counts what would run: the deep orders page is far below the default', () => {
+  test('complexity counts what would run: the deep page of 100 orders is within the default, 30 such pages are not', () => {
     const c = complexityOf(contract, parse(normal.myOrdersDeep));
-    expect(c).toBeGreaterThan(40);
-    expect(c).toBeLessThan(defaults.maxComplexity / 4);
+    expect(c).toBeGreaterThan(100 * 40);
+    expect(c).toBeLessThan(defaults.maxComplexity);
+    expect(complexityOf(contract, parse(pages(30, 100)))).toBeGreaterThan(defaults.maxComplexity);
   });
 
-  test('the defaults are depth 10, complexity 1000, 30 aliases', () => {
-    expect(defaults).toEqual({ maxDepth: 10, maxComplexity: 1000, maxAliases: 30 });
+  test('the defaults are depth 10, complexity 8000, 30 aliases', () => {
+    expect(defaults).toEqual({ maxDepth: 10, maxComplexity: 8000, maxAliases: 30 });
+  });
+});
+
+/** `n` aliased pages of `first` orders (no `first` when null), selecting `selection` of each. */
+const pages = (n: number, first: number | null | string, selection = 'edges { node { id } }') =>
+  `{ ${Array.from({ length: n }, (_, i) => `o${i}: myOrders${first === null ? '' : `(first: ${first})`} { ${selection} }`).join(' ')} }`;
+
+describe('complexity counts a list’s selection once per item it may return', () => {
+  const cost = (query: string, variables?: Record<string, unknown>, schema = contract) => complexityOf(schema, parse(query), variables);
+
+  test('a page of 100 costs about ten pages of 10; an omitted `first` counts as the default page of 20', () => {
+    const p100 = cost(pages(1, 100));
+    expect(p100).toBeGreaterThan(9 * cost(pages(1, 10)));
+    expect(cost(pages(1, null))).toBe(cost(pages(1, 20)));
+    expect(cost(`{ wallet { transactions(first: 100) { edges { node { id } } } } }`)).toBeGreaterThan(9 * cost(`{ wallet { transactions(first: 10) { edges { node { id } } } } }`));
+  });
+
+  test('`first` given by a variable counts as its value', () => {
+    const q = `query($n: Int) { myOrders(first: $n) { edges { node { id } } } }`;
+    expect(cost(q, { n: 100 })).toBe(cost(pages(1, 100)));
+    expect(cost(q, { n: 5 })).toBe(cost(pages(1, 5)));
+  });
+
+  test('a page read for its pageInfo alone still costs its rows', () => {
+    expect(cost(pages(1, 100, 'pageInfo { hasNextPage }'))).toBeGreaterThan(100);
+    expect(cost(pages(30, 100, 'pageInfo { hasNextPage }'))).toBeGreaterThan(defaults.maxComplexity);
+  });
+
+  test('a `first` beyond the largest page counts as the largest page (its resolver refuses it as BAD_USER_INPUT)', () => {
+    expect(cost(pages(1, 100000))).toBe(cost(pages(1, 100)));
+  });
+
+  test('a root list without `first` counts as a default page; any field with `first` multiplies, by its declared default when omitted', () => {
+    const deliveries = `{ myDeliveries { id number status plan { name } } }`;
+    expect(cost(deliveries)).toBeGreaterThan(20 * 5);
+    // The same generic rule once the field takes `first` (here declared with a default of 50).
+    const paged = buildSchema(
+      readFileSync(path.join(__dirname, '..', '..', '..', 'shared', 'contract.graphql'), 'utf8').replace(
+        'myDeliveries(status: DeliveryStatus)',
+        'myDeliveries(status: DeliveryStatus, first: Int = 50)',
+      ),
+    );
+    expect(cost(deliveries, {}, paged)).toBe(cost(`{ myDeliveries(first: 50) { id number status plan { name } } }`, {}, paged));
+    expect(cost(`{ myDeliveries(first: 100) { id } }`, {}, paged)).toBeGreaterThan(2 * cost(`{ myDeliveries { id } }`, {}, paged) - 5);
+    expect(cost(`{ myDeliveries(first: 10) { id } }`, {}, paged)).toBeLessThan(cost(`{ myDeliveries { id } }`, {}, paged));
   });
 });
 
@@ -117,9 +163,42 @@ describe('over HTTP', () => {
     const r = await s.gql(query);
     expect(r.status).toBe(400);
     expect(codeOf(r)).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(r.errors?.[0].message).toMatch(/too complex: at most 1000/);
-    expect(r.errors?.[0].extensions?.complexity).toBeGreaterThan(1000);
+    expect(r.errors?.[0].message).toMatch(new RegExp(`too complex: at most ${defaults.maxComplexity}`));
+    expect(r.errors?.[0].extensions?.complexity).toBeGreaterThan(defaults.maxComplexity);
     expect(r.data ?? null).toBeNull();
+  });
+
+  test('30 aliased pages of 100 orders are refused before running (400, too complex); 15 pages of 20 run', async () => {
+    const t = await token(`cust-${randomUUID()}`);
+    for (const selection of ['edges { node { id } }', 'pageInfo { hasNextPage }']) {
+      const r = await s.gql(pages(30, 100, selection), {}, t);
+      expect([r.status, codeOf(r)]).toEqual([400, 'GRAPHQL_VALIDATION_FAILED']);
+      expect(r.errors?.[0].message).toMatch(/too complex/);
+      expect(r.data ?? null).toBeNull();
+    }
+    const fine = await s.gql(pages(15, 20), {}, t);
+    expect([fine.status, fine.errors]).toEqual([200, undefined]);
+    // Any list with `first` on the schema this server runs: a provider's deliveries too.
+    const deliveries = await s.gql(`{ ${Array.from({ length: 30 }, (_, i) => `d${i}: myDeliveries(first: 100) { id number status }`).join(' ')} }`, {}, t);
+    expect([deliveries.status, codeOf(deliveries)]).toEqual([400, 'GRAPHQL_VALIDATION_FAILED']);
+    // The same through a variable.
+    const q = `query($n: Int) { ${Array.from({ length: 30 }, (_, i) => `o${i}: myOrders(first: $n) { edges { node { id } } }`).join(' ')} }`;
+    expect(codeOf(await s.gql(q, { n: 100 }, t))).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect((await s.gql(q, { n: 2 }, t)).errors).toBeUndefined();
+  });
+
+  test('a `first` out of range is the resolver’s BAD_USER_INPUT, not a complexity refusal', async () => {
+    const r = await s.gql(`{ myOrders(first: 100000) { edges { node { id } } } }`, {}, await token(`cust-${randomUUID()}`));
+    expect(codeOf(r)).toBe('BAD_USER_INPUT');
+  });
+
+  test('depth is counted through fragments; a document with an unknown fragment is refused by the spec’s rule', async () => {
+    const deep = await shallow.gql(`query Deep { plans { ...U } } fragment U on Plan { upgrades { price { amount } } }`);
+    expect([deep.status, codeOf(deep)]).toEqual([400, 'GRAPHQL_VALIDATION_FAILED']);
+    expect(deep.errors?.[0].message).toMatch(/depth of 2/);
+    const unknown = await shallow.gql(`query Deep { plans { upgrades { price { amount } } ...Nope } }`);
+    expect([unknown.status, codeOf(unknown)]).toEqual([400, 'GRAPHQL_VALIDATION_FAILED']);
+    expect(unknown.errors?.map((e) => e.message).join('\n')).toMatch(/Unknown fragment "Nope"/);
   });
 
   test('30 aliases pass, 31 are refused', async () => {
@@ -179,6 +258,15 @@ describe('over HTTP', () => {
       const r = await overWs(client, `{ me { id } }`);
       expect(r.errors).toBeUndefined();
       expect(r.data.me.id).toBe(sub);
+    });
+
+    test('30 aliased pages of 100 orders are refused as too complex, 15 pages of 20 run', async () => {
+      const refused = await overWs(client, pages(30, 100));
+      expect(refused.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(refused.errors?.[0].message).toMatch(/too complex/);
+      const fine = await overWs(client, pages(15, 20));
+      expect(fine.errors).toBeUndefined();
+      expect(Object.keys(fine.data)).toHaveLength(15);
     });
 
     test('too many aliases and a fragment bomb are refused with GRAPHQL_VALIDATION_FAILED', async () => {

@@ -107,6 +107,8 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     schema,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
+    // Whatever Apollo itself reports goes to the JSON logs, never to the console.
+    logger: log,
     // The process owner (main.ts, tests) decides when to stop; Apollo must not exit on signals itself.
     stopOnTerminationSignals: false,
     formatError,
@@ -150,6 +152,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     log,
     context: (p) => contextFor(p, randomUUID()),
     initTimeoutMs: config.wsInitTimeoutMs,
+    maxSocketsPerCaller: config.wsMaxSocketsPerCaller,
     prepareOperation: async (caller, payload) => {
       const prepared = documents.prepare(payload.query, payload.variables, payload.operationName);
       if (prepared.errors) return prepared;

@@ -1,15 +1,16 @@
-import type { Server } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { decodeJwt } from 'jose';
+import type { Server } from 'node:http';
 import { WebSocketServer } from 'ws';
-import type { FastifyBaseLogger } from 'fastify';
 import type { Context } from '../context';
 import type { Principal, TokenVerifier } from '../infra/auth';
-import { formatError } from './errors';
-import { RateLimitedError } from '../shared/errors';
+import { INTERNAL_MESSAGE, RateLimitedError } from '../shared/errors';
+import { formatError, isExpected } from './errors';
 
-/** Custom close code for a missing token at the first operation (4401 Unauthorized, as graphql-ws' own 4403). */
+/** Custom close code for a socket without a token at its first operation or at the init timeout (4401 Unauthorized, as graphql-ws' own 4403). */
 export const CLOSE_UNAUTHORIZED = 4401;
 /** The most operations one socket may run at once. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 50;
@@ -28,14 +29,53 @@ export function tokenFrom(params: Params): string | undefined {
   return given(nested) ? (nested as string) : undefined;
 }
 
+/** Custom close code for a socket over its caller's allowance (graphql-ws uses 4429 for "too many"). */
+export const CLOSE_TOO_MANY = 4429;
+/** setTimeout's longest delay; a token valid for longer is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What one socket holds beyond graphql-ws' own context: who it counts for and its timers. */
+interface SocketState {
+  /** The allowance it is counted under (`sub:<id>` once authenticated, `ip:<address>` before). */
+  key?: string;
+  /** The token's `exp` in epoch ms; the socket lives no longer. */
+  expiresAt?: number;
+  timer?: NodeJS.Timeout;
+  closed: boolean;
+}
+
 type Extra = {
   principal?: Principal;
+  state?: SocketState;
 };
+
+/** The `exp` of a token that has just verified, in epoch ms (undefined when it has none). */
+function expiryOf(header: string): number | undefined {
+  try {
+    const exp = decodeJwt(header.replace(/^\s*Bearer\s+/i, '').trim()).exp;
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `fn` at `epochMs`, in steps when that is further than one timer can wait. */
+function at(state: SocketState, epochMs: number, fn: () => void): void {
+  clearTimeout(state.timer);
+  const left = epochMs - Date.now();
+  if (left <= 0) return fn();
+  state.timer = setTimeout(() => at(state, epochMs, fn), Math.min(left, MAX_TIMER_MS));
+  state.timer.unref();
+}
 
 /**
  * graphql-ws on the HTTP server's `/graphql` path. A token in `connectionParams` is checked at
- * connect (a bad one closes with 4403); a socket without one may still authenticate with its first
- * operation's `extensions.headers` (the IDE's way), and one that never does is closed with 4401.
+ * connect (a bad or expired one closes with 4403); a socket without one may still authenticate with
+ * its first operation's `extensions.headers` (the IDE's way), and one that has not within the init
+ * timeout, or sends an operation without a token, is closed with 4401. A socket lives no longer than
+ * its token: at its `exp` the socket is closed with 4403, running subscriptions included, and no
+ * operation starts after it. Each caller (token subject; the address for a socket not yet
+ * authenticated) holds at most `maxSocketsPerCaller` sockets; one more is closed with 4429.
  */
 export function attachWebSocket(opts: {
   server: Server;
@@ -44,8 +84,13 @@ export function attachWebSocket(opts: {
   log: FastifyBaseLogger;
   context: (principal: Principal | null) => Context;
   path?: string;
-  /** How long a socket may wait before `connection_init` (closed with 4408 after it). Default 10 s. */
+  /**
+   * How long a socket may wait before `connection_init` (closed with 4408 after it) and before it
+   * authenticates, with `connectionParams` or an operation's token (closed with 4401). Default 10 s.
+   */
   initTimeoutMs?: number;
+  /** Sockets one caller may hold at once on this instance (default 20). */
+  maxSocketsPerCaller?: number;
   /**
    * Parses and validates an authenticated operation and applies the abuse limits (depth, aliases,
    * complexity, mutation rate); errors returned are sent as the operation's `error` message and nothing
@@ -56,7 +101,59 @@ export function attachWebSocket(opts: {
     payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
   ) => Promise<{ document: DocumentNode; errors?: undefined } | { document?: undefined; errors: readonly GraphQLError[] }>;
 }) {
+  const initTimeoutMs = opts.initTimeoutMs ?? 10_000;
+  const maxSockets = opts.maxSocketsPerCaller ?? 20;
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 64 * 1024 });
+  // When each socket opened: the init timeout bounds its whole unauthenticated life, from the start.
+  const openedAt = new WeakMap<object, number>();
+  wss.on('connection', (socket) => openedAt.set(socket, Date.now()));
+
+  // Sockets held per allowance key. Counted from connection_init (a socket that never sends one is
+  // closed by the init timeout), so a burst of handshakes carrying tokens is never refused for the
+  // moment before their init is read. Per process: with several instances each has its own count.
+  const held = new Map<string, number>();
+  const release = (state: SocketState) => {
+    if (!state.key) return;
+    const n = (held.get(state.key) ?? 1) - 1;
+    if (n > 0) held.set(state.key, n);
+    else held.delete(state.key);
+    state.key = undefined;
+  };
+  /** Moves the socket under `key`; false when that is over the allowance (the caller closes it). */
+  const hold = (state: SocketState, key: string): boolean => {
+    if (state.closed) return false;
+    if (state.key === key) return true;
+    release(state);
+    state.key = key;
+    const n = (held.get(key) ?? 0) + 1;
+    held.set(key, n);
+    return n <= maxSockets;
+  };
+  const tooMany = `Too many sockets: at most ${maxSockets} per caller`;
+  const expired = (state: SocketState | undefined) => state?.expiresAt !== undefined && Date.now() >= state.expiresAt;
+
+  /**
+   * Gives the socket its caller: counted under the subject and closed with 4403 at the token's `exp`.
+   * Returns the close code and reason when the socket may not live on.
+   */
+  const authenticate = (
+    extra: Extra & { socket: { close(code: number, reason: string): void } },
+    principal: Principal,
+    header: string,
+  ): { code: number; reason: string } | null => {
+    const state = extra.state!;
+    const expiresAt = expiryOf(header);
+    // The verifier allows a few seconds of clock skew on `exp`; a socket ends at `exp` itself.
+    if (expiresAt !== undefined && Date.now() >= expiresAt) return { code: CloseCode.Forbidden, reason: 'Forbidden: token expired' };
+    if (!hold(state, `sub:${principal.sub}`)) return { code: CLOSE_TOO_MANY, reason: tooMany };
+    extra.principal = principal;
+    state.expiresAt = expiresAt;
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    if (expiresAt !== undefined) at(state, expiresAt, () => extra.socket.close(CloseCode.Forbidden, 'Forbidden: token expired'));
+    return null;
+  };
+
   // Ids of the operations each socket runs now: added once an operation is accepted, removed when it
   // completes or errors (graphql-ws calls onComplete or onError exactly once for an accepted one).
   const running = new WeakMap<object, Set<string>>();
@@ -74,27 +171,54 @@ export function attachWebSocket(opts: {
   const disposable = useServer<Params, Extra>(
     {
       schema: opts.schema,
-      connectionInitWaitTimeout: opts.initTimeoutMs ?? 10_000,
+      connectionInitWaitTimeout: initTimeoutMs,
       onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        const state: SocketState = (ctx.extra.state = { closed: false });
+        socket.once('close', () => {
+          state.closed = true;
+          clearTimeout(state.timer);
+          release(state);
+        });
         const token = tokenFrom(ctx.connectionParams);
-        if (!token) return true;
-        try {
-          ctx.extra.principal = await opts.verifier.verifyHeader(token);
-          return true;
-        } catch {
-          return false; // graphql-ws closes with 4403 Forbidden
+        if (token) {
+          let principal: Principal;
+          try {
+            principal = await opts.verifier.verifyHeader(token);
+          } catch {
+            return false; // graphql-ws closes with 4403 Forbidden
+          }
+          const refused = authenticate(ctx.extra, principal, token);
+          if (refused) socket.close(refused.code, refused.reason);
+          return !refused;
         }
+        // No token yet: counted under the address, and closed if no operation brings one in time.
+        if (!hold(state, `ip:${ctx.extra.request.socket.remoteAddress ?? 'unknown'}`)) {
+          socket.close(CLOSE_TOO_MANY, tooMany);
+          return false;
+        }
+        const deadline = (openedAt.get(socket) ?? Date.now()) + initTimeoutMs;
+        at(state, deadline, () => {
+          if (!ctx.extra.principal) socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized: no token within the connection timeout');
+        });
+        return true;
       },
       onSubscribe: async (ctx, id, payload) => {
+        const state = ctx.extra.state;
         if (!ctx.extra.principal) {
           const token = tokenFrom(payload.extensions as Params);
           if (!token) return refuse(ctx, id, CLOSE_UNAUTHORIZED, 'Unauthorized: send connectionParams.authorization');
+          let principal: Principal;
           try {
-            ctx.extra.principal = await opts.verifier.verifyHeader(token);
+            principal = await opts.verifier.verifyHeader(token);
           } catch {
             return refuse(ctx, id, CloseCode.Forbidden, 'Forbidden: invalid token');
           }
+          const refused = authenticate(ctx.extra, principal, token);
+          if (refused) return refuse(ctx, id, refused.code, refused.reason);
         }
+        // The expiry timer closes the socket at `exp`; this catches an operation read before it ran.
+        if (expired(state)) return refuse(ctx, id, CloseCode.Forbidden, 'Forbidden: token expired');
         // Over the cap, this operation alone is refused; the socket and its other subscriptions live on.
         if (runningOf(ctx).size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
           return [new RateLimitedError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} operations may run at once on one connection`)];
@@ -103,8 +227,16 @@ export function attachWebSocket(opts: {
           runningOf(ctx).add(id);
           return;
         }
-        const prepared = await opts.prepareOperation({ principal: ctx.extra.principal ?? null, ip: ctx.extra.request.socket.remoteAddress }, payload);
+        let prepared: Awaited<ReturnType<NonNullable<typeof opts.prepareOperation>>>;
+        try {
+          prepared = await opts.prepareOperation({ principal: ctx.extra.principal ?? null, ip: ctx.extra.request.socket.remoteAddress }, payload);
+        } catch (e) {
+          // Answered as this operation's masked error; graphql-ws would close the socket with the raw message.
+          opts.log.error({ err: e, op: payload.operationName ?? undefined, caller: ctx.extra.principal?.sub }, 'unexpected error');
+          return [new GraphQLError(INTERNAL_MESSAGE)];
+        }
         if (prepared.errors) return [...prepared.errors];
+        if (expired(state)) return refuse(ctx, id, CloseCode.Forbidden, 'Forbidden: token expired');
         runningOf(ctx).add(id);
         // graphql-ws adds the context; the document is not parsed or validated again.
         return { schema: opts.schema, document: prepared.document, variableValues: payload.variables, operationName: payload.operationName };
@@ -117,14 +249,25 @@ export function attachWebSocket(opts: {
         runningOf(ctx).delete(id);
         return errors.map((e) => formatError(e.toJSON(), e) as never);
       },
-      onNext: (_ctx, _id, _payload, _args, result) => {
+      onNext: (ctx, _id, payload, _args, result) => {
         if (!('errors' in result) || !result.errors) return result;
-        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } as never;
+        for (const e of result.errors) {
+          // Logged here as HTTP logs them (operationLogPlugin): the client sees INTERNAL_SERVER_ERROR only.
+          if (!isExpected(e)) opts.log.error({ op: payload.operationName ?? undefined, caller: ctx.extra.principal?.sub, err: e.originalError ?? e }, 'unexpected error');
+        }
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
       },
     },
     wss,
     12_000,
   );
+  // graphql-ws prints a socket's errors to the console, stack and all. They are the client's doing (a
+  // frame over maxPayload, a malformed frame, a reset) and ws closes the socket itself (1009, 1002):
+  // a line in the JSON logs is enough. Runs after graphql-ws' own connection listener, replacing its.
+  wss.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (err) => opts.log.warn({ err: err.message }, 'websocket error'));
+  });
   return {
     wss,
     /** Closes every socket with 1001 Going Away so clients reconnect elsewhere, then stops the server. */

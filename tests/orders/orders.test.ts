@@ -326,7 +326,10 @@ describe('myOrders', () => {
         const { rows } = await client.query(`explain ${text}`, params);
         return rows.map((r) => r['QUERY PLAN']).join('\n');
       };
-      const plain = await explain(myOrdersQuery({ status: false, after: true }), ['bulk-7', '1700000000000000', UNKNOWN, 21]);
+      // A cursor inside the data, as a client's next page has: one before every row would let an index on
+      // created_at alone look free to the planner (no row to read), which says nothing about real pages.
+      const now = String(Date.now() * 1000);
+      const plain = await explain(myOrdersQuery({ status: false, after: true }), ['bulk-7', now, UNKNOWN, 21]);
       expect(plain).toContain('order_customer_created_idx');
       expect(plain).not.toMatch(/Seq Scan|Sort/);
       const byStatus = await explain(myOrdersQuery({ status: true, after: false }), ['bulk-7', 'PAID', 21]);

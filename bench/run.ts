@@ -6,7 +6,7 @@
  *
  *   npm run bench                      full run (several minutes; run it on a quiet machine)
  *   npm run bench -- --smoke           tiny sizes, a second or two per scenario (checks the harness)
- *   npm run bench -- --only=plans,pay  some scenario groups: plans, myorders, ceiling, orders, pay, fanout
+ *   npm run bench -- --only=plans,pay  some scenario groups: plans, adminorders, myorders, ceiling, orders, pay, fanout
  *                                      (a group measures the ceilings it compares to when they were not run)
  *   --keep-db  keep the database afterwards; --no-build  reuse dist/; --profile  CPU profiles of the servers
  *   --seconds=N  measured seconds per HTTP run; --subscribers=N  fan-out subscribers on one instance
@@ -38,6 +38,7 @@ import type { LoadResult } from './lib/load';
  */
 const GROUPS: Array<{ key: string; title: string; run: (ctx: BenchContext) => Promise<ScenarioResult[]> }> = [
   { key: 'plans', title: 'plans query vs Apollo hello', run: async (ctx) => (await import('./scenarios/plans.js')).plansScenarios(ctx) },
+  { key: 'adminorders', title: 'admin orders by customer and by status in 1,000 vs 1,000,000 orders', run: async (ctx) => (await import('./scenarios/admin-orders.js')).adminOrdersScenario(ctx) },
   { key: 'myorders', title: 'myOrders vs Apollo hello, and in 1,000 vs 1,000,000 orders', run: async (ctx) => (await import('./scenarios/my-orders.js')).myOrdersScenario(ctx) },
   { key: 'ceiling', title: 'the careful wallet payment in plain SQL (pgbench), c=8 and c=32', run: async (ctx) => (await import('./scenarios/ceiling.js')).ceilingScenarios(ctx) },
   { key: 'orders', title: 'createOrder vs the careful ceiling; with one popular coupon vs without', run: async (ctx) => (await import('./scenarios/create-order.js')).createOrderScenarios(ctx) },

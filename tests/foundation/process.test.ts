@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'graphql-ws';
@@ -12,7 +12,7 @@ import { freePort } from '../../src/infra/free-port';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 
-/** `npm start` as a child process (tsx on src/main.ts), with exactly `env` besides PATH and HOME. */
+/** `npm start` as a child process (`node --import tsx src/main.ts`), with exactly `env` besides PATH and HOME. */
 class ApiProcess {
   readonly child: ChildProcess;
   output = '';
@@ -21,11 +21,11 @@ class ApiProcess {
     readonly port: number,
     env: Record<string, string>,
   ) {
-    this.child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/main.ts'], {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, PORT: String(port), HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: tsx runs the server in a child of its own, which a kill must reach too.
+      // Its own process group, as a terminal gives a command it runs: a group signal reaches all of it.
       detached: true,
     });
     this.child.stdout!.on('data', (d) => (this.output += d));
@@ -66,7 +66,15 @@ class ApiProcess {
     return result;
   }
 
-  /** SIGKILL to tsx and the server it runs. */
+  /** Sends `signal` to the whole process group, as a terminal does on Ctrl-C; resolves with the exit code, or null after `timeoutMs`. */
+  async signalGroup(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<number | null> {
+    process.kill(-this.child.pid!, signal);
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
+    const result = await Promise.race([this.exited, timer]);
+    return result === 'timeout' ? null : result;
+  }
+
+  /** SIGKILL to the process group. */
   kill(): void {
     try {
       process.kill(-this.child.pid!, 'SIGKILL');
@@ -162,4 +170,91 @@ test('without DATABASE_URL an embedded PostgreSQL under DATA_DIR is created, the
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+}, 180_000);
+
+/** Whether a process with this id exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid of the embedded PostgreSQL serving `dataDir` (first line of its postmaster.pid). */
+const postgresPid = (dataDir: string) => Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+
+/** Polls until `check` holds, else throws saying what it waited for. */
+async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A data folder the embedded server's `postgres` user (as root) can enter. */
+function openDataDir(): string {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'commerce-data-'));
+  chmodSync(dataDir, 0o755);
+  return dataDir;
+}
+
+test('Ctrl-C in a terminal (SIGINT to the whole process group) stops the API, then its embedded PostgreSQL: exit 0, no connection cut', async () => {
+  const dataDir = openDataDir();
+  try {
+    // Logs on: a connection cut from under the API would be logged as an error.
+    const p = await start({ DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+    await p.ready(120_000, Date.now());
+    const admin = await token('admin-ctrl-c', 'admin');
+    const made = await p.gql(CreatePlanDocument, { input: { name: 'Ctrl-C', price: 100 } }, admin);
+    expect({ errors: made.errors, output: made.errors ? p.output : '' }).toEqual({ errors: undefined, output: '' });
+    const pgPid = postgresPid(dataDir);
+    expect(alive(pgPid)).toBe(true);
+
+    const code = await p.signalGroup('SIGINT');
+    const errors = p.output.split('\n').filter((l) => /"level":(50|60)|connection lost|terminating connection|Connection terminated|ECONNREFUSED|error while stopping/i.test(l));
+    expect({ code, errors }).toEqual({ code: 0, errors: [] });
+    expect(alive(pgPid)).toBe(false); // stopped by the API before it exited
+    expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 240_000);
+
+test('an API killed outright (SIGKILL) does not leave its embedded PostgreSQL running, and the next start uses the same data', async () => {
+  const dataDir = openDataDir();
+  try {
+    const first = await start({ DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+    await first.ready(120_000, Date.now());
+    const admin = await token('admin-killed', 'admin');
+    expect((await first.gql(CreatePlanDocument, { input: { name: 'Outlives a kill', price: 100 } }, admin)).errors).toBeUndefined();
+    const pgPid = postgresPid(dataDir);
+    // The server process itself (its log lines carry its pid).
+    const serverPid = Number(/"pid":(\d+)/.exec(first.output)?.[1]);
+    expect(alive(serverPid)).toBe(true);
+
+    process.kill(serverPid, 'SIGKILL');
+    await until(`the embedded PostgreSQL (pid ${pgPid}) to stop after its API was killed`, () => !alive(pgPid));
+    first.kill();
+
+    const second = await start({ DATA_DIR: dataDir });
+    await second.ready(120_000, Date.now());
+    const listed = await second.gql<{ plans: Array<{ name: string }> }>(PlanNamesDocument);
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data?.plans.map((x) => x.name)).toEqual(['Outlives a kill']);
+    await expectCleanStop(second);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 300_000);
+
+test('a SIGTERM while the server is still starting stops it once it is up, through the graceful path (exit 0)', async () => {
+  const p = await start({ DATABASE_URL: await createTestDatabase() });
+  // Printed once the process listens for signals, before the database and the server start.
+  await until('the first start-up line', () => /REDIS_URL is unset/.test(p.output), 120_000);
+  expect(p.output).not.toMatch(/GraphQL on/);
+  await expectCleanStop(p);
+  expect(p.output).toMatch(/GraphQL on/);
 }, 180_000);

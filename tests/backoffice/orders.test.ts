@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { adminOrdersQuery, normaliseOrderFilter, type OrderSearchFilter } from '../../src/modules/order/order-search';
 import { AdminCustomersDocument, AdminOrdersDocument, type AdminOrdersQueryVariables, type OrderFilter } from '../__generated__/graphql';
 import { CREDIT, PAY_WALLET, cancelOrder, createOrder, createPlan, createProviderPlan, newCustomer, type TestCustomer } from '../support/payments-fixtures';
 import { startTestServer, token, type TestServer } from '../support/server';
@@ -155,5 +157,64 @@ describe('orders (admin)', () => {
     expectCode(await list({ filter: { customerId: 'x'.repeat(65) } }), 'BAD_USER_INPUT');
     // Still serving.
     expect(ok(await list({ first: 100 })).orders.edges.length).toBeGreaterThan(0);
+  });
+
+  // Last: it adds 30,000 old orders to this file's database.
+  test('every filter an admin starts from is served by an index read in list order, never a scan or a sort', async () => {
+    const planA = await createPlan(s, 1000);
+    const planB = await createPlan(s, 1000);
+    await s.sql(`insert into customer (id, role) select 'bulk-' || g, 'customer' from generate_series(1, 300) g on conflict do nothing`);
+    await s.sql(
+      `insert into "order" (id, number, customer_id, plan_id, currency, subtotal, discount, tax, total, status, payment_method, created_at)
+       select gen_random_uuid(), 'ORD-' || (900000000 + g), 'bulk-' || (g % 300 + 1), case when g > 22500 then $2::uuid else $1::uuid end,
+              'USD', 1000, 0, 150, 1150, status, case when status in ('PAID', 'DELIVERED', 'REFUNDED') then 'WALLET' end,
+              timestamptz '2018-06-01' - g * interval '1 minute'
+         from (select g, case when g % 97 = 0 then 'REFUNDED' when g % 10 in (3, 6) then 'CANCELLED' when g % 10 = 4 then 'PAID' else 'DELIVERED' end as status
+                 from generate_series(1, 30000) g) bulk`,
+      [planA, planB],
+    );
+    const client = new Client({ connectionString: s.databaseUrl });
+    await client.connect();
+    try {
+      await client.query('analyze "order"');
+      const [middle] = (await client.query(`select id, (extract(epoch from created_at) * 1000000)::bigint::text as micros from "order" where number = 'ORD-900015000'`)).rows;
+      const number = 'ORD-900012345';
+      const explain = async (filter: OrderSearchFilter, withCursor = false) => {
+        const { sql, params } = adminOrdersQuery(normaliseOrderFilter(filter), withCursor ? { createdAtMicros: middle.micros, id: middle.id } : null, 21);
+        let i = 0;
+        const { rows } = await client.query(`explain ${sql.replace(/\?/g, () => `$${++i}`)}`, params);
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      };
+      const range = { createdAfter: new Date('2018-05-20T00:00:00Z'), createdBefore: new Date('2018-05-27T00:00:00Z') };
+      // [index, filter, after a cursor inside the data, few rows match (a bitmap read and a sort of them is as good)].
+      // Plan B has a quarter of the orders, all of them the oldest: walking an index on created_at alone and
+      // skipping other plans' rows (what the statistics suggest for a quarter) would read most of the table.
+      const cases: Array<[string, OrderSearchFilter, boolean, boolean?]> = [
+        ['order_created_utc_idx', {}, true],
+        ['order_created_utc_idx', range, false],
+        ['order_created_utc_idx', { paymentMethod: 'WALLET' as never }, true],
+        ['order_customer_created_idx', { customerId: 'bulk-7' }, true],
+        ['order_customer_status_created_idx', { customerId: 'bulk-7', status: 'PAID' as never }, false, true],
+        ['order_status_created_idx', { status: 'REFUNDED' as never }, false, true],
+        ['order_status_created_idx', { status: 'DELIVERED' as never }, true],
+        ['order_status_created_idx', { status: 'REFUNDED' as never, ...range }, false, true],
+        ['order_plan_created_idx', { planId: planB }, true],
+        ['order_plan_created_idx', { planId: planA, ...range }, false],
+        ['order_plan_status_created_idx', { planId: planB, status: 'REFUNDED' as never }, false, true],
+      ];
+      const wrong: string[] = [];
+      for (const [index, filter, withCursor, few] of cases) {
+        const plan = await explain(filter, withCursor);
+        if (!new RegExp(`\\b${index}\\b`).test(plan) || plan.includes('Seq Scan') || (!few && plan.includes('Sort'))) {
+          wrong.push(`${JSON.stringify(filter)}${withCursor ? ' after a cursor' : ''}: expected ${index}${few ? '' : ' read in order'}, got\n${plan}`);
+        }
+      }
+      expect(wrong).toEqual([]);
+      // A number names one order at most: its unique index finds it.
+      expect(await explain({ number })).toContain('order_number_unique');
+      expect(await explain({ number })).not.toContain('Seq Scan');
+    } finally {
+      await client.end();
+    }
   });
 });

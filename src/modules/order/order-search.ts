@@ -70,11 +70,20 @@ export function normaliseOrderFilter(f: OrderSearchFilter | null | undefined): N
  * cursor, `limit` rows. Each filter an admin starts from is the leading column of an index whose tail is
  * (created_at, id), so the database walks that index backwards from the cursor and stops after `limit`
  * matches whatever the table size: customer (`order_customer_created_idx`, with a status
- * `order_customer_status_created_idx`), status (`order_status_created_idx`), plan
- * (`order_plan_created_idx`, with a status `order_plan_status_created_idx`), no filter or a date range
- * (`order_created_idx`); a number is unique (`order_number_unique`).
+ * `order_customer_status_created_idx`), plan (`order_plan_created_idx`, with a status
+ * `order_plan_status_created_idx`), status (`order_status_created_idx`). A number is unique
+ * (`order_number_unique`). The rest (no filter, a date range, a payment method) walk
+ * `order_created_utc_idx`.
+ *
+ * That last index sorts by creation time read as UTC: the same order as created_at, but an expression,
+ * and only lists without a leading filter sort by it. So the planner can never serve a customer, plan or
+ * status list from it, skipping the rows that fail the filter: its statistics favour that for a filter
+ * many rows pass, and it reads most of the table when those rows are old (a retired plan's orders).
  */
 export function adminOrdersQuery(f: NormalisedOrderFilter, after: OrderCursor | null, limit: number): { sql: string; params: unknown[] } {
+  const led = f.customerId !== null || f.planId !== null || f.status !== null;
+  const key = led ? 'created_at' : `(created_at at time zone 'UTC')`;
+  const asKey = (timestamptz: string) => (led ? timestamptz : `(${timestamptz} at time zone 'UTC')`);
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (condition: string, ...values: unknown[]) => {
@@ -86,13 +95,13 @@ export function adminOrdersQuery(f: NormalisedOrderFilter, after: OrderCursor | 
   if (f.status !== null) add('status = ?', f.status);
   if (f.number !== null) add('number = ?', f.number);
   if (f.paymentMethod !== null) add('payment_method = ?', f.paymentMethod);
-  if (f.createdAfter !== null) add('created_at >= ?::timestamptz', f.createdAfter.toISOString());
-  if (f.createdBefore !== null) add('created_at < ?::timestamptz', f.createdBefore.toISOString());
-  if (after) add(`(created_at, id) < (${timestampFromMicros}, ?::uuid)`, after.createdAtMicros, after.id);
+  if (f.createdAfter !== null) add(`${key} >= ${asKey('?::timestamptz')}`, f.createdAfter.toISOString());
+  if (f.createdBefore !== null) add(`${key} < ${asKey('?::timestamptz')}`, f.createdBefore.toISOString());
+  if (after) add(`(${key}, id) < (${asKey(timestampFromMicros)}, ?::uuid)`, after.createdAtMicros, after.id);
   params.push(limit);
   const sql = `select id, ${microsOf('created_at')} as created_at_micros
     from "order"${where.length ? `\n   where ${where.join('\n     and ')}` : ''}
-   order by created_at desc, id desc
+   order by ${key} desc, id desc
    limit ?`;
   return { sql, params };
 }

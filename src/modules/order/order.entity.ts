@@ -32,7 +32,8 @@ export enum PaymentMethod {
 @Unique({ name: 'order_customer_idempotency_unique', properties: ['customer', 'idempotencyKey'] })
 @Index({ name: 'order_customer_created_idx', properties: ['customer', 'createdAt', 'id'] })
 @Index({ name: 'order_customer_status_created_idx', properties: ['customer', 'status', 'createdAt', 'id'] })
-@Index({ name: 'order_created_idx', properties: ['createdAt', 'id'] })
+// The admin order list without a customer, plan or status filter (see order-search.ts for why UTC).
+@Index({ name: 'order_created_utc_idx', expression: `create index "order_created_utc_idx" on "order" ((created_at at time zone 'UTC'), "id")` })
 @Index({ name: 'order_status_created_idx', properties: ['status', 'createdAt', 'id'] })
 @Index({ name: 'order_plan_created_idx', properties: ['plan', 'createdAt', 'id'] })
 @Index({ name: 'order_plan_status_created_idx', properties: ['plan', 'status', 'createdAt', 'id'] })

@@ -1,3 +1,4 @@
+import { AuditEntry } from './modules/audit/audit.entity';
 import { Coupon, CouponCustomerUse } from './modules/coupon/coupon.entity';
 import { Customer } from './modules/customer/customer.entity';
 import { Delivery, ServicePeriod } from './modules/delivery/delivery.entity';
@@ -24,4 +25,5 @@ export const entities = [
   CheckoutSession,
   GatewayEvent,
   GatewayCharge,
+  AuditEntry,
 ];

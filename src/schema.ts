@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type PubSub } from 'type-graphql';
+import { AuditResolver } from './modules/audit/audit.resolver';
 import { CouponResolver } from './modules/coupon/coupon.resolver';
 import { CustomerResolver } from './modules/customer/customer.resolver';
 import { DeliveryResolver } from './modules/delivery/delivery.resolver';
@@ -16,7 +17,7 @@ import { WalletResolver } from './modules/wallet/wallet.resolver';
 import { LedgerResolver } from './modules/wallet/ledger.resolver';
 
 /** Every resolver class of the API. */
-export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver, OrderAdminResolver, DeliveryResolver, OrderSubscriptionResolver, CustomerServicesResolver, ServicePeriodResolver, WalletResolver, PaymentResolver, LedgerResolver] as const;
+export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver, OrderAdminResolver, DeliveryResolver, OrderSubscriptionResolver, CustomerServicesResolver, ServicePeriodResolver, WalletResolver, PaymentResolver, LedgerResolver, AuditResolver] as const;
 
 /** type-graphql's pub/sub is not used for delivery (subscriptions use the EventBus); a stub satisfies it. */
 const unusedPubSub: PubSub = {

@@ -4,6 +4,7 @@ import { Mailer } from './infra/mail';
 import type { Orm } from './infra/orm';
 import type { EventBus } from './infra/pubsub';
 import { RateLimiter } from './infra/rate-limit';
+import { AuditService } from './modules/audit/audit.service';
 import { CouponService } from './modules/coupon/coupon.service';
 import { CustomerService } from './modules/customer/customer.service';
 import { DeliveryService } from './modules/delivery/delivery.service';
@@ -21,6 +22,8 @@ import { createStripe, type Stripe } from './infra/stripe';
 
 /** The domain services, built once per process and shared by requests, jobs and webhooks. */
 export interface Services {
+  /** The audit log; the services that change money, the catalogue or orders record into it. */
+  audits: AuditService;
   customers: CustomerService;
   plans: PlanService;
   ledger: LedgerService;
@@ -48,24 +51,26 @@ export function createServices(deps: {
   log?: (message: string, fields: Record<string, unknown>) => void;
 }): Services {
   const ledger = new LedgerService();
+  const audits = new AuditService();
   const orderEvents = new OrderEvents(deps.bus);
   const deliveries = new DeliveryService({
     config: deps.config,
     ledger,
     orderEvents,
     provisioner: deps.config.deliveryWebhookUrl ? new WebhookProvisioner(deps.config.deliveryWebhookUrl) : null,
+    audits,
   });
   const mailer = new Mailer(deps.config.smtpUrl, deps.log ?? ((m, f) => console.log(m, f)));
   const live = new OrderLiveService(deps.bus, deliveries);
-  const plans = new PlanService(deps.bus, deps.config.catalogueMaxAgeSeconds * 1000);
+  const plans = new PlanService(deps.bus, audits, deps.config.catalogueMaxAgeSeconds * 1000);
   const couponPreviewLimiter = new RateLimiter({
     keyPrefix: 'rl:coupon_preview',
     points: deps.config.couponPreviewRateLimit,
     windowSeconds: deps.config.rateLimitWindowSeconds,
     redisUrl: deps.config.redisUrl,
   });
-  const coupons = new CouponService({ config: deps.config, plans, previewLimiter: couponPreviewLimiter });
-  const orders = new OrderService({ config: deps.config, plans, coupons, events: orderEvents });
+  const coupons = new CouponService({ config: deps.config, plans, previewLimiter: couponPreviewLimiter, audits });
+  const orders = new OrderService({ config: deps.config, plans, coupons, events: orderEvents, audits });
   const stripe = createStripe(deps.config.stripe);
   const gateway: PaymentGateway = stripe ? new StripeGateway(stripe) : new DevGateway(deps.config.publicUrl);
   const payments = new PaymentService({
@@ -81,7 +86,8 @@ export function createServices(deps: {
     await payments.refundPaidOrder(tx, { id: orderId }, actorId, after, { publish: false });
   });
   return {
-    customers: new CustomerService(plans),
+    audits,
+    customers: new CustomerService(plans, audits),
     plans,
     ledger,
     orderEvents,
@@ -90,7 +96,7 @@ export function createServices(deps: {
     mailer,
     coupons,
     orders,
-    wallets: new WalletService(ledger, deps.config.currency),
+    wallets: new WalletService(ledger, deps.config.currency, audits),
     payments,
     stripe,
     tasks: {

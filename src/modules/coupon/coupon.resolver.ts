@@ -38,13 +38,13 @@ export class CouponResolver {
 
   @Mutation(() => CouponType, { description: 'Admin.' })
   async createCoupon(@Arg('input', () => CreateCouponInput) input: CreateCouponInput, @Ctx() ctx: Context): Promise<Coupon> {
-    await ctx.requireAdmin();
-    return ctx.services.coupons.create(ctx.em, input);
+    const admin = await ctx.requireAdmin();
+    return ctx.services.coupons.create(ctx.em, input, admin.id);
   }
 
   @Mutation(() => CouponType, { description: 'Admin.' })
   async setCouponEnabled(@Args(() => SetCouponEnabledArgs) { id, enabled }: SetCouponEnabledArgs, @Ctx() ctx: Context): Promise<Coupon> {
-    await ctx.requireAdmin();
-    return ctx.services.coupons.setEnabled(ctx.em, id, enabled);
+    const admin = await ctx.requireAdmin();
+    return ctx.services.coupons.setEnabled(ctx.em, id, enabled, admin.id);
   }
 }

@@ -7,6 +7,9 @@ import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { priceOrder, type PriceBreakdown } from '../../shared/money';
 import { PageInfo } from '../../shared/types';
+import { unitOfWork } from '../../shared/unit-of-work';
+import { AuditTargetType } from '../audit/audit.entity';
+import type { AuditService } from '../audit/audit.service';
 import { resolvePurchase, MAX_ORDER_AMOUNT } from '../order/order.pricing';
 import { Plan } from '../plan/plan.entity';
 import type { PlanService, Viewer } from '../plan/plan.service';
@@ -50,6 +53,8 @@ export class CouponService {
       plans: PlanService;
       /** Per-caller allowance of `couponPreview`. */
       previewLimiter: RateLimiter;
+      /** Admin changes are recorded in the audit log. */
+      audits: AuditService;
     },
   ) {}
 
@@ -65,8 +70,11 @@ export class CouponService {
     return trimmed;
   }
 
-  /** Admin: creates a coupon. Codes are unique ignoring case and surrounding spaces (the database decides races). */
-  async create(em: EntityManager, input: CreateCouponInput): Promise<Coupon> {
+  /**
+   * Admin: creates a coupon, recorded in the audit log as made by `actor`. Codes are unique ignoring case
+   * and surrounding spaces (the database decides races).
+   */
+  async create(em: EntityManager, input: CreateCouponInput, actor: string): Promise<Coupon> {
     const code = this.normaliseCode(input.code, 'code');
     if (input.kind === CouponKind.PERCENT && input.value > 100) throw BadUserInputError.field('value', 'a PERCENT coupon takes 1 to 100');
     if (input.startsAt && input.endsAt && input.endsAt <= input.startsAt) throw BadUserInputError.field('endsAt', 'must be after startsAt');
@@ -84,9 +92,11 @@ export class CouponService {
     coupon.maxUsesPerUser = input.maxUsesPerUser ?? null;
     coupon.minAmount = input.minAmount ?? null;
     coupon.planIds = planIds;
-    const fork = em.fork();
     try {
-      await fork.persistAndFlush(coupon);
+      await unitOfWork(em.fork(), async (tx) => {
+        tx.persist(coupon);
+        await this.deps.audits.record(tx, { actor, action: 'createCoupon', targetType: AuditTargetType.COUPON, targetId: coupon.id, details: { ...input, code } });
+      });
     } catch (e) {
       if (e instanceof UniqueConstraintViolationException) throw BadUserInputError.field('code', 'a coupon with this code already exists');
       throw e;
@@ -134,12 +144,16 @@ export class CouponService {
     return { edges, pageInfo: new PageInfo(rows.length > first, edges.at(-1)?.cursor ?? null) };
   }
 
-  /** Admin: turns a coupon on or off. Orders already holding a use keep it. */
-  async setEnabled(em: EntityManager, id: string, enabled: boolean): Promise<Coupon> {
+  /** Admin: turns a coupon on or off, recorded in the audit log as done by `actor`. Orders already holding a use keep it. */
+  async setEnabled(em: EntityManager, id: string, enabled: boolean, actor: string): Promise<Coupon> {
     if (!isUuid(id)) throw new NotFoundError('No such coupon');
-    const rows = await em.execute(`update coupon set enabled = ? where id = ? returning *`, [enabled, id]);
-    if (rows.length === 0) throw new NotFoundError('No such coupon');
-    return em.fork().map(Coupon, rows[0]);
+    const row = await unitOfWork(em, async (tx) => {
+      const rows = await tx.execute<Array<Record<string, unknown> & { code: string }>>(`update coupon set enabled = ? where id = ? returning *`, [enabled, id]);
+      if (rows.length === 0) throw new NotFoundError('No such coupon');
+      await this.deps.audits.record(tx, { actor, action: 'setCouponEnabled', targetType: AuditTargetType.COUPON, targetId: id, details: { enabled, code: rows[0].code } });
+      return rows[0];
+    });
+    return em.fork().map(Coupon, row);
   }
 
   /** The coupon a code names (ignoring case and surrounding spaces), or null. */

@@ -20,8 +20,8 @@ export class CustomerResolver {
 
   @Mutation(() => CustomerType, { description: 'Admin. Puts a customer into a customer group.' })
   async setCustomerGroup(@Args(() => SetCustomerGroupArgs) args: SetCustomerGroupArgs, @Ctx() ctx: Context): Promise<CustomerType> {
-    await ctx.requireAdmin();
-    return ctx.services.customers.setGroup(ctx.em, args.customerId, args.group);
+    const admin = await ctx.requireAdmin();
+    return ctx.services.customers.setGroup(ctx.em, args.customerId, args.group, admin.id);
   }
 
   /** Listed customers carry their balance; a single one (`me`, an admin's change) reads it. */

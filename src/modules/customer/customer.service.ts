@@ -5,6 +5,8 @@ import { decodeKeyCursor, encodeKeyCursor, pageSize } from '../../shared/cursor'
 import { NotFoundError } from '../../shared/errors';
 import { PageInfo } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
+import { AuditTargetType } from '../audit/audit.entity';
+import type { AuditService } from '../audit/audit.service';
 import type { PlanService } from '../plan/plan.service';
 import { Customer, type Role } from './customer.entity';
 
@@ -43,7 +45,11 @@ export class CustomerService {
    */
   private readonly seen = new LRUCache<string, Role>({ max: 50_000, ttl: 60_000 });
 
-  constructor(private readonly plans: PlanService) {}
+  constructor(
+    private readonly plans: PlanService,
+    /** Group changes are recorded in the audit log. */
+    private readonly audits: AuditService,
+  ) {}
 
   /** The caller's customer id, after making sure the row exists (see {@link ensure}). */
   async ensureId(em: EntityManager, principal: Principal): Promise<string> {
@@ -80,11 +86,15 @@ export class CustomerService {
     return em.map(Customer, rows[0]);
   }
 
-  /** Admin: moves a customer into a group; the catalogue shows them its plans from then on. */
-  async setGroup(em: EntityManager, customerId: string, group: string): Promise<Customer> {
+  /**
+   * Admin: moves a customer into a group; the catalogue shows them its plans from then on. Recorded in
+   * the audit log as done by `actor`, with the group it left.
+   */
+  async setGroup(em: EntityManager, customerId: string, group: string, actor: string): Promise<Customer> {
     return unitOfWork(em, async (tx, after) => {
       const customer = await tx.findOne(Customer, { id: customerId });
       if (!customer) throw new NotFoundError('No such customer');
+      await this.audits.record(tx, { actor, action: 'setCustomerGroup', targetType: AuditTargetType.CUSTOMER, targetId: customerId, details: { group, previousGroup: customer.group } });
       customer.group = group;
       this.plans.customerGroupChanged(after, customerId);
       return customer;

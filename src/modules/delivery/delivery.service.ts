@@ -6,6 +6,8 @@ import { splitRelease } from '../../shared/money';
 import { BadUserInputError, ForbiddenError, InvalidStatusTransitionError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
+import { AuditTargetType } from '../audit/audit.entity';
+import type { AuditService } from '../audit/audit.service';
 import { Role } from '../customer/customer.entity';
 import { Order, OrderStatus } from '../order/order.entity';
 import { orderLifecycle } from '../order/order.fsm';
@@ -67,6 +69,8 @@ export class DeliveryService {
       ledger: LedgerService;
       orderEvents: OrderEvents;
       provisioner: Provisioner | null;
+      /** Status changes by people and failed automatic deliveries are recorded in the audit log. */
+      audits: AuditService;
     },
   ) {}
 
@@ -110,7 +114,15 @@ export class DeliveryService {
       if (!deliveryMoves(mode, actor).can(o.deliveryStatus, to)) {
         throw new InvalidStatusTransitionError(`A delivery cannot go from ${o.deliveryStatus} to ${to} this way`);
       }
-      return this.apply(tx, after, o, to, caller.sub, 0);
+      const snapshot = await this.apply(tx, after, o, to, caller.sub, 0);
+      await this.deps.audits.record(tx, {
+        actor: caller.sub,
+        action: 'setDeliveryStatus',
+        targetType: AuditTargetType.ORDER,
+        targetId: o.id,
+        details: { from: o.deliveryStatus, to, as: actor },
+      });
+      return snapshot;
     });
   }
 
@@ -144,7 +156,15 @@ export class DeliveryService {
       if (attempt.number < attempt.max) throw e;
       await unitOfWork(em.fork(), async (tx, after) => {
         const o = await this.lock(tx, orderId);
-        if (o?.deliveryStatus && moves.can(o.deliveryStatus, DeliveryStatus.FAILED)) await this.apply(tx, after, o, DeliveryStatus.FAILED, actor, 0);
+        if (!o?.deliveryStatus || !moves.can(o.deliveryStatus, DeliveryStatus.FAILED)) return;
+        await this.apply(tx, after, o, DeliveryStatus.FAILED, actor, 0);
+        await this.deps.audits.record(tx, {
+          actor: 'system:delivery',
+          action: 'deliveryFailed',
+          targetType: AuditTargetType.ORDER,
+          targetId: o.id,
+          details: { attempts: attempt.number, error: (e instanceof Error ? e.message : String(e)).slice(0, 500) },
+        });
       });
       return 'failed';
     }

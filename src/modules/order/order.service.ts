@@ -17,6 +17,8 @@ import type { Coupon } from '../coupon/coupon.entity';
 import type { CouponService } from '../coupon/coupon.service';
 import { couponKey } from '../coupon/coupon.entity';
 import { CouponRejection, couponMessage } from '../coupon/coupon.rules';
+import { AuditTargetType } from '../audit/audit.entity';
+import type { AuditService } from '../audit/audit.service';
 import { Role } from '../customer/customer.entity';
 import type { PlanService, Viewer } from '../plan/plan.service';
 import { CancelReason, Order, OrderStatus } from './order.entity';
@@ -87,6 +89,8 @@ export class OrderService {
       plans: PlanService;
       coupons: CouponService;
       events: OrderEvents;
+      /** An admin's cancel and the payment timeout are recorded in the audit log. */
+      audits: AuditService;
     },
   ) {}
 
@@ -222,6 +226,7 @@ export class OrderService {
       const own = row.customer_id === caller.customerId;
       const snapshot = await this.cancelPending(tx, after, orderId, own ? CancelReason.CUSTOMER : CancelReason.ADMIN);
       if (!snapshot) throw new OrderNotCancellableError();
+      await this.deps.audits.record(tx, { actor: caller.customerId, action: 'cancelOrder', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: snapshot.number, reason: snapshot.cancelReason } });
       return snapshot;
     });
   }
@@ -232,7 +237,11 @@ export class OrderService {
    */
   async expire(em: EntityManager, orderId: string): Promise<boolean> {
     if (!isUuid(orderId)) return false;
-    const snapshot = await unitOfWork(em, (tx, after) => this.cancelPending(tx, after, orderId, CancelReason.TIMEOUT));
+    const snapshot = await unitOfWork(em, async (tx, after) => {
+      const cancelled = await this.cancelPending(tx, after, orderId, CancelReason.TIMEOUT);
+      if (cancelled) await this.deps.audits.record(tx, { actor: 'system:timeout', action: 'orderTimeout', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: cancelled.number } });
+      return cancelled;
+    });
     return snapshot !== null;
   }
 

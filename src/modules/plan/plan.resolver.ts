@@ -26,14 +26,14 @@ export class PlanResolver {
 
   @Mutation(() => PlanType, { description: 'Admin.' })
   async createPlan(@Arg('input', () => CreatePlanInput) input: CreatePlanInput, @Ctx() ctx: Context): Promise<Plan> {
-    await ctx.requireAdmin();
-    return ctx.services.plans.create(ctx.em, input);
+    const admin = await ctx.requireAdmin();
+    return ctx.services.plans.create(ctx.em, input, admin.id);
   }
 
   @Mutation(() => PlanType, { description: 'Admin.' })
   async updatePlan(@Args(() => UpdatePlanArgs) { id, input }: UpdatePlanArgs, @Ctx() ctx: Context): Promise<Plan> {
-    await ctx.requireAdmin();
-    return ctx.services.plans.update(ctx.em, id, input);
+    const admin = await ctx.requireAdmin();
+    return ctx.services.plans.update(ctx.em, id, input, admin.id);
   }
 
   @FieldResolver(() => Money)

@@ -5,6 +5,8 @@ import { CATALOGUE_KEY, Topic, type EventBus, type Unlisten } from '../../infra/
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
+import { AuditTargetType } from '../audit/audit.entity';
+import type { AuditService } from '../audit/audit.service';
 import { Customer, DEFAULT_GROUP, Role } from '../customer/customer.entity';
 import { CatalogueCache, listedTo, loadCatalogue, type CataloguePlan } from './catalogue';
 import { Plan, PlanUpgrade, SaleStatus } from './plan.entity';
@@ -37,6 +39,8 @@ export class PlanService {
 
   constructor(
     private readonly bus: EventBus,
+    /** Plan changes are recorded in the audit log. */
+    private readonly audits: AuditService,
     /** How long a catalogue copy, a remembered group or a cached listing may serve at most. */
     readonly maxAgeMs = CATALOGUE_MAX_AGE_MS,
   ) {
@@ -143,8 +147,8 @@ export class PlanService {
     return em.find(Plan, saleStatus ? { saleStatus } : {}, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
 
-  /** Admin: creates a plan with its upgrades in one transaction. */
-  async create(em: EntityManager, input: CreatePlanInput): Promise<Plan> {
+  /** Admin: creates a plan with its upgrades in one transaction, recorded in the audit log as made by `actor`. */
+  async create(em: EntityManager, input: CreatePlanInput, actor: string): Promise<Plan> {
     return unitOfWork(em, async (tx, after) => {
       const plan = new Plan(input.name, input.price);
       plan.description = input.description ?? null;
@@ -155,22 +159,28 @@ export class PlanService {
       if (input.providerId != null) plan.provider = await this.provider(tx, input.providerId);
       tx.persist(plan);
       (input.upgrades ?? []).forEach((u, i) => tx.persist(new PlanUpgrade(plan, u.name, u.price, i)));
+      await this.audits.record(tx, { actor, action: 'createPlan', targetType: AuditTargetType.PLAN, targetId: plan.id, details: { ...input } });
       this.catalogueChanged(after, plan.id);
       return plan;
     });
   }
 
-  /** Admin: changes a plan. Existing orders keep the price they locked. */
-  async update(em: EntityManager, id: string, input: UpdatePlanInput): Promise<Plan> {
+  /**
+   * Admin: changes a plan. Existing orders keep the price they locked. Recorded in the audit log as made
+   * by `actor`, with the fields given and what they held before.
+   */
+  async update(em: EntityManager, id: string, input: UpdatePlanInput, actor: string): Promise<Plan> {
     return unitOfWork(em, async (tx, after) => {
       const plan = isUuid(id) ? await tx.findOne(Plan, { id }, { lockMode: undefined }) : null;
       if (!plan) throw new NotFoundError('No such plan');
+      const before = Object.fromEntries(Object.keys(input).map((k) => [k, plan[k as keyof UpdatePlanInput] ?? null]));
       if (input.name != null) plan.name = input.name;
       if (input.description !== undefined) plan.description = input.description;
       if (input.price != null) plan.price = input.price;
       if (input.groups !== undefined) plan.groups = uniq(input.groups ?? []);
       if (input.saleStatus != null) plan.saleStatus = input.saleStatus;
       if (input.stock !== undefined) plan.stock = input.stock;
+      await this.audits.record(tx, { actor, action: 'updatePlan', targetType: AuditTargetType.PLAN, targetId: plan.id, details: { ...input, before } });
       this.catalogueChanged(after, plan.id);
       return plan;
     });

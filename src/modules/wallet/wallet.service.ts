@@ -4,6 +4,8 @@ import { decodeCursor, encodeCursor, microsOf, timestampFromMicros } from '../..
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { PageInfo } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
+import { AuditTargetType } from '../audit/audit.entity';
+import type { AuditService } from '../audit/audit.service';
 import type { LedgerService } from './ledger.service';
 import { AccountKind, EntryKind, MAX_WALLET_BALANCE } from './wallet.entity';
 import { DEFAULT_PAGE, type WalletTransactionConnection, type WalletView } from './wallet.types';
@@ -23,6 +25,8 @@ export class WalletService {
   constructor(
     private readonly ledger: LedgerService,
     private readonly currency: string,
+    /** Admin credits are recorded in the audit log. */
+    private readonly audits: AuditService,
   ) {}
 
   /** A customer's wallet as it is now (balance 0 before the first credit). */
@@ -74,6 +78,7 @@ export class WalletService {
    * unchanged. A reference already used for another customer or amount is BAD_USER_INPUT (`reference`):
    * answering as if it had credited would hide a client's mistake. A credit that would take the balance
    * past {@link MAX_WALLET_BALANCE} is BAD_USER_INPUT (`amount`); the guarded update decides races.
+   * A credit is recorded in the audit log as made by `actor`; a repeated call, which changes nothing, is not.
    */
   async credit(em: EntityManager, input: { customerId: string; amount: number; reference: string }, actor: string): Promise<WalletView> {
     await unitOfWork(em, async (tx) => {
@@ -104,6 +109,13 @@ export class WalletService {
         actor,
         { journalId },
       );
+      await this.audits.record(tx, {
+        actor,
+        action: 'creditWallet',
+        targetType: AuditTargetType.WALLET,
+        targetId: input.customerId,
+        details: { amount: input.amount, reference: input.reference, journalId },
+      });
     });
     return this.walletOf(em, input.customerId);
   }

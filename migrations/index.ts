@@ -3,15 +3,17 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123111816_Initial as M0 } from './Migration20261123111816_Initial';
 import { Migration20261123111900_LedgerGuards as M1 } from './Migration20261123111900_LedgerGuards';
 import { Migration20261202100000_OrderHoldsRatesWalletCap as M2 } from './Migration20261202100000_OrderHoldsRatesWalletCap';
-import { Migration20261202120000_BackOfficeIndexes as M3 } from './Migration20261202120000_BackOfficeIndexes';
-import { Migration20261202120001_OrderCreatedUtcIndex as M4 } from './Migration20261202120001_OrderCreatedUtcIndex';
-import { Migration20261202140000_AuditLog as M5 } from './Migration20261202140000_AuditLog';
+import { Migration20261202110000_GatewayTrust as M3 } from './Migration20261202110000_GatewayTrust';
+import { Migration20261202120000_BackOfficeIndexes as M4 } from './Migration20261202120000_BackOfficeIndexes';
+import { Migration20261202120001_OrderCreatedUtcIndex as M5 } from './Migration20261202120001_OrderCreatedUtcIndex';
+import { Migration20261202140000_AuditLog as M6 } from './Migration20261202140000_AuditLog';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
   { name: 'Migration20261123111900_LedgerGuards', class: M1 },
   { name: 'Migration20261202100000_OrderHoldsRatesWalletCap', class: M2 },
-  { name: 'Migration20261202120000_BackOfficeIndexes', class: M3 },
-  { name: 'Migration20261202120001_OrderCreatedUtcIndex', class: M4 },
-  { name: 'Migration20261202140000_AuditLog', class: M5 },
+  { name: 'Migration20261202110000_GatewayTrust', class: M3 },
+  { name: 'Migration20261202120000_BackOfficeIndexes', class: M4 },
+  { name: 'Migration20261202120001_OrderCreatedUtcIndex', class: M5 },
+  { name: 'Migration20261202140000_AuditLog', class: M6 },
 ];

@@ -16,9 +16,29 @@ import { OrderService } from './modules/order/order.service';
 import { PlanService } from './modules/plan/plan.service';
 import { LedgerService } from './modules/wallet/ledger.service';
 import { WalletService } from './modules/wallet/wallet.service';
+import { GatewayCheckoutService } from './modules/payment/checkout.service';
+import { DevGatewayService } from './modules/payment/dev-gateway.service';
 import { DevGateway, StripeGateway, type PaymentGateway } from './modules/payment/gateway';
-import { PaymentService } from './modules/payment/payment.service';
+import { GatewayEventService } from './modules/payment/gateway-events.service';
+import { PaymentConfirmation } from './modules/payment/payment-confirmation';
+import { paymentTasks } from './modules/payment/payment.tasks';
+import { RefundService } from './modules/payment/refund.service';
+import { WalletPaymentService } from './modules/payment/wallet-payment.service';
 import { createStripe, type Stripe } from './infra/stripe';
+
+/** The payment module's services, one per job: each depends only on the ones before it. */
+export interface PaymentServices {
+  /** Refunds (recorded in the transaction, sent to the gateway by a job); the delivery service uses it too. */
+  refunds: RefundService;
+  /** Paying from the wallet. */
+  wallet: WalletPaymentService;
+  /** Opening and expiring gateway checkouts. */
+  checkout: GatewayCheckoutService;
+  /** The gateway's webhook events: inbox, retries, failures. */
+  events: GatewayEventService;
+  /** The development gateway's pages; null when Stripe is configured. */
+  dev: DevGatewayService | null;
+}
 
 /** The domain services, built once per process and shared by requests, jobs and webhooks. */
 export interface Services {
@@ -35,7 +55,7 @@ export interface Services {
   coupons: CouponService;
   orders: OrderService;
   wallets: WalletService;
-  payments: PaymentService;
+  payments: PaymentServices;
   /** The Stripe client; null when the development gateway stands in (no keys, outside production). */
   stripe: Stripe | null;
   /** Background job handlers, by task name. */
@@ -53,11 +73,15 @@ export function createServices(deps: {
   const ledger = new LedgerService();
   const audits = new AuditService();
   const orderEvents = new OrderEvents(deps.bus);
+  const stripe = createStripe(deps.config.stripe);
+  const gateway: PaymentGateway = stripe ? new StripeGateway(stripe) : new DevGateway(deps.config.publicUrl);
+  const refunds = new RefundService({ config: deps.config, ledger, orderEvents, gateway });
   const deliveries = new DeliveryService({
     config: deps.config,
     ledger,
     orderEvents,
     provisioner: deps.config.deliveryWebhookUrl ? new WebhookProvisioner(deps.config.deliveryWebhookUrl) : null,
+    refunds,
     audits,
   });
   const mailer = new Mailer(deps.config.smtpUrl, deps.log ?? ((m, f) => console.log(m, f)));
@@ -70,21 +94,17 @@ export function createServices(deps: {
     redisUrl: deps.config.redisUrl,
   });
   const coupons = new CouponService({ config: deps.config, plans, previewLimiter: couponPreviewLimiter, audits });
-  const orders = new OrderService({ config: deps.config, plans, coupons, events: orderEvents, audits });
-  const stripe = createStripe(deps.config.stripe);
-  const gateway: PaymentGateway = stripe ? new StripeGateway(stripe) : new DevGateway(deps.config.publicUrl);
-  const payments = new PaymentService({
-    config: deps.config,
-    ledger,
-    deliveries,
-    orderEvents,
-    gateway,
-    releaseUnpaidSlot: (tx, order) => orders.releaseUnpaidSlot(tx, order),
-  });
-  // An admin cancelling a delivery refunds its order; the delivery change publishes the result itself.
-  deliveries.useRefund(async (tx, orderId, actorId, after) => {
-    await payments.refundPaidOrder(tx, { id: orderId }, actorId, after, { publish: false });
-  });
+  const checkout = new GatewayCheckoutService({ config: deps.config, gateway });
+  const orders = new OrderService({ config: deps.config, plans, coupons, events: orderEvents, audits, checkouts: checkout });
+  const confirmation = new PaymentConfirmation({ ledger, deliveries, orderEvents, unpaidSlots: orders });
+  const events = new GatewayEventService({ confirmation, refunds });
+  const payments: PaymentServices = {
+    refunds,
+    wallet: new WalletPaymentService(confirmation),
+    checkout,
+    events,
+    dev: gateway.isDevelopment ? new DevGatewayService(events) : null,
+  };
   return {
     audits,
     customers: new CustomerService(plans, audits),
@@ -102,6 +122,7 @@ export function createServices(deps: {
     tasks: {
       ...(deps.orm ? deliveryTasks({ orm: deps.orm, config: deps.config, deliveries, mailer }) : {}),
       ...(deps.orm ? orders.tasks(() => deps.orm!.em.fork()) : {}),
+      ...(deps.orm ? paymentTasks({ em: () => deps.orm!.em.fork(), checkout: payments.checkout, events, refunds }) : {}),
     },
   };
 }

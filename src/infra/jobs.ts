@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { EventEmitter } from 'node:events';
 import { Client, Pool } from 'pg';
-import { run, runMigrations, type Runner, type Task, type TaskList, type WorkerEvents, type Logger as WorkerLogger, Logger } from 'graphile-worker';
+import { run, runMigrations, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents, type Logger as WorkerLogger, Logger } from 'graphile-worker';
 
 /** Options of one enqueued job. */
 export interface EnqueueOptions {
@@ -133,4 +133,4 @@ async function crashRecovery(connectionString: string, poolId: string, log?: (le
   };
 }
 
-export type { Task, TaskList, Runner };
+export type { Task, TaskList, Runner, JobHelpers };

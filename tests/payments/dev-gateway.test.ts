@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config';
 import { expectLedgerSound } from '../support/ledger-invariants';
-import { PAY_GATEWAY, createOrder, createProviderPlan, newCustomer, orderRow, type TestCustomer, type TestOrder } from '../support/payments-fixtures';
+import { PAY_GATEWAY, cancelOrder, createOrder, createProviderPlan, newCustomer, orderRow, waitFor, type TestCustomer, type TestOrder } from '../support/payments-fixtures';
 import { startTestServer, type TestServer } from '../support/server';
 import { checkoutEvent, postWebhook } from '../support/stripe-stub';
 
@@ -44,7 +44,7 @@ test('payWithGateway answers a local checkout page under PUBLIC_URL, and a retry
   const html = await page.text();
   const [{ number }] = await s.sql(`select number from "order" where id = $1`, [order.id]);
   expect(html).toContain(number);
-  expect(html).toContain('23.00 USD');
+  expect(html).toContain('$23.00');
   expect(html).toMatch(/<form method="post" action="\/dev-gateway\/checkout\/cs_dev_[0-9a-f]+\/pay"/);
   expect(html).toMatch(/<form method="post" action="\/dev-gateway\/checkout\/cs_dev_[0-9a-f]+\/fail"/);
 });
@@ -87,6 +87,19 @@ test('the Fail form leaves the order PENDING', async () => {
   expect(res.headers.get('location')).toBe(`${PUBLIC_URL}/checkout/cancel?order=${order.id}`);
   expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: order.version });
   expect(await s.sql(`select 1 from payment where order_id = $1`, [order.id])).toHaveLength(0);
+});
+
+test('a cancelled order’s checkout is expired: its page shows it and Pay takes nothing', async () => {
+  const { c, order, local } = await devCheckout();
+  expect(await cancelOrder(s, c, order.id)).toBeUndefined();
+  await waitFor('the session to be expired', async () => (await s.sql(`select status from checkout_session where order_id = $1`, [order.id]))[0]?.status === 'EXPIRED');
+  const html = await (await fetch(local)).text();
+  expect(html).toContain('This checkout is expired.');
+  expect(html).not.toContain('/pay"');
+  const res = await submit(`${local}/pay`);
+  expect(res.status).toBe(410);
+  expect(await s.sql(`select 1 from gateway_charge where order_id = $1`, [order.id])).toHaveLength(0);
+  expect(await orderRow(s, order.id)).toMatchObject({ status: 'CANCELLED' });
 });
 
 test('unknown checkout pages are 404; the Stripe webhook refuses events when no webhook secret is configured', async () => {

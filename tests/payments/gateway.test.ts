@@ -11,6 +11,7 @@ import {
   credit,
   newCustomer,
   orderRow,
+  waitFor,
   type TestCustomer,
   type TestOrder,
 } from '../support/payments-fixtures';
@@ -47,8 +48,12 @@ async function checkout(): Promise<{ c: TestCustomer; order: TestOrder; session:
   return { c, order, session: { id, amount_total: order.total, currency: 'usd', orderId: order.id } };
 }
 
-const chargeOf = async (sessionId: string) => (await s.sql(`select outcome, refund_ref, amount::int, payment_intent from gateway_charge where session_id = $1`, [sessionId]))[0];
+const chargeOf = async (sessionId: string) =>
+  (await s.sql(`select outcome, refund_ref, refund_status, amount::int, payment_intent from gateway_charge where session_id = $1`, [sessionId]))[0];
 const refundsFor = (paymentIntent: string) => stub.requestsTo('/v1/refunds').filter((r) => r.body.payment_intent === paymentIntent && r.outcome === 'ok');
+/** Waits until no refund job is left to run: every refund recorded so far has been sent and answered. */
+const refundJobsDone = () =>
+  waitFor('the refund jobs to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0);
 const escrowOf = async (orderId: string) =>
   Number((await s.sql(`select coalesce(sum(amount), 0) as held from ledger_entry where account = 'ESCROW' and order_id = $1`, [orderId]))[0].held);
 
@@ -126,6 +131,29 @@ describe('payWithGateway', () => {
   });
 });
 
+describe('amounts Stripe does not take', () => {
+  test.each([
+    ['below its minimum', 30, 35, /below the smallest amount/, 'AMOUNT_TOO_SMALL'],
+    ['above its maximum', 90_000_000, 103_500_000, /above the largest amount/, 'AMOUNT_TOO_LARGE'],
+  ] as const)('%s: BAD_USER_INPUT saying why (not an outage), asked once, order unchanged', async (_what, price, total, message, reason) => {
+    const { planId: tiny } = await createProviderPlan(s, price);
+    const c = await newCustomer(s);
+    const order = await createOrder(s, c, tiny);
+    expect(order.total).toBe(total);
+    const before = stub.requestsTo('/v1/checkout/sessions').length;
+    const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
+    expect(codeOf(r)).toBe('BAD_USER_INPUT');
+    expect(r.errors![0].message).toMatch(message);
+    expect(r.errors![0].message).toContain(`$${(total / 100).toLocaleString('en-US', { minimumFractionDigits: 2 })}`);
+    expect(r.errors![0].extensions).toMatchObject({ field: 'orderId', reason });
+    // Stripe refused it (amount_too_small / amount_too_large): a refusal is not retried like an outage.
+    const calls = stub.requestsTo('/v1/checkout/sessions').slice(before);
+    expect(calls).toHaveLength(1);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: order.version });
+    expect(await s.sql(`select 1 from checkout_session where order_id = $1`, [order.id])).toHaveLength(0);
+  });
+});
+
 describe('POST /webhooks/stripe', () => {
   test('checkout.session.completed (paid) confirms the payment: PAID by GATEWAY, delivery NEW, escrow holds the total', async () => {
     const { order, session } = await checkout();
@@ -196,13 +224,15 @@ describe('POST /webhooks/stripe', () => {
     expect(res.status).toBe(200);
     expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: order.version });
     expect(await s.sql(`select 1 from payment where order_id = $1`, [order.id])).toHaveLength(0);
+    await refundJobsDone();
     const refunds = refundsFor(pi);
     expect(refunds).toHaveLength(1);
     expect(refunds[0].body.amount).toBe(String(TOTAL - 1));
     expect(refunds[0].idempotencyKey).toBe(`refund:charge:${session.id}`);
-    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'MISMATCH', refund_ref: expect.stringMatching(/^re_/) });
+    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'MISMATCH', refund_status: 'SUCCEEDED', refund_ref: expect.stringMatching(/^re_/) });
     // Delivered again as another event: no second refund.
     expect((await postWebhook(s.url, checkoutEvent({ ...session, amount_total: TOTAL - 1, payment_intent: pi }))).status).toBe(200);
+    await refundJobsDone();
     expect(refundsFor(pi)).toHaveLength(1);
   });
 
@@ -212,25 +242,29 @@ describe('POST /webhooks/stripe', () => {
     expect((await postWebhook(s.url, checkoutEvent({ ...session, currency: 'eur', payment_intent: pi }))).status).toBe(200);
     expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING' });
     expect(await chargeOf(session.id)).toMatchObject({ outcome: 'MISMATCH' });
+    await refundJobsDone();
     expect(refundsFor(pi)).toHaveLength(1);
   });
 
-  test('a payment arriving after the order was cancelled is refunded through Stripe at once; the order stays CANCELLED', async () => {
+  test('a payment arriving after the order was cancelled is refunded through Stripe; the order stays CANCELLED', async () => {
     const { c, order, session } = await checkout();
     expect(await cancelOrder(s, c, order.id)).toBeUndefined();
     const cancelled = await orderRow(s, order.id);
     const pi = `pi_${randomUUID()}`;
+    // Paid at Stripe just before the cancellation expired the session there; the event arrives after.
     const res = await postWebhook(s.url, checkoutEvent({ ...session, payment_intent: pi }));
     expect(res.status).toBe(200);
+    await refundJobsDone();
     const refunds = refundsFor(pi);
     expect(refunds).toHaveLength(1);
     expect(refunds[0]).toMatchObject({ method: 'POST', body: expect.objectContaining({ amount: String(TOTAL), payment_intent: pi }) });
     expect(refunds[0].idempotencyKey).toBeTruthy();
     expect(await orderRow(s, order.id)).toMatchObject({ status: 'CANCELLED', version: cancelled.version });
-    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'REFUNDED', refund_ref: expect.stringMatching(/^re_/) });
+    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'REFUNDED', refund_status: 'SUCCEEDED', refund_ref: expect.stringMatching(/^re_/) });
     expect(await s.sql(`select 1 from payment where order_id = $1`, [order.id])).toHaveLength(0);
     // The same payment reported again never refunds twice.
     expect((await postWebhook(s.url, checkoutEvent({ ...session, payment_intent: pi }, 'checkout.session.async_payment_succeeded'))).status).toBe(200);
+    await refundJobsDone();
     expect(refundsFor(pi)).toHaveLength(1);
   });
 
@@ -241,6 +275,7 @@ describe('POST /webhooks/stripe', () => {
     expect(paid.errors).toBeUndefined();
     const pi = `pi_${randomUUID()}`;
     expect((await postWebhook(s.url, checkoutEvent({ ...session, payment_intent: pi }))).status).toBe(200);
+    await refundJobsDone();
     expect(refundsFor(pi)).toHaveLength(1);
     expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', payment_method: 'WALLET', version: paid.data!.payWithWallet.version });
     expect(await s.sql(`select method from payment where order_id = $1`, [order.id])).toEqual([{ method: 'WALLET' }]);
@@ -248,20 +283,23 @@ describe('POST /webhooks/stripe', () => {
     expect(await escrowOf(order.id)).toBe(TOTAL);
   });
 
-  test('when Stripe is down during a late-payment refund the event fails (500, nothing kept) and its redelivery refunds once', async () => {
+  test('when Stripe is down during a late-payment refund the event is still taken (200) and the refund is retried until Stripe takes it, once', async () => {
     const { c, order, session } = await checkout();
     expect(await cancelOrder(s, c, order.id)).toBeUndefined();
     const pi = `pi_${randomUUID()}`;
     const event = checkoutEvent({ ...session, payment_intent: pi });
     stub.mode = 'error500';
-    const failed = await postWebhook(s.url, event);
-    expect(failed.status).toBe(500);
-    expect(await s.sql(`select 1 from gateway_event where id = $1`, [(event as any).id])).toHaveLength(0);
-    expect(await chargeOf(session.id)).toBeUndefined();
+    const taken = await postWebhook(s.url, event);
+    expect(taken.status).toBe(200);
+    expect(taken.body.outcome).toBe('processed');
+    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'REFUNDED', refund_status: 'PENDING', refund_ref: null });
+    // The refund job has tried and failed at least once while Stripe is down.
+    await waitFor('a refund try while Stripe is down', async () => stub.requestsTo('/v1/refunds').some((r) => r.body.payment_intent === pi && r.outcome === 'error500'));
+    expect((await postWebhook(s.url, event)).body.outcome).toBe('duplicate');
     stub.mode = 'ok';
-    expect((await postWebhook(s.url, event)).status).toBe(200);
+    await refundJobsDone();
     expect(refundsFor(pi)).toHaveLength(1);
-    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'REFUNDED' });
+    expect(await chargeOf(session.id)).toMatchObject({ outcome: 'REFUNDED', refund_status: 'SUCCEEDED', refund_ref: expect.stringMatching(/^re_/) });
   });
 
   test('a session completed but not yet paid waits for async_payment_succeeded', async () => {
@@ -304,29 +342,38 @@ describe('refundOrder of a gateway payment', () => {
     return { c, order, pi, version: (await orderRow(s, order.id)).version };
   }
 
-  test('refunds through Stripe once: order REFUNDED, delivery CANCELLED, escrow back to the clearing account', async () => {
+  test('refunds through Stripe once: order REFUNDED, delivery CANCELLED, escrow back to the clearing account; the refund PENDING until Stripe confirms it', async () => {
     const { order, pi, version } = await paidThroughGateway();
     const r = await s.gql(REFUND, { orderId: order.id }, await adminToken());
     expect(r.errors).toBeUndefined();
     expect(r.data!.refundOrder).toMatchObject({ status: 'REFUNDED', version: version + 1, delivery: { status: 'CANCELLED' } });
+    expect(await escrowOf(order.id)).toBe(0);
+    await refundJobsDone();
     const refunds = refundsFor(pi);
     expect(refunds).toHaveLength(1);
     expect(refunds[0].body.amount).toBe(String(TOTAL));
-    const [refund] = await s.sql(`select gateway_ref, amount::int from refund where order_id = $1`, [order.id]);
-    expect(refund).toEqual({ gateway_ref: expect.stringMatching(/^re_/), amount: TOTAL });
-    expect(await escrowOf(order.id)).toBe(0);
+    const [refund] = await s.sql(`select id, status, gateway_ref, amount::int, error, settled_at from refund where order_id = $1`, [order.id]);
+    expect(refund).toEqual({ id: expect.any(String), status: 'SUCCEEDED', gateway_ref: expect.stringMatching(/^re_/), amount: TOTAL, error: null, settled_at: expect.any(Date) });
+    expect(refunds[0].body['metadata[refundId]']).toBe(refund.id);
     expect(codeOf(await s.gql(REFUND, { orderId: order.id }, await adminToken()))).toBe('ORDER_NOT_REFUNDABLE');
+    await refundJobsDone();
     expect(refundsFor(pi)).toHaveLength(1);
   });
 
-  test('Stripe down: PAYMENT_GATEWAY_UNAVAILABLE and the order stays PAID with its escrow', async () => {
-    const { order, version } = await paidThroughGateway();
+  test('Stripe down: the order is REFUNDED at once (refund PENDING), and the refund is retried until Stripe takes it, once', async () => {
+    const { order, pi, version } = await paidThroughGateway();
     stub.mode = 'close';
     const r = await s.gql(REFUND, { orderId: order.id }, await adminToken());
-    expect(codeOf(r)).toBe('PAYMENT_GATEWAY_UNAVAILABLE');
-    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', version });
-    expect(await s.sql(`select 1 from refund where order_id = $1`, [order.id])).toHaveLength(0);
-    expect(await s.sql(`select status from delivery where order_id = $1`, [order.id])).toEqual([{ status: 'NEW' }]);
-    expect(await escrowOf(order.id)).toBe(TOTAL);
+    expect(r.errors).toBeUndefined();
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'REFUNDED', version: version + 1 });
+    expect(await s.sql(`select status from delivery where order_id = $1`, [order.id])).toEqual([{ status: 'CANCELLED' }]);
+    expect(await escrowOf(order.id)).toBe(0);
+    // The job's first try fails (every attempt closed) and is noted on the refund.
+    const noted = await waitFor('the failed try noted on the refund', async () => (await s.sql(`select status, error from refund where order_id = $1 and error is not null`, [order.id]))[0]);
+    expect(noted).toMatchObject({ status: 'PENDING', error: expect.any(String) });
+    stub.mode = 'ok';
+    await refundJobsDone();
+    expect(refundsFor(pi)).toHaveLength(1);
+    expect(await s.sql(`select status, error from refund where order_id = $1`, [order.id])).toEqual([{ status: 'SUCCEEDED', error: null }]);
   });
 });

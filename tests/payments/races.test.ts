@@ -12,6 +12,7 @@ import {
   credit,
   newCustomer,
   orderRow,
+  waitFor,
 } from '../support/payments-fixtures';
 import { codeOf, startTestServer, type GqlResult, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
@@ -121,6 +122,8 @@ test('wallet payments against the gateway’s webhook, 20 at once: paid once, an
   expect(await a.sql(`select method from payment where order_id = $1`, [order.id])).toHaveLength(1);
   const row = await orderRow(a, order.id);
   expect(row).toMatchObject({ status: 'PAID', version: order.version + 1 });
+  // A losing gateway payment is refunded by a job after its event's commit.
+  await waitFor('the refund jobs to finish', async () => Number((await a.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0);
   const refunds = stub.requestsTo('/v1/refunds').filter((r) => r.body.payment_intent === pi);
   if (row.payment_method === 'WALLET') {
     expect(count(wallet, 'OK')).toBe(1);

@@ -107,3 +107,14 @@ export async function until<T>(check: () => Promise<T>, timeoutMs = 5_000, stepM
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/** Polls `check` until it returns a truthy value and returns it; throws naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, stepMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}

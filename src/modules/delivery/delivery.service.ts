@@ -31,8 +31,13 @@ export interface Attempt {
   max: number;
 }
 
-/** Refunds a paid order inside the caller's transaction (the payments module's refund core). */
-export type RefundOrder = (tx: EntityManager, orderId: string, actorId: string, after: AfterCommit) => Promise<void>;
+/**
+ * Refunds a paid order inside the caller's transaction (the payments module's RefundService, which does
+ * not depend on this service). `publish: false`: the delivery change publishes the result itself.
+ */
+export interface RefundCore {
+  refundPaidOrder(tx: EntityManager, order: { id: string }, actorId: string, after: AfterCommit, opts: { publish: false }): Promise<unknown>;
+}
 
 /** The locked order and its delivery, as one change reads them. */
 interface Locked {
@@ -61,23 +66,18 @@ export const MY_DELIVERIES_MAX_PAGE = 100;
  * release of the escrow on completion and the order mails.
  */
 export class DeliveryService {
-  private refund?: RefundOrder;
-
   constructor(
     private readonly deps: {
       config: Config;
       ledger: LedgerService;
       orderEvents: OrderEvents;
       provisioner: Provisioner | null;
+      /** An admin's cancellation refunds the order. */
+      refunds: RefundCore;
       /** Status changes by people and failed automatic deliveries are recorded in the audit log. */
       audits: AuditService;
     },
   ) {}
-
-  /** Lets an admin's cancellation refund the order (wired once the payments module exists). */
-  useRefund(refund: RefundOrder): void {
-    this.refund = refund;
-  }
 
   /**
    * Creates the delivery of an order that has just been paid, `NEW`, inside the payment's
@@ -239,8 +239,7 @@ export class DeliveryService {
 
     if (to === DeliveryStatus.CANCELLED) {
       // The refund core moves the order to REFUNDED and raises its version: that is this change's one step.
-      if (!this.refund) throw new Error('no refund core wired');
-      await this.refund(tx, o.id, actorId, after);
+      await this.deps.refunds.refundPaidOrder(tx, { id: o.id }, actorId, after, { publish: false });
     } else if (to === DeliveryStatus.COMPLETED) {
       const done = await tx.execute(
         `update "order" set status = ?, delivered_at = now(), version = version + 1 where id = ? and status in (?) returning id`,

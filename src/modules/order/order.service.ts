@@ -70,6 +70,14 @@ interface Held {
 const CLEAR_HELD = `holds_unpaid_slot = false, holds_stock = false, holds_coupon_use = false`;
 const RETURN_HELD = `returning o.id, o.customer_id, o.plan_id, o.coupon_id, held.holds_unpaid_slot, held.holds_stock, held.holds_coupon_use`;
 
+/**
+ * Expires, after commit, the open Checkout Sessions of an order leaving PENDING inside `tx` (the payment
+ * module's GatewayCheckoutService; passed in, so this module does not depend on that one).
+ */
+export interface OpenCheckouts {
+  expireOpen(tx: EntityManager, orderId: string): Promise<void>;
+}
+
 /** Thrown inside a createOrder transaction whose idempotency key is already taken: roll back, answer the first order. */
 class DuplicateRequest extends Error {}
 
@@ -91,6 +99,8 @@ export class OrderService {
       events: OrderEvents;
       /** An admin's cancel and the payment timeout are recorded in the audit log. */
       audits: AuditService;
+      /** Expires the open Checkout Sessions of an order that stops waiting for payment. */
+      checkouts: OpenCheckouts;
     },
   ) {}
 
@@ -341,6 +351,8 @@ export class OrderService {
     );
     if (rows.length === 0) return null;
     await this.giveBack(tx, after, rows[0]);
+    // Its open Checkout Session could still be paid for up to 24 h: expired at the gateway after commit.
+    await this.deps.checkouts.expireOpen(tx, orderId);
     const snapshot = await this.snapshotOf(tx, orderId);
     this.deps.events.afterCommit(after, snapshot);
     return snapshot;

@@ -45,10 +45,22 @@ export class Payment {
   }
 }
 
-/** A refund of an order's payment; one per payment. */
+/** Where a refund stands at the gateway. Wallet refunds are SUCCEEDED when recorded. */
+export enum RefundStatus {
+  /** Recorded (order REFUNDED, ledger moved); the gateway has not confirmed it yet. */
+  PENDING = 'PENDING',
+  SUCCEEDED = 'SUCCEEDED',
+  /** The gateway refused it for good: an admin must act. The money is in the books. */
+  FAILED = 'FAILED',
+}
+
+/**
+ * A refund of an order's payment; one per payment. Recorded in the transaction that refunds the
+ * order; a gateway refund is then sent to the gateway by a job (see RefundService).
+ */
 @Entity({ tableName: 'refund' })
 export class Refund {
-  [OptionalProps]?: 'createdAt' | 'gatewayRef';
+  [OptionalProps]?: 'createdAt' | 'gatewayRef' | 'error' | 'settledAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -63,16 +75,29 @@ export class Refund {
   @Property({ type: new BigIntType('number') })
   amount: number;
 
+  /** The gateway's refund id; null for wallet refunds and while the gateway has not answered. */
   @Property({ type: 'string', length: 255, nullable: true })
   gatewayRef: string | null = null;
+
+  @Enum({ items: () => RefundStatus })
+  status: RefundStatus;
+
+  /** The gateway's last refusal or failure, for the admin who must act on a FAILED refund. */
+  @Property({ type: 'text', nullable: true })
+  error: string | null = null;
 
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
-  constructor(paymentId: string, orderId: string, amount: number) {
+  /** When it became SUCCEEDED or FAILED. */
+  @Property({ type: 'datetime', nullable: true })
+  settledAt: Date | null = null;
+
+  constructor(paymentId: string, orderId: string, amount: number, status: RefundStatus) {
     this.paymentId = paymentId;
     this.orderId = orderId;
     this.amount = amount;
+    this.status = status;
   }
 }
 
@@ -82,20 +107,25 @@ export enum CheckoutStatus {
   EXPIRED = 'EXPIRED',
 }
 
-/** A Stripe Checkout Session opened for an order; at most one open per order. */
+/**
+ * A Stripe Checkout Session opened for an order; at most one open per order. It stays OPEN until the
+ * gateway reports it completed or expired (an order leaving PENDING has it expired by a job).
+ */
 @Entity({ tableName: 'checkout_session' })
 @Index({
   name: 'checkout_session_open_order_unique',
   expression: `create unique index "checkout_session_open_order_unique" on "checkout_session" ("order_id") where "status" = 'OPEN'`,
 })
 export class CheckoutSession {
-  [OptionalProps]?: 'status' | 'createdAt';
+  [OptionalProps]?: 'status' | 'createdAt' | 'expiresAt';
 
   /** Stripe's session id (cs_...). */
   @PrimaryKey({ type: 'string', length: 255 })
   id: string;
 
+  /** Indexed: an order's sessions are read whenever its customer asks to pay through the gateway. */
   @Property({ type: 'uuid' })
+  @Index({ name: 'checkout_session_order_index' })
   orderId: string;
 
   @Property({ type: 'text' })
@@ -113,6 +143,10 @@ export class CheckoutSession {
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
+  /** When the gateway stops accepting payment of it (null: opened before this was recorded). */
+  @Property({ type: 'datetime', nullable: true })
+  expiresAt: Date | null = null;
+
   constructor(id: string, orderId: string, url: string, amount: number, currency: string) {
     this.id = id;
     this.orderId = orderId;
@@ -122,10 +156,23 @@ export class CheckoutSession {
   }
 }
 
-/** Inbox of gateway events: each event id is processed once. */
+export enum GatewayEventStatus {
+  PROCESSED = 'PROCESSED',
+  /** Its processing failed: kept with the event and the error, retried by a job with backoff. */
+  FAILED = 'FAILED',
+}
+
+/**
+ * Inbox of gateway events: each event id is processed once. An event whose processing fails is kept
+ * here (payload, error, attempts, next try) so the webhook can answer 2xx and a job retries it.
+ */
 @Entity({ tableName: 'gateway_event' })
+@Index({
+  name: 'gateway_event_failed_index',
+  expression: `create index "gateway_event_failed_index" on "gateway_event" ("received_at") where "status" = 'FAILED'`,
+})
 export class GatewayEvent {
-  [OptionalProps]?: 'receivedAt';
+  [OptionalProps]?: 'receivedAt' | 'payload' | 'error' | 'attempts' | 'lastTriedAt' | 'nextAttemptAt';
 
   @PrimaryKey({ type: 'string', length: 255 })
   id: string;
@@ -133,12 +180,35 @@ export class GatewayEvent {
   @Property({ type: 'string', length: 100 })
   type: string;
 
+  @Enum({ items: () => GatewayEventStatus })
+  status: GatewayEventStatus;
+
+  /** The verified event, kept while it has to be retried. */
+  @Property({ type: 'json', nullable: true })
+  payload: unknown = null;
+
+  /** The last failure's message. */
+  @Property({ type: 'text', nullable: true })
+  error: string | null = null;
+
+  /** Processing attempts made so far. */
+  @Property({ type: 'integer', default: 1 })
+  attempts: number = 1;
+
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   receivedAt: Date = new Date();
 
-  constructor(id: string, type: string) {
+  @Property({ type: 'datetime', nullable: true })
+  lastTriedAt: Date | null = null;
+
+  /** When the retry job tries it next; null once it is processed or given up. */
+  @Property({ type: 'datetime', nullable: true })
+  nextAttemptAt: Date | null = null;
+
+  constructor(id: string, type: string, status: GatewayEventStatus) {
     this.id = id;
     this.type = type;
+    this.status = status;
   }
 }
 
@@ -151,10 +221,13 @@ export enum ChargeOutcome {
   MISMATCH = 'MISMATCH',
 }
 
-/** A charge the gateway reported (one per checkout session), and what became of it. */
+/**
+ * A charge the gateway reported (one per checkout session), and what became of it. A charge that pays
+ * nothing (MISMATCH, REFUNDED) is refunded by a job after commit: `refundStatus` follows it.
+ */
 @Entity({ tableName: 'gateway_charge' })
 export class GatewayCharge {
-  [OptionalProps]?: 'createdAt' | 'refundRef' | 'paymentIntent';
+  [OptionalProps]?: 'createdAt' | 'refundRef' | 'paymentIntent' | 'refundStatus' | 'refundError';
 
   /** Checkout session id: a charge is recorded once, so a repeated event never refunds twice. */
   @PrimaryKey({ type: 'string', length: 255 })
@@ -177,6 +250,13 @@ export class GatewayCharge {
 
   @Property({ type: 'string', length: 255, nullable: true })
   refundRef: string | null = null;
+
+  /** Null for an APPLIED charge (or one of nothing); else where its refund stands. */
+  @Enum({ items: () => RefundStatus, nullable: true })
+  refundStatus: RefundStatus | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  refundError: string | null = null;
 
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();

@@ -1,24 +1,33 @@
-import { Args, Ctx, Mutation, Resolver } from 'type-graphql';
+import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../context';
 import type { OrderSnapshot } from '../order/order.snapshot';
 import { OrderType } from '../order/order.types';
-import { GatewayCheckoutType, OrderIdArgs } from './payment.types';
+import { GatewayCheckoutType, OrderIdArgs, WebhookEventFailureType } from './payment.types';
 
 @Resolver()
 export class PaymentResolver {
   @Mutation(() => OrderType)
   async payWithWallet(@Args(() => OrderIdArgs) { orderId }: OrderIdArgs, @Ctx() ctx: Context): Promise<OrderSnapshot> {
-    return ctx.services.payments.payWithWallet(ctx.em, await ctx.customerId(), orderId);
+    return ctx.services.payments.wallet.payWithWallet(ctx.em, await ctx.customerId(), orderId);
   }
 
   @Mutation(() => GatewayCheckoutType)
   async payWithGateway(@Args(() => OrderIdArgs) { orderId }: OrderIdArgs, @Ctx() ctx: Context): Promise<GatewayCheckoutType> {
-    return ctx.services.payments.payWithGateway(ctx.em, await ctx.customerId(), orderId);
+    return ctx.services.payments.checkout.payWithGateway(ctx.em, await ctx.customerId(), orderId);
   }
 
   @Mutation(() => OrderType, { description: 'Admin. Returns the money of a paid, undelivered order to its payer.' })
   async refundOrder(@Args(() => OrderIdArgs) { orderId }: OrderIdArgs, @Ctx() ctx: Context): Promise<OrderSnapshot> {
     const admin = await ctx.requireAdmin();
-    return ctx.services.payments.refundOrder(ctx.em, orderId, admin.id);
+    return ctx.services.payments.refunds.refundOrder(ctx.em, orderId, admin.id);
+  }
+
+  @Query(() => [WebhookEventFailureType], {
+    description: 'Admin. Payment gateway events whose processing keeps failing (oldest first, at most 200): each is retried with backoff, and needs an admin once its tries run out.',
+  })
+  async failedWebhookEvents(@Ctx() ctx: Context): Promise<WebhookEventFailureType[]> {
+    await ctx.requireAdmin();
+    const failed = await ctx.services.payments.events.failedEvents(ctx.em);
+    return failed.map(({ nextAttemptAt, ...f }) => ({ ...f, nextTryAt: nextAttemptAt }));
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RouteDeps } from '../../http/routes';
+import { formatMoney } from '../../shared/money';
 import { OrderStatus } from '../order/order.entity';
 import { CheckoutStatus } from './payment.entity';
 
@@ -8,7 +9,6 @@ const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-const formatAmount = (amount: number, currency: string) => `${(amount / 100).toFixed(2)} ${currency}`;
 
 function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
   return reply
@@ -49,13 +49,14 @@ export async function registerPaymentRoutes(http: FastifyInstance, deps: RouteDe
         return reply.code(400).send({ error: 'Invalid signature' });
       }
       try {
-        const outcome = await services.payments.handleEvent(orm.em.fork(), event, { log: req.log });
+        // A failing event is kept with its error and retried by a job: the answer is 2xx once it is stored.
+        const outcome = await services.payments.events.receive(orm.em.fork(), event, { log: req.log });
         req.log.info({ eventId: event.id, type: event.type, outcome }, 'stripe event');
         return reply.code(200).send({ received: true, outcome });
       } catch (e) {
-        // Nothing was kept: Stripe delivers the event again later.
-        req.log.error({ err: e, eventId: event.id, type: event.type }, 'stripe event failed');
-        return reply.code(500).send({ error: 'Event processing failed; retry later' });
+        // Not even stored (the database is away): Stripe delivers the event again later.
+        req.log.error({ err: e, eventId: event.id, type: event.type }, 'stripe event could not be stored');
+        return reply.code(500).send({ error: 'Event could not be stored; retry later' });
       }
     });
   });
@@ -68,28 +69,29 @@ export async function registerPaymentRoutes(http: FastifyInstance, deps: RouteDe
     page(reply, 200, 'Payment not completed', `<p>No payment was taken. Your order stays unpaid until it is paid or expires.</p>`),
   );
 
-  if (!services.payments.devGateway || config.isProduction) return;
+  const dev = services.payments.dev;
+  if (!dev || config.isProduction) return;
 
   await http.register(async (scope) => {
     // The Pay / Fail forms post urlencoded bodies; they carry nothing the handlers read.
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_req, body, done) => done(null, body));
 
     scope.get<{ Params: { id: string } }>('/dev-gateway/checkout/:id', async (req, reply) => {
-      const found = await services.payments.devCheckout(orm.em.fork(), req.params.id);
+      const found = await dev.checkout(orm.em.fork(), req.params.id);
       if (!found) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
       const { session, order } = found;
       const id = encodeURIComponent(session.id);
-      const payable = session.status === CheckoutStatus.OPEN;
+      const payable = session.status === CheckoutStatus.OPEN && dev.payable(session);
       const buttons = payable
         ? `<form method="post" action="/dev-gateway/checkout/${id}/pay" style="display:inline"><button type="submit" name="result" value="pay">Pay</button></form>` +
           `<form method="post" action="/dev-gateway/checkout/${id}/fail" style="display:inline"><button type="submit" name="result" value="fail">Fail</button></form>`
-        : `<p>This checkout is ${escapeHtml(session.status.toLowerCase())}.</p>`;
+        : `<p>This checkout is ${escapeHtml(dev.payable(session) ? session.status.toLowerCase() : 'expired')}.</p>`;
       return page(
         reply,
         200,
         'Development checkout',
         `<p>Order <b>${escapeHtml(order.number)}</b> · ${escapeHtml(order.plan.name)}</p>` +
-          `<p>Amount: <b>${escapeHtml(formatAmount(session.amount, session.currency))}</b> · order status ${escapeHtml(order.status)}</p>` +
+          `<p>Amount: <b>${escapeHtml(formatMoney(session.amount, session.currency))}</b> · order status ${escapeHtml(order.status)}</p>` +
           buttons +
           `<p class="note">Development gateway: no money moves. Pay confirms the order through the same path as a verified Stripe ` +
           `<code>checkout.session.completed</code> event.${order.status !== OrderStatus.PENDING ? ' Paying an order that is no longer pending is refunded at once, as with Stripe.' : ''}</p>`,
@@ -97,13 +99,14 @@ export async function registerPaymentRoutes(http: FastifyInstance, deps: RouteDe
     });
 
     scope.post<{ Params: { id: string } }>('/dev-gateway/checkout/:id/pay', async (req, reply) => {
-      const paid = await services.payments.devPay(orm.em.fork(), req.params.id, req.log);
+      const paid = await dev.pay(orm.em.fork(), req.params.id, req.log);
       if (!paid) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
+      if (paid.outcome === 'expired') return page(reply, 410, 'Checkout expired', '<p>This checkout has expired; nothing was paid.</p>');
       return reply.redirect(`${config.publicUrl}/checkout/success?order=${paid.orderId}`, 303);
     });
 
     scope.post<{ Params: { id: string } }>('/dev-gateway/checkout/:id/fail', async (req, reply) => {
-      const found = await services.payments.devCheckout(orm.em.fork(), req.params.id);
+      const found = await dev.checkout(orm.em.fork(), req.params.id);
       if (!found) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
       return reply.redirect(`${config.publicUrl}/checkout/cancel?order=${found.order.id}`, 303);
     });

@@ -1,4 +1,4 @@
-import { ArgsType, Field, ID, ObjectType } from 'type-graphql';
+import { ArgsType, Field, ID, Int, ObjectType } from 'type-graphql';
 import type { OrderSnapshot } from '../order/order.snapshot';
 import { OrderType } from '../order/order.types';
 
@@ -18,4 +18,29 @@ export class OrderIdArgs {
   /** Not validated here: any id that names no order of the caller answers NOT_FOUND. */
   @Field(() => ID)
   orderId: string;
+}
+
+/** GraphQL `WebhookEventFailure`: a gateway event kept because its processing keeps failing. */
+@ObjectType('WebhookEventFailure', { description: 'A payment gateway event whose processing keeps failing; it is retried with backoff until it succeeds or its tries run out.' })
+export class WebhookEventFailureType {
+  @Field(() => ID, { description: "The gateway's event id." })
+  id: string;
+
+  @Field(() => String, { description: 'The event type, e.g. checkout.session.completed.' })
+  type: string;
+
+  @Field(() => String, { description: 'Why its last try failed.' })
+  error: string;
+
+  @Field(() => Int, { description: 'Tries so far, the first (when it arrived) included.' })
+  attempts: number;
+
+  @Field(() => Date)
+  receivedAt: Date;
+
+  @Field(() => Date, { nullable: true })
+  lastTriedAt: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'When it is tried next; null once its tries have run out (an admin must act).' })
+  nextTryAt: Date | null;
 }

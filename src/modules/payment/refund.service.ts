@@ -1,0 +1,341 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config';
+import { enqueue } from '../../infra/jobs';
+import { NotFoundError, OrderNotRefundableError } from '../../shared/errors';
+import { isUuid } from '../../shared/ids';
+import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
+import { Delivery, DeliveryStatus } from '../delivery/delivery.entity';
+import { deliveryLifecycle } from '../delivery/delivery.fsm';
+import { Order, OrderStatus, PaymentMethod } from '../order/order.entity';
+import type { OrderEvents } from '../order/order.events';
+import { orderLifecycle } from '../order/order.fsm';
+import { toSnapshot, type OrderSnapshot } from '../order/order.snapshot';
+import type { LedgerService } from '../wallet/ledger.service';
+import { AccountKind, EntryKind } from '../wallet/wallet.entity';
+import { GatewayRefusedError, type GatewayRefund, type PaymentGateway } from './gateway';
+import type { OrderWithDelivery } from './payment-confirmation';
+import { ChargeOutcome, RefundStatus } from './payment.entity';
+import { errorText, silentLog, type PaymentLog } from './payment.log';
+
+/** Task name of the job that sends a recorded refund to the gateway. */
+export const SEND_REFUND_TASK = 'send_refund';
+
+/** Tries of one refund (graphile-worker's backoff, up to about six hours apart: about three days in all). */
+export const SEND_REFUND_MAX_ATTEMPTS = 25;
+
+/** What the refund job sends: an order's refund, or the refund of a charge that paid nothing. */
+export type RefundJob = { refundId: string } | { sessionId: string };
+
+/** A charge that pays nothing and goes back to the payer (see {@link RefundService.refundCharge}). */
+export interface UnappliedCharge {
+  sessionId: string;
+  orderId: string | null;
+  paymentIntent: string | null;
+  amount: number;
+  currency: string;
+}
+
+/** One refund as the job reads it, whichever table holds it. */
+interface RefundRow {
+  status: RefundStatus | null;
+  gatewayRef: string | null;
+  paymentRef: string;
+  amount: number;
+  idempotencyKey: string;
+  metadata: Record<string, string>;
+  /** Writes the outcome on the refund's own row (only while it is PENDING). */
+  settle(em: EntityManager, status: RefundStatus, gatewayRef: string | null, error: string | null): Promise<void>;
+  /** Records a failure worth retrying, or the gateway's id of a refund still pending there. */
+  note(em: EntityManager, gatewayRef: string | null, error: string | null): Promise<void>;
+}
+
+/** The fields of a Stripe Charge a `charge.refunded` event settles refunds with. */
+export interface RefundedChargeObject {
+  id?: string;
+  payment_intent?: string | { id: string } | null;
+  amount_refunded?: number | null;
+  refunds?: { data?: Array<{ id: string; status?: string | null; metadata?: Record<string, string> | null }> } | null;
+}
+
+/**
+ * Refunds. A refund is recorded in the transaction that refunds the order (the order REFUNDED, its
+ * delivery CANCELLED, the ledger moved, a Refund row) and, for gateway payments, sent to the gateway
+ * afterwards by a job: no row stays locked and no connection is held while the gateway is waited for,
+ * and a refund the gateway carried out is never lost to a rolled-back transaction. The job retries with
+ * backoff under one idempotency key per refund, so it never refunds twice; a refusal for good leaves the
+ * refund FAILED for an admin. Stripe's `charge.refunded` event settles a refund whose answer was lost.
+ *
+ * It depends on nothing of the delivery module's services, so the delivery service can be built with it.
+ */
+export class RefundService {
+  constructor(
+    private readonly deps: {
+      config: Config;
+      ledger: LedgerService;
+      orderEvents: OrderEvents;
+      gateway: PaymentGateway;
+    },
+  ) {}
+
+  /**
+   * Admin: refunds a PAID order whose delivery has not completed, as one unit of work (see
+   * {@link RefundService.refundPaidOrder}). NOT_FOUND for unknown ids; ORDER_NOT_REFUNDABLE otherwise.
+   */
+  async refundOrder(em: EntityManager, orderId: string, actor: string): Promise<OrderSnapshot> {
+    if (!isUuid(orderId)) throw new NotFoundError('No such order');
+    return unitOfWork(em, async (tx, after) => {
+      const [row] = await tx.execute<{ id: string }[]>(`select id from "order" where id = ?`, [orderId]);
+      if (!row) throw new NotFoundError('No such order');
+      const { order, delivery } = await this.refundPaidOrder(tx, { id: orderId }, actor, after);
+      return toSnapshot(order, delivery);
+    });
+  }
+
+  /**
+   * Refunds a PAID order inside the caller's transaction: the order becomes REFUNDED and its delivery
+   * CANCELLED (unless already CANCELLED in this transaction) as one change (version + 1, published
+   * after commit); the whole total leaves escrow, back to the payer's wallet (REFUND entries, the
+   * refund SUCCEEDED) or to the gateway's clearing account (the refund PENDING, sent to the gateway by
+   * a job that runs after commit); one Refund row per payment. The caller must not raise the order's
+   * version for the same change itself. Nothing here calls the gateway.
+   *
+   * Throws ORDER_NOT_REFUNDABLE when the order is not PAID or its delivery is COMPLETED; the caller's
+   * transaction then rolls back.
+   *
+   * @param tx the caller's transaction
+   * @param order the order (only its id is read)
+   * @param actor who refunds: an admin's customer id, or `system:<job>`
+   * @param after the caller's after-commit list
+   * @param opts.publish false when the caller publishes the resulting order itself (default true)
+   */
+  async refundPaidOrder(
+    tx: EntityManager,
+    order: { id: string },
+    actor: string,
+    after: AfterCommit,
+    opts: { publish?: boolean } = {},
+  ): Promise<OrderWithDelivery> {
+    const rows = await tx.execute<Record<string, unknown>[]>(
+      `update "order" set status = ?, version = version + 1 where id = ? and status in (?) returning *`,
+      [OrderStatus.REFUNDED, order.id, orderLifecycle.from(OrderStatus.REFUNDED)],
+    );
+    if (rows.length === 0) throw new OrderNotRefundableError();
+    const refunded = tx.map(Order, rows[0]);
+
+    const cancelled = await tx.execute<Record<string, unknown>[]>(
+      `update delivery set status = ?, updated_at = now() where order_id = ? and status in (?) returning *`,
+      [DeliveryStatus.CANCELLED, order.id, deliveryLifecycle.from(DeliveryStatus.CANCELLED)],
+    );
+    const delivery = cancelled.length
+      ? tx.map(Delivery, cancelled[0])
+      : await tx.findOne(Delivery, { order: order.id }, { refresh: true });
+    await tx.populate(refunded, ['plan']);
+    if (delivery && delivery.status !== DeliveryStatus.CANCELLED) {
+      throw new OrderNotRefundableError('The delivery of this order is complete; it can no longer be refunded');
+    }
+
+    const [payment] = await tx.execute<{ id: string; method: PaymentMethod; amount: string; payer_id: string | null }[]>(
+      `select id, method, amount, payer_id from payment where order_id = ?`,
+      [order.id],
+    );
+    if (!payment) throw new Error(`paid order ${order.id} has no payment`);
+    const amount = Number(payment.amount);
+    const throughGateway = payment.method === PaymentMethod.GATEWAY && amount > 0;
+    const refundId = randomUUID();
+    await tx.execute(`insert into refund (id, payment_id, order_id, amount, status, settled_at) values (?, ?, ?, ?, ?, ${throughGateway ? 'null' : 'now()'})`, [
+      refundId,
+      payment.id,
+      order.id,
+      amount,
+      throughGateway ? RefundStatus.PENDING : RefundStatus.SUCCEEDED,
+    ]);
+    if (amount > 0) {
+      const to =
+        payment.method === PaymentMethod.WALLET
+          ? { account: AccountKind.WALLET, customerId: payment.payer_id ?? refunded.customer.id }
+          : { account: AccountKind.GATEWAY_CLEARING };
+      await this.deps.ledger.post(
+        tx,
+        [
+          { account: AccountKind.ESCROW, amount: -amount, kind: EntryKind.REFUND, orderId: order.id },
+          { ...to, amount, kind: EntryKind.REFUND, orderId: order.id },
+        ],
+        actor,
+      );
+    }
+    if (throughGateway) await this.enqueue(tx, { refundId }, `${SEND_REFUND_TASK}:${refundId}`);
+    if (opts.publish !== false) this.deps.orderEvents.afterCommit(after, toSnapshot(refunded, delivery));
+    return { order: refunded, delivery };
+  }
+
+  /**
+   * Records, inside the caller's transaction, that a charge which pays nothing (a late payment, one of
+   * another amount or currency) goes back to the payer, and has the job send it to the gateway after
+   * commit (idempotency key per session, so however often the event comes, it is refunded once). In the
+   * ledger the money passes through the clearing account in and out in one journal, so the books show
+   * it and still balance. The charge's `gateway_charge` row is the caller's, claimed in this transaction.
+   */
+  async refundCharge(tx: EntityManager, c: UnappliedCharge, outcome: ChargeOutcome, actor: string): Promise<void> {
+    if (c.amount > 0 && c.currency === this.deps.config.currency) {
+      await this.deps.ledger.post(
+        tx,
+        [
+          { account: AccountKind.GATEWAY_CLEARING, amount: -c.amount, kind: EntryKind.PAYMENT, orderId: c.orderId },
+          { account: AccountKind.GATEWAY_CLEARING, amount: c.amount, kind: EntryKind.REFUND, orderId: c.orderId },
+        ],
+        actor,
+      );
+    }
+    await tx.execute(`update gateway_charge set outcome = ?, refund_status = ? where session_id = ?`, [
+      outcome,
+      c.amount > 0 ? RefundStatus.PENDING : null,
+      c.sessionId,
+    ]);
+    if (c.amount > 0) await this.enqueue(tx, { sessionId: c.sessionId }, `${SEND_REFUND_TASK}:charge:${c.sessionId}`);
+  }
+
+  /**
+   * The refund job: sends one PENDING refund to the gateway, outside any transaction, and records the
+   * answer: SUCCEEDED with the gateway's refund id; FAILED (logged as an error) when the gateway refuses
+   * it for good; still PENDING when the gateway has it pending (the job then throws to ask again later).
+   * A failure worth retrying is noted on the row and thrown, so graphile-worker retries with backoff
+   * under the same idempotency key. A refund already settled (by an earlier try or by the
+   * `charge.refunded` event) is left alone.
+   */
+  async send(em: EntityManager, job: RefundJob, log: PaymentLog = silentLog): Promise<RefundStatus | null> {
+    const row = await this.load(em, job);
+    if (!row || row.status !== RefundStatus.PENDING) return row?.status ?? null;
+    let answer: GatewayRefund;
+    try {
+      answer = row.gatewayRef
+        ? await this.deps.gateway.refundState(row.gatewayRef)
+        : await this.deps.gateway.refund(row.paymentRef, row.amount, row.idempotencyKey, row.metadata);
+    } catch (e) {
+      if (e instanceof GatewayRefusedError) {
+        await row.settle(em, RefundStatus.FAILED, null, errorText(e));
+        log.error({ ...job, err: e.message }, 'the payment gateway refused a refund for good: an admin must act');
+        return RefundStatus.FAILED;
+      }
+      await row.note(em, null, errorText(e));
+      throw e;
+    }
+    if (answer.status === 'succeeded') {
+      await row.settle(em, RefundStatus.SUCCEEDED, answer.id, null);
+      return RefundStatus.SUCCEEDED;
+    }
+    if (answer.status === 'failed' || answer.status === 'canceled') {
+      const reason = `refund ${answer.status}${answer.failureReason ? `: ${answer.failureReason}` : ''}`;
+      await row.settle(em, RefundStatus.FAILED, answer.id, reason);
+      log.error({ ...job, gatewayRef: answer.id, reason }, 'a refund failed at the payment gateway: an admin must act');
+      return RefundStatus.FAILED;
+    }
+    await row.note(em, answer.id, `refund ${answer.status} at the gateway`);
+    throw new Error(`refund ${answer.id} is ${answer.status} at the gateway; asking again later`);
+  }
+
+  /**
+   * Stripe's `charge.refunded`: the charge's refunds are done, so refunds of it still PENDING here are
+   * SUCCEEDED (their answer may have been lost, e.g. to a crash). Refunds listed in the event are
+   * matched by the metadata we sent (and get their id); the rest by PaymentIntent, when the charge's
+   * refunded amount covers them. Inside the event's transaction.
+   */
+  async reconcileChargeRefunded(tx: EntityManager, charge: RefundedChargeObject): Promise<void> {
+    for (const r of charge.refunds?.data ?? []) {
+      if (r.status !== 'succeeded') continue;
+      const refundId = r.metadata?.refundId;
+      const sessionId = r.metadata?.sessionId;
+      if (refundId && isUuid(refundId)) {
+        await tx.execute(`update refund set status = ?, gateway_ref = coalesce(gateway_ref, ?), error = null, settled_at = now() where id = ? and status = ?`, [
+          RefundStatus.SUCCEEDED,
+          r.id,
+          refundId,
+          RefundStatus.PENDING,
+        ]);
+      } else if (sessionId) {
+        await tx.execute(
+          `update gateway_charge set refund_status = ?, refund_ref = coalesce(refund_ref, ?), refund_error = null where session_id = ? and refund_status = ?`,
+          [RefundStatus.SUCCEEDED, r.id, sessionId, RefundStatus.PENDING],
+        );
+      }
+    }
+    const pi = typeof charge.payment_intent === 'string' ? charge.payment_intent : (charge.payment_intent?.id ?? null);
+    const refunded = Number(charge.amount_refunded ?? 0);
+    if (!pi || !(refunded > 0)) return;
+    await tx.execute(
+      `update refund r set status = ?, error = null, settled_at = now() from payment p
+        where p.id = r.payment_id and p.gateway_ref = ? and r.status = ? and r.amount <= ?`,
+      [RefundStatus.SUCCEEDED, pi, RefundStatus.PENDING, refunded],
+    );
+    await tx.execute(`update gateway_charge set refund_status = ?, refund_error = null where payment_intent = ? and refund_status = ? and amount <= ?`, [
+      RefundStatus.SUCCEEDED,
+      pi,
+      RefundStatus.PENDING,
+      refunded,
+    ]);
+  }
+
+  private async enqueue(tx: EntityManager, job: RefundJob, jobKey: string): Promise<void> {
+    await enqueue(tx, SEND_REFUND_TASK, job, { jobKey, maxAttempts: SEND_REFUND_MAX_ATTEMPTS });
+  }
+
+  /** The refund a job names, with how to record its outcome; null when there is none. */
+  private async load(em: EntityManager, job: RefundJob): Promise<RefundRow | null> {
+    if ('refundId' in job) {
+      if (!isUuid(job.refundId)) return null;
+      const [r] = await em.execute<{ status: RefundStatus; gateway_ref: string | null; amount: string; order_id: string; payment_id: string; payment_ref: string | null }[]>(
+        `select r.status, r.gateway_ref, r.amount, r.order_id, p.id as payment_id, p.gateway_ref as payment_ref
+           from refund r join payment p on p.id = r.payment_id where r.id = ?`,
+        [job.refundId],
+      );
+      if (!r) return null;
+      return {
+        status: r.status,
+        gatewayRef: r.gateway_ref,
+        paymentRef: r.payment_ref ?? '',
+        amount: Number(r.amount),
+        idempotencyKey: `refund:payment:${r.payment_id}`,
+        metadata: { orderId: r.order_id, refundId: job.refundId },
+        settle: async (e, status, ref, error) => {
+          await e.execute(
+            `update refund set status = ?, gateway_ref = coalesce(?, gateway_ref), error = ?, settled_at = now() where id = ? and status = ?`,
+            [status, ref, error, job.refundId, RefundStatus.PENDING],
+          );
+        },
+        note: async (e, ref, error) => {
+          await e.execute(`update refund set gateway_ref = coalesce(?, gateway_ref), error = ? where id = ? and status = ?`, [ref, error, job.refundId, RefundStatus.PENDING]);
+        },
+      };
+    }
+    const [c] = await em.execute<{ refund_status: RefundStatus | null; refund_ref: string | null; amount: string; order_id: string | null; payment_intent: string | null }[]>(
+      `select refund_status, refund_ref, amount, order_id, payment_intent from gateway_charge where session_id = ?`,
+      [job.sessionId],
+    );
+    if (!c) return null;
+    return {
+      status: c.refund_status,
+      gatewayRef: c.refund_ref,
+      paymentRef: c.payment_intent ?? job.sessionId,
+      amount: Number(c.amount),
+      idempotencyKey: `refund:charge:${job.sessionId}`,
+      metadata: { sessionId: job.sessionId, ...(c.order_id ? { orderId: c.order_id } : {}) },
+      settle: async (e, status, ref, error) => {
+        await e.execute(`update gateway_charge set refund_status = ?, refund_ref = coalesce(?, refund_ref), refund_error = ? where session_id = ? and refund_status = ?`, [
+          status,
+          ref,
+          error,
+          job.sessionId,
+          RefundStatus.PENDING,
+        ]);
+      },
+      note: async (e, ref, error) => {
+        await e.execute(`update gateway_charge set refund_ref = coalesce(?, refund_ref), refund_error = ? where session_id = ? and refund_status = ?`, [
+          ref,
+          error,
+          job.sessionId,
+          RefundStatus.PENDING,
+        ]);
+      },
+    };
+  }
+}

@@ -1,0 +1,36 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { NotFoundError, OrderNotPayableError } from '../../shared/errors';
+import { isUuid } from '../../shared/ids';
+import { unitOfWork } from '../../shared/unit-of-work';
+import { PaymentMethod } from '../order/order.entity';
+import { toSnapshot, type OrderSnapshot } from '../order/order.snapshot';
+import type { PaymentConfirmation } from './payment-confirmation';
+
+/** Paying an order from its customer's wallet. */
+export class WalletPaymentService {
+  constructor(private readonly confirmation: PaymentConfirmation) {}
+
+  /**
+   * Pays a PENDING order of `customerId` from their wallet, as one unit of work: the order becomes PAID,
+   * the wallet is debited into escrow (INSUFFICIENT_BALANCE rolls back everything), the delivery is
+   * created, and the change is published after commit. NOT_FOUND for unknown ids and other customers'
+   * orders; ORDER_NOT_PAYABLE unless PENDING and not past its `expiresAt` (also for the loser of any
+   * payment or cancel race).
+   */
+  async payWithWallet(em: EntityManager, customerId: string, orderId: string): Promise<OrderSnapshot> {
+    if (!isUuid(orderId)) throw new NotFoundError('No such order');
+    return unitOfWork(em, async (tx, after) => {
+      // The guarded update checks ownership too (a wallet pays its own customer's orders only), so the
+      // happy path costs no extra read; a refusal reads the owner to tell NOT_FOUND from not payable.
+      const paid = await this.confirmation.confirm(tx, orderId, { method: PaymentMethod.WALLET, payerId: customerId, actor: customerId }, after);
+      if (paid) return toSnapshot(paid.order, paid.delivery);
+      const [row] = await tx.execute<{ customer_id: string; status: string; expired: boolean }[]>(
+        `select customer_id, status, coalesce(expires_at <= now(), false) as expired from "order" where id = ?`,
+        [orderId],
+      );
+      if (row?.customer_id !== customerId) throw new NotFoundError('No such order');
+      if (row.status === 'PENDING' && row.expired) throw new OrderNotPayableError('This order has expired unpaid; create a new order');
+      throw new OrderNotPayableError();
+    });
+  }
+}

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { expectLedgerSound } from '../support/ledger-invariants';
+import {
+  PAY_GATEWAY,
+  PAY_WALLET,
+  REFUND,
+  adminToken,
+  createOrder,
+  createProviderPlan,
+  credit,
+  newCustomer,
+  orderRow,
+  waitFor,
+  type TestCustomer,
+  type TestOrder,
+} from '../support/payments-fixtures';
+import { codeOf, startTestServer, type TestServer } from '../support/server';
+import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+
+/**
+ * Gateway refunds are recorded in the refunding transaction and sent to Stripe afterwards by a job, so a
+ * slow or hanging Stripe holds no connection and no row lock, and a refund Stripe carried out is never
+ * undone by a rolled-back transaction. The server runs with the default pool (DB_POOL_SIZE 20).
+ */
+jest.setTimeout(120_000);
+
+let stub: StripeStub;
+let s: TestServer;
+let planId: string;
+const TOTAL = 2300;
+
+beforeAll(async () => {
+  stub = await startStripeStub();
+  s = await startTestServer({ ...STRIPE_TEST_KEYS, STRIPE_API_URL: stub.url, MUTATION_RATE_LIMIT: '100000' });
+  planId = (await createProviderPlan(s, 2000)).planId;
+});
+afterAll(async () => {
+  stub?.releaseRefunds();
+  await s?.stop();
+  await stub?.close();
+});
+beforeEach(() => {
+  stub.mode = 'ok';
+  stub.refundMode = 'ok';
+});
+
+/** An order paid through Stripe (checkout, then the customer pays, then Stripe's event), with its PaymentIntent. */
+async function paidThroughGateway(c?: TestCustomer): Promise<{ c: TestCustomer; order: TestOrder; pi: string }> {
+  c ??= await newCustomer(s);
+  const order = await createOrder(s, c, planId);
+  const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  const sessionId = r.data!.payWithGateway.checkoutUrl.split('/').pop()!;
+  const pi = `pi_${randomUUID()}`;
+  const paid = await postWebhook(s.url, stub.completeCheckout(sessionId, { paymentIntent: pi }));
+  if (paid.status !== 200) throw new Error(`webhook: ${paid.status}`);
+  return { c, order, pi };
+}
+
+const refundOf = async (orderId: string) => (await s.sql(`select id, status, gateway_ref, error from refund where order_id = $1`, [orderId]))[0];
+/** Connections of the server's database inside a transaction that is waiting for its client (e.g. for Stripe). */
+const waitingInTransaction = async () =>
+  Number((await s.sql(`select count(*) from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`))[0].count);
+
+test('while Stripe hangs on refunds, 25 refunds answer REFUNDED at once and 40 other requests go through; no connection waits in a transaction; each refund reaches Stripe once when it answers', async () => {
+  const paid = await Promise.all(Array.from({ length: 25 }, () => paidThroughGateway()));
+  const others = await Promise.all(
+    Array.from({ length: 40 }, async () => {
+      const c = await newCustomer(s);
+      await credit(s, c.id, TOTAL);
+      return { c, order: await createOrder(s, c, planId) };
+    }),
+  );
+  const admin = await adminToken();
+
+  stub.refundMode = 'hang';
+  const refunding = Promise.all(paid.map(({ order }) => s.gql(REFUND, { orderId: order.id }, admin)));
+  await waitFor('Stripe to be holding refund calls', async () => stub.held() > 0);
+  // Stripe is holding calls now: nothing in the database may be waiting on them.
+  expect(await waitingInTransaction()).toBe(0);
+
+  const answers = await Promise.all(others.map(({ c, order }) => s.gql(PAY_WALLET, { orderId: order.id }, c.token)));
+  expect(answers.map((a) => codeOf(a) ?? a.data!.payWithWallet.status)).toEqual(Array(40).fill('PAID'));
+  const refunds = await refunding;
+  expect(refunds.map((r) => codeOf(r) ?? r.data!.refundOrder.status)).toEqual(Array(25).fill('REFUNDED'));
+  expect(await waitingInTransaction()).toBe(0);
+  // Recorded, not yet confirmed: the order is REFUNDED and the money has left escrow.
+  const pending = await s.sql(`select status from refund where order_id = any($1::uuid[])`, [paid.map((p) => p.order.id)]);
+  expect(pending).toHaveLength(25);
+  expect(pending.filter((r) => r.status === 'PENDING').length).toBeGreaterThan(0);
+
+  stub.releaseRefunds();
+  await waitFor(
+    'every refund to be confirmed',
+    async () => (await s.sql(`select count(*)::int n from refund where order_id = any($1::uuid[]) and status = 'SUCCEEDED'`, [paid.map((p) => p.order.id)]))[0].n === 25,
+    90_000,
+  );
+  for (const { order, pi } of paid) {
+    const made = stub.refundsOf(pi);
+    expect([order.id, made.length]).toEqual([order.id, 1]);
+    expect(await refundOf(order.id)).toMatchObject({ status: 'SUCCEEDED', gateway_ref: made[0].id });
+  }
+  await expectLedgerSound(s.sql);
+});
+
+test('a refund Stripe refuses for good is FAILED with the reason; the order stays REFUNDED and the books balance', async () => {
+  const { order, pi } = await paidThroughGateway();
+  stub.refundMode = 'refuse';
+  const r = await s.gql(REFUND, { orderId: order.id }, await adminToken());
+  expect(r.data!.refundOrder.status).toBe('REFUNDED');
+  const failed = await waitFor('the refund to be settled', async () => (await s.sql(`select status, error from refund where order_id = $1 and status <> 'PENDING'`, [order.id]))[0]);
+  expect(failed).toEqual({ status: 'FAILED', error: expect.stringContaining('charge_disputed') });
+  // Refused once, not asked again and again.
+  expect(stub.requestsTo('/v1/refunds').filter((x) => x.body.payment_intent === pi)).toHaveLength(1);
+  expect(await orderRow(s, order.id)).toMatchObject({ status: 'REFUNDED' });
+  await waitFor('the refund job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0);
+  await expectLedgerSound(s.sql);
+});
+
+test('a refund Stripe reports pending stays PENDING (with its id) until Stripe’s charge.refunded confirms it', async () => {
+  const { order, pi } = await paidThroughGateway();
+  stub.refundMode = 'pending';
+  expect((await s.gql(REFUND, { orderId: order.id }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
+  const noted = await waitFor('the pending refund’s id', async () => (await s.sql(`select id, status, gateway_ref from refund where order_id = $1 and gateway_ref is not null`, [order.id]))[0]);
+  expect(noted.status).toBe('PENDING');
+  const [made] = stub.refundsOf(pi);
+  expect(noted.gateway_ref).toBe(made.id);
+
+  const event = {
+    id: `evt_${randomUUID()}`,
+    object: 'event',
+    type: 'charge.refunded',
+    data: {
+      object: {
+        id: `ch_${randomUUID()}`,
+        object: 'charge',
+        payment_intent: pi,
+        amount: TOTAL,
+        amount_refunded: TOTAL,
+        refunded: true,
+        refunds: { object: 'list', data: [{ id: made.id, object: 'refund', status: 'succeeded', metadata: made.metadata }] },
+      },
+    },
+  };
+  const res = await postWebhook(s.url, event);
+  expect(res).toMatchObject({ status: 200, body: { outcome: 'processed' } });
+  expect(await refundOf(order.id)).toMatchObject({ status: 'SUCCEEDED', gateway_ref: made.id });
+  // The job, asking again later, finds it settled and stops.
+  await waitFor('the refund job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0, 30_000);
+  expect(stub.refundsOf(pi)).toHaveLength(1);
+});
+
+test('charge.refunded without its refunds listed settles the pending refund of that PaymentIntent', async () => {
+  const { order, pi } = await paidThroughGateway();
+  stub.refundMode = 'pending';
+  expect((await s.gql(REFUND, { orderId: order.id }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
+  await waitFor('the refund to reach Stripe', async () => stub.refundsOf(pi).length === 1);
+  const event = { id: `evt_${randomUUID()}`, object: 'event', type: 'charge.refunded', data: { object: { id: `ch_${randomUUID()}`, object: 'charge', payment_intent: pi, amount_refunded: TOTAL } } };
+  expect((await postWebhook(s.url, event)).status).toBe(200);
+  expect(await refundOf(order.id)).toMatchObject({ status: 'SUCCEEDED' });
+  await expectLedgerSound(s.sql);
+});
+
+test('an admin cancelling a gateway-paid delivery refunds through the same job', async () => {
+  const { order, pi } = await paidThroughGateway();
+  const r = await s.gql(`mutation($o: ID!) { setDeliveryStatus(orderId: $o, status: CANCELLED) { status delivery { status } } }`, { o: order.id }, await adminToken());
+  expect(r.data.setDeliveryStatus).toEqual({ status: 'REFUNDED', delivery: { status: 'CANCELLED' } });
+  await waitFor('the refund to be confirmed', async () => (await refundOf(order.id))?.status === 'SUCCEEDED');
+  expect(stub.refundsOf(pi)).toHaveLength(1);
+  await expectLedgerSound(s.sql);
+});
+
+test('a late payment (order cancelled meanwhile) is refunded by the job too: its event is answered without waiting for Stripe', async () => {
+  const c = await newCustomer(s);
+  const order = await createOrder(s, c, planId);
+  const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
+  const sessionId = r.data!.payWithGateway.checkoutUrl.split('/').pop()!;
+  expect(codeOf(await s.gql(`mutation($o: ID!) { cancelOrder(orderId: $o) { status } }`, { o: order.id }, c.token))).toBeUndefined();
+  const pi = `pi_${randomUUID()}`;
+  stub.refundMode = 'hang';
+  const res = await postWebhook(s.url, checkoutEvent({ id: sessionId, amount_total: TOTAL, currency: 'usd', orderId: order.id, payment_intent: pi }));
+  // The event's answer does not wait for Stripe's refund.
+  expect(res).toMatchObject({ status: 200, body: { outcome: 'processed' } });
+  await waitFor('the charge refund to reach Stripe', async () => stub.held() > 0);
+  expect((await s.sql(`select refund_status from gateway_charge where session_id = $1`, [sessionId]))[0]).toEqual({ refund_status: 'PENDING' });
+  stub.releaseRefunds();
+  await waitFor('the charge refund to be confirmed', async () => (await s.sql(`select refund_status from gateway_charge where session_id = $1`, [sessionId]))[0]?.refund_status === 'SUCCEEDED');
+  expect(stub.refundsOf(pi)).toHaveLength(1);
+});

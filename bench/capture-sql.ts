@@ -27,7 +27,7 @@ const DB = `${BENCH_DB}_capture`;
  * What each benchmarked operation sends, by title: the ORM's statements in order, and the queries the
  * driver sent (one round trip each; includes BEGIN/COMMIT and anything outside the ORM).
  */
-export type Captured = Array<{ title: string; answer: string; statements: string[]; roundTrips: string[] }>;
+export type Captured = Array<{ title: string; answer: string; statements: string[]; roundTrips: string[]; withBindValues: number }>;
 
 const oneLine = (sql: string): string => sql.replace(/\s+/g, ' ').trim();
 
@@ -38,6 +38,7 @@ const oneLine = (sql: string): string => sql.replace(/\s+/g, ' ').trim();
 export async function captureStatements(url: string, base: BaseSeed): Promise<Captured> {
   const captured: string[] = [];
   const driver: string[] = [];
+  let withBindValues = 0;
   let recording = false;
   // Counts at node-postgres, below every library: each query() is one round trip on its connection.
   const proto = PgClient.prototype as unknown as { query: (...args: unknown[]) => unknown };
@@ -46,6 +47,9 @@ export async function captureStatements(url: string, base: BaseSeed): Promise<Ca
     if (recording) {
       const q = args[0];
       driver.push(oneLine(typeof q === 'string' ? q : String((q as { text?: string } | null)?.text ?? '?')));
+      // Values sent apart from the text (extended protocol), or inlined into it by the library.
+      const values = typeof q === 'object' && q !== null && 'values' in q ? (q as { values?: unknown[] }).values : Array.isArray(args[1]) ? args[1] : undefined;
+      if (values?.length) withBindValues++;
     }
     return originalQuery.apply(this, args);
   };
@@ -69,10 +73,11 @@ export async function captureStatements(url: string, base: BaseSeed): Promise<Ca
     const show = async (title: string, run: () => Promise<string>) => {
       captured.length = 0;
       driver.length = 0;
+      withBindValues = 0;
       recording = true;
       const answer = await run();
       recording = false;
-      out.push({ title, answer, statements: [...captured], roundTrips: [...driver] });
+      out.push({ title, answer, statements: [...captured], roundTrips: [...driver], withBindValues });
     };
     await gql(pay, { id: orders[0] }); // warms the ORM's metadata and the customer row
     await show('payWithWallet', () => gql(pay, { id: orders[1] }));
@@ -113,7 +118,9 @@ async function main(): Promise<void> {
     const base = await seedBase(pool);
     await pool.end();
     for (const c of await captureStatements(url, base)) {
-      console.log(`\n=== ${c.title}: ${c.statements.length} statements from the ORM, ${c.roundTrips.length} round trips at the driver; answer ${c.answer.slice(0, 120)}`);
+      console.log(
+        `\n=== ${c.title}: ${c.statements.length} statements from the ORM, ${c.roundTrips.length} round trips at the driver (${c.withBindValues} with bind values, the rest with values inlined in the text); answer ${c.answer.slice(0, 120)}`,
+      );
       for (const s of c.statements) console.log(`  ${s}`);
       if (process.argv.includes('--round-trips')) for (const s of c.roundTrips) console.log(`  [driver] ${s}`);
     }

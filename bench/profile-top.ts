@@ -5,6 +5,9 @@
  *
  *   npx tsx bench/profile-top.ts bench/results/profiles/api-*.cpuprofile
  *   TOP=60 npx tsx bench/profile-top.ts --md <file>    markdown tables (for bench/results/*.md)
+ *   npx tsx bench/profile-top.ts --skip=5 <file>        leaves out the first 5 s (start-up: module loading)
+ *   npx tsx bench/profile-top.ts --last=16 <file>       only the last 16 s (e.g. `--only=pay --seconds=5`: the
+ *                                                       API's last 16 s are its four runs, warm-ups included)
  */
 import { readFileSync } from 'node:fs';
 
@@ -32,7 +35,8 @@ const where = (url: string): string => {
 
 /** Parts of the stack the issue's analysis talks about, by package name (first match wins). */
 const PARTS: Array<[string, RegExp]> = [
-  ['MikroORM / knex', /^(@mikro-orm\/|knex$|dataloader$|reflect-metadata$)/],
+  // knex's own dependencies (lodash, tarn: its pool) and MikroORM's (sqlstring) count with them.
+  ['MikroORM / knex', /^(@mikro-orm\/.*|knex|dataloader|reflect-metadata|lodash|tarn|sqlstring|colorette|getopts)$/],
   ['pg (driver)', /^(pg|pg-protocol|pg-pool|pg-types|pg-connection-string|postgres-.*|pgpass|buffer-writer|packet-reader)$/],
   ['graphql (execution, validation)', /^graphql$/],
   ['type-graphql', /^(type-graphql|@graphql-tools\/.*|class-validator|graphql-query-complexity)$/],
@@ -61,6 +65,10 @@ function partOf(n: Node): string {
 }
 
 const md = process.argv.includes('--md');
+const skipArg = process.argv.find((a) => a.startsWith('--skip='));
+const skipUs = skipArg ? Number(skipArg.slice('--skip='.length)) * 1e6 : 0;
+const lastArg = process.argv.find((a) => a.startsWith('--last='));
+const lastUs = lastArg ? Number(lastArg.slice('--last='.length)) * 1e6 : Infinity;
 const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const TOP = Number(process.env.TOP ?? 25);
 
@@ -68,7 +76,13 @@ for (const file of files) {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  const span = p.timeDeltas.reduce((a, b) => a + b, 0);
+  const from = Math.max(skipUs, span - lastUs);
+  let at = 0;
+  p.samples.forEach((id, i) => {
+    at += p.timeDeltas[i] ?? 0;
+    if (at >= from) self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const name = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
   const byFn = new Map<string, number>();
@@ -85,6 +99,28 @@ for (const file of files) {
     if (part === '(idle)') idle += us;
   }
   const busy = total - idle;
+  // Native and Node-core time (socket writes, streams) charged to the nearest library or app frame
+  // that called it: "pg (driver)" here is the driver's writes, one per statement.
+  const parentOf = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const lowLevel = (part: string) => part.startsWith('native') || part.startsWith('Node core');
+  const byCaller = new Map<string, number>();
+  for (const [id, us] of self) {
+    const n = byId.get(id)!;
+    const part = partOf(n);
+    if (!lowLevel(part)) continue;
+    const fn = n.callFrame.functionName || '(anonymous)';
+    let caller = '(no library frame: event loop, timers)';
+    for (let cur = parentOf.get(id); cur !== undefined; cur = parentOf.get(cur)) {
+      const cp = partOf(byId.get(cur)!);
+      if (!lowLevel(cp) && !cp.startsWith('(')) {
+        caller = cp;
+        break;
+      }
+    }
+    const key = `${caller} -> ${/^(writeBuffer|writev|writeUtf8String|writeString|writeLatin1String)$/.test(fn) ? 'socket writes' : 'other native/Node core'}`;
+    byCaller.set(key, (byCaller.get(key) ?? 0) + us);
+  }
   // Inclusive time: each sample counts once for every distinct function on its stack.
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -100,7 +136,7 @@ for (const file of files) {
   }
   const pct = (us: number, of: number) => `${((100 * us) / of).toFixed(1)}%`;
   const sorted = (m: Map<string, number>, k: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k);
-  const header = `${file}: ${(total / 1e6).toFixed(1)} s sampled, ${pct(idle, total)} idle (${(busy / 1e6).toFixed(1)} s busy)`;
+  const header = `${file}: ${(total / 1e6).toFixed(1)} s sampled${from > 0 ? ` from ${(from / 1e6).toFixed(1)} s of ${(span / 1e6).toFixed(1)} s` : ''}, ${pct(idle, total)} idle (${(busy / 1e6).toFixed(1)} s busy)`;
   if (md) {
     const table = (title: string, m: Map<string, number>, k: number, busyShare: boolean) =>
       [
@@ -108,11 +144,11 @@ for (const file of files) {
         `|---|---|${busyShare ? '---|' : ''}`,
         ...sorted(m, k).map(([key, us]) => `| ${key.replace(/\|/g, '\\|')} | ${pct(us, total)} | ${busyShare ? `${key === '(idle)' ? '-' : pct(us, busy)} |` : ''}`),
       ].join('\n');
-    console.log(`\n${header}\n\n${table('part of the stack', byPart, 30, true)}\n\n${table('package', byPkg, 20, true)}\n\n${table('function (self)', byFn, TOP, true)}\n\n${table('function (inclusive)', inclusive, TOP, false)}\n`);
+    console.log(`\n${header}\n\n${table('part of the stack', byPart, 30, true)}\n\n${table('native and Node core, by the library that called it', byCaller, 20, true)}\n\n${table('package', byPkg, 20, true)}\n\n${table('function (self)', byFn, TOP, true)}\n\n${table('function (inclusive)', inclusive, TOP, false)}\n`);
   } else {
     const lines = (m: Map<string, number>, k: number) => sorted(m, k).map(([key, us]) => `  ${pct(us, total).padStart(6)} ${(key === '(idle)' ? '' : pct(us, busy)).padStart(6)}  ${key}`);
     console.log(
-      `\n${header}\n (columns: % of sampled, % of busy)\n by part of the stack:\n${lines(byPart, 30).join('\n')}\n by package:\n${lines(byPkg, 20).join('\n')}\n` +
+      `\n${header}\n (columns: % of sampled, % of busy)\n by part of the stack:\n${lines(byPart, 30).join('\n')}\n native and Node core, by the library that called it:\n${lines(byCaller, 20).join('\n')}\n by package:\n${lines(byPkg, 20).join('\n')}\n` +
         ` by function (self):\n${lines(byFn, TOP).join('\n')}\n by function (inclusive):\n${lines(inclusive, Number(process.env.TOP ?? 40)).join('\n')}`,
     );
   }

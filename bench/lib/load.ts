@@ -19,6 +19,8 @@ export interface LoadResult {
   /** Non-2xx answers, answers that failed verification, socket errors and timeouts. */
   failed: number;
   firstFailure?: string;
+  /** CPU time the measured server used during the measured run (ms), when asked for with `cpuOf`. */
+  serverCpuMs?: number;
 }
 
 /** An answer is good when it carries data and no GraphQL error. */
@@ -27,7 +29,9 @@ export const okGraphql = (body: string): boolean => body.startsWith('{"data":') 
 /**
  * Closed-loop load with autocannon: `connections` clients each send one request, wait for the answer,
  * send the next. `next()` supplies each request (rotating bodies and tokens); a warm-up run with the
- * same settings precedes the measured one and is discarded.
+ * same settings precedes the measured one and is discarded. With `cpuOf` (the server's CPU clock, ms)
+ * it also reports the server's CPU time over the measured run: per request, a figure a busy machine
+ * disturbs far less than throughput.
  */
 export async function httpLoad(opts: {
   url: string;
@@ -36,10 +40,16 @@ export async function httpLoad(opts: {
   warmupSeconds: number;
   next: () => GqlRequest;
   verify?: (body: string) => boolean;
+  cpuOf?: () => number;
 }): Promise<LoadResult> {
   if (opts.warmupSeconds > 0) await once({ ...opts, seconds: opts.warmupSeconds });
-  return once(opts);
+  const cpuBefore = opts.cpuOf?.();
+  const r = await once(opts);
+  return cpuBefore === undefined ? r : { ...r, serverCpuMs: opts.cpuOf!() - cpuBefore };
 }
+
+/** The server's CPU ms per verified answer of a run measured with `cpuOf` (NaN without). */
+export const cpuPerAnswer = (r: LoadResult): number => (r.serverCpuMs === undefined || r.ok === 0 ? NaN : r.serverCpuMs / r.ok);
 
 async function once(opts: { url: string; connections: number; seconds: number; next: () => GqlRequest; verify?: (body: string) => boolean }): Promise<LoadResult> {
   const verify = opts.verify ?? okGraphql;

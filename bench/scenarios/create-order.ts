@@ -1,6 +1,6 @@
 import { carefulName, carefulTps } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
-import { httpLoad } from '../lib/load';
+import { cpuPerAnswer, httpLoad } from '../lib/load';
 import { throughputResult, type ScenarioResult } from '../lib/report';
 import { seedCustomers } from '../lib/seed';
 import { tokens } from '../lib/tokens';
@@ -32,23 +32,24 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
       warmupSeconds: sizes.warmup,
       next: () => ({ body, headers: { authorization: auth[i++ % auth.length] } }),
       verify: (b) => b.startsWith('{"data":{"createOrder":{') && b.includes('"status":"PENDING"') && !b.includes('"errors":'),
+      cpuOf: () => api.cpuMs(),
     });
   };
   const plain = await run(null);
-  ctx.log(`createOrder without coupon: ${plain.rps.toFixed(0)} req/s (${(plain.rps / carefulRps).toFixed(2)}x the careful ceiling)`);
+  ctx.log(`createOrder without coupon: ${plain.rps.toFixed(0)} req/s (${(plain.rps / carefulRps).toFixed(2)}x the careful ceiling), API CPU ${cpuPerAnswer(plain).toFixed(2)} ms per order`);
   const withCoupon = await run(base.couponCode);
-  ctx.log(`createOrder with the popular coupon: ${withCoupon.rps.toFixed(0)} req/s`);
+  ctx.log(`createOrder with the popular coupon: ${withCoupon.rps.toFixed(0)} req/s, API CPU ${cpuPerAnswer(withCoupon).toFixed(2)} ms per order`);
   const { rows } = await ctx.pool.query<{ used_count: number }>(`select used_count from coupon where code_key = $1`, [base.couponCode]);
   const plainVsCareful = `${(plain.rps / carefulRps).toFixed(2)}x the careful ceiling at c=${CONNECTIONS}, ${carefulRps.toFixed(0)} tps`;
   return [
-    throughputResult(`createOrder, no coupon, c=${CONNECTIONS}`, plain, { rps: carefulRps }, carefulName(CONNECTIONS), 0.25, careful.describe),
+    throughputResult(`createOrder, no coupon, c=${CONNECTIONS}`, plain, { rps: carefulRps }, carefulName(CONNECTIONS), 0.25, `API process CPU per order: ${cpuPerAnswer(plain).toFixed(2)} ms. ${careful.describe}`),
     throughputResult(
       `createOrder, one popular coupon, c=${CONNECTIONS}`,
       withCoupon,
       plain,
       `createOrder without coupon, c=${CONNECTIONS}; itself ${plainVsCareful}`,
       0.9,
-      `Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included). With the coupon: ${(withCoupon.rps / carefulRps).toFixed(2)}x the careful ceiling.`,
+      `API process CPU per order: ${cpuPerAnswer(withCoupon).toFixed(2)} ms. Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included). With the coupon: ${(withCoupon.rps / carefulRps).toFixed(2)}x the careful ceiling.`,
     ),
   ];
 }

@@ -50,6 +50,8 @@ interface FanoutRun {
   connectSeconds: number;
   /** Share of one core each server used while the changes were driven (1 = a full core). */
   serverCpuWhileDriving: number[];
+  /** Server CPU time (all instances) per change driven, ms: the change and its fan-out. */
+  serverCpuMsPerChange: number;
   subscribeFailures: number;
   firstSubscribeError?: string;
 }
@@ -211,7 +213,7 @@ function describe(r: FanoutRun): string {
   ].filter(Boolean);
   return (
     `${r.changes} changes at ${r.achievedRate.toFixed(0)}/s to ${r.subscribers} subscribers (connected in ${r.connectSeconds.toFixed(1)} s); ` +
-    `server CPU while driving: ${r.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')} of a core. ` +
+    `server CPU while driving: ${r.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')} of a core, ${r.serverCpuMsPerChange.toFixed(2)} ms per change. ` +
     (problems.length ? `PROBLEMS: ${problems.join('; ')}.` : 'Every change reached its subscriber once.')
   );
 }
@@ -353,7 +355,8 @@ async function fanoutRun(ctx: BenchContext, servers: Server[], targets: Target[]
     const driveStarted = nowMs();
     const driven = await drive(chosen, (t) => serverOf.get(t.orderId)!, rate);
     const driveMs = nowMs() - driveStarted;
-    const serverCpuWhileDriving = servers.map((s, i) => (s.cpuMs() - cpuBefore[i]) / driveMs);
+    const cpuUsed = servers.map((s, i) => s.cpuMs() - cpuBefore[i]);
+    const serverCpuWhileDriving = cpuUsed.map((ms) => ms / driveMs);
     await new Promise((r) => setTimeout(r, 2_000));
 
     const received = new Map<string, { at: number; wall: number; txStart: number }>();
@@ -396,6 +399,7 @@ async function fanoutRun(ctx: BenchContext, servers: Server[], targets: Target[]
       bytesPerSubscriber: servers.map((_, i) => (rssAfter[i] - rssBefore[i]) / (measured[i] || 1)),
       connectSeconds,
       serverCpuWhileDriving,
+      serverCpuMsPerChange: cpuUsed.reduce((a, b) => a + b, 0) / (chosen.length || 1),
       subscribeFailures,
       firstSubscribeError,
     };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { captureStatements } from '../capture-sql';
 import { carefulName, carefulTps } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
-import { httpLoad, type LoadResult } from '../lib/load';
+import { cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { pgbench, type PgbenchResult } from '../lib/pgbench';
 import type { ScenarioResult } from '../lib/report';
 import { creditWallets, seedCustomers, seedOrders } from '../lib/seed';
@@ -92,13 +92,14 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
         return { body: o.body, headers: { authorization: o.auth } };
       },
       verify: (b) => b.startsWith('{"data":{"payWithWallet":{') && b.includes('"status":"PAID"') && !b.includes('"errors":'),
+      cpuOf: () => api.cpuMs(),
     });
 
   const levels: Array<{ c: number; app: LoadResult; sql: PgbenchResult; careful: number }> = [];
   for (const c of LEVELS) {
     const app = await payLoad(c);
     const vsCareful = carefulTps(careful, c);
-    ctx.log(`payWithWallet c=${c}: ${app.rps.toFixed(0)} req/s, p99 ${app.p99} ms (${(app.rps / vsCareful).toFixed(2)}x careful, ${(app.rps / sqlRuns.get(c)!.tps).toFixed(2)}x its own SQL)`);
+    ctx.log(`payWithWallet c=${c}: ${app.rps.toFixed(0)} req/s, p99 ${app.p99} ms, API CPU ${cpuPerAnswer(app).toFixed(2)} ms per payment (${(app.rps / vsCareful).toFixed(2)}x careful, ${(app.rps / sqlRuns.get(c)!.tps).toFixed(2)}x its own SQL)`);
     levels.push({ c, app, sql: sqlRuns.get(c)!, careful: vsCareful });
   }
   if (exhausted) throw new Error(`payWithWallet ran out of pre-created orders (${httpQueue.length}): raise HTTP_ORDERS_PER_SECOND`);
@@ -107,6 +108,7 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   const scaling = `c=32 / c=8 throughput: ${(high.app.rps / low.app.rps).toFixed(2)}.`;
   const appProblems = (app: LoadResult) => (app.failed ? `PROBLEMS: ${app.failed} failed answers (first: ${app.firstFailure ?? 'socket error or timeout'}). ` : '');
   const sqlLine = (sql: PgbenchResult) => `pgbench of its own SQL: ${sql.tps.toFixed(0)} tps, p50 ${sql.p50.toFixed(1)} ms, p99 ${sql.p99.toFixed(1)} ms.`;
+  const cpuLine = (app: LoadResult) => `API process CPU per payment: ${cpuPerAnswer(app).toFixed(2)} ms.`;
   const vsCareful = levels.map(({ c, app, sql, careful: ceiling }) => {
     const ratio = app.rps / ceiling;
     const scales = c === low.c || app.rps >= low.app.rps;
@@ -124,7 +126,7 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
       p99Ms: app.p99,
       notes:
         appProblems(app) +
-        `${c === low.c ? '' : `${scaling} `}${sqlLine(sql)} Each request pays its own PENDING order; ${CUSTOMERS} customers in turn. ${careful.describe}`,
+        `${c === low.c ? '' : `${scaling} `}${cpuLine(app)} ${sqlLine(sql)} Each request pays its own PENDING order; ${CUSTOMERS} customers in turn. ${careful.describe}`,
     } satisfies ScenarioResult;
   });
   const vsOwnSql = levels.map(({ c, app, sql, careful: ceiling }) => {

@@ -246,6 +246,7 @@ async function tokenFor(person: Person, secret: string, ttl: string, claims: Pic
 
 async function main(): Promise<string> {
   const { values } = parseArgs({ options: { ttl: { type: 'string', default: '12h' } } });
+  const ttl = values.ttl;
   const config = loadConfigOrExit();
   if (config.isProduction) throw new Error('demo data and its tokens do not belong in production: npm run seed refuses NODE_ENV=production');
   const say = (m: string) => console.log(`[seed] ${m}`);
@@ -267,9 +268,9 @@ async function main(): Promise<string> {
       db.url,
     );
     try {
-      const tokens = Object.fromEntries(await Promise.all((Object.keys(PEOPLE) as Who[]).map(async (w) => [w, await tokenFor(PEOPLE[w], internal, '10m')])));
-
-      result = await seed(new Api(app.url, tokens as Record<Who, string>), config.currency);
+      const tokens = {} as Record<Who, string>;
+      for (const who of Object.keys(PEOPLE) as Who[]) tokens[who] = await tokenFor(PEOPLE[who], internal, '10m');
+      result = await seed(new Api(app.url, tokens), config.currency);
     } finally {
       await app.stop();
     }
@@ -282,8 +283,8 @@ async function main(): Promise<string> {
   const describe = (p: Person) => p.note ?? `group ${p.group}, wallet ${formatMoney(result.balances[p.id], config.currency)}`;
   if (config.jwt.secret) {
     const signedWith = config.jwt.devSecret ? 'the development secret' : 'JWT_SECRET';
-    out.push(`Tokens (signed with ${signedWith}, valid ${values.ttl}; npm run seed again prints fresh ones):`);
-    for (const p of people) out.push(`  ${p.role.padEnd(8)} ${p.id.padEnd(13)} ${await tokenFor(p, config.jwt.secret, values.ttl!, config.jwt)}   (${describe(p)})`);
+    out.push(`Tokens (signed with ${signedWith}, valid ${ttl}; npm run seed again prints fresh ones):`);
+    for (const p of people) out.push(`  ${p.role.padEnd(8)} ${p.id.padEnd(13)} ${await tokenFor(p, config.jwt.secret, ttl, config.jwt)}   (${describe(p)})`);
     out.push(
       '',
       `Next: npm start, open ${config.publicUrl}/graphql in a browser, and in the Headers tab enter`,

@@ -199,8 +199,8 @@ test('without DATABASE_URL it fills the embedded database that npm start then se
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     server.child = child;
-    child.stdout!.on('data', (d) => (server.output += d));
-    child.stderr!.on('data', (d) => (server.output += d));
+    child.stdout.on('data', (d) => (server.output += d));
+    child.stderr.on('data', (d) => (server.output += d));
     let listed: { data?: { plans: Array<{ name: string }> } } | null = null;
     for (let i = 0; i < 600 && !listed && child.exitCode === null; i++) {
       listed = await fetch(`http://127.0.0.1:${port}/graphql`, {

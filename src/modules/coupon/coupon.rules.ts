@@ -1,7 +1,6 @@
 import { registerEnumType } from 'type-graphql';
 import { formatMoney } from '../../shared/money';
-import type { Coupon } from './coupon.entity';
-import { CouponKind } from './coupon.entity';
+import { CouponKind, type Coupon } from './coupon.entity';
 
 /** Why a coupon cannot be used (contract enum `CouponRejection`). */
 export enum CouponRejection {

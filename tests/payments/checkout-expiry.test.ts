@@ -39,7 +39,7 @@ beforeAll(async () => {
   long = await startTestServer({ ...STRIPE_TEST_KEYS, STRIPE_API_URL: stub.url, ORDER_PAYMENT_TIMEOUT_SECONDS: '7200', RUN_WORKER: 'false' }, { databaseUrl: s.databaseUrl });
 });
 afterAll(async () => {
-  await expectLedgerSound(s.sql);
+  await expectLedgerSound((text, params) => s.sql(text, params));
   await long?.stop();
   await s?.stop();
   await stub?.close();

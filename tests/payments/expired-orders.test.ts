@@ -32,7 +32,7 @@ beforeAll(async () => {
   planId = (await createProviderPlan(s, 2000)).planId;
 });
 afterAll(async () => {
-  await expectLedgerSound(s.sql);
+  await expectLedgerSound((text, params) => s.sql(text, params));
   await s?.stop();
   await stub?.close();
 });

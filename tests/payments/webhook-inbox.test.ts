@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s.sql(`drop trigger if exists refuse_charges on gateway_charge`);
-  await expectLedgerSound(s.sql);
+  await expectLedgerSound((text, params) => s.sql(text, params));
   await s?.stop();
   await stub?.close();
 });

@@ -48,16 +48,17 @@ export async function registerPaymentRoutes(http: FastifyInstance, deps: RouteDe
         req.log.warn({ err: (e as Error).message }, 'stripe webhook refused: bad signature');
         return reply.code(400).send({ error: 'Invalid signature' });
       }
+      let outcome;
       try {
         // A failing event is kept with its error and retried by a job: the answer is 2xx once it is stored.
-        const outcome = await services.payments.events.receive(orm.em.fork(), event, { log: req.log });
-        req.log.info({ eventId: event.id, type: event.type, outcome }, 'stripe event');
-        return reply.code(200).send({ received: true, outcome });
+        outcome = await services.payments.events.receive(orm.em.fork(), event, { log: req.log });
       } catch (e) {
         // Not even stored (the database is away): Stripe delivers the event again later.
         req.log.error({ err: e, eventId: event.id, type: event.type }, 'stripe event could not be stored');
         return reply.code(500).send({ error: 'Event could not be stored; retry later' });
       }
+      req.log.info({ eventId: event.id, type: event.type, outcome }, 'stripe event');
+      return reply.code(200).send({ received: true, outcome });
     });
   });
 

@@ -28,8 +28,9 @@ export function paymentTasks(deps: { em: () => EntityManager; checkout: GatewayC
     try {
       await deps.refunds.send(deps.em(), job, log);
     } catch (e) {
-      const last = helpers.job.attempts >= helpers.job.max_attempts;
-      (last ? log.error : log.warn)({ ...job, attempt: helpers.job.attempts, err: e }, last ? 'refund still not confirmed by the gateway after its last try: an admin must act' : 'refund not confirmed yet: retrying later');
+      const fields = { ...job, attempt: helpers.job.attempts, err: e };
+      if (helpers.job.attempts >= helpers.job.max_attempts) log.error(fields, 'refund still not confirmed by the gateway after its last try: an admin must act');
+      else log.warn(fields, 'refund not confirmed yet: retrying later');
       throw e;
     }
   };

@@ -15,7 +15,7 @@ import type { LedgerService } from '../wallet/ledger.service';
 import { AccountKind, EntryKind } from '../wallet/wallet.entity';
 import { GatewayRefusedError, type GatewayRefund, type PaymentGateway } from './gateway';
 import type { OrderWithDelivery } from './payment-confirmation';
-import { ChargeOutcome, RefundStatus } from './payment.entity';
+import { RefundStatus, type ChargeOutcome } from './payment.entity';
 import { errorText, silentLog, type PaymentLog } from './payment.log';
 
 /** Task name of the job that sends a recorded refund to the gateway. */

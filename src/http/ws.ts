@@ -154,18 +154,29 @@ export function attachWebSocket(opts: {
     return null;
   };
 
-  // Ids of the operations each socket runs now: added once an operation is accepted, removed when it
-  // completes or errors (graphql-ws calls onComplete or onError exactly once for an accepted one).
-  const running = new WeakMap<object, Set<string>>();
+  // The operations each socket holds, by their subscribe message's payload (graphql-ws hands the same
+  // object to onSubscribe, onError and onComplete, so a reused id is never confused with its earlier
+  // run). A place is taken when the message is read, before anything is awaited: a burst of subscribe
+  // frames is read in one go, and a check made after an await would let every one of them in. It is
+  // given back when the operation completes or errors (graphql-ws calls onComplete once for one that
+  // ran, even after the client's complete), or by onSubscribe itself when it answers with errors.
+  const running = new WeakMap<object, Set<object>>();
   const runningOf = (ctx: object) => {
-    let ids = running.get(ctx);
-    if (!ids) running.set(ctx, (ids = new Set()));
-    return ids;
+    let ops = running.get(ctx);
+    if (!ops) running.set(ctx, (ops = new Set()));
+    return ops;
   };
   /** Closes the socket and stops the operation without answering it on the closing socket. */
-  const refuse = (ctx: { subscriptions: Record<string, unknown>; extra: { socket: { close(code: number, reason: string): void } } }, id: string, code: number, reason: string) => {
+  const refuse = (
+    ctx: { subscriptions: Record<string, unknown>; extra: { socket: { close(code: number, reason: string): void } } },
+    id: string,
+    payload: object,
+    code: number,
+    reason: string,
+  ) => {
     ctx.extra.socket.close(code, reason);
     delete ctx.subscriptions[id];
+    runningOf(ctx).delete(payload);
     return [new GraphQLError(reason)];
   };
   const disposable = useServer<Params, Extra>(
@@ -205,48 +216,51 @@ export function attachWebSocket(opts: {
       },
       onSubscribe: async (ctx, id, payload) => {
         const state = ctx.extra.state;
+        // Over the cap, this operation alone is refused; the socket and its other operations live on.
+        const ops = runningOf(ctx);
+        if (ops.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+          return [new RateLimitedError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} operations may run at once on one connection`)];
+        }
+        ops.add(payload);
+        /** Errors answered instead of running the operation: its place is free again. */
+        const refused = (errors: readonly GraphQLError[]) => {
+          ops.delete(payload);
+          return [...errors];
+        };
         if (!ctx.extra.principal) {
           const token = tokenFrom(payload.extensions as Params);
-          if (!token) return refuse(ctx, id, CLOSE_UNAUTHORIZED, 'Unauthorized: send connectionParams.authorization');
+          if (!token) return refuse(ctx, id, payload, CLOSE_UNAUTHORIZED, 'Unauthorized: send connectionParams.authorization');
           let principal: Principal;
           try {
             principal = await opts.verifier.verifyHeader(token);
           } catch {
-            return refuse(ctx, id, CloseCode.Forbidden, 'Forbidden: invalid token');
+            return refuse(ctx, id, payload, CloseCode.Forbidden, 'Forbidden: invalid token');
           }
-          const refused = authenticate(ctx.extra, principal, token);
-          if (refused) return refuse(ctx, id, refused.code, refused.reason);
+          const denied = authenticate(ctx.extra, principal, token);
+          if (denied) return refuse(ctx, id, payload, denied.code, denied.reason);
         }
         // The expiry timer closes the socket at `exp`; this catches an operation read before it ran.
-        if (expired(state)) return refuse(ctx, id, CloseCode.Forbidden, 'Forbidden: token expired');
-        // Over the cap, this operation alone is refused; the socket and its other subscriptions live on.
-        if (runningOf(ctx).size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
-          return [new RateLimitedError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} operations may run at once on one connection`)];
-        }
-        if (!opts.prepareOperation) {
-          runningOf(ctx).add(id);
-          return;
-        }
+        if (expired(state)) return refuse(ctx, id, payload, CloseCode.Forbidden, 'Forbidden: token expired');
+        if (!opts.prepareOperation) return;
         let prepared: Awaited<ReturnType<NonNullable<typeof opts.prepareOperation>>>;
         try {
           prepared = await opts.prepareOperation({ principal: ctx.extra.principal ?? null, ip: ctx.extra.request.socket.remoteAddress }, payload);
         } catch (e) {
           // Answered as this operation's masked error; graphql-ws would close the socket with the raw message.
           opts.log.error({ err: e, op: payload.operationName ?? undefined, caller: ctx.extra.principal?.sub }, 'unexpected error');
-          return [new GraphQLError(INTERNAL_MESSAGE)];
+          return refused([new GraphQLError(INTERNAL_MESSAGE)]);
         }
-        if (prepared.errors) return [...prepared.errors];
-        if (expired(state)) return refuse(ctx, id, CloseCode.Forbidden, 'Forbidden: token expired');
-        runningOf(ctx).add(id);
+        if (prepared.errors) return refused(prepared.errors);
+        if (expired(state)) return refuse(ctx, id, payload, CloseCode.Forbidden, 'Forbidden: token expired');
         // graphql-ws adds the context; the document is not parsed or validated again.
         return { schema: opts.schema, document: prepared.document, variableValues: payload.variables, operationName: payload.operationName };
       },
-      onComplete: (ctx, id) => {
-        runningOf(ctx).delete(id);
+      onComplete: (ctx, _id, payload) => {
+        runningOf(ctx).delete(payload);
       },
       context: (ctx) => opts.context(ctx.extra.principal ?? null),
-      onError: (ctx, id, _payload, errors) => {
-        runningOf(ctx).delete(id);
+      onError: (ctx, _id, payload, errors) => {
+        runningOf(ctx).delete(payload);
         return errors.map((e) => formatError(e.toJSON(), e) as never);
       },
       onNext: (ctx, _id, payload, _args, result) => {

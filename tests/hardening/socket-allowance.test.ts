@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { startTestServer, token, type TestServer } from '../support/server';
 
@@ -53,6 +54,7 @@ function rawSocket(from = '127.0.0.1') {
     ws,
     send,
     opened,
+    messages,
     get close() {
       return close;
     },
@@ -171,5 +173,46 @@ describe('WS_INIT_TIMEOUT_MS', () => {
     expect(await later.init({})).toBe('ack');
     expect((await later.closed()).code).toBe(4401);
     expect(await c.alive()).toBe(true);
+  });
+});
+
+describe('operations per socket (at most 50 at once)', () => {
+  test('a burst of 80 subscriptions read in one go: 50 run, 30 are refused with RATE_LIMITED; completing one frees a place', async () => {
+    const c = rawSocket();
+    expect(await c.init(await bearer(`cust-${randomUUID()}`))).toBe('ack');
+    // Corked, the 80 frames leave in one write and the server reads them in one chunk, before any of
+    // their checks has awaited anything: the way a hostile client sends them.
+    const tcp = (c.ws as unknown as { _socket: Socket })._socket;
+    tcp.cork();
+    for (let i = 0; i < 80; i++) c.send({ id: `s${i}`, type: 'subscribe', payload: { query: 'subscription { myOrdersUpdated { id } }' } });
+    tcp.uncork();
+
+    const refused = () => c.messages.filter((m) => m.type === 'error');
+    const end = Date.now() + 10_000;
+    while (refused().length < 30) {
+      if (c.close || Date.now() > end) throw new Error(`timed out waiting for 30 refusals: ${refused().length} came, close ${JSON.stringify(c.close)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // A ping read after the burst is answered after every refusal the burst caused.
+    expect(await c.alive()).toBe(true);
+    expect(refused()).toHaveLength(30);
+    for (const m of refused()) expect(m.payload).toEqual([expect.objectContaining({ extensions: { code: 'RATE_LIMITED' } })]);
+
+    // The 50 others hold their places: one more operation is refused too.
+    c.send({ id: 'extra', type: 'subscribe', payload: { query: '{ me { id } }' } });
+    expect(await c.answer('extra')).toEqual(expect.objectContaining({ type: 'error', payload: [expect.objectContaining({ extensions: { code: 'RATE_LIMITED' } })] }));
+
+    // A running subscription completed by the client gives its place back.
+    const running = Array.from({ length: 80 }, (_, i) => `s${i}`).find((id) => !refused().some((m) => m.id === id))!;
+    c.send({ id: running, type: 'complete' });
+    const again = Date.now() + 10_000;
+    for (let n = 0; ; n++) {
+      c.send({ id: `me${n}`, type: 'subscribe', payload: { query: '{ me { id } }' } });
+      const answer = (await c.answer(`me${n}`)) as { type?: string };
+      if (answer.type === 'next') break;
+      if (Date.now() > again) throw new Error(`timed out waiting for a freed place: ${JSON.stringify(answer)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(c.close).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import { Kind, type OperationDefinitionNode } from 'graphql';
+import { Kind, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { createHash } from 'node:crypto';
 import type { Context } from '../context';
 
 /** Root fields whose answers are catalogue data alone, the same for everyone in a customer group. */
@@ -10,11 +11,29 @@ const CATALOGUE_ROOT_FIELDS = new Set(['plans', '__typename']);
 const MAX_ANSWERS = 2_000;
 
 /** Whether the operation asks for catalogue listings and nothing else. */
-export function isCatalogueQuery(operation: OperationDefinitionNode | undefined): boolean {
+export function isCatalogueQuery(operation: OperationDefinitionNode | undefined): operation is OperationDefinitionNode {
   return (
-    operation?.operation === 'query' &&
+    operation?.operation === OperationTypeNode.QUERY &&
     operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && CATALOGUE_ROOT_FIELDS.has(s.name.value))
   );
+}
+
+/**
+ * The cache key of an answer: the listing and query, and the values of the variables the operation
+ * declares, hashed. Variables it does not declare cannot change the answer, and a key of fixed size
+ * keeps a client that sends large or deeply nested variables from filling memory with keys (or
+ * overflowing the stack while one is built). Null when the variables cannot be written as JSON.
+ */
+export function answerKey(parts: unknown[], operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): string | null {
+  const declared = (operation.variableDefinitions ?? []).map((d) => {
+    const name = d.variable.name.value;
+    return [name, variables?.[name] ?? null];
+  });
+  try {
+    return createHash('sha256').update(JSON.stringify([...parts, declared])).digest('base64url');
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -37,7 +56,8 @@ export function catalogueResponseCache(maxAgeMs: number): ApolloServerPlugin<Con
           if (!isCatalogueQuery(operation)) return null;
           const listing = await ctx.services.plans.listingKey(ctx.principal, () => ctx.viewer());
           if (!listing) return null;
-          key = JSON.stringify([listing.version, listing.group, listing.admin, queryHash, operationName ?? null, request.variables ?? {}]);
+          key = answerKey([listing.version, listing.group, listing.admin, queryHash, operationName ?? null], operation, request.variables);
+          if (key === null) return null;
           const hit = answers.get(key);
           if (!hit) return null;
           key = null; // answered from the cache: nothing to keep

@@ -28,8 +28,20 @@ function describe(errors: ValidationError[], prefix = ''): { field: string; mess
   return null;
 }
 
+/**
+ * Apollo's own refusals of a request that carry an HTTP 4xx head and no code (a persisted query
+ * whose hash does not match its text, an unknown persisted-query version): the client's mistake,
+ * answered as BAD_REQUEST.
+ */
+function isCodelessRefusal(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.path || error.originalError || error.extensions?.code !== undefined) return false;
+  const status = (error.extensions?.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
 /** Whether an error is one a client may see as it is. */
 export function isExpected(error: unknown): boolean {
+  if (isCodelessRefusal(error)) return true;
   const original = unwrapResolverError(error);
   if (original instanceof AppError || original instanceof ArgumentValidationError) return true;
   // Errors thrown while building the context (a bad token) arrive wrapped once more.
@@ -58,6 +70,9 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       path: formatted.path,
       extensions: { code: ErrorCode.BAD_USER_INPUT, ...(d ? { field: d.field } : {}) },
     };
+  }
+  if (isCodelessRefusal(error)) {
+    return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
   }
   if (isExpected(error)) {
     const { stacktrace: _s, exception: _e, http: _h, ...extensions } = formatted.extensions ?? {};

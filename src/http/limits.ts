@@ -24,6 +24,7 @@ import type { Config } from '../config';
 import type { Context } from '../context';
 import { RateLimiter } from '../infra/rate-limit';
 import { RateLimitedError } from '../shared/errors';
+import { nulCharacterError } from './input';
 
 /** The abuse limits of one deployment (see config: MAX_QUERY_DEPTH, MAX_QUERY_COMPLEXITY, MAX_ALIASES). */
 export interface OperationLimits {
@@ -268,6 +269,8 @@ export class DocumentCache {
   ): { document: DocumentNode; errors?: undefined } | { document?: undefined; errors: GraphQLError[] } {
     const parsed = this.document(query);
     if (parsed.errors) return parsed;
+    const nul = nulCharacterError(parsed.document, variables, operationName);
+    if (nul) return { errors: [nul] };
     const complex = checkComplexity(this.schema, this.limits, parsed.document, variables ?? undefined, operationName);
     return complex ? { errors: [complex] } : parsed;
   }
@@ -308,14 +311,20 @@ export function isMutation(document: DocumentNode, operationName?: string | null
 const httpHead = (status: number, headers: Array<[string, string]> = []) => ({ status, headers: new HeaderMap(headers) }) as never;
 
 /**
- * Apollo plugin enforcing the limits that need the resolved operation: complexity (variables known)
- * and the per-caller mutation rate. Depth and aliases run as validation rules ({@link limitRules}).
+ * Apollo plugin enforcing the limits that need the resolved operation: text the database cannot
+ * store ({@link nulCharacterError}), complexity (variables known) and the per-caller mutation rate.
+ * Depth and aliases run as validation rules ({@link limitRules}).
  */
 export function limitsPlugin(opts: { schema: GraphQLSchema; limits: OperationLimits; mutations: MutationLimiter; ip: (ctx: Context) => string | undefined }): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request, operationName, contextValue, operation }) {
+          const nul = nulCharacterError(document, request.variables, operationName);
+          if (nul) {
+            nul.extensions.http = httpHead(400);
+            throw nul;
+          }
           const complex = checkComplexity(opts.schema, opts.limits, document, request.variables, operationName);
           if (complex) {
             complex.extensions.http = httpHead(400);

@@ -1,0 +1,48 @@
+import { GraphQLError, getOperationAST, visit, type DocumentNode } from 'graphql';
+import { ErrorCode } from '../shared/errors';
+
+/** U+0000: PostgreSQL's text and jsonb cannot hold it, so no argument of this API can carry it. */
+const NUL = '\u0000';
+
+/** Whether `value` (a variable's JSON value) holds a string with a NUL character, walked without recursion. */
+function holdsNul(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length) {
+    const v = pending.pop();
+    if (typeof v === 'string') {
+      if (v.includes(NUL)) return true;
+    } else if (Array.isArray(v)) {
+      pending.push(...(v as unknown[]));
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, inner] of Object.entries(v)) {
+        if (k.includes(NUL)) return true;
+        pending.push(inner);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Refuses text the database cannot store before any resolver runs: a NUL character in a string
+ * literal of the document or in a variable the operation declares. Left alone it reaches SQL and
+ * fails there, which the client would see as INTERNAL_SERVER_ERROR instead of its own mistake.
+ * Null when the operation's text is fine.
+ */
+export function nulCharacterError(document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): GraphQLError | null {
+  const refuse = (what: string) =>
+    new GraphQLError(`${what} contains a NUL character (U+0000), which no argument accepts`, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
+  let literal = false;
+  visit(document, {
+    StringValue(node) {
+      if (node.value.includes(NUL)) literal = true;
+    },
+  });
+  if (literal) return refuse('A string in the operation');
+  const operation = getOperationAST(document, operationName ?? undefined);
+  for (const definition of operation?.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (variables && Object.prototype.hasOwnProperty.call(variables, name) && holdsNul(variables[name])) return refuse(`Variable "$${name}"`);
+  }
+  return null;
+}

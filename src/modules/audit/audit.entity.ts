@@ -51,10 +51,6 @@ export class AuditEntry {
   @Property({ type: 'json', nullable: true })
   details: unknown = null;
 
-  constructor(actor: string, action: string, targetType: AuditTargetType, targetId: string) {
-    this.actor = actor;
-    this.action = action;
-    this.targetType = targetType;
-    this.targetId = targetId;
-  }
+  // AuditService.record inserts entries with one SQL statement (clock_timestamp(), jsonb details) in the
+  // transaction of the change it records; nothing builds one here, so there is no constructor to pretend otherwise.
 }

@@ -94,8 +94,6 @@ export class CouponCustomerUse {
   @Property({ type: 'integer', default: 0 })
   used: number = 0;
 
-  constructor(coupon: Coupon, customer: Customer) {
-    this.coupon = coupon;
-    this.customer = customer;
-  }
+  // Rows come only from the guarded upsert in CouponService (insert ... on conflict ... where used < limit);
+  // nothing builds one here, so there is no constructor to pretend otherwise.
 }

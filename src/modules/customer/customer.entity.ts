@@ -37,8 +37,6 @@ export class Customer {
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
-  constructor(id: string, role: Role) {
-    this.id = id;
-    this.role = role;
-  }
+  // CustomerService inserts the row on a caller's first request (insert ... where not exists, racing
+  // requests safe); nothing builds one here, so there is no constructor to pretend otherwise.
 }

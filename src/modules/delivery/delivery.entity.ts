@@ -72,9 +72,6 @@ export class ServicePeriod {
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   updatedAt: Date = new Date();
 
-  constructor(customer: Customer, plan: Plan, startsAt: Date) {
-    this.customer = customer;
-    this.plan = plan;
-    this.startsAt = startsAt;
-  }
+  // DeliveryService starts or extends a period with one upsert (ends_at moved from the current end);
+  // nothing builds one here, so there is no constructor to pretend otherwise.
 }

@@ -167,23 +167,6 @@ export class Order {
   @Property({ type: 'integer', nullable: true })
   profitTaxBps: number | null = null;
 
-  constructor(props: {
-    number: string;
-    customer: Customer;
-    plan: Plan;
-    currency: string;
-    subtotal: number;
-    discount: number;
-    tax: number;
-    total: number;
-  }) {
-    this.number = props.number;
-    this.customer = props.customer;
-    this.plan = props.plan;
-    this.currency = props.currency;
-    this.subtotal = props.subtotal;
-    this.discount = props.discount;
-    this.tax = props.tax;
-    this.total = props.total;
-  }
+  // OrderService inserts an order with SQL (on conflict on its idempotency key) in the transaction whose
+  // guarded updates take its holds; nothing builds one here, so there is no constructor to pretend otherwise.
 }

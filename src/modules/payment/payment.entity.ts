@@ -37,12 +37,8 @@ export class Payment {
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
-  constructor(orderId: string, method: PaymentMethod, amount: number, currency: string) {
-    this.orderId = orderId;
-    this.method = method;
-    this.amount = amount;
-    this.currency = currency;
-  }
+  // Inserted by SQL in the guarded update that marks the order PAID (payment-confirmation.ts);
+  // nothing builds one here, so there is no constructor to pretend otherwise.
 }
 
 /** Where a refund stands at the gateway. Wallet refunds are SUCCEEDED when recorded. */
@@ -93,12 +89,8 @@ export class Refund {
   @Property({ type: 'datetime', nullable: true })
   settledAt: Date | null = null;
 
-  constructor(paymentId: string, orderId: string, amount: number, status: RefundStatus) {
-    this.paymentId = paymentId;
-    this.orderId = orderId;
-    this.amount = amount;
-    this.status = status;
-  }
+  // Inserted by SQL in RefundService together with the ledger journal that moves the money;
+  // nothing builds one here, so there is no constructor to pretend otherwise.
 }
 
 export enum CheckoutStatus {
@@ -147,13 +139,8 @@ export class CheckoutSession {
   @Property({ type: 'datetime', nullable: true })
   expiresAt: Date | null = null;
 
-  constructor(id: string, orderId: string, url: string, amount: number, currency: string) {
-    this.id = id;
-    this.orderId = orderId;
-    this.url = url;
-    this.amount = amount;
-    this.currency = currency;
-  }
+  // Inserted by SQL in CheckoutService, only while its order is PENDING and unexpired (insert ... select);
+  // nothing builds one here, so there is no constructor to pretend otherwise.
 }
 
 export enum GatewayEventStatus {
@@ -205,11 +192,8 @@ export class GatewayEvent {
   @Property({ type: 'datetime', nullable: true })
   nextAttemptAt: Date | null = null;
 
-  constructor(id: string, type: string, status: GatewayEventStatus) {
-    this.id = id;
-    this.type = type;
-    this.status = status;
-  }
+  // Inserted by SQL in GatewayEventsService (on conflict do nothing: an event is applied once);
+  // nothing builds one here, so there is no constructor to pretend otherwise.
 }
 
 export enum ChargeOutcome {
@@ -261,11 +245,6 @@ export class GatewayCharge {
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
-  constructor(sessionId: string, orderId: string | null, amount: number, currency: string, outcome: ChargeOutcome) {
-    this.sessionId = sessionId;
-    this.orderId = orderId;
-    this.amount = amount;
-    this.currency = currency;
-    this.outcome = outcome;
-  }
+  // Inserted by SQL in GatewayEventsService (on conflict: a charge is recorded once);
+  // nothing builds one here, so there is no constructor to pretend otherwise.
 }

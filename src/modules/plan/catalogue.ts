@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { SaleStatus } from './plan.entity';
+import { remainingStock, SaleStatus, shownToGroup } from './plan.entity';
 
 /** An upgrade as the catalogue lists it. */
 export interface CatalogueUpgrade {
@@ -26,7 +26,7 @@ export interface CataloguePlan {
 
 /** The plans of `plans` that name no group or name `group`. */
 export function listedTo(plans: readonly CataloguePlan[], group: string): readonly CataloguePlan[] {
-  return plans.filter((p) => p.groups.length === 0 || p.groups.includes(group));
+  return plans.filter((p) => shownToGroup(p.groups, group));
 }
 
 interface Entry {
@@ -127,7 +127,7 @@ export async function loadCatalogue(em: EntityManager): Promise<readonly Catalog
         price: r.price,
         durationDays: r.duration_days,
         saleStatus: r.sale_status,
-        stockRemaining: r.stock === null ? null : Math.max(0, r.stock - r.stock_used),
+        stockRemaining: remainingStock(r.stock, r.stock_used),
         groups: Object.freeze([...r.groups]),
         upgrades: Object.freeze(r.upgrades.map((u) => Object.freeze({ ...u }))),
       }),

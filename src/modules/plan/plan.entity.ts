@@ -12,7 +12,7 @@ import {
   Property,
 } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-import { Customer } from '../customer/customer.entity';
+import { Customer } from '../customer';
 
 /** Whether a plan is listed. */
 export enum SaleStatus {
@@ -20,6 +20,15 @@ export enum SaleStatus {
   HIDDEN = 'HIDDEN',
   RETIRED = 'RETIRED',
 }
+
+/**
+ * Units left to sell of a plan's `stock` when `stockUsed` are held, or null when it has none (unlimited).
+ * The one statement of the rule: the entity and the catalogue's SQL rows both answer through it.
+ */
+export const remainingStock = (stock: number | null, stockUsed: number): number | null => (stock === null ? null : Math.max(0, stock - stockUsed));
+
+/** Whether a plan naming `groups` is shown to a customer of `group`: a plan naming no group is shown to all. */
+export const shownToGroup = (groups: readonly string[], group: string): boolean => groups.length === 0 || groups.includes(group);
 
 /** Something customers buy: a price in minor units, optional capacity, optional service period. */
 @Entity({ tableName: 'plan' })
@@ -81,12 +90,12 @@ export class Plan {
 
   /** Units left to sell, or null when unlimited. */
   get stockRemaining(): number | null {
-    return this.stock === null ? null : Math.max(0, this.stock - this.stockUsed);
+    return remainingStock(this.stock, this.stockUsed);
   }
 
   /** Whether a customer of `group` may see and buy this plan. */
   isVisibleTo(group: string): boolean {
-    return this.saleStatus === SaleStatus.ON_SALE && (this.groups.length === 0 || this.groups.includes(group));
+    return this.saleStatus === SaleStatus.ON_SALE && shownToGroup(this.groups, group);
   }
 }
 

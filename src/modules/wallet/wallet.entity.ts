@@ -29,9 +29,8 @@ export class Wallet {
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   updatedAt: Date = new Date();
 
-  constructor(customer: Customer) {
-    this.customer = customer;
-  }
+  // LedgerService creates and moves a wallet with guarded upserts that keep the balance within its
+  // bounds; nothing builds one here, so there is no constructor to pretend otherwise.
 }
 
 /** Ledger accounts. `WALLET` and `PAYABLE` entries name their customer; the others are the platform's. */
@@ -106,12 +105,8 @@ export class LedgerEntry {
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
-  constructor(props: { journalId: string; account: AccountKind; amount: number; kind: EntryKind }) {
-    this.journalId = props.journalId;
-    this.account = props.account;
-    this.amount = props.amount;
-    this.kind = props.kind;
-  }
+  // LedgerService.post inserts a journal's lines in one multi-row statement (insert-only, summing to
+  // zero); nothing builds one here, so there is no constructor to pretend otherwise.
 }
 
 /** An admin credit, keyed by its `reference` so the same reference credits once. */
@@ -134,10 +129,6 @@ export class WalletCredit {
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
-  constructor(reference: string, customer: Customer, amount: number, journalId: string) {
-    this.reference = reference;
-    this.customer = customer;
-    this.amount = amount;
-    this.journalId = journalId;
-  }
+  // WalletService inserts it with on conflict (reference) so a reference credits once; nothing builds
+  // one here, so there is no constructor to pretend otherwise.
 }

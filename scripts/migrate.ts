@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '../src/config';
 import { resolveDatabase } from '../src/database';
+import { entities } from '../src/entities';
 import { migrateJobs } from '../src/infra/jobs';
 import { initOrm, migrate } from '../src/infra/orm';
 
@@ -8,7 +9,7 @@ import { initOrm, migrate } from '../src/infra/orm';
 async function main() {
   const config = loadConfig();
   const db = await resolveDatabase(config, console.log);
-  const orm = await initOrm(db.url, 2);
+  const orm = await initOrm(entities, db.url, 2);
   try {
     const pending = await orm.getMigrator().getPendingMigrations();
     await migrate(orm);

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '../src/config';
 import { resolveDatabase } from '../src/database';
+import { entities } from '../src/entities';
 import { initOrm, migrate } from '../src/infra/orm';
 import { MIGRATIONS_DIR as DIR, writeIndex } from './migration-index';
 
@@ -8,7 +9,7 @@ import { MIGRATIONS_DIR as DIR, writeIndex } from './migration-index';
 async function main() {
   const config = loadConfig();
   const db = await resolveDatabase(config, console.log);
-  const orm = await initOrm(db.url, 2);
+  const orm = await initOrm(entities, db.url, 2);
   try {
     await migrate(orm);
     const result = await orm.getMigrator().createMigration(DIR, false, false, process.argv[2]);

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createContext, type Context } from './context';
+import { entities } from './entities';
 import { TokenVerifier, type Principal } from './infra/auth';
 import { migrateJobs, startWorker, type Runner } from './infra/jobs';
 import { initOrm, migrate, type Orm, type OrmHooks } from './infra/orm';
@@ -18,7 +19,7 @@ import { catalogueResponseCache } from './http/catalogue-responses';
 import { registerRoutes } from './http/routes';
 import { attachWebSocket } from './http/ws';
 import { createSchema } from './schema';
-import { createServices, type Services } from './services';
+import { createServices, type AppTopics, type Services } from './services';
 import { RateLimitedError, UnauthenticatedError } from './shared/errors';
 
 /** An Authorization header with a scheme and no token. */
@@ -29,7 +30,7 @@ export interface RunningApp {
   config: Config;
   http: FastifyInstance;
   orm: Orm;
-  bus: EventBus;
+  bus: EventBus<AppTopics>;
   services: Services;
   /** `http://host:port` it listens on. */
   url: string;
@@ -64,12 +65,12 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
   const log = http.log;
   http.setErrorHandler(httpErrorHandler);
 
-  const orm = await initOrm(databaseUrl, config.dbPoolSize, opts.orm);
+  const orm = await initOrm(entities, databaseUrl, config.dbPoolSize, opts.orm);
   if (opts.migrate !== false) {
     await migrate(orm);
     await migrateJobs(databaseUrl);
   }
-  const bus = config.redisUrl ? redisBus(config.redisUrl, (e) => log.warn({ err: e.message }, 'redis error')) : memoryBus();
+  const bus = config.redisUrl ? redisBus<AppTopics>(config.redisUrl, (e) => log.warn({ err: e.message }, 'redis error')) : memoryBus<AppTopics>();
   const services = createServices({ config, bus, orm, log: (m, fields) => log.info(fields, m) });
   const verifier = new TokenVerifier(config.jwt);
   const schema = await createSchema();

@@ -1,32 +1,19 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config';
-import type { Principal } from './infra/auth';
 import type { Services } from './services';
+import { Role, type CallerContext, type Principal, type Viewer } from './shared/caller';
 import { ForbiddenError, UnauthenticatedError } from './shared/errors';
-import { Customer, DEFAULT_GROUP, Role } from './modules/customer/customer.entity';
-import { planLoaders, type PlanLoaders } from './modules/plan/plan.loaders';
-import type { Viewer } from './modules/plan/plan.service';
+import { DEFAULT_GROUP, type Customer } from './modules/customer';
+import { planLoaders, type PlanLoaders } from './modules/plan';
 
-/** What every resolver gets: the caller, its own EntityManager fork, batch loaders and the services. */
-export interface Context {
-  requestId: string;
+/**
+ * The whole context, built here only: every module's resolvers take the slice they need
+ * ({@link CallerContext} with their own services), which this object satisfies.
+ */
+export interface Context extends CallerContext<Services, Customer> {
   config: Config;
-  services: Services;
-  /** A fork of the ORM's EntityManager used by this request alone. */
-  em: EntityManager;
-  /** The verified token's subject and role, or null for an anonymous caller. */
-  principal: Principal | null;
+  /** Batch loaders of the catalogue (the plan module's). */
   loaders: PlanLoaders;
-  /** The caller's customer row (created on first use); UNAUTHENTICATED without a token. */
-  customer(): Promise<Customer>;
-  /** The caller's customer id, the row created on first use; cheaper than {@link customer} when the id is all that is needed. */
-  customerId(): Promise<string>;
-  /** A new EntityManager fork, for work outliving the request's own unit of work (a subscription's reads). */
-  fork(): EntityManager;
-  /** The caller's customer row if it is an admin; FORBIDDEN otherwise. */
-  requireAdmin(): Promise<Customer>;
-  /** The catalogue viewpoint: an anonymous caller sees the `default` group. */
-  viewer(): Promise<Viewer>;
 }
 
 /**

@@ -1,29 +1,20 @@
-import { AuditEntry } from './modules/audit/audit.entity';
-import { Coupon, CouponCustomerUse } from './modules/coupon/coupon.entity';
-import { Customer } from './modules/customer/customer.entity';
-import { Delivery, ServicePeriod } from './modules/delivery/delivery.entity';
-import { Order } from './modules/order/order.entity';
-import { CheckoutSession, GatewayCharge, GatewayEvent, Payment, Refund } from './modules/payment/payment.entity';
-import { Plan, PlanUpgrade } from './modules/plan/plan.entity';
-import { LedgerEntry, Wallet, WalletCredit } from './modules/wallet/wallet.entity';
+import * as audit from './modules/audit';
+import * as coupon from './modules/coupon';
+import * as customer from './modules/customer';
+import * as delivery from './modules/delivery';
+import * as order from './modules/order';
+import * as payment from './modules/payment';
+import * as plan from './modules/plan';
+import * as wallet from './modules/wallet';
 
-/** Every entity, listed explicitly so discovery works the same from TypeScript sources and compiled code. */
+/** Every entity, module by module, listed explicitly so discovery works the same from TypeScript sources and compiled code. */
 export const entities = [
-  Customer,
-  Plan,
-  PlanUpgrade,
-  Coupon,
-  CouponCustomerUse,
-  Order,
-  Delivery,
-  ServicePeriod,
-  Wallet,
-  LedgerEntry,
-  WalletCredit,
-  Payment,
-  Refund,
-  CheckoutSession,
-  GatewayEvent,
-  GatewayCharge,
-  AuditEntry,
+  ...customer.entities,
+  ...plan.entities,
+  ...coupon.entities,
+  ...order.entities,
+  ...delivery.entities,
+  ...wallet.entities,
+  ...payment.entities,
+  ...audit.entities,
 ];

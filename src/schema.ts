@@ -2,22 +2,26 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type PubSub } from 'type-graphql';
-import { AuditResolver } from './modules/audit/audit.resolver';
-import { CouponResolver } from './modules/coupon/coupon.resolver';
-import { CustomerResolver } from './modules/customer/customer.resolver';
-import { DeliveryResolver } from './modules/delivery/delivery.resolver';
-import { CustomerServicesResolver, ServicePeriodResolver } from './modules/delivery/service-period.resolver';
-import { OrderAdminResolver } from './modules/order/order-admin.resolver';
-import { OrderFieldsResolver } from './modules/order/order-fields.resolver';
-import { OrderSubscriptionResolver } from './modules/order/order-subscription.resolver';
-import { OrderResolver } from './modules/order/order.resolver';
-import { PlanResolver, PlanUpgradeResolver } from './modules/plan/plan.resolver';
-import { PaymentResolver } from './modules/payment/payment.resolver';
-import { WalletResolver } from './modules/wallet/wallet.resolver';
-import { LedgerResolver } from './modules/wallet/ledger.resolver';
+import * as audit from './modules/audit';
+import * as coupon from './modules/coupon';
+import * as customer from './modules/customer';
+import * as delivery from './modules/delivery';
+import * as order from './modules/order';
+import * as payment from './modules/payment';
+import * as plan from './modules/plan';
+import * as wallet from './modules/wallet';
 
-/** Every resolver class of the API. */
-export const resolvers = [CustomerResolver, PlanResolver, PlanUpgradeResolver, OrderFieldsResolver, CouponResolver, OrderResolver, OrderAdminResolver, DeliveryResolver, OrderSubscriptionResolver, CustomerServicesResolver, ServicePeriodResolver, WalletResolver, PaymentResolver, LedgerResolver, AuditResolver] as const;
+/** Every resolver class of the API, module by module. */
+export const resolvers = [
+  ...customer.resolvers,
+  ...plan.resolvers,
+  ...coupon.resolvers,
+  ...order.resolvers,
+  ...delivery.resolvers,
+  ...wallet.resolvers,
+  ...payment.resolvers,
+  ...audit.resolvers,
+] as const;
 
 /** type-graphql's pub/sub is not used for delivery (subscriptions use the EventBus); a stub satisfies it. */
 const unusedPubSub: PubSub = {

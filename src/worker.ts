@@ -2,11 +2,12 @@ import 'reflect-metadata';
 import pino from 'pino';
 import { loadConfigOrExit } from './config';
 import { resolveDatabase } from './database';
+import { entities } from './entities';
 import { REDACTED_PATHS } from './http/logging';
 import { startWorker } from './infra/jobs';
 import { initOrm } from './infra/orm';
 import { memoryBus, redisBus } from './infra/pubsub';
-import { createServices } from './services';
+import { createServices, type AppTopics } from './services';
 
 const STOP_TIMEOUT_MS = 25_000;
 
@@ -22,8 +23,8 @@ async function main(): Promise<void> {
   if (!config.redisUrl) log.warn('REDIS_URL is unset: order changes made by jobs reach only subscribers of this process');
 
   const db = await resolveDatabase(config, (m) => log.info(m));
-  const orm = await initOrm(db.url, Math.max(2, config.workerConcurrency + 1));
-  const bus = config.redisUrl ? redisBus(config.redisUrl, (e) => log.warn({ err: e.message }, 'redis error')) : memoryBus();
+  const orm = await initOrm(entities, db.url, Math.max(2, config.workerConcurrency + 1));
+  const bus = config.redisUrl ? redisBus<AppTopics>(config.redisUrl, (e) => log.warn({ err: e.message }, 'redis error')) : memoryBus<AppTopics>();
   const services = createServices({ config, bus, orm, log: (m, fields) => log.info(fields, m) });
   const runner = await startWorker(db.url, services.tasks, {
     concurrency: config.workerConcurrency,

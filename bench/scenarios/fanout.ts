@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Topic, memoryBus } from '../../src/infra/pubsub';
 import { OrderFeed } from '../../src/modules/order/order-live.service';
 import type { OrderSnapshot } from '../../src/modules/order/order.snapshot';
+import type { OrderTopics } from '../../src/modules/order';
 import { nodeFlags, startApi, type Server } from '../lib/api';
 import type { BenchContext } from '../lib/context';
 import { httpLoad } from '../lib/load';
@@ -232,7 +233,7 @@ async function seedTargets(ctx: BenchContext, prefix: string, count: number): Pr
 
 /** The in-process hop: `n` feeds on a memory bus, `rate` publishes per second to distinct keys. */
 async function memoryHop(n: number, rate: number, seconds: number): Promise<{ p50: number; p99: number; count: number }> {
-  const bus = memoryBus();
+  const bus = memoryBus<OrderTopics>();
   const published = new Map<string, number>();
   const latencies: number[] = [];
   const feeds: OrderFeed[] = [];

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config';
 import type { Orm } from '../infra/orm';
 import type { Services } from '../services';
-import { registerPaymentRoutes } from '../modules/payment/payment.routes';
+import { registerPaymentRoutes } from '../modules/payment';
 
 /** What a module's HTTP routes may use. */
 export interface RouteDeps {

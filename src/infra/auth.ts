@@ -1,15 +1,10 @@
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
+import { Role, type Principal } from '../shared/caller';
 import { UnauthenticatedError } from '../shared/errors';
-import { Role } from '../modules/customer/customer.entity';
 
-/** Who is calling, as proven by a verified token. */
-export interface Principal {
-  /** The customer id (`sub`). */
-  sub: string;
-  role: Role;
-}
+export type { Principal };
 
 const ROLES = new Set<string>(Object.values(Role));
 const MAX_TOKEN_LENGTH = 8192;

@@ -2,7 +2,6 @@ import { MikroORM, type Options } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver, defineConfig, type EntityManager } from '@mikro-orm/postgresql';
 import path from 'node:path';
-import { entities } from '../entities';
 import { migrationsList } from '../../migrations';
 
 export type { EntityManager };
@@ -14,8 +13,11 @@ export interface OrmHooks {
   onQuery?: (sql: string) => void;
 }
 
-/** MikroORM options for a database URL. */
-export function ormOptions(clientUrl: string, poolSize = 20, hooks: OrmHooks = {}): Options<PostgreSqlDriver> {
+/** The entity classes the ORM maps; the caller lists them (src/entities.ts), this layer knows none. */
+export type EntityList = NonNullable<Options<PostgreSqlDriver>['entities']>;
+
+/** MikroORM options for a database URL and the entities to map. */
+export function ormOptions(entities: EntityList, clientUrl: string, poolSize = 20, hooks: OrmHooks = {}): Options<PostgreSqlDriver> {
   return defineConfig({
     clientUrl,
     entities,
@@ -41,9 +43,9 @@ export function ormOptions(clientUrl: string, poolSize = 20, hooks: OrmHooks = {
   });
 }
 
-/** Connects to the database. */
-export async function initOrm(clientUrl: string, poolSize?: number, hooks?: OrmHooks): Promise<Orm> {
-  return MikroORM.init<PostgreSqlDriver>(ormOptions(clientUrl, poolSize, hooks));
+/** Connects to the database, mapping `entities`. */
+export async function initOrm(entities: EntityList, clientUrl: string, poolSize?: number, hooks?: OrmHooks): Promise<Orm> {
+  return MikroORM.init<PostgreSqlDriver>(ormOptions(entities, clientUrl, poolSize, hooks));
 }
 
 /** Applies every pending migration. */

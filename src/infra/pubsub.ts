@@ -1,7 +1,6 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { PubSub as MemoryPubSub } from 'graphql-subscriptions';
 import Redis, { type RedisOptions } from 'ioredis';
-import type { OrderSnapshot } from '../modules/order/order.snapshot';
 
 /** Subscription topics. Each is keyed (by order id, by customer id) into one channel per key. */
 export enum Topic {
@@ -19,12 +18,12 @@ export enum Topic {
 /** The one key of {@link Topic.CATALOGUE_CHANGED}. */
 export const CATALOGUE_KEY = 'all';
 
-/** The payload each topic carries: JSON-safe, so it crosses Redis unchanged. */
-export interface TopicPayloads {
-  [Topic.ORDER_UPDATED]: OrderSnapshot;
-  [Topic.CUSTOMER_ORDERS_UPDATED]: OrderSnapshot;
-  [Topic.CATALOGUE_CHANGED]: { planId: string } | { customerId: string };
-}
+/**
+ * The payload each topic carries, by topic: JSON-safe, so it crosses Redis unchanged. The modules that
+ * publish declare their own (the order module its order topics, the plan module the catalogue's); a bus
+ * typed with one module's map is the same bus, seen by that module.
+ */
+export type TopicPayloads = object;
 
 /** Channel name of one key of a topic (also the Redis channel). */
 export const channel = (topic: Topic, key: string): string => `${topic}.${key}`;
@@ -33,17 +32,17 @@ export const channel = (topic: Topic, key: string): string => `${topic}.${key}`;
 export type Unlisten = () => void;
 
 /** Typed publish/subscribe; in process, or through Redis across instances. */
-export interface EventBus {
+export interface EventBus<P extends TopicPayloads = Record<Topic, unknown>> {
   /**
    * Publishes to one key of a topic. Never throws and never waits long: it runs after a commit, so a
    * transport failure is reported through the bus's error callback and the caller carries on.
    */
-  publish<T extends Topic>(topic: T, key: string, payload: TopicPayloads[T]): Promise<void>;
+  publish<T extends keyof P & Topic>(topic: T, key: string, payload: P[T]): Promise<void>;
   /**
    * Registers `onEvent` for one key of a topic. Resolves once the transport has confirmed the
    * subscription, so any publish made after it resolves reaches `onEvent`.
    */
-  listen<T extends Topic>(topic: T, key: string, onEvent: (payload: TopicPayloads[T]) => void): Promise<Unlisten>;
+  listen<T extends keyof P & Topic>(topic: T, key: string, onEvent: (payload: P[T]) => void): Promise<Unlisten>;
   /**
    * Calls `onReconnect` each time the transport comes back after an outage, when listeners may have
    * missed events. Returns a function that removes it.
@@ -63,7 +62,7 @@ interface Engine {
   unsubscribe(id: number): void;
 }
 
-class Bus implements EventBus {
+class Bus<P extends TopicPayloads> implements EventBus<P> {
   private readonly reconnectListeners = new Set<() => void>();
 
   constructor(
@@ -73,7 +72,7 @@ class Bus implements EventBus {
     private readonly onClose: () => Promise<void>,
   ) {}
 
-  async publish<T extends Topic>(topic: T, key: string, payload: TopicPayloads[T]): Promise<void> {
+  async publish<T extends keyof P & Topic>(topic: T, key: string, payload: P[T]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -89,10 +88,10 @@ class Bus implements EventBus {
     }
   }
 
-  async listen<T extends Topic>(topic: T, key: string, onEvent: (payload: TopicPayloads[T]) => void): Promise<Unlisten> {
+  async listen<T extends keyof P & Topic>(topic: T, key: string, onEvent: (payload: P[T]) => void): Promise<Unlisten> {
     const id = await this.engine.subscribe(channel(topic, key), (payload) => {
       try {
-        onEvent(payload as TopicPayloads[T]);
+        onEvent(payload as P[T]);
       } catch (e) {
         this.onError(e as Error);
       }
@@ -136,8 +135,8 @@ class Bus implements EventBus {
 }
 
 /** In-process bus: one instance only. */
-export function memoryBus(onError: (e: Error) => void = () => undefined): EventBus {
-  return new Bus(new MemoryPubSub() as unknown as Engine, onError, () => true, async () => undefined);
+export function memoryBus<P extends TopicPayloads = Record<Topic, unknown>>(onError: (e: Error) => void = () => undefined): EventBus<P> {
+  return new Bus<P>(new MemoryPubSub() as unknown as Engine, onError, () => true, async () => undefined);
 }
 
 /**
@@ -146,7 +145,7 @@ export function memoryBus(onError: (e: Error) => void = () => undefined): EventB
  * and are logged (the change is already committed), and when it is back the reconnect listeners
  * re-read what they watch, so a missed event never leaves a subscriber behind.
  */
-export function redisBus(url: string, onError: (e: Error) => void = () => undefined): EventBus {
+export function redisBus<P extends TopicPayloads = Record<Topic, unknown>>(url: string, onError: (e: Error) => void = () => undefined): EventBus<P> {
   const options: RedisOptions = {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
@@ -174,7 +173,7 @@ export function redisBus(url: string, onError: (e: Error) => void = () => undefi
 
   const engine = new RedisPubSub({ publisher, subscriber });
   let closing = false;
-  const bus = new Bus(
+  const bus = new Bus<P>(
     engine as unknown as Engine,
     onError,
     () => publisher.status === 'ready' && subscriber.status === 'ready',

@@ -88,6 +88,9 @@ function currencyFormat(currency: string): CurrencyFormat {
   return known;
 }
 
+/** Largest amount an order may carry: the contract's amounts are 32-bit `Int`s. */
+export const MAX_ORDER_AMOUNT = 2_147_483_647;
+
 /**
  * How many digits of `currency`'s minor unit make up its major unit, as Intl (CLDR) knows them:
  * 2 for USD and EUR (cents), 0 for JPY, 3 for KWD. An amount of `n` minor units is `n / 10^digits`

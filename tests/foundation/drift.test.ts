@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { entities } from '../../src/entities';
 import { initOrm } from '../../src/infra/orm';
 import { createSchema } from '../../src/schema';
 import { createTestDatabase } from '../support/server';
@@ -28,7 +29,7 @@ test('schema.graphql is what the code emits (run `npm run schema` after changing
 });
 
 test('the migrations produce exactly the schema the entities describe (no pending diff)', async () => {
-  const orm = await initOrm(await createTestDatabase(), 2);
+  const orm = await initOrm(entities, await createTestDatabase(), 2);
   try {
     const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
     expect(diff.trim()).toBe('');

@@ -1,7 +1,10 @@
 import { Args, Ctx, Query, Resolver } from 'type-graphql';
-import type { Context } from '../../context';
-import type { AuditPage } from './audit.service';
+import type { CallerContext } from '../../shared/caller';
+import type { AuditPage, AuditService } from './audit.service';
 import { AuditEntryConnection, AuditEntryType, AuditLogArgs } from './audit.types';
+
+/** The part of the request context these resolvers use. */
+type Context = CallerContext<{ audits: AuditService }>;
 
 @Resolver(() => AuditEntryType)
 export class AuditResolver {

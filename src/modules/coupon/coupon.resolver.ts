@@ -1,9 +1,12 @@
 import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import type { Context } from '../../context';
+import type { CallerContext } from '../../shared/caller';
 import { Money } from '../../shared/types';
 import type { Coupon } from './coupon.entity';
-import type { CouponPage } from './coupon.service';
+import type { CouponPage, CouponService } from './coupon.service';
 import { CouponArgs, CouponConnection, CouponPreviewArgs, CouponPreviewType, CouponsArgs, CouponType, CreateCouponInput, SetCouponEnabledArgs } from './coupon.types';
+
+/** The part of the request context these resolvers use. */
+type Context = CallerContext<{ coupons: CouponService }>;
 
 /** Coupon administration (admins) and previews (any caller with a token). */
 @Resolver(() => CouponType)

@@ -1,7 +1,7 @@
 import { ArrayMaxSize, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Money, PageInfo } from '../../shared/types';
-import { MAX_PRICE } from '../plan/plan.types';
+import { MAX_PRICE } from '../plan';
 import { CouponKind } from './coupon.entity';
 import { CouponRejection } from './coupon.rules';
 

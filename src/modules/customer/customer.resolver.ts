@@ -1,9 +1,12 @@
 import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { Context } from '../../context';
+import type { CallerContext } from '../../shared/caller';
 import { Money } from '../../shared/types';
 import type { Customer } from './customer.entity';
-import type { CustomerPage, CustomerView } from './customer.service';
+import type { BalanceReader, CustomerPage, CustomerService, CustomerView } from './customer.service';
 import { CustomerConnection, CustomersArgs, CustomerType, SetCustomerGroupArgs } from './customer.types';
+
+/** The part of the request context these resolvers use. */
+type Context = CallerContext<{ customers: CustomerService; ledger: BalanceReader }, Customer>;
 
 @Resolver(() => CustomerType)
 export class CustomerResolver {

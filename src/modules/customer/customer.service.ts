@@ -1,14 +1,25 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LRUCache } from 'lru-cache';
-import type { Principal } from '../../infra/auth';
+import type { Principal, Role } from '../../shared/caller';
 import { decodeKeyCursor, encodeKeyCursor, pageSize } from '../../shared/cursor';
 import { NotFoundError } from '../../shared/errors';
 import { PageInfo } from '../../shared/types';
-import { unitOfWork } from '../../shared/unit-of-work';
-import { AuditTargetType } from '../audit/audit.entity';
-import type { AuditService } from '../audit/audit.service';
-import type { PlanService } from '../plan/plan.service';
-import { Customer, type Role } from './customer.entity';
+import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
+import { AuditTargetType, type AuditService } from '../audit';
+import { Customer } from './customer.entity';
+
+/**
+ * Told, inside the transaction that moves a customer to another group, that it did: the catalogue
+ * (the plan module, which sits above this one) forgets the group it remembered for that customer.
+ */
+export interface GroupChangeListener {
+  customerGroupChanged(after: AfterCommit, customerId: string): void;
+}
+
+/** A customer's wallet balance in minor units (the wallet module, which sits above this one, keeps it). */
+export interface BalanceReader {
+  balance(em: EntityManager, customerId: string): Promise<number>;
+}
 
 interface CustomerRow {
   id: string;
@@ -46,7 +57,7 @@ export class CustomerService {
   private readonly seen = new LRUCache<string, Role>({ max: 50_000, ttl: 60_000 });
 
   constructor(
-    private readonly plans: PlanService,
+    private readonly groupChanges: GroupChangeListener,
     /** Group changes are recorded in the audit log. */
     private readonly audits: AuditService,
   ) {}
@@ -96,7 +107,7 @@ export class CustomerService {
       if (!customer) throw new NotFoundError('No such customer');
       await this.audits.record(tx, { actor, action: 'setCustomerGroup', targetType: AuditTargetType.CUSTOMER, targetId: customerId, details: { group, previousGroup: customer.group } });
       customer.group = group;
-      this.plans.customerGroupChanged(after, customerId);
+      this.groupChanges.customerGroupChanged(after, customerId);
       return customer;
     });
   }

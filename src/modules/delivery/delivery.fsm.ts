@@ -1,5 +1,5 @@
 import { StateMachine } from '../../shared/fsm';
-import { DeliveryStatus } from './delivery.entity';
+import { DeliveryStatus } from '../order';
 
 const { NEW, IN_PROGRESS, REVIEWING, COMPLETED, FAILED, CANCELLED } = DeliveryStatus;
 

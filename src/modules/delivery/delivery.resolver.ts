@@ -1,8 +1,10 @@
 import { Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { Context } from '../../context';
-import type { OrderSnapshot } from '../order/order.snapshot';
-import { OrderType } from '../order/order.types';
-import { DeliveryStatus } from './delivery.entity';
+import type { CallerContext } from '../../shared/caller';
+import { DeliveryStatus, OrderType, type OrderSnapshot } from '../order';
+import type { DeliveryService } from './delivery.service';
+
+/** The part of the request context these resolvers use. */
+type Context = CallerContext<{ deliveries: DeliveryService }>;
 
 @ArgsType()
 export class MyDeliveriesArgs {

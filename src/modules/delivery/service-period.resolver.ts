@@ -1,8 +1,9 @@
 import { Ctx, Field, FieldResolver, ObjectType, Resolver, Root } from 'type-graphql';
-import type { Context } from '../../context';
-import { CustomerType } from '../customer/customer.types';
-import type { Plan } from '../plan/plan.entity';
-import { PlanType } from '../plan/plan.types';
+import { CustomerType } from '../customer';
+import { PlanType, type LoadingContext, type Plan } from '../plan';
+
+/** The part of the request context these resolvers use. */
+type Context = LoadingContext;
 
 /** A customer's service for a plan, started or extended by each delivered order of it. */
 @ObjectType('ServicePeriod')

@@ -1,10 +1,13 @@
 import { IsInt, IsOptional, Length, MaxLength, ValidateNested } from 'class-validator';
 import { Args, ArgsType, Ctx, Field, ID, InputType, Int, Query, Resolver } from 'type-graphql';
-import type { Context } from '../../context';
+import type { CallerContext } from '../../shared/caller';
 import { searchOrders, type OrderSearchFilter } from './order-search';
 import { OrderStatus, PaymentMethod } from './order.entity';
 import type { OrderPage } from './order.service';
 import { OrderConnection, OrderType } from './order.types';
+
+/** The part of the request context these resolvers use. */
+type Context = CallerContext;
 
 /** GraphQL `OrderFilter`: the parts an admin narrows the order list by, combined with AND. */
 @InputType('OrderFilter')

@@ -1,10 +1,11 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
-import type { Context } from '../../context';
 import { Money } from '../../shared/types';
-import type { Plan, PlanUpgrade } from '../plan/plan.entity';
-import { PlanType, PlanUpgradeType } from '../plan/plan.types';
+import { PlanType, PlanUpgradeType, type LoadingContext, type Plan, type PlanUpgrade } from '../plan';
 import type { OrderSnapshot } from './order.snapshot';
 import { OrderType } from './order.types';
+
+/** The part of the request context these resolvers use. */
+type Context = LoadingContext;
 
 /** Fields of `Order` computed from its snapshot: amounts as Money, plan and upgrades through loaders. */
 @Resolver(() => OrderType)

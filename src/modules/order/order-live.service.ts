@@ -1,12 +1,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Principal } from '../../infra/auth';
 import { Topic, type EventBus, type Unlisten } from '../../infra/pubsub';
+import { Role, type Principal } from '../../shared/caller';
 import { ForbiddenError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
-import { Role } from '../customer/customer.entity';
-import type { DeliveryService } from '../delivery/delivery.service';
 import { orderLifecycle } from './order.fsm';
+import type { OrderTopics } from './order.events';
 import { readSnapshots, type OrderSnapshot } from './order.snapshot';
+
+/** Reads an order as committed, its delivery included (the delivery module's service does). */
+export interface OrderLookup {
+  snapshot(em: EntityManager, orderId: string): Promise<OrderSnapshot | null>;
+}
 
 /** Longer than any transaction runs (statements time out after 30 s): see {@link OrderLiveService.watchCustomer}. */
 const CREATED_MARGIN_SECONDS = 120;
@@ -91,8 +95,8 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
 /** Live order feeds for `orderUpdated` and `myOrdersUpdated`, on this instance's event bus. */
 export class OrderLiveService {
   constructor(
-    private readonly bus: EventBus,
-    private readonly deliveries: DeliveryService,
+    private readonly bus: EventBus<OrderTopics>,
+    private readonly deliveries: OrderLookup,
   ) {}
 
   /** Whether `caller` may watch the order: its customer, the plan's provider, or an admin. */

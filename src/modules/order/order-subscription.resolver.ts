@@ -1,8 +1,12 @@
 import { Args, ArgsType, Field, ID, Resolver, Root, Subscription } from 'type-graphql';
-import type { Context } from '../../context';
+import type { CallerContext } from '../../shared/caller';
 import { UnauthenticatedError } from '../../shared/errors';
+import type { OrderLiveService } from './order-live.service';
 import type { OrderSnapshot } from './order.snapshot';
 import { OrderType } from './order.types';
+
+/** The part of the request context these resolvers use. */
+type Context = CallerContext<{ live: OrderLiveService }>;
 
 @ArgsType()
 export class OrderUpdatedArgs {

@@ -1,11 +1,16 @@
-import type { EventBus } from '../../infra/pubsub';
-import { Topic } from '../../infra/pubsub';
+import { Topic, type EventBus } from '../../infra/pubsub';
 import type { AfterCommit } from '../../shared/unit-of-work';
 import type { OrderSnapshot } from './order.snapshot';
 
+/** What the order topics carry: the order as committed, to the order's own key and to its customer's. */
+export interface OrderTopics {
+  [Topic.ORDER_UPDATED]: OrderSnapshot;
+  [Topic.CUSTOMER_ORDERS_UPDATED]: OrderSnapshot;
+}
+
 /** Publishes committed order changes: to the order's topic and to its customer's. */
 export class OrderEvents {
-  constructor(private readonly bus: EventBus) {}
+  constructor(private readonly bus: EventBus<OrderTopics>) {}
 
   /** Publishes `snapshot` once the surrounding unit of work has committed. */
   afterCommit(after: AfterCommit, snapshot: OrderSnapshot): void {

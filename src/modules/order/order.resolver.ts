@@ -1,10 +1,13 @@
 import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import type { Context } from '../../context';
-import type { Caller, OrderActor } from './order.service';
+import type { CallerContext } from '../../shared/caller';
+import type { Caller, OrderActor, OrderService } from './order.service';
 import type { OrderSnapshot } from './order.snapshot';
 import { CancelOrderArgs, CreateOrderInput, MyOrdersArgs, OrderArgs } from './order.inputs';
 import { OrderConnection, OrderType } from './order.types';
 import type { OrderPage } from './order.service';
+
+/** The part of the request context these resolvers use. */
+type Context = CallerContext<{ orders: OrderService }>;
 
 /** The caller as an authenticated customer with their group (UNAUTHENTICATED without a token). */
 async function caller(ctx: Context): Promise<Caller> {

@@ -9,24 +9,19 @@ import {
   OutOfStockError,
   UnpaidOrderLimitError,
 } from '../../shared/errors';
+import { Role, type Viewer } from '../../shared/caller';
 import { isUuid } from '../../shared/ids';
-import { priceOrder } from '../../shared/money';
+import { MAX_ORDER_AMOUNT, priceOrder } from '../../shared/money';
 import { PageInfo } from '../../shared/types';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
-import type { Coupon } from '../coupon/coupon.entity';
-import type { CouponService } from '../coupon/coupon.service';
-import { couponKey } from '../coupon/coupon.entity';
-import { CouponRejection, couponMessage } from '../coupon/coupon.rules';
-import { AuditTargetType } from '../audit/audit.entity';
-import type { AuditService } from '../audit/audit.service';
-import { Role } from '../customer/customer.entity';
-import type { PlanService, Viewer } from '../plan/plan.service';
+import { AuditTargetType, type AuditService } from '../audit';
+import { couponKey, CouponRejection, couponMessage, type Coupon, type CouponService } from '../coupon';
+import { resolvePurchase, type PlanService } from '../plan';
 import { CancelReason, Order, OrderStatus } from './order.entity';
 import { decodeOrderCursor, encodeOrderCursor, myOrdersQuery } from './order.cursor';
 import type { OrderEvents } from './order.events';
 import { orderLifecycle } from './order.fsm';
 import type { CreateOrderInput } from './order.inputs';
-import { MAX_ORDER_AMOUNT, resolvePurchase } from './order.pricing';
 import { readSnapshot, toSnapshot, type OrderSnapshot } from './order.snapshot';
 
 /** An authenticated caller: a viewer with a customer row. */

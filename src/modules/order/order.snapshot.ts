@@ -39,13 +39,13 @@ export interface DeliverySnapshot {
 
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Delivery } from '../delivery/delivery.entity';
+import type { OrderDelivery } from './order.delivery';
 import { Order } from './order.entity';
 
 const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
 /** The snapshot of an order (and its delivery, when it has one) as committed. */
-export function toSnapshot(order: Order, delivery: Delivery | null = order.delivery ?? null): OrderSnapshot {
+export function toSnapshot(order: Order, delivery: OrderDelivery | null = order.delivery ?? null): OrderSnapshot {
   return {
     id: order.id,
     number: order.number,

@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { PageInfo } from '../../shared/types';
-import { DeliveryStatus } from '../delivery/delivery.entity';
+import { DeliveryStatus } from './order.delivery';
 import { CancelReason, OrderStatus, PaymentMethod } from './order.entity';
 
 registerEnumType(OrderStatus, {

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Order } from '../order/order.entity';
+import { Order } from '../order';
 import type { GatewayEventInput, GatewayEventService } from './gateway-events.service';
 import { CheckoutSession, CheckoutStatus } from './payment.entity';
 import type { PaymentLog } from './payment.log';

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { enqueue } from '../../infra/jobs';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
-import { Order, PaymentMethod } from '../order/order.entity';
+import { Order, PaymentMethod } from '../order';
 import type { PaymentConfirmation } from './payment-confirmation';
 import { ChargeOutcome, CheckoutStatus, GatewayEventStatus } from './payment.entity';
 import { errorText, silentLog, type PaymentLog } from './payment.log';

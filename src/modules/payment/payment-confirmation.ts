@@ -1,13 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import type { AfterCommit } from '../../shared/unit-of-work';
-import type { Delivery } from '../delivery/delivery.entity';
-import { Order, OrderStatus, PaymentMethod } from '../order/order.entity';
-import type { OrderEvents } from '../order/order.events';
-import { orderLifecycle } from '../order/order.fsm';
-import { toSnapshot } from '../order/order.snapshot';
-import type { LedgerService } from '../wallet/ledger.service';
-import { AccountKind, EntryKind } from '../wallet/wallet.entity';
+import type { Delivery } from '../delivery';
+import { Order, orderLifecycle, OrderStatus, PaymentMethod, toSnapshot, type OrderEvents } from '../order';
+import { AccountKind, EntryKind, type LedgerService } from '../wallet';
 import { expireOpenCheckouts } from './checkout-expiry';
 import { CheckoutStatus } from './payment.entity';
 

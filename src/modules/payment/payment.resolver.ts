@@ -1,8 +1,11 @@
 import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import type { Context } from '../../context';
-import type { OrderSnapshot } from '../order/order.snapshot';
-import { OrderType } from '../order/order.types';
+import type { CallerContext } from '../../shared/caller';
+import { OrderType, type OrderSnapshot } from '../order';
+import type { PaymentServices } from './payment.services';
 import { GatewayCheckoutType, OrderIdArgs, WebhookEventFailureType } from './payment.types';
+
+/** The part of the request context these resolvers use. */
+type Context = CallerContext<{ payments: PaymentServices }>;
 
 @Resolver()
 export class PaymentResolver {

@@ -1,8 +1,18 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { RouteDeps } from '../../http/routes';
+import type { Config } from '../../config';
+import type { Orm } from '../../infra/orm';
+import type { Stripe } from '../../infra/stripe';
 import { formatMoney } from '../../shared/money';
-import { OrderStatus } from '../order/order.entity';
+import { OrderStatus } from '../order';
 import { CheckoutStatus } from './payment.entity';
+import type { PaymentServices } from './payment.services';
+
+/** What the payment module's routes use; the server passes its own configuration, ORM and services. */
+export interface PaymentRouteDeps {
+  config: Config;
+  orm: Orm;
+  services: { stripe: Stripe | null; payments: PaymentServices };
+}
 
 /** Largest webhook body accepted (Stripe's events are a few KB). */
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -29,7 +39,7 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
  * parsed), the checkout return pages, and, without Stripe keys outside production, the development
  * gateway's checkout pages.
  */
-export async function registerPaymentRoutes(http: FastifyInstance, deps: RouteDeps): Promise<void> {
+export async function registerPaymentRoutes(http: FastifyInstance, deps: PaymentRouteDeps): Promise<void> {
   const { config, orm, services } = deps;
 
   // Own plugin scope: the raw bytes reach the handler, since the signature covers them exactly.

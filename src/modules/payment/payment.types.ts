@@ -1,6 +1,5 @@
 import { ArgsType, Field, ID, Int, ObjectType } from 'type-graphql';
-import type { OrderSnapshot } from '../order/order.snapshot';
-import { OrderType } from '../order/order.types';
+import { OrderType, type OrderSnapshot } from '../order';
 
 /** GraphQL `GatewayCheckout`: the order still PENDING, and where its customer pays. */
 @ObjectType('GatewayCheckout')

@@ -2,8 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { NotFoundError, OrderNotPayableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork } from '../../shared/unit-of-work';
-import { PaymentMethod } from '../order/order.entity';
-import { toSnapshot, type OrderSnapshot } from '../order/order.snapshot';
+import { PaymentMethod, toSnapshot, type OrderSnapshot } from '../order';
 import type { PaymentConfirmation } from './payment-confirmation';
 
 /** Paying an order from its customer's wallet. */

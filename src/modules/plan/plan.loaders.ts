@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
+import type { CallerContext } from '../../shared/caller';
 import { Plan, PlanUpgrade } from './plan.entity';
 
 /** Per-request batch loaders of the catalogue, so lists of plans and orders cost one query per kind. */
@@ -29,3 +30,8 @@ export function planLoaders(em: EntityManager) {
 }
 
 export type PlanLoaders = ReturnType<typeof planLoaders>;
+
+/** A resolver context that also carries the catalogue's batch loaders (see {@link CallerContext}). */
+export interface LoadingContext<S = unknown> extends CallerContext<S> {
+  loaders: PlanLoaders;
+}

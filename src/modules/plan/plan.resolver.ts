@@ -1,10 +1,14 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { Context } from '../../context';
 import { Money } from '../../shared/types';
-import { Role } from '../customer/customer.entity';
+import { Role } from '../../shared/caller';
 import type { CataloguePlan, CatalogueUpgrade } from './catalogue';
 import { Plan, PlanUpgrade } from './plan.entity';
+import type { LoadingContext } from './plan.loaders';
+import type { PlanService } from './plan.service';
 import { AllPlansArgs, CreatePlanInput, PlanArgs, PlanType, PlanUpgradeType, UpdatePlanArgs } from './plan.types';
+
+/** The part of the request context these resolvers use. */
+type Context = LoadingContext<{ plans: PlanService }>;
 
 @Resolver(() => PlanType)
 export class PlanResolver {

@@ -1,22 +1,22 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LRUCache } from 'lru-cache';
-import type { Principal } from '../../infra/auth';
 import { CATALOGUE_KEY, Topic, type EventBus, type Unlisten } from '../../infra/pubsub';
+import { Role, type Principal, type Viewer } from '../../shared/caller';
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
-import { AuditTargetType } from '../audit/audit.entity';
-import type { AuditService } from '../audit/audit.service';
-import { Customer, DEFAULT_GROUP, Role } from '../customer/customer.entity';
+import { AuditTargetType, type AuditService } from '../audit';
+import { Customer, DEFAULT_GROUP } from '../customer';
 import { CatalogueCache, listedTo, loadCatalogue, type CataloguePlan } from './catalogue';
 import { Plan, PlanUpgrade, SaleStatus } from './plan.entity';
 import type { CreatePlanInput, UpdatePlanInput } from './plan.types';
 
-/** Who is looking at the catalogue. */
-export interface Viewer {
-  group: string;
-  role: Role | null;
-  customerId: string | null;
+/**
+ * What the catalogue topic carries: a plan or its stock changed (every instance drops its catalogue
+ * copy), or a customer's group did (every instance forgets that customer's group).
+ */
+export interface CatalogueTopics {
+  [Topic.CATALOGUE_CHANGED]: { planId: string } | { customerId: string };
 }
 
 /**
@@ -38,7 +38,7 @@ export class PlanService {
   private listening: Promise<Unlisten> | null = null;
 
   constructor(
-    private readonly bus: EventBus,
+    private readonly bus: EventBus<CatalogueTopics>,
     /** Plan changes are recorded in the audit log. */
     private readonly audits: AuditService,
     /** How long a catalogue copy, a remembered group or a cached listing may serve at most. */

@@ -1,7 +1,11 @@
 import { Args, ArgsType, Ctx, Field, ID, ObjectType, Query, registerEnumType, Resolver } from 'type-graphql';
-import type { Context } from '../../context';
+import type { CallerContext } from '../../shared/caller';
 import { Money } from '../../shared/types';
+import type { LedgerService } from './ledger.service';
 import { AccountKind, EntryKind } from './wallet.entity';
+
+/** The part of the request context these resolvers use. */
+type Context = CallerContext<{ ledger: LedgerService }>;
 
 registerEnumType(AccountKind, {
   name: 'LedgerAccount',

@@ -1,7 +1,11 @@
 import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { Context } from '../../context';
+import type { CallerContext } from '../../shared/caller';
 import { Money } from '../../shared/types';
+import type { WalletService } from './wallet.service';
 import { CreditWalletArgs, WalletTransactionConnection, WalletTransactionsArgs, WalletType, type WalletView } from './wallet.types';
+
+/** The part of the request context these resolvers use. */
+type Context = CallerContext<{ wallets: WalletService }>;
 
 @Resolver(() => WalletType)
 export class WalletResolver {

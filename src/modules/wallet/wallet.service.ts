@@ -4,8 +4,7 @@ import { decodeCursor, encodeCursor, microsOf, timestampFromMicros } from '../..
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { PageInfo } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
-import { AuditTargetType } from '../audit/audit.entity';
-import type { AuditService } from '../audit/audit.service';
+import { AuditTargetType, type AuditService } from '../audit';
 import type { LedgerService } from './ledger.service';
 import { AccountKind, EntryKind, MAX_WALLET_BALANCE } from './wallet.entity';
 import { DEFAULT_PAGE, type WalletTransactionConnection, type WalletView } from './wallet.types';

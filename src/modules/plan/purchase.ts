@@ -1,11 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError, NotFoundError, PlanNotAvailableError } from '../../shared/errors';
+import type { Viewer } from '../../shared/caller';
 import { isUuid } from '../../shared/ids';
-import { Plan, PlanUpgrade } from '../plan/plan.entity';
-import type { PlanService, Viewer } from '../plan/plan.service';
-
-/** Largest amount an order may carry: the contract's amounts are 32-bit `Int`s. */
-export const MAX_ORDER_AMOUNT = 2_147_483_647;
+import { MAX_ORDER_AMOUNT } from '../../shared/money';
+import { Plan, PlanUpgrade } from './plan.entity';
+import type { PlanService } from './plan.service';
 
 /** A plan and upgrades the caller may buy, with their subtotal. */
 export interface Purchase {

@@ -1,0 +1,13 @@
+/** Coupons: their rules, previews, and the uses an order holds. */
+import { Coupon, CouponCustomerUse } from './coupon.entity';
+import { CouponResolver } from './coupon.resolver';
+
+export { Coupon, CouponCustomerUse, CouponKind, couponKey } from './coupon.entity';
+export { CouponRejection, couponMessage } from './coupon.rules';
+export { CouponService } from './coupon.service';
+export { CouponResolver };
+
+/** The module's entities, for the ORM. */
+export const entities = [Coupon, CouponCustomerUse];
+/** The module's resolvers, for the schema. */
+export const resolvers = [CouponResolver] as const;

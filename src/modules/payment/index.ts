@@ -1,0 +1,21 @@
+/** Payments: from the wallet or through the gateway (checkouts, webhook events), and refunds. */
+import { CheckoutSession, GatewayCharge, GatewayEvent, Payment, Refund } from './payment.entity';
+import { PaymentResolver } from './payment.resolver';
+
+export { GatewayCheckoutService } from './checkout.service';
+export { DevGatewayService } from './dev-gateway.service';
+export { DevGateway, StripeGateway, type PaymentGateway } from './gateway';
+export { GatewayEventService } from './gateway-events.service';
+export { PaymentConfirmation } from './payment-confirmation';
+export { CheckoutSession, GatewayCharge, GatewayEvent, Payment, Refund } from './payment.entity';
+export { registerPaymentRoutes, type PaymentRouteDeps } from './payment.routes';
+export type { PaymentServices } from './payment.services';
+export { paymentTasks } from './payment.tasks';
+export { RefundService } from './refund.service';
+export { WalletPaymentService } from './wallet-payment.service';
+export { PaymentResolver };
+
+/** The module's entities, for the ORM. */
+export const entities = [Payment, Refund, CheckoutSession, GatewayEvent, GatewayCharge];
+/** The module's resolvers, for the schema. */
+export const resolvers = [PaymentResolver] as const;

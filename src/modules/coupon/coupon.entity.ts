@@ -1,6 +1,6 @@
 import { ArrayType, Check, Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-import { Customer } from '../customer/customer.entity';
+import { Customer } from '../customer';
 
 export enum CouponKind {
   PERCENT = 'PERCENT',

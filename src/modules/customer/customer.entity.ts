@@ -1,11 +1,5 @@
 import { Check, Entity, Enum, Index, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
-
-/** What a token's `role` claim may say. */
-export enum Role {
-  CUSTOMER = 'customer',
-  PROVIDER = 'provider',
-  ADMIN = 'admin',
-}
+import { Role } from '../../shared/caller';
 
 /** The group of new customers, and the one anonymous callers browse as. */
 export const DEFAULT_GROUP = 'default';

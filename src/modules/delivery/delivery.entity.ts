@@ -1,17 +1,8 @@
 import { Check, Entity, Enum, Index, ManyToOne, OneToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-import { Customer } from '../customer/customer.entity';
-import { Order } from '../order/order.entity';
-import { Plan } from '../plan/plan.entity';
-
-export enum DeliveryStatus {
-  NEW = 'NEW',
-  IN_PROGRESS = 'IN_PROGRESS',
-  REVIEWING = 'REVIEWING',
-  COMPLETED = 'COMPLETED',
-  FAILED = 'FAILED',
-  CANCELLED = 'CANCELLED',
-}
+import { Customer } from '../customer';
+import { DeliveryStatus, Order } from '../order';
+import { Plan } from '../plan';
 
 /** The fulfilment of a paid order, created `NEW` in the payment's transaction. */
 @Entity({ tableName: 'delivery' })

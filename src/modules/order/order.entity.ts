@@ -1,9 +1,9 @@
 import { ArrayType, Check, Entity, Enum, Index, ManyToOne, OneToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-import { Coupon } from '../coupon/coupon.entity';
-import { Customer } from '../customer/customer.entity';
-import type { Delivery } from '../delivery/delivery.entity';
-import { Plan } from '../plan/plan.entity';
+import { Coupon } from '../coupon';
+import { Customer } from '../customer';
+import { Plan } from '../plan';
+import type { OrderDelivery } from './order.delivery';
 
 export enum OrderStatus {
   PENDING = 'PENDING',
@@ -136,7 +136,7 @@ export class Order {
   idempotencyKey: string | null = null;
 
   @OneToOne('Delivery', 'order', { nullable: true })
-  delivery: Delivery | null = null;
+  delivery: OrderDelivery | null = null;
 
   /**
    * What the order holds now, as it took it when created: one of its customer's unpaid-order slots

@@ -1,6 +1,6 @@
 import { BigIntType, Entity, Enum, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-import { PaymentMethod } from '../order/order.entity';
+import { PaymentMethod } from '../order';
 
 /**
  * The payment that paid an order. `order_id` is unique: whichever ways of paying race, the database

@@ -1,6 +1,6 @@
 import { BigIntType, Check, Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-import { Customer } from '../customer/customer.entity';
+import { Customer } from '../customer';
 
 /**
  * The most a wallet may hold, in minor units: GraphQL's `Int`, so every client can read any balance.

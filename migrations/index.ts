@@ -7,6 +7,7 @@ import { Migration20261202110000_GatewayTrust as M3 } from './Migration202612021
 import { Migration20261202120000_BackOfficeIndexes as M4 } from './Migration20261202120000_BackOfficeIndexes';
 import { Migration20261202120001_OrderCreatedUtcIndex as M5 } from './Migration20261202120001_OrderCreatedUtcIndex';
 import { Migration20261202140000_AuditLog as M6 } from './Migration20261202140000_AuditLog';
+import { Migration20261202150000_LedgerNoTruncate as M7 } from './Migration20261202150000_LedgerNoTruncate';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -16,4 +17,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202120000_BackOfficeIndexes', class: M4 },
   { name: 'Migration20261202120001_OrderCreatedUtcIndex', class: M5 },
   { name: 'Migration20261202140000_AuditLog', class: M6 },
+  { name: 'Migration20261202150000_LedgerNoTruncate', class: M7 },
 ];

@@ -1,4 +1,4 @@
-import { codeOf, startTestServer, token, type TestServer } from './support/server';
+import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 
 let s: TestServer;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
+import { DateTimeScalar } from './shared/date-time';
 import type { GraphQLSchema } from 'graphql';
-import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type PubSub } from 'type-graphql';
 import * as audit from './modules/audit';
 import * as coupon from './modules/coupon';
@@ -38,7 +38,7 @@ const unusedPubSub: PubSub = {
 export async function createSchema(emitTo?: string): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
-    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: { forbidUnknownValues: false, stopAtFirstError: true },
     pubSub: unusedPubSub,
     emitSchemaFile: emitTo ? { path: emitTo, sortedSchema: false } : false,

@@ -114,3 +114,17 @@ describe('persisted queries', () => {
     expect(errorLines()).toEqual([]);
   });
 });
+
+describe('a DateTime PostgreSQL cannot store', () => {
+  test('year 0000 is refused as input (a variable: BAD_USER_INPUT; a literal: a validation error, like any bad literal) and writes nothing; years 0001 and 9999 are accepted', async () => {
+    const code = `Y0-${randomUUID().slice(0, 8)}`;
+    const asVariable = await s.gql(`mutation($c: String!, $at: DateTime) { createCoupon(input: { code: $c, kind: FIXED, value: 1, startsAt: $at }) { id } }`, { c: code, at: '0000-01-01T00:00:00Z' }, admin);
+    expect(codeOf(asVariable)).toBe('BAD_USER_INPUT');
+    const asLiteral = await s.gql(`{ orders(filter: { createdAfter: "0000-01-01T00:00:00Z" }) { edges { cursor } } }`, {}, admin);
+    expect(codeOf(asLiteral)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(await s.sql(`select 1 from coupon where code = $1`, [code.toUpperCase()])).toHaveLength(0);
+    const edges = await s.gql(`{ orders(filter: { createdAfter: "0001-01-01T00:00:00Z", createdBefore: "9999-12-31T00:00:00Z" }) { edges { cursor } } }`, {}, admin);
+    expect(edges.errors).toBeUndefined();
+    expect(errorLines()).toEqual([]);
+  });
+});

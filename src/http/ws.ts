@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
@@ -251,6 +251,12 @@ export function attachWebSocket(opts: {
           return refused([new GraphQLError(INTERNAL_MESSAGE)]);
         }
         if (prepared.errors) return refused(prepared.errors);
+        // graphql-ws would answer "Unable to identify operation" without a code, masked as an internal
+        // error; HTTP answers it as Apollo does, with these messages.
+        if (!getOperationAST(prepared.document, payload.operationName ?? undefined)) {
+          const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+          return refused([new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })]);
+        }
         if (expired(state)) return refuse(ctx, id, payload, CloseCode.Forbidden, 'Forbidden: token expired');
         // graphql-ws adds the context; the document is not parsed or validated again.
         return { schema: opts.schema, document: prepared.document, variableValues: payload.variables, operationName: payload.operationName };

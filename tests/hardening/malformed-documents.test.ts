@@ -117,3 +117,36 @@ test('a WebSocket message over the size limit closes that socket (1009) and prin
   expect(await closed).toBe(1009);
   expect(printed).toEqual([]);
 });
+
+describe('an operation the document does not name', () => {
+  const cases = [
+    { name: 'an operationName the document lacks', query: 'query A { plans { id } }', operationName: 'B' },
+    { name: 'two operations and no operationName', query: 'query A { plans { id } } query B { plans { name } }', operationName: undefined },
+  ];
+  test.each(cases)('$name: OPERATION_RESOLUTION_FAILURE over WebSocket as over HTTP, not an internal error; the socket stays open', async ({ query, operationName }) => {
+    const auth = await token(`cust-${randomUUID()}`);
+    const res = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
+      body: JSON.stringify({ query, operationName }),
+    });
+    const http = (await res.json()).errors;
+    expect(http).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'OPERATION_RESOLUTION_FAILURE' }) })]);
+
+    const client: Client = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${auth}` }, retryAttempts: 0 });
+    try {
+      const answer = await new Promise<any>((resolve) => {
+        client.subscribe({ query, operationName }, { next: (r) => resolve({ next: r }), error: (e) => resolve({ error: e }), complete: () => resolve({ complete: true }) });
+      });
+      expect(answer.error).toEqual([{ message: http[0].message, extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }]);
+      const next = await new Promise<any>((resolve, reject) => {
+        let result: unknown;
+        client.subscribe({ query, operationName: 'A' }, { next: (r) => (result = r), error: reject, complete: () => resolve(result) });
+      });
+      expect(next.data.plans).toEqual(expect.any(Array));
+    } finally {
+      await client.dispose();
+    }
+    expect(lines.map((l) => JSON.parse(l)).filter((l) => l.level >= 50)).toEqual([]);
+  });
+});

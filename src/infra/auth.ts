@@ -11,6 +11,18 @@ const MAX_TOKEN_LENGTH = 8192;
 /** Seconds of clock skew allowed on `exp` and `nbf`. */
 const CLOCK_TOLERANCE_S = 5;
 
+/** Half of a surrogate pair (`\ud800` in the JSON), which PostgreSQL would store as U+FFFD. */
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Whether `sub` can be a customer id: a string of 1 to 64 characters (code points, as PostgreSQL's
+ * varchar(64) counts them, so 64 emoji fit) that PostgreSQL stores as it is: it refuses U+0000, and a
+ * lone surrogate stored as U+FFFD would make two different subjects one customer.
+ */
+function usableSubject(sub: unknown): sub is string {
+  return typeof sub === 'string' && sub.length >= 1 && sub.length <= 128 && !sub.includes('\u0000') && !UNPAIRED_SURROGATE.test(sub) && [...sub].length <= 64;
+}
+
 /** A token verified recently: who it names and the times it is valid between (epoch seconds). */
 interface Verified {
   principal: Principal;
@@ -83,7 +95,11 @@ export class TokenVerifier {
       throw new UnauthenticatedError(reason);
     }
     const sub = payload.sub;
-    if (typeof sub !== 'string' || sub.length < 1 || sub.length > 64) throw new UnauthenticatedError('Token subject must be 1 to 64 characters');
+    if (!usableSubject(sub)) throw new UnauthenticatedError('Token subject must be 1 to 64 characters');
+    // JSON reads 1e309 as Infinity: such a token would never expire, even where `exp` is required.
+    if ((payload.exp !== undefined && !Number.isFinite(payload.exp)) || (payload.nbf !== undefined && !Number.isFinite(payload.nbf))) {
+      throw new UnauthenticatedError('Token claims rejected');
+    }
     const role = payload.role ?? Role.CUSTOMER;
     if (typeof role !== 'string' || !ROLES.has(role)) throw new UnauthenticatedError('Token role must be customer, provider or admin');
     const principal: Principal = Object.freeze({ sub, role: role as Role });

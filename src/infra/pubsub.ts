@@ -1,6 +1,7 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { PubSub as MemoryPubSub } from 'graphql-subscriptions';
 import Redis, { type RedisOptions } from 'ioredis';
+import { EventEmitter } from 'node:events';
 
 /** Subscription topics. Each is keyed (by order id, by customer id) into one channel per key. */
 export enum Topic {
@@ -136,7 +137,11 @@ class Bus<P extends TopicPayloads> implements EventBus<P> {
 
 /** In-process bus: one instance only. */
 export function memoryBus<P extends TopicPayloads = Record<Topic, unknown>>(onError: (e: Error) => void = () => undefined): EventBus<P> {
-  return new Bus<P>(new MemoryPubSub() as unknown as Engine, onError, () => true, async () => undefined);
+  // One listener per subscriber on a channel: a customer may follow their orders from many tabs, and
+  // Node's default cap of 10 would print a leak warning on the console for the eleventh.
+  const emitter = new EventEmitter();
+  emitter.setMaxListeners(0);
+  return new Bus<P>(new MemoryPubSub({ eventEmitter: emitter }) as unknown as Engine, onError, () => true, async () => undefined);
 }
 
 /**

@@ -6,8 +6,9 @@ import { Migration20261202100000_OrderHoldsRatesWalletCap as M2 } from './Migrat
 import { Migration20261202110000_GatewayTrust as M3 } from './Migration20261202110000_GatewayTrust';
 import { Migration20261202120000_BackOfficeIndexes as M4 } from './Migration20261202120000_BackOfficeIndexes';
 import { Migration20261202120001_OrderCreatedUtcIndex as M5 } from './Migration20261202120001_OrderCreatedUtcIndex';
-import { Migration20261202140000_AuditLog as M6 } from './Migration20261202140000_AuditLog';
-import { Migration20261202150000_LedgerNoTruncate as M7 } from './Migration20261202150000_LedgerNoTruncate';
+import { Migration20261202130000_OrderRecords as M6 } from './Migration20261202130000_OrderRecords';
+import { Migration20261202140000_AuditLog as M7 } from './Migration20261202140000_AuditLog';
+import { Migration20261202150000_LedgerNoTruncate as M8 } from './Migration20261202150000_LedgerNoTruncate';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -16,6 +17,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202110000_GatewayTrust', class: M3 },
   { name: 'Migration20261202120000_BackOfficeIndexes', class: M4 },
   { name: 'Migration20261202120001_OrderCreatedUtcIndex', class: M5 },
-  { name: 'Migration20261202140000_AuditLog', class: M6 },
-  { name: 'Migration20261202150000_LedgerNoTruncate', class: M7 },
+  { name: 'Migration20261202130000_OrderRecords', class: M6 },
+  { name: 'Migration20261202140000_AuditLog', class: M7 },
+  { name: 'Migration20261202150000_LedgerNoTruncate', class: M8 },
 ];

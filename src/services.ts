@@ -77,7 +77,7 @@ export function createServices(deps: {
   const coupons = new CouponService({ config: deps.config, plans, previewLimiter: couponPreviewLimiter, audits });
   const checkout = new GatewayCheckoutService({ config: deps.config, gateway });
   const orders = new OrderService({ config: deps.config, plans, coupons, events: orderEvents, audits, checkouts: checkout });
-  const refunds = new RefundService({ config: deps.config, ledger, orderEvents, gateway });
+  const refunds = new RefundService({ config: deps.config, ledger, orderEvents, gateway, heldOrders: orders });
   const deliveries = new DeliveryService({
     config: deps.config,
     ledger,

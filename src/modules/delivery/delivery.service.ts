@@ -126,7 +126,8 @@ export class DeliveryService {
    * graphile-worker retries it with backoff; the last one ends the delivery FAILED instead.
    */
   async runAutomatic(em: EntityManager, orderId: string, attempt: Attempt): Promise<'completed' | 'failed' | 'skipped'> {
-    const actor = `system:${DELIVER_ORDER_TASK}`;
+    // Named in the order's history, the ledger and the audit log alike.
+    const actor = 'system:delivery';
     const moves = deliveryMoves(DeliveryMode.AUTOMATIC, DeliveryActor.WORKER);
     const started = await unitOfWork(em.fork(), async (tx, after) => {
       const o = await this.lock(tx, orderId);
@@ -235,15 +236,15 @@ export class DeliveryService {
       await this.deps.refunds.refundPaidOrder(tx, { id: o.id }, actorId, after, { publish: false });
     } else if (to === DeliveryStatus.COMPLETED) {
       const done = await tx.execute(
-        `update "order" set status = ?, delivered_at = now(), version = version + 1 where id = ? and status in (?) returning id`,
-        [OrderStatus.DELIVERED, o.id, orderLifecycle.from(OrderStatus.DELIVERED)],
+        `update "order" set status = ?, delivered_at = now(), version = version + 1, actor = ? where id = ? and status in (?) returning id`,
+        [OrderStatus.DELIVERED, actorId, o.id, orderLifecycle.from(OrderStatus.DELIVERED)],
       );
       if (done.length !== 1) throw new InvalidStatusTransitionError('The order is no longer paid');
       if (!o.providerId) await this.grantServicePeriod(tx, o);
       await this.release(tx, o, actorId);
       await mailJob(tx, o.id, MailKind.DELIVERED);
     } else {
-      await tx.execute(`update "order" set version = version + 1 where id = ?`, [o.id]);
+      await tx.execute(`update "order" set version = version + 1, actor = ? where id = ?`, [actorId, o.id]);
       if (to === DeliveryStatus.NEW) await this.enqueueAutomatic(tx, o.id);
     }
 

@@ -1,21 +1,24 @@
 /** Orders: made, listed, cancelled and watched live; the state machine and the snapshots others publish. */
 import { OrderAdminResolver } from './order-admin.resolver';
+import { OrderEvent } from './order-event.entity';
 import { OrderFieldsResolver } from './order-fields.resolver';
+import { OrderHistoryResolver } from './order-history.resolver';
 import { OrderSubscriptionResolver } from './order-subscription.resolver';
 import { Order } from './order.entity';
 import { OrderResolver } from './order.resolver';
 
 export { OrderLiveService, type OrderLookup } from './order-live.service';
 export { DeliveryStatus, type OrderDelivery } from './order.delivery';
-export { CancelReason, Order, OrderStatus, PaymentMethod } from './order.entity';
+export { CancelReason, Order, OrderStatus, PaymentMethod, type BoughtUpgrade } from './order.entity';
 export { OrderEvents, type OrderTopics } from './order.events';
 export { orderLifecycle } from './order.fsm';
 export { OrderService, type OpenCheckouts } from './order.service';
 export { readSnapshot, readSnapshots, toSnapshot, type DeliverySnapshot, type OrderSnapshot } from './order.snapshot';
 export { OrderType } from './order.types';
-export { OrderAdminResolver, OrderFieldsResolver, OrderResolver, OrderSubscriptionResolver };
+export { OrderAdminResolver, OrderFieldsResolver, OrderHistoryResolver, OrderResolver, OrderSubscriptionResolver };
+export { OrderEvent };
 
 /** The module's entities, for the ORM. */
-export const entities = [Order];
+export const entities = [Order, OrderEvent];
 /** The module's resolvers, for the schema. */
-export const resolvers = [OrderFieldsResolver, OrderResolver, OrderAdminResolver, OrderSubscriptionResolver] as const;
+export const resolvers = [OrderFieldsResolver, OrderHistoryResolver, OrderResolver, OrderAdminResolver, OrderSubscriptionResolver] as const;

@@ -1,6 +1,7 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { Money } from '../../shared/types';
 import { PlanType, PlanUpgradeType, type LoadingContext, type Plan, type PlanUpgrade } from '../plan';
+import type { BoughtUpgrade } from './order.entity';
 import type { OrderSnapshot } from './order.snapshot';
 import { OrderType } from './order.types';
 
@@ -17,8 +18,10 @@ export class OrderFieldsResolver {
     return plan;
   }
 
+  /** As bought: the names and prices stored with the order, whatever the plan's upgrades are now. */
   @FieldResolver(() => [PlanUpgradeType])
-  async upgrades(@Root() o: OrderSnapshot, @Ctx() ctx: Context): Promise<PlanUpgrade[]> {
+  async upgrades(@Root() o: OrderSnapshot, @Ctx() ctx: Context): Promise<Array<PlanUpgrade | BoughtUpgrade>> {
+    if (o.upgrades) return o.upgrades;
     const rows = await ctx.loaders.upgradeById.loadMany(o.upgradeIds);
     return rows.filter((u): u is PlanUpgrade => !!u && !(u instanceof Error));
   }

@@ -5,6 +5,14 @@ import { Customer } from '../customer';
 import { Plan } from '../plan';
 import type { OrderDelivery } from './order.delivery';
 
+/** An upgrade as bought: its name and price when the order was made. */
+export interface BoughtUpgrade {
+  id: string;
+  name: string;
+  /** Minor units. */
+  price: number;
+}
+
 export enum OrderStatus {
   PENDING = 'PENDING',
   PAID = 'PAID',
@@ -65,7 +73,12 @@ export class Order {
     | 'holdsCouponUse'
     | 'taxRateBps'
     | 'platformFeeBps'
-    | 'profitTaxBps';
+    | 'profitTaxBps'
+    | 'actor'
+    | 'lastActor'
+    | 'planName'
+    | 'planPrice'
+    | 'upgrades';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -166,6 +179,30 @@ export class Order {
 
   @Property({ type: 'integer', nullable: true })
   profitTaxBps: number | null = null;
+
+  /**
+   * Who makes the change a statement writes: every update that raises `version` sets it (a customer id
+   * or `system:<what>`), or the database refuses the update. A trigger moves it to `lastActor` and
+   * clears it, and the order's history row takes it from there (migration OrderRecords), so no change
+   * can go unrecorded or inherit an earlier change's actor. Always null at rest.
+   */
+  @Property({ type: 'string', length: 80, nullable: true })
+  actor: string | null = null;
+
+  /** Who made the latest change (the actor of its newest history row). */
+  @Property({ type: 'string', length: 80, nullable: true })
+  lastActor: string | null = null;
+
+  /** The plan's name and price when the order was made (null: made before they were recorded). */
+  @Property({ type: 'string', length: 200, nullable: true })
+  planName: string | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  planPrice: number | null = null;
+
+  /** The upgrades bought, in the order chosen, with their names and prices when the order was made. */
+  @Property({ type: 'json', default: "'[]'" })
+  upgrades: BoughtUpgrade[] = [];
 
   // OrderService inserts an order with SQL (on conflict on its idempotency key) in the transaction whose
   // guarded updates take its holds; nothing builds one here, so there is no constructor to pretend otherwise.

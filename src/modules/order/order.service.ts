@@ -143,10 +143,12 @@ export class OrderService {
         const inserted = await tx.execute<{ id: string; expires_at: Date }[]>(
           `insert into "order" (id, number, customer_id, plan_id, upgrade_ids, coupon_id, coupon_code, currency,
                                 subtotal, discount, tax, total, status, expires_at, version, idempotency_key,
-                                holds_unpaid_slot, holds_stock, holds_coupon_use, tax_rate_bps, platform_fee_bps, profit_tax_bps)
+                                holds_unpaid_slot, holds_stock, holds_coupon_use, tax_rate_bps, platform_fee_bps, profit_tax_bps,
+                                actor, plan_name, plan_price, upgrades)
            values (gen_random_uuid(), ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?, ?,
                    ?, ?, ?, ?, ?, now() + make_interval(secs => ?), 1, ?,
-                   true, ?, ?, ?, ?, ?)
+                   true, ?, ?, ?, ?, ?,
+                   ?, ?, ?, ?::jsonb)
            on conflict on constraint order_customer_idempotency_unique do nothing
            returning id, expires_at`,
           [
@@ -171,6 +173,11 @@ export class OrderService {
             config.taxRateBps,
             config.platformFeeBps,
             config.profitTaxBps,
+            caller.customerId,
+            // What was bought, as it is now: later edits of the plan or its upgrades leave the order alone.
+            purchase.plan.name,
+            purchase.plan.price,
+            JSON.stringify(purchase.upgrades.map((u) => ({ id: u.id, name: u.name, price: u.price }))),
           ],
         );
         if (inserted.length === 0) throw new DuplicateRequest();
@@ -220,7 +227,7 @@ export class OrderService {
     return unitOfWork(em, async (tx, after) => {
       if (caller.role !== Role.ADMIN) {
         // The guarded update checks ownership too; only a refusal reads the owner, to tell NOT_FOUND apart.
-        const snapshot = await this.cancelPending(tx, after, orderId, CancelReason.CUSTOMER, caller.customerId);
+        const snapshot = await this.cancelPending(tx, after, orderId, CancelReason.CUSTOMER, caller.customerId, caller.customerId);
         if (snapshot) return snapshot;
         const [row] = await tx.execute<{ customer_id: string }[]>(`select customer_id from "order" where id = ?`, [orderId]);
         if (row?.customer_id !== caller.customerId) throw new NotFoundError('No such order');
@@ -229,7 +236,7 @@ export class OrderService {
       const [row] = await tx.execute<{ customer_id: string }[]>(`select customer_id from "order" where id = ?`, [orderId]);
       if (!row) throw new NotFoundError('No such order');
       const own = row.customer_id === caller.customerId;
-      const snapshot = await this.cancelPending(tx, after, orderId, own ? CancelReason.CUSTOMER : CancelReason.ADMIN);
+      const snapshot = await this.cancelPending(tx, after, orderId, own ? CancelReason.CUSTOMER : CancelReason.ADMIN, caller.customerId);
       if (!snapshot) throw new OrderNotCancellableError();
       await this.deps.audits.record(tx, { actor: caller.customerId, action: 'cancelOrder', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: snapshot.number, reason: snapshot.cancelReason } });
       return snapshot;
@@ -243,7 +250,7 @@ export class OrderService {
   async expire(em: EntityManager, orderId: string): Promise<boolean> {
     if (!isUuid(orderId)) return false;
     const snapshot = await unitOfWork(em, async (tx, after) => {
-      const cancelled = await this.cancelPending(tx, after, orderId, CancelReason.TIMEOUT);
+      const cancelled = await this.cancelPending(tx, after, orderId, CancelReason.TIMEOUT, 'system:timeout');
       if (cancelled) await this.deps.audits.record(tx, { actor: 'system:timeout', action: 'orderTimeout', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: cancelled.number } });
       return cancelled;
     });
@@ -333,16 +340,16 @@ export class OrderService {
   /**
    * Moves a PENDING order (of `ownerId`, when given) to CANCELLED with a guarded update that also
    * clears what it held, gives exactly that back, publishes after commit; null when it is not PENDING
-   * (or not the owner's).
+   * (or not the owner's). `actor` (a customer id or `system:timeout`) goes into the order's history.
    */
-  private async cancelPending(tx: EntityManager, after: AfterCommit, orderId: string, reason: CancelReason, ownerId?: string): Promise<OrderSnapshot | null> {
+  private async cancelPending(tx: EntityManager, after: AfterCommit, orderId: string, reason: CancelReason, actor: string, ownerId?: string): Promise<OrderSnapshot | null> {
     const rows = await tx.execute<Held[]>(
-      `update "order" o set status = ?, cancel_reason = ?, cancelled_at = now(), expires_at = null, version = o.version + 1, ${CLEAR_HELD}
+      `update "order" o set status = ?, cancel_reason = ?, cancelled_at = now(), expires_at = null, version = o.version + 1, actor = ?, ${CLEAR_HELD}
          from (select id, holds_unpaid_slot, holds_stock, holds_coupon_use from "order"
                 where id = ? and status in (?)${ownerId === undefined ? '' : ' and customer_id = ?'} for update) held
         where o.id = held.id
        ${RETURN_HELD}`,
-      [OrderStatus.CANCELLED, reason, orderId, orderLifecycle.from(OrderStatus.CANCELLED), ...(ownerId === undefined ? [] : [ownerId])],
+      [OrderStatus.CANCELLED, reason, actor, orderId, orderLifecycle.from(OrderStatus.CANCELLED), ...(ownerId === undefined ? [] : [ownerId])],
     );
     if (rows.length === 0) return null;
     await this.giveBack(tx, after, rows[0]);

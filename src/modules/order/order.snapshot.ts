@@ -11,6 +11,11 @@ export interface OrderSnapshot {
   status: string;
   planId: string;
   upgradeIds: string[];
+  /**
+   * The upgrades bought, with the names and prices they had when the order was made (absent from a
+   * snapshot published by an instance that predates it: read by id then).
+   */
+  upgrades?: BoughtUpgrade[];
   couponCode: string | null;
   currency: string;
   subtotal: number;
@@ -40,7 +45,7 @@ export interface DeliverySnapshot {
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { OrderDelivery } from './order.delivery';
-import { Order } from './order.entity';
+import { Order, type BoughtUpgrade } from './order.entity';
 
 const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
@@ -54,6 +59,7 @@ export function toSnapshot(order: Order, delivery: OrderDelivery | null = order.
     status: order.status,
     planId: order.plan.id,
     upgradeIds: [...order.upgradeIds],
+    upgrades: (order.upgrades ?? []).map((u) => ({ id: u.id, name: u.name, price: u.price })),
     couponCode: order.couponCode,
     currency: order.currency,
     subtotal: order.subtotal,

@@ -1,6 +1,8 @@
 /** Payments: from the wallet or through the gateway (checkouts, webhook events), and refunds. */
+import { OrderPaymentRecordsResolver } from './payment-record.resolver';
 import { CheckoutSession, GatewayCharge, GatewayEvent, Payment, Refund } from './payment.entity';
 import { PaymentResolver } from './payment.resolver';
+import { Receipt } from './receipt';
 
 export { GatewayCheckoutService } from './checkout.service';
 export { DevGatewayService } from './dev-gateway.service';
@@ -13,9 +15,10 @@ export type { PaymentServices } from './payment.services';
 export { paymentTasks } from './payment.tasks';
 export { RefundService } from './refund.service';
 export { WalletPaymentService } from './wallet-payment.service';
-export { PaymentResolver };
+export { OrderPaymentRecordsResolver, PaymentResolver };
+export { Receipt };
 
 /** The module's entities, for the ORM. */
-export const entities = [Payment, Refund, CheckoutSession, GatewayEvent, GatewayCharge];
+export const entities = [Payment, Refund, CheckoutSession, GatewayEvent, GatewayCharge, Receipt];
 /** The module's resolvers, for the schema. */
-export const resolvers = [PaymentResolver] as const;
+export const resolvers = [PaymentResolver, OrderPaymentRecordsResolver] as const;

@@ -6,6 +6,7 @@ import { Order, orderLifecycle, OrderStatus, PaymentMethod, toSnapshot, type Ord
 import { AccountKind, EntryKind, type LedgerService } from '../wallet';
 import { expireOpenCheckouts } from './checkout-expiry';
 import { CheckoutStatus } from './payment.entity';
+import { issueReceipt } from './receipt';
 
 /** An order together with its delivery, as a payment or a refund left them. */
 export interface OrderWithDelivery {
@@ -25,6 +26,9 @@ export interface PaymentSource {
   /** Who caused it, recorded on the ledger entries: a customer id or `system:<source>`. */
   actor: string;
 }
+
+/** Who paid, as the order's history names it: the paying customer, or `system:gateway`. */
+const historyActor = (source: PaymentSource): string => (source.method === PaymentMethod.GATEWAY ? 'system:gateway' : source.actor);
 
 /** What a confirmed payment needs of the delivery module: the delivery it creates. */
 export interface PaidOrderDeliveries {
@@ -56,8 +60,8 @@ export class PaymentConfirmation {
   /**
    * Confirms a payment of an order's whole total inside the caller's transaction: a guarded update
    * moves the order PENDING → PAID (raising its version by one) if it has not expired, the Payment row
-   * is inserted (one per order), the ledger moves the total from the payer's wallet or the gateway's
-   * clearing account into escrow, the unpaid-order slot is freed, the delivery is created NEW, the
+   * is inserted (one per order) with its receipt, the ledger moves the total from the payer's wallet or
+   * the gateway's clearing account into escrow, the unpaid-order slot is freed, the delivery is created NEW, the
    * order's open Checkout Sessions are expired at the gateway after commit, and the new state is
    * published after commit. Returns null, changing nothing, when the order is not PENDING (paid,
    * cancelled or refunded meanwhile), is past its `expiresAt`, or, paid by wallet, is not the payer's
@@ -67,15 +71,17 @@ export class PaymentConfirmation {
     // A wallet pays only its own customer's orders.
     const ownOrder = source.method === PaymentMethod.WALLET;
     const rows = await tx.execute<Record<string, unknown>[]>(
-      `update "order" set status = ?, paid_at = now(), payment_method = ?, expires_at = null, version = version + 1
+      `update "order" set status = ?, paid_at = now(), payment_method = ?, expires_at = null, version = version + 1, actor = ?
         where id = ? and status in (?) and expires_at > now()${ownOrder ? ' and customer_id = ?' : ''} returning *`,
-      [OrderStatus.PAID, source.method, orderId, orderLifecycle.from(OrderStatus.PAID), ...(ownOrder ? [source.payerId] : [])],
+      [OrderStatus.PAID, source.method, historyActor(source), orderId, orderLifecycle.from(OrderStatus.PAID), ...(ownOrder ? [source.payerId] : [])],
     );
     if (rows.length === 0) return null;
     const order = tx.map(Order, rows[0]);
     await tx.populate(order, ['plan']);
 
-    await tx.execute(`insert into payment (id, order_id, method, amount, currency, payer_id, gateway_ref) values (?, ?, ?, ?, ?, ?, ?)`, [
+    // A wallet payment's transaction id is its ledger journal, known before it is posted.
+    const journalId = source.method === PaymentMethod.WALLET && order.total > 0 ? randomUUID() : null;
+    await tx.execute(`insert into payment (id, order_id, method, amount, currency, payer_id, gateway_ref, journal_id) values (?, ?, ?, ?, ?, ?, ?, ?)`, [
       randomUUID(),
       order.id,
       source.method,
@@ -83,7 +89,9 @@ export class PaymentConfirmation {
       order.currency,
       source.payerId ?? null,
       source.gatewayRef ?? null,
+      journalId,
     ]);
+    await issueReceipt(tx, order, order.plan.name);
     if (order.total > 0) {
       const from =
         source.method === PaymentMethod.WALLET
@@ -96,6 +104,7 @@ export class PaymentConfirmation {
           { account: AccountKind.ESCROW, amount: order.total, kind: EntryKind.PAYMENT, orderId: order.id },
         ],
         source.actor,
+        journalId ? { journalId } : {},
       );
     }
     await this.deps.unpaidSlots.releaseUnpaidSlot(tx, order);

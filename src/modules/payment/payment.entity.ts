@@ -8,7 +8,7 @@ import { PaymentMethod } from '../order';
  */
 @Entity({ tableName: 'payment' })
 export class Payment {
-  [OptionalProps]?: 'createdAt' | 'gatewayRef' | 'payerId';
+  [OptionalProps]?: 'createdAt' | 'gatewayRef' | 'payerId' | 'journalId';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -34,6 +34,10 @@ export class Payment {
   @Property({ type: 'string', length: 255, nullable: true })
   gatewayRef: string | null = null;
 
+  /** The ledger journal that moved the money of a wallet payment (null for the gateway, or nothing to move). */
+  @Property({ type: 'uuid', nullable: true })
+  journalId: string | null = null;
+
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
@@ -56,7 +60,7 @@ export enum RefundStatus {
  */
 @Entity({ tableName: 'refund' })
 export class Refund {
-  [OptionalProps]?: 'createdAt' | 'gatewayRef' | 'error' | 'settledAt';
+  [OptionalProps]?: 'createdAt' | 'gatewayRef' | 'error' | 'settledAt' | 'journalId';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -77,6 +81,10 @@ export class Refund {
 
   @Enum({ items: () => RefundStatus })
   status: RefundStatus;
+
+  /** The ledger journal that gave a wallet payment back (null for the gateway, or nothing to move). */
+  @Property({ type: 'uuid', nullable: true })
+  journalId: string | null = null;
 
   /** The gateway's last refusal or failure, for the admin who must act on a FAILED refund. */
   @Property({ type: 'text', nullable: true })

@@ -5,7 +5,7 @@ import { enqueue } from '../../infra/jobs';
 import { NotFoundError, OrderNotRefundableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
-import { Delivery, deliveryLifecycle } from '../delivery';
+import { cancelDeliveryForRefund, MailKind, mailJob } from '../delivery';
 import { DeliveryStatus, Order, orderLifecycle, OrderStatus, PaymentMethod, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
 import { AccountKind, EntryKind, type LedgerService } from '../wallet';
 import { GatewayRefusedError, type GatewayRefund, type PaymentGateway } from './gateway';
@@ -45,6 +45,11 @@ interface RefundRow {
   note(em: EntityManager, gatewayRef: string | null, error: string | null): Promise<void>;
 }
 
+/** What a refund needs of the order module: giving back, once, the stock and coupon use the order took. */
+export interface HeldOrders {
+  giveBackHeld(tx: EntityManager, after: AfterCommit, orderId: string): Promise<unknown>;
+}
+
 /** The fields of a Stripe Charge a `charge.refunded` event settles refunds with. */
 export interface RefundedChargeObject {
   id?: string;
@@ -70,6 +75,8 @@ export class RefundService {
       ledger: LedgerService;
       orderEvents: OrderEvents;
       gateway: PaymentGateway;
+      /** Gives back what a refunded order still holds (the order module's OrderService). */
+      heldOrders: HeldOrders;
     },
   ) {}
 
@@ -92,8 +99,9 @@ export class RefundService {
    * CANCELLED (unless already CANCELLED in this transaction) as one change (version + 1, published
    * after commit); the whole total leaves escrow, back to the payer's wallet (REFUND entries, the
    * refund SUCCEEDED) or to the gateway's clearing account (the refund PENDING, sent to the gateway by
-   * a job that runs after commit); one Refund row per payment. The caller must not raise the order's
-   * version for the same change itself. Nothing here calls the gateway.
+   * a job that runs after commit); one Refund row per payment; what the order still holds (its unit of
+   * stock, its coupon use) is given back, once; the refund mail is enqueued. The caller must not raise
+   * the order's version for the same change itself. Nothing here calls the gateway.
    *
    * Throws ORDER_NOT_REFUNDABLE when the order is not PAID or its delivery is COMPLETED; the caller's
    * transaction then rolls back.
@@ -112,19 +120,13 @@ export class RefundService {
     opts: { publish?: boolean } = {},
   ): Promise<OrderWithDelivery> {
     const rows = await tx.execute<Record<string, unknown>[]>(
-      `update "order" set status = ?, version = version + 1 where id = ? and status in (?) returning *`,
-      [OrderStatus.REFUNDED, order.id, orderLifecycle.from(OrderStatus.REFUNDED)],
+      `update "order" set status = ?, version = version + 1, actor = ? where id = ? and status in (?) returning *`,
+      [OrderStatus.REFUNDED, actor, order.id, orderLifecycle.from(OrderStatus.REFUNDED)],
     );
     if (rows.length === 0) throw new OrderNotRefundableError();
     const refunded = tx.map(Order, rows[0]);
 
-    const cancelled = await tx.execute<Record<string, unknown>[]>(
-      `update delivery set status = ?, updated_at = now() where order_id = ? and status in (?) returning *`,
-      [DeliveryStatus.CANCELLED, order.id, deliveryLifecycle.from(DeliveryStatus.CANCELLED)],
-    );
-    const delivery = cancelled.length
-      ? tx.map(Delivery, cancelled[0])
-      : await tx.findOne(Delivery, { order: order.id }, { refresh: true });
+    const delivery = await cancelDeliveryForRefund(tx, order.id);
     await tx.populate(refunded, ['plan']);
     if (delivery && delivery.status !== DeliveryStatus.CANCELLED) {
       throw new OrderNotRefundableError('The delivery of this order is complete; it can no longer be refunded');
@@ -138,13 +140,12 @@ export class RefundService {
     const amount = Number(payment.amount);
     const throughGateway = payment.method === PaymentMethod.GATEWAY && amount > 0;
     const refundId = randomUUID();
-    await tx.execute(`insert into refund (id, payment_id, order_id, amount, status, settled_at) values (?, ?, ?, ?, ?, ${throughGateway ? 'null' : 'now()'})`, [
-      refundId,
-      payment.id,
-      order.id,
-      amount,
-      throughGateway ? RefundStatus.PENDING : RefundStatus.SUCCEEDED,
-    ]);
+    // A wallet refund's transaction id is its ledger journal, known before it is posted.
+    const journalId = payment.method === PaymentMethod.WALLET && amount > 0 ? randomUUID() : null;
+    await tx.execute(
+      `insert into refund (id, payment_id, order_id, amount, status, settled_at, journal_id) values (?, ?, ?, ?, ?, ${throughGateway ? 'null' : 'now()'}, ?)`,
+      [refundId, payment.id, order.id, amount, throughGateway ? RefundStatus.PENDING : RefundStatus.SUCCEEDED, journalId],
+    );
     if (amount > 0) {
       const to =
         payment.method === PaymentMethod.WALLET
@@ -157,8 +158,12 @@ export class RefundService {
           { ...to, amount, kind: EntryKind.REFUND, orderId: order.id },
         ],
         actor,
+        journalId ? { journalId } : {},
       );
     }
+    // A refunded order gives back its unit of stock and its coupon use, once, as a cancel does.
+    await this.deps.heldOrders.giveBackHeld(tx, after, order.id);
+    await mailJob(tx, order.id, MailKind.REFUNDED);
     if (throughGateway) await this.enqueue(tx, { refundId }, `${SEND_REFUND_TASK}:${refundId}`);
     if (opts.publish !== false) this.deps.orderEvents.afterCommit(after, toSnapshot(refunded, delivery));
     return { order: refunded, delivery };

@@ -8,7 +8,8 @@ import { Migration20261202120000_BackOfficeIndexes as M4 } from './Migration2026
 import { Migration20261202120001_OrderCreatedUtcIndex as M5 } from './Migration20261202120001_OrderCreatedUtcIndex';
 import { Migration20261202130000_OrderRecords as M6 } from './Migration20261202130000_OrderRecords';
 import { Migration20261202140000_AuditLog as M7 } from './Migration20261202140000_AuditLog';
-import { Migration20261202150000_LedgerNoTruncate as M8 } from './Migration20261202150000_LedgerNoTruncate';
+import { Migration20261202140001_WalletTopUps as M8 } from './Migration20261202140001_WalletTopUps';
+import { Migration20261202150000_LedgerNoTruncate as M9 } from './Migration20261202150000_LedgerNoTruncate';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -19,5 +20,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202120001_OrderCreatedUtcIndex', class: M5 },
   { name: 'Migration20261202130000_OrderRecords', class: M6 },
   { name: 'Migration20261202140000_AuditLog', class: M7 },
-  { name: 'Migration20261202150000_LedgerNoTruncate', class: M8 },
+  { name: 'Migration20261202140001_WalletTopUps', class: M8 },
+  { name: 'Migration20261202150000_LedgerNoTruncate', class: M9 },
 ];

@@ -19,6 +19,7 @@ import {
   paymentTasks,
   RefundService,
   StripeGateway,
+  TopUpService,
   WalletPaymentService,
   type PaymentGateway,
   type PaymentServices,
@@ -77,7 +78,7 @@ export function createServices(deps: {
   const coupons = new CouponService({ config: deps.config, plans, previewLimiter: couponPreviewLimiter, audits });
   const checkout = new GatewayCheckoutService({ config: deps.config, gateway });
   const orders = new OrderService({ config: deps.config, plans, coupons, events: orderEvents, audits, checkouts: checkout });
-  const refunds = new RefundService({ config: deps.config, ledger, orderEvents, gateway, heldOrders: orders });
+  const refunds = new RefundService({ config: deps.config, ledger, orderEvents, gateway, heldOrders: orders, audits });
   const deliveries = new DeliveryService({
     config: deps.config,
     ledger,
@@ -88,13 +89,15 @@ export function createServices(deps: {
   });
   const live = new OrderLiveService(deps.bus, deliveries);
   const confirmation = new PaymentConfirmation({ ledger, deliveries, orderEvents, unpaidSlots: orders });
-  const events = new GatewayEventService({ confirmation, refunds });
+  const topUps = new TopUpService({ config: deps.config, gateway, ledger, refunds, audits });
+  const events = new GatewayEventService({ confirmation, refunds, topUps, audits });
   const payments: PaymentServices = {
     refunds,
     wallet: new WalletPaymentService(confirmation),
     checkout,
     events,
     dev: gateway.isDevelopment ? new DevGatewayService(events) : null,
+    topUps,
   };
   return {
     audits,

@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { auditLogQuery } from '../../src/modules/audit/audit.service';
 import {
@@ -10,14 +10,17 @@ import {
   CreateCouponDocument,
   CreatePlanDocument,
   CreditWalletDocument,
+  PayWithGatewayDocument,
   PayWithWalletDocument,
+  RefundOrderDocument,
   SetCouponEnabledDocument,
   SetCustomerGroupDocument,
   UpdatePlanDocument,
   type AuditLogQueryVariables,
 } from '../__generated__/graphql';
-import { createOrder, createProviderPlan, credit, newCustomer } from '../support/payments-fixtures';
+import { createOrder, createProviderPlan, credit, newCustomer, waitFor } from '../support/payments-fixtures';
 import { startTestServer, token, type TestServer } from '../support/server';
+import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub } from '../support/stripe-stub';
 import { MALFORMED_CURSORS, b64, expectCode, ok, readAll, until } from './helpers';
 
 let s: TestServer;
@@ -105,6 +108,15 @@ describe('the audit log records', () => {
     expect(await doneBy(customer.id)).toEqual([]);
   });
 
+  test("an admin's refundOrder", async () => {
+    const admin = await newAdmin();
+    const { order } = await paidOrder(1000);
+    ok(await s.gql(RefundOrderDocument, { orderId: order.id }, admin.token));
+    const [entry] = await all({ actor: admin.id });
+    expect(entry).toMatchObject({ action: 'refundOrder', targetType: 'Order', targetId: order.id });
+    expect(JSON.parse(entry.details!)).toMatchObject({ amount: order.total, method: 'WALLET' });
+  });
+
   test('setDeliveryStatus by the provider and by an admin', async () => {
     const admin = await newAdmin();
     const { provider, order } = await paidOrder();
@@ -179,6 +191,63 @@ describe('the audit log is kept with its changes', () => {
     } finally {
       await f.stop();
       provisioning.close();
+    }
+  });
+});
+
+describe('gateway events that pay nothing are recorded, so an admin can answer "I paid, but…"', () => {
+  test('a payment of another amount, a payment after the order was cancelled, an expired session, a failed delayed payment', async () => {
+    const stub = await startStripeStub();
+    const g = await startTestServer({ ...STRIPE_TEST_KEYS, STRIPE_API_URL: stub.url });
+    try {
+      const reader = await token(`admin-${randomUUID()}`, 'admin');
+      const { planId } = await createProviderPlan(g, 2000);
+      /** A customer's pending order with its Checkout Session open. */
+      const checkout = async () => {
+        const c = await newCustomer(g);
+        const order = await createOrder(g, c, planId);
+        const url = ok(await g.gql(PayWithGatewayDocument, { orderId: order.id }, c.token)).payWithGateway.checkoutUrl;
+        return { c, order, session: { id: url.split('/').pop()!, amount_total: order.total, currency: 'usd', orderId: order.id } };
+      };
+      const entriesOf = async (orderId: string) =>
+        ok(await log(g, { targetId: orderId }, reader)).auditLog.edges.map((e) => ({ actor: e.node.actor, action: e.node.action, details: JSON.parse(e.node.details!) }));
+
+      const short = await checkout();
+      expect((await postWebhook(g.url, checkoutEvent({ ...short.session, amount_total: short.order.total - 1 }))).status).toBe(200);
+      expect(await entriesOf(short.order.id)).toEqual([
+        {
+          actor: 'system:gateway',
+          action: 'paymentMismatch',
+          details: expect.objectContaining({ sessionId: short.session.id, paid: { amount: short.order.total - 1, currency: 'USD' }, expected: { amount: short.order.total, currency: 'USD' } }),
+        },
+      ]);
+
+      const late = await checkout();
+      ok(await g.gql(CancelOrderDocument, { orderId: late.order.id }, late.c.token));
+      expect((await postWebhook(g.url, checkoutEvent(late.session))).status).toBe(200);
+      expect(await entriesOf(late.order.id)).toEqual([
+        { actor: 'system:gateway', action: 'latePaymentRefund', details: expect.objectContaining({ sessionId: late.session.id, amount: late.order.total, orderStatus: 'CANCELLED' }) },
+      ]);
+
+      const expired = await checkout();
+      const sessionEvent = (type: string, session: { id: string }) => ({ id: `evt_${randomUUID()}`, object: 'event', type, data: { object: { id: session.id, object: 'checkout.session', amount_total: 2300, currency: 'usd' } } });
+      expect((await postWebhook(g.url, sessionEvent('checkout.session.expired', expired.session))).status).toBe(200);
+      // Stripe says it again: the session is already expired here, so nothing more is recorded.
+      expect((await postWebhook(g.url, sessionEvent('checkout.session.expired', expired.session))).status).toBe(200);
+      expect(await entriesOf(expired.order.id)).toEqual([{ actor: 'system:gateway', action: 'checkoutExpired', details: expect.objectContaining({ sessionId: expired.session.id }) }]);
+
+      const declined = await checkout();
+      expect((await postWebhook(g.url, sessionEvent('checkout.session.async_payment_failed', declined.session))).status).toBe(200);
+      expect(await entriesOf(declined.order.id)).toEqual([{ actor: 'system:gateway', action: 'asyncPaymentFailed', details: expect.objectContaining({ sessionId: declined.session.id }) }]);
+      // The order can still be paid: a new session is opened for it.
+      const again = ok(await g.gql(PayWithGatewayDocument, { orderId: declined.order.id }, declined.c.token)).payWithGateway.checkoutUrl;
+      expect(again.split('/').pop()).not.toBe(declined.session.id);
+
+      // Every refund that came of it reached Stripe.
+      await waitFor('the refunds of the two charges', async () => stub.requestsTo('/v1/refunds').filter((r) => r.outcome === 'ok').length === 2);
+    } finally {
+      await g.stop();
+      await stub.close();
     }
   });
 });

@@ -7,7 +7,8 @@
  * - every REFUNDED order has exactly one refund, and other orders none;
  * - escrow per order equals its total while PAID, and is 0 for PENDING, CANCELLED and REFUNDED orders;
  * - FUNDING has given out exactly the admin credits, and the gateway clearing account holds exactly the
- *   gateway payments not refunded (charges refunded at once pass through it and net to zero).
+ *   gateway payments not refunded and the wallet top-ups credited (charges refunded at once pass through
+ *   it and net to zero).
  *
  * `violations` lists what is wrong (empty when the books are sound); `expectLedgerSound` fails a test
  * with that list.
@@ -79,13 +80,14 @@ export async function ledgerViolations(sql: Sql): Promise<string[]> {
     ),
   );
   add(
-    'gateway clearing differs from the gateway payments not refunded',
+    'gateway clearing differs from the gateway payments not refunded and the top-ups credited',
     await sql(
-      `select g.total::text as clearing, p.total::text as expected
+      `select g.total::text as clearing, (p.total + t.total)::text as expected
          from (select coalesce(sum(amount), 0) as total from ledger_entry where account = 'GATEWAY_CLEARING') g,
               (select coalesce(sum(p.amount), 0) - coalesce(sum(r.amount), 0) as total
-                 from payment p left join refund r on r.payment_id = p.id where p.method = 'GATEWAY') p
-        where g.total <> -p.total`,
+                 from payment p left join refund r on r.payment_id = p.id where p.method = 'GATEWAY') p,
+              (select coalesce(sum(amount), 0) as total from wallet_top_up where status = 'CREDITED') t
+        where g.total <> -(p.total + t.total)`,
     ),
   );
   return problems;

@@ -3,9 +3,10 @@ import { Order } from '../order';
 import type { GatewayEventInput, GatewayEventService } from './gateway-events.service';
 import { CheckoutSession, CheckoutStatus } from './payment.entity';
 import type { PaymentLog } from './payment.log';
+import { TopUpStatus, WalletTopUp } from './top-up.entity';
 
-/** What the development gateway's Pay button did. */
-export type DevPayment = { orderId: string; outcome: 'paid' } | { orderId: string; outcome: 'expired' };
+/** What the development gateway's Pay button did, for an order's checkout or a wallet top-up's. */
+export type DevPayment = { orderId: string; outcome: 'paid' | 'expired' } | { topUpId: string; outcome: 'paid' | 'expired' };
 
 /**
  * The development gateway's pages (no Stripe keys, never in production): the session behind a page,
@@ -23,6 +24,20 @@ export class DevGatewayService {
     return order ? { session, order } : null;
   }
 
+  /** The wallet top-up behind a development-gateway page, or null. */
+  async topUp(em: EntityManager, sessionId: string): Promise<WalletTopUp | null> {
+    return em.findOne(WalletTopUp, { sessionId });
+  }
+
+  /**
+   * Whether a top-up's session takes the Pay button: not expired or failed, and not past its time. A
+   * session already paid sends its event again, which changes nothing (the same event id).
+   */
+  topUpPayable(topUp: WalletTopUp): boolean {
+    if (topUp.status === TopUpStatus.EXPIRED || topUp.status === TopUpStatus.FAILED) return false;
+    return !topUp.expiresAt || topUp.expiresAt.getTime() > Date.now();
+  }
+
   /** Whether the session can still be paid: not expired (here, or by its time). */
   payable(session: CheckoutSession): boolean {
     return session.status !== CheckoutStatus.EXPIRED && (!session.expiresAt || session.expiresAt.getTime() > Date.now());
@@ -35,7 +50,7 @@ export class DevGatewayService {
    */
   async pay(em: EntityManager, sessionId: string, log?: PaymentLog): Promise<DevPayment | null> {
     const found = await this.checkout(em, sessionId);
-    if (!found) return null;
+    if (!found) return this.payTopUp(em, sessionId, log);
     const { session } = found;
     if (!this.payable(session)) return { orderId: session.orderId, outcome: 'expired' };
     const event: GatewayEventInput = {
@@ -57,5 +72,31 @@ export class DevGatewayService {
     };
     await this.events.receive(em.fork(), event, { log });
     return { orderId: session.orderId, outcome: 'paid' };
+  }
+
+  /** The Pay button of a top-up's page: the event Stripe would send, through the webhook's own path. */
+  private async payTopUp(em: EntityManager, sessionId: string, log?: PaymentLog): Promise<DevPayment | null> {
+    const topUp = await this.topUp(em, sessionId);
+    if (!topUp) return null;
+    if (!this.topUpPayable(topUp)) return { topUpId: topUp.id, outcome: 'expired' };
+    const event: GatewayEventInput = {
+      id: `evt_dev_${topUp.sessionId}`,
+      type: 'checkout.session.completed',
+      data: {
+        object: {
+          id: topUp.sessionId,
+          object: 'checkout.session',
+          amount_total: topUp.amount,
+          currency: topUp.currency.toLowerCase(),
+          payment_status: 'paid',
+          status: 'complete',
+          payment_intent: `pi_dev_${topUp.sessionId.replace(/^cs_dev_/, '')}`,
+          client_reference_id: topUp.id,
+          metadata: { topUpId: topUp.id, customerId: topUp.customer.id },
+        },
+      },
+    };
+    await this.events.receive(em.fork(), event, { log });
+    return { topUpId: topUp.id, outcome: 'paid' };
   }
 }

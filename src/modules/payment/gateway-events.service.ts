@@ -2,11 +2,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { enqueue } from '../../infra/jobs';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
+import { AuditTargetType, type AuditService } from '../audit';
 import { Order, PaymentMethod } from '../order';
 import type { PaymentConfirmation } from './payment-confirmation';
 import { ChargeOutcome, CheckoutStatus, GatewayEventStatus } from './payment.entity';
 import { errorText, silentLog, type PaymentLog } from './payment.log';
 import type { RefundedChargeObject, RefundService } from './refund.service';
+import { TopUpStatus } from './top-up.entity';
+import { GATEWAY_ACTOR, type TopUpService } from './top-up.service';
 
 /** A Stripe event as this service reads it (a verified webhook's, or one built by the development gateway). */
 export interface GatewayEventInput {
@@ -67,6 +70,10 @@ export class GatewayEventService {
     private readonly deps: {
       confirmation: PaymentConfirmation;
       refunds: RefundService;
+      /** Wallet top-ups: their sessions are settled here too. */
+      topUps: TopUpService;
+      /** Events that pay nothing are recorded in the audit log, so an admin can tell a customer why. */
+      audits: AuditService;
     },
   ) {}
 
@@ -220,13 +227,29 @@ export class GatewayEventService {
       case 'checkout.session.async_payment_succeeded':
         await this.settleCharge(tx, object as CheckoutSessionObject, actor, after, log);
         return 'processed';
-      case 'checkout.session.expired':
-        await tx.execute(`update checkout_session set status = ? where id = ? and status = ?`, [
-          CheckoutStatus.EXPIRED,
-          (object as CheckoutSessionObject).id,
-          CheckoutStatus.OPEN,
-        ]);
+      case 'checkout.session.expired': {
+        const session = object as CheckoutSessionObject;
+        const closed = await tx.execute<{ order_id: string; amount: string }[]>(
+          `update checkout_session set status = ? where id = ? and status = ? returning order_id, amount`,
+          [CheckoutStatus.EXPIRED, session.id, CheckoutStatus.OPEN],
+        );
+        if (closed.length) await this.auditOrder(tx, 'checkoutExpired', closed[0].order_id, { sessionId: session.id, amount: Number(closed[0].amount), eventId: event.id });
+        else await this.deps.topUps.close(tx, session.id, TopUpStatus.EXPIRED, 'checkoutExpired', { eventId: event.id });
         return 'processed';
+      }
+      case 'checkout.session.async_payment_failed': {
+        // A delayed payment method (a bank debit) was declined after the customer completed the checkout.
+        const session = object as CheckoutSessionObject;
+        const details = { sessionId: session.id, amount: Number(session.amount_total ?? 0), eventId: event.id };
+        const [own] = await tx.execute<{ order_id: string }[]>(`select order_id from checkout_session where id = ?`, [session.id]);
+        if (own) {
+          await this.closeSession(tx, session.id);
+          await this.auditOrder(tx, 'asyncPaymentFailed', own.order_id, details);
+        } else {
+          await this.deps.topUps.close(tx, session.id, TopUpStatus.FAILED, 'asyncPaymentFailed', { eventId: event.id });
+        }
+        return 'processed';
+      }
       case 'charge.refunded':
         await this.deps.refunds.reconcileChargeRefunded(tx, object as RefundedChargeObject);
         return 'processed';
@@ -246,6 +269,10 @@ export class GatewayEventService {
     const paymentIntent = typeof s.payment_intent === 'string' ? s.payment_intent : (s.payment_intent?.id ?? null);
     const amount = Number(s.amount_total ?? 0);
     const currency = String(s.currency ?? '').toUpperCase();
+    if (s.metadata?.topUpId) {
+      await this.deps.topUps.settle(tx, { sessionId: s.id, topUpId: s.metadata.topUpId, paymentIntent, amount, currency }, actor, log);
+      return;
+    }
     const ref = s.metadata?.orderId ?? s.client_reference_id ?? null;
     const order = isUuid(ref) ? await tx.findOne(Order, { id: ref }) : null;
     if (!order) {
@@ -267,6 +294,7 @@ export class GatewayEventService {
       log.warn({ ...charge, expected: { amount: order.total, currency: order.currency } }, 'gateway payment does not match the order total: not a payment, refunding it');
       await this.closeSession(tx, s.id);
       await this.deps.refunds.refundCharge(tx, charge, ChargeOutcome.MISMATCH, actor);
+      await this.auditOrder(tx, 'paymentMismatch', order.id, { sessionId: s.id, paid: { amount, currency }, expected: { amount: order.total, currency: order.currency } });
       return;
     }
     const paid = await this.deps.confirmation.confirm(
@@ -283,7 +311,13 @@ export class GatewayEventService {
       log.warn({ ...charge, status: now?.status, expired: now?.expired }, 'gateway payment for an order that can no longer be paid: refunding it');
       await this.closeSession(tx, s.id);
       await this.deps.refunds.refundCharge(tx, charge, ChargeOutcome.REFUNDED, actor);
+      await this.auditOrder(tx, 'latePaymentRefund', order.id, { sessionId: s.id, amount, currency, orderStatus: now?.status, expired: now?.expired });
     }
+  }
+
+  /** Records, in the event's transaction, what a gateway event did to an order without paying it. */
+  private async auditOrder(tx: EntityManager, action: string, orderId: string, details: Record<string, unknown>): Promise<void> {
+    await this.deps.audits.record(tx, { actor: GATEWAY_ACTOR, action, targetType: AuditTargetType.ORDER, targetId: orderId, details });
   }
 
   /** The session was paid at the gateway, so it is no longer open there, whatever became of the money. */

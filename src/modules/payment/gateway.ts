@@ -3,10 +3,24 @@ import Stripe from 'stripe';
 import { BadUserInputError, PaymentGatewayUnavailableError } from '../../shared/errors';
 import { formatMoney } from '../../shared/money';
 
-/** What a checkout is opened for: one order's locked total. */
-export interface CheckoutRequest {
+/** What a checkout is opened for: one order's locked total (see {@link TopUpCheckoutRequest} for the other kind). */
+export interface OrderCheckoutRequest extends CheckoutBase {
+  kind?: 'order';
   orderId: string;
   orderNumber: string;
+}
+
+/** A checkout that adds its amount to the customer's own wallet once paid (`topUpWallet`). */
+export interface TopUpCheckoutRequest extends CheckoutBase {
+  kind: 'topUp';
+  topUpId: string;
+}
+
+/** What a checkout is opened for: an order, or a wallet top-up. */
+export type CheckoutRequest = OrderCheckoutRequest | TopUpCheckoutRequest;
+
+/** What every checkout names. */
+interface CheckoutBase {
   customerId: string;
   description: string;
   /** Minor units. */
@@ -128,13 +142,20 @@ export class StripeGateway implements PaymentGateway {
           price_data: {
             currency: req.currency.toLowerCase(),
             unit_amount: req.amount,
-            product_data: { name: `Order ${req.orderNumber}`, description: req.description.slice(0, 500) || undefined },
+            product_data: {
+              name: req.kind === 'topUp' ? 'Wallet top-up' : `Order ${req.orderNumber}`,
+              description: req.description.slice(0, 500) || undefined,
+            },
           },
         },
       ],
-      client_reference_id: req.orderId,
-      metadata: { orderId: req.orderId, orderNumber: req.orderNumber, customerId: req.customerId },
-      payment_intent_data: { metadata: { orderId: req.orderId } },
+      // The webhook tells a top-up from an order payment by these.
+      client_reference_id: req.kind === 'topUp' ? req.topUpId : req.orderId,
+      metadata:
+        req.kind === 'topUp'
+          ? { topUpId: req.topUpId, customerId: req.customerId }
+          : { orderId: req.orderId, orderNumber: req.orderNumber, customerId: req.customerId },
+      payment_intent_data: { metadata: req.kind === 'topUp' ? { topUpId: req.topUpId } : { orderId: req.orderId } },
       success_url: req.successUrl,
       cancel_url: req.cancelUrl,
       expires_at: Math.floor(req.expiresAt.getTime() / 1000),
@@ -153,7 +174,7 @@ export class StripeGateway implements PaymentGateway {
       return { id: session.id, url: session.url };
     } catch (e) {
       if (e instanceof Stripe.errors.StripeInvalidRequestError && (e.code === 'amount_too_small' || e.code === 'amount_too_large')) {
-        throw amountRefused(e.code, req.amount, req.currency, e);
+        throw amountRefused(e.code, req, e);
       }
       unavailable(e);
     }
@@ -192,14 +213,14 @@ export class StripeGateway implements PaymentGateway {
 }
 
 /** BAD_USER_INPUT for an amount the gateway does not take, saying which limit it is. */
-function amountRefused(code: 'amount_too_small' | 'amount_too_large', amount: number, currency: string, cause: unknown): BadUserInputError {
-  const total = formatMoney(amount, currency);
-  const err = new BadUserInputError(
-    code === 'amount_too_small'
-      ? `The order's total (${total}) is below the smallest amount the payment provider accepts; pay it with payWithWallet`
-      : `The order's total (${total}) is above the largest amount the payment provider accepts; pay it with payWithWallet`,
-    { field: 'orderId', reason: code === 'amount_too_small' ? 'AMOUNT_TOO_SMALL' : 'AMOUNT_TOO_LARGE' },
-  );
+function amountRefused(code: 'amount_too_small' | 'amount_too_large', req: CheckoutRequest, cause: unknown): BadUserInputError {
+  const total = formatMoney(req.amount, req.currency);
+  const limit = code === 'amount_too_small' ? 'below the smallest' : 'above the largest';
+  const reason = code === 'amount_too_small' ? 'AMOUNT_TOO_SMALL' : 'AMOUNT_TOO_LARGE';
+  const err =
+    req.kind === 'topUp'
+      ? new BadUserInputError(`The top-up amount (${total}) is ${limit} amount the payment provider accepts`, { field: 'amount', reason })
+      : new BadUserInputError(`The order's total (${total}) is ${limit} amount the payment provider accepts; pay it with payWithWallet`, { field: 'orderId', reason });
   (err as { cause?: unknown }).cause = cause;
   return err;
 }

@@ -3,6 +3,8 @@ import { OrderPaymentRecordsResolver } from './payment-record.resolver';
 import { CheckoutSession, GatewayCharge, GatewayEvent, Payment, Refund } from './payment.entity';
 import { PaymentResolver } from './payment.resolver';
 import { Receipt } from './receipt';
+import { WalletTopUp } from './top-up.entity';
+import { TopUpResolver } from './top-up.resolver';
 
 export { GatewayCheckoutService } from './checkout.service';
 export { DevGatewayService } from './dev-gateway.service';
@@ -14,11 +16,13 @@ export { registerPaymentRoutes, type PaymentRouteDeps } from './payment.routes';
 export type { PaymentServices } from './payment.services';
 export { paymentTasks } from './payment.tasks';
 export { RefundService } from './refund.service';
+export { TopUpStatus, WalletTopUp } from './top-up.entity';
+export { TopUpService } from './top-up.service';
 export { WalletPaymentService } from './wallet-payment.service';
-export { OrderPaymentRecordsResolver, PaymentResolver };
+export { OrderPaymentRecordsResolver, PaymentResolver, TopUpResolver };
 export { Receipt };
 
 /** The module's entities, for the ORM. */
-export const entities = [Payment, Refund, CheckoutSession, GatewayEvent, GatewayCharge, Receipt];
+export const entities = [Payment, Refund, CheckoutSession, GatewayEvent, GatewayCharge, Receipt, WalletTopUp];
 /** The module's resolvers, for the schema. */
-export const resolvers = [PaymentResolver, OrderPaymentRecordsResolver] as const;
+export const resolvers = [PaymentResolver, OrderPaymentRecordsResolver, TopUpResolver] as const;

@@ -6,6 +6,7 @@ import { formatMoney } from '../../shared/money';
 import { OrderStatus } from '../order';
 import { CheckoutStatus } from './payment.entity';
 import type { PaymentServices } from './payment.services';
+import { TopUpStatus } from './top-up.entity';
 
 /** What the payment module's routes use; the server passes its own configuration, ORM and services. */
 export interface PaymentRouteDeps {
@@ -73,11 +74,16 @@ export async function registerPaymentRoutes(http: FastifyInstance, deps: Payment
   });
 
   // Where the gateway sends the customer back. The order is paid by the gateway's event, never by this redirect.
-  http.get('/checkout/success', async (_req, reply) =>
-    page(reply, 200, 'Thank you', `<p>Your payment is being confirmed. Your order shows <b>PAID</b> as soon as the payment provider confirms it.</p>`),
+  // A wallet top-up (`?topUp=`) is credited by the same event, never by this redirect either.
+  http.get<{ Querystring: { topUp?: string } }>('/checkout/success', async (req, reply) =>
+    req.query.topUp
+      ? page(reply, 200, 'Thank you', `<p>Your payment is being confirmed. Your wallet is credited as soon as the payment provider confirms it.</p>`)
+      : page(reply, 200, 'Thank you', `<p>Your payment is being confirmed. Your order shows <b>PAID</b> as soon as the payment provider confirms it.</p>`),
   );
-  http.get('/checkout/cancel', async (_req, reply) =>
-    page(reply, 200, 'Payment not completed', `<p>No payment was taken. Your order stays unpaid until it is paid or expires.</p>`),
+  http.get<{ Querystring: { topUp?: string } }>('/checkout/cancel', async (req, reply) =>
+    req.query.topUp
+      ? page(reply, 200, 'Payment not completed', `<p>No payment was taken; your wallet is unchanged.</p>`)
+      : page(reply, 200, 'Payment not completed', `<p>No payment was taken. Your order stays unpaid until it is paid or expires.</p>`),
   );
 
   const dev = services.payments.dev;
@@ -89,7 +95,7 @@ export async function registerPaymentRoutes(http: FastifyInstance, deps: Payment
 
     scope.get<{ Params: { id: string } }>('/dev-gateway/checkout/:id', async (req, reply) => {
       const found = await dev.checkout(orm.em.fork(), req.params.id);
-      if (!found) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
+      if (!found) return topUpPage(reply, req.params.id);
       const { session, order } = found;
       const id = encodeURIComponent(session.id);
       const payable = session.status === CheckoutStatus.OPEN && dev.payable(session);
@@ -113,13 +119,37 @@ export async function registerPaymentRoutes(http: FastifyInstance, deps: Payment
       const paid = await dev.pay(orm.em.fork(), req.params.id, req.log);
       if (!paid) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
       if (paid.outcome === 'expired') return page(reply, 410, 'Checkout expired', '<p>This checkout has expired; nothing was paid.</p>');
-      return reply.redirect(`${config.publicUrl}/checkout/success?order=${paid.orderId}`, 303);
+      return reply.redirect(`${config.publicUrl}/checkout/success?${'orderId' in paid ? `order=${paid.orderId}` : `topUp=${paid.topUpId}`}`, 303);
     });
 
     scope.post<{ Params: { id: string } }>('/dev-gateway/checkout/:id/fail', async (req, reply) => {
       const found = await dev.checkout(orm.em.fork(), req.params.id);
-      if (!found) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
-      return reply.redirect(`${config.publicUrl}/checkout/cancel?order=${found.order.id}`, 303);
+      if (found) return reply.redirect(`${config.publicUrl}/checkout/cancel?order=${found.order.id}`, 303);
+      const topUp = await dev.topUp(orm.em.fork(), req.params.id);
+      if (!topUp) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
+      return reply.redirect(`${config.publicUrl}/checkout/cancel?topUp=${topUp.id}`, 303);
     });
   });
+
+  /** The development checkout page of a wallet top-up (404 when the session is no top-up's either). */
+  async function topUpPage(reply: FastifyReply, sessionId: string): Promise<FastifyReply> {
+    const topUp = await dev!.topUp(orm.em.fork(), sessionId);
+    if (!topUp) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
+    const id = encodeURIComponent(topUp.sessionId);
+    const buttons =
+      topUp.status === TopUpStatus.OPEN && dev!.topUpPayable(topUp)
+        ? `<form method="post" action="/dev-gateway/checkout/${id}/pay" style="display:inline"><button type="submit" name="result" value="pay">Pay</button></form>` +
+          `<form method="post" action="/dev-gateway/checkout/${id}/fail" style="display:inline"><button type="submit" name="result" value="fail">Fail</button></form>`
+        : `<p>This checkout is ${escapeHtml(topUp.status === TopUpStatus.OPEN ? 'expired' : topUp.status.toLowerCase())}.</p>`;
+    return page(
+      reply,
+      200,
+      'Development checkout',
+      `<p>Wallet top-up · customer <b>${escapeHtml(topUp.customer.id)}</b></p>` +
+        `<p>Amount: <b>${escapeHtml(formatMoney(topUp.amount, topUp.currency))}</b> · ${escapeHtml(topUp.status.toLowerCase())}</p>` +
+        buttons +
+        `<p class="note">Development gateway: no money moves. Pay credits the wallet through the same path as a verified Stripe ` +
+        `<code>checkout.session.completed</code> event.</p>`,
+    );
+  }
 }

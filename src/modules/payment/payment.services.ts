@@ -2,6 +2,7 @@ import type { GatewayCheckoutService } from './checkout.service';
 import type { DevGatewayService } from './dev-gateway.service';
 import type { GatewayEventService } from './gateway-events.service';
 import type { RefundService } from './refund.service';
+import type { TopUpService } from './top-up.service';
 import type { WalletPaymentService } from './wallet-payment.service';
 
 /** The payment module's services, one per job: each depends only on the ones before it. */
@@ -16,4 +17,6 @@ export interface PaymentServices {
   events: GatewayEventService;
   /** The development gateway's pages; null when Stripe is configured. */
   dev: DevGatewayService | null;
+  /** Customers' top-ups of their own wallets through the gateway. */
+  topUps: TopUpService;
 }

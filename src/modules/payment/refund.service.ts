@@ -5,6 +5,7 @@ import { enqueue } from '../../infra/jobs';
 import { NotFoundError, OrderNotRefundableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
+import { AuditTargetType, type AuditService } from '../audit';
 import { cancelDeliveryForRefund, MailKind, mailJob } from '../delivery';
 import { DeliveryStatus, Order, orderLifecycle, OrderStatus, PaymentMethod, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
 import { AccountKind, EntryKind, type LedgerService } from '../wallet';
@@ -77,12 +78,15 @@ export class RefundService {
       gateway: PaymentGateway;
       /** Gives back what a refunded order still holds (the order module's OrderService). */
       heldOrders: HeldOrders;
+      /** An admin's refund is recorded in the audit log. */
+      audits: AuditService;
     },
   ) {}
 
   /**
    * Admin: refunds a PAID order whose delivery has not completed, as one unit of work (see
-   * {@link RefundService.refundPaidOrder}). NOT_FOUND for unknown ids; ORDER_NOT_REFUNDABLE otherwise.
+   * {@link RefundService.refundPaidOrder}), recorded in the audit log as done by `actor`. NOT_FOUND for
+   * unknown ids; ORDER_NOT_REFUNDABLE otherwise.
    */
   async refundOrder(em: EntityManager, orderId: string, actor: string): Promise<OrderSnapshot> {
     if (!isUuid(orderId)) throw new NotFoundError('No such order');
@@ -90,6 +94,13 @@ export class RefundService {
       const [row] = await tx.execute<{ id: string }[]>(`select id from "order" where id = ?`, [orderId]);
       if (!row) throw new NotFoundError('No such order');
       const { order, delivery } = await this.refundPaidOrder(tx, { id: orderId }, actor, after);
+      await this.deps.audits.record(tx, {
+        actor,
+        action: 'refundOrder',
+        targetType: AuditTargetType.ORDER,
+        targetId: orderId,
+        details: { number: order.number, amount: order.total, method: order.paymentMethod },
+      });
       return toSnapshot(order, delivery);
     });
   }

@@ -6,6 +6,7 @@ import { WalletResolver } from './wallet.resolver';
 export { LedgerService, type LedgerLine } from './ledger.service';
 export { AccountKind, EntryKind, LedgerEntry, MAX_WALLET_BALANCE, Wallet, WalletCredit } from './wallet.entity';
 export { WalletService } from './wallet.service';
+export { MAX_CREDIT } from './wallet.types';
 export { LedgerResolver, WalletResolver };
 
 /** The module's entities, for the ORM. */

@@ -60,6 +60,8 @@ export enum EntryKind {
   PAYOUT = 'PAYOUT',
   /** A balance above {@link MAX_WALLET_BALANCE} moved to PAYABLE (only by the migration that set the cap). */
   HOLD = 'HOLD',
+  /** Money the customer paid into their own wallet through the gateway (`topUpWallet`). */
+  TOP_UP = 'TOP_UP',
 }
 
 /**

@@ -28,7 +28,7 @@ export class WalletTransactionType {
   @Field(() => Money, { description: 'Positive for money in, negative for money out.' })
   amount: Money;
 
-  @Field(() => String, { description: 'CREDIT, PAYMENT, REFUND, RELEASE or PAYOUT.' })
+  @Field(() => String, { description: 'CREDIT, TOP_UP, PAYMENT, REFUND, RELEASE or PAYOUT.' })
   kind: string;
 
   @Field(() => ID, { nullable: true })

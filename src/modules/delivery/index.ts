@@ -3,6 +3,7 @@ import { Delivery, ServicePeriod } from './delivery.entity';
 import { DeliveryResolver } from './delivery.resolver';
 import { CustomerServicesResolver, ServicePeriodResolver } from './service-period.resolver';
 
+export { cancelDeliveryForRefund } from './delivery.cancel';
 export { Delivery, ServicePeriod } from './delivery.entity';
 export { deliveryLifecycle } from './delivery.fsm';
 export { DeliveryService, type RefundCore } from './delivery.service';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { encodeCursor } from '../../src/shared/cursor';
 import { codeOf, token, type GqlResult, type TestServer } from '../support/server';
 
 /** An admin token of the back-office tests. */
@@ -43,28 +44,18 @@ export async function readAll<N>(
   throw new Error(`still a next page after ${maxPages} pages`);
 }
 
-/** base64url of a text, to forge cursors. */
-export const b64 = (t: string): string => Buffer.from(t).toString('base64url');
-
-/** Cursors no list ever returns: not base64url, not `<micros>:<key>`, past bigint, too long, empty. */
+/**
+ * Cursors no list ever returns: not base64url, a sort key that is no number, an id that is no UUID, a
+ * sort key past bigint, too long, empty. Forged with the one cursor codec, so they stay malformed in
+ * one part only whatever its format becomes.
+ */
 export const MALFORMED_CURSORS = [
   'garbage!',
-  b64('abc'),
-  b64('123:not-a-uuid'),
-  b64('99999999999999999999:00000000-0000-4000-8000-000000000000'),
+  encodeCursor({ micros: 'abc', id: '00000000-0000-4000-8000-000000000000' }),
+  encodeCursor({ micros: '123', id: 'not-a-uuid' }),
+  encodeCursor({ micros: '99999999999999999999', id: '00000000-0000-4000-8000-000000000000' }),
   'A'.repeat(10_000),
   '',
 ];
-
-/** Runs `check` until it returns a truthy value; throws naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 export { codeOf, token, type TestServer };

@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { freePort } from '../../src/infra/free-port';
 import { dbUrl, readTestEnv } from '../support/env';
 import { codeOf, startTestServer, TEST_SECRET, type GqlResult, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 /**
  * `npm run seed` as a newcomer runs it: a child process with the environment alone, against an empty
@@ -201,18 +202,17 @@ test('without DATABASE_URL it fills the embedded database that npm start then se
     server.child = child;
     child.stdout.on('data', (d) => (server.output += d));
     child.stderr.on('data', (d) => (server.output += d));
-    let listed: { data?: { plans: Array<{ name: string }> } } | null = null;
-    for (let i = 0; i < 600 && !listed && child.exitCode === null; i++) {
-      listed = await fetch(`http://127.0.0.1:${port}/graphql`, {
+    type Listed = { data?: { plans: Array<{ name: string }> } };
+    const listed = await until('npm start to answer the plans, or to exit', async () => {
+      if (child.exitCode !== null) return { exited: child.exitCode };
+      const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ plans { name } }' }),
-      })
-        .then((r) => r.json() as Promise<{ data?: { plans: Array<{ name: string }> } }>)
-        .catch(() => null);
-      if (!listed) await new Promise((r) => setTimeout(r, 100));
-    }
-    if (!listed) throw new Error(`npm start never answered:\n${server.output}`);
+      });
+      return (await res.json()) as Listed;
+    }, 60_000).catch((e: Error) => ({ exited: e.message }));
+    if ('exited' in listed) throw new Error(`npm start never answered (${listed.exited}):\n${server.output}`);
     expect(listed.data?.plans.map((p) => p.name)).toEqual(['Starter', 'Pro', 'Website setup']);
   } finally {
     if (server.child && server.child.exitCode === null) {

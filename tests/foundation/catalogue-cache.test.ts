@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readTestEnv } from '../support/env';
-import { until } from '../support/payments-fixtures';
 import { startTestServer, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 /**
  * Listings are served from memory; these check that what a shopper sees still follows every change:
@@ -16,11 +16,6 @@ async function listing(s: TestServer, auth?: string): Promise<Listed[]> {
   const r = await s.gql<{ plans: Listed[] }>(LIST, {}, auth);
   expect(r.errors).toBeUndefined();
   return r.data!.plans;
-}
-
-/** Waits until `check` holds, failing the test when it never does within `ms`. */
-async function eventually(check: () => Promise<boolean>, ms = 5_000): Promise<void> {
-  expect(await until(check, ms)).toBe(true);
 }
 
 const find = (plans: Listed[], id: string) => plans.find((p) => p.id === id);
@@ -97,7 +92,7 @@ describe('one instance', () => {
     expect(find(await listing(s), id)?.name).toBe('By hand');
     await s.sql(`update plan set name = 'Edited by hand' where id = $1`, [id]);
     const changedAt = Date.now();
-    await eventually(async () => find(await listing(s), id)?.name === 'Edited by hand', 10_000);
+    await until('the listing to show the name edited by hand', async () => find(await listing(s), id)?.name === 'Edited by hand', 10_000);
     // Served from memory until then, but never longer than the configured second (plus a listing's own time).
     expect(Date.now() - changedAt).toBeLessThan(5_000);
   });
@@ -128,16 +123,16 @@ describeRedis('two instances through Redis', () => {
     const hidden = await createPlan(b, admin, { name: 'Partners only', groups: [group] });
     const dave = `dave-${randomUUID()}`;
     const auth = await token(dave);
-    await eventually(async () => find(await listing(a, auth), id) !== undefined);
+    await until('instance A to list the plan created on B', async () => find(await listing(a, auth), id) !== undefined, 5_000);
     expect(find(await listing(a, auth), hidden)).toBeUndefined();
 
     await mutate(b, UPDATE_PLAN, { id, input: { name: 'Shared, renamed' } }, admin);
-    await eventually(async () => find(await listing(a), id)?.name === 'Shared, renamed');
+    await until('instance A to show the new name', async () => find(await listing(a), id)?.name === 'Shared, renamed', 5_000);
 
     await mutate(b, CREATE_ORDER, { input: { planId: id } }, auth);
-    await eventually(async () => find(await listing(a, auth), id)?.stockRemaining === 4);
+    await until('instance A to show the stock one order took', async () => find(await listing(a, auth), id)?.stockRemaining === 4, 5_000);
 
     await mutate(b, SET_GROUP, { c: dave, g: group }, admin);
-    await eventually(async () => find(await listing(a, auth), hidden)?.name === 'Partners only');
+    await until('instance A to show the plan of the customer’s new group', async () => find(await listing(a, auth), hidden)?.name === 'Partners only', 5_000);
   });
 });

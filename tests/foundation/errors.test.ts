@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PlanDocument, PlansDocument } from '../__generated__/graphql';
 import { readTestEnv } from '../support/env';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 const BODY_LIMIT = 4096;
 
@@ -136,13 +137,11 @@ describe('health', () => {
   (redisUrl ? test : test.skip)('/readyz checks Redis too when REDIS_URL is set', async () => {
     const r = await startTestServer({ REDIS_URL: redisUrl!, RUN_WORKER: 'false' });
     try {
-      // The bus connects asynchronously: ask until it is ready, then it must stay ready.
-      let res = await fetch(`${r.url}/readyz`);
-      for (let i = 0; i < 50 && res.status !== 200; i++) {
-        await new Promise((ok) => setTimeout(ok, 100));
-        res = await fetch(`${r.url}/readyz`);
-      }
-      expect(res.status).toBe(200);
+      // The bus connects asynchronously: ask until it is ready.
+      const res = await until('/readyz to answer 200 once Redis is connected', async () => {
+        const answer = await fetch(`${r.url}/readyz`);
+        return answer.status === 200 && answer;
+      }, 5_000);
       expect(await res.json()).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'ok' } });
     } finally {
       await r.stop();

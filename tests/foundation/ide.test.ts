@@ -2,6 +2,7 @@ import { buildClientSchema, getIntrospectionQuery, parse, validate, type Introsp
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { startTestServer, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -112,13 +113,11 @@ const CHROMIUM = '/usr/bin/chromium';
       /** Waits until the editor under `selector` shows `text` (Monaco draws spaces as no-break spaces). */
       const shows = async (selector: string, text: string) => {
         const lines = page.locator(`${selector} .monaco-editor .view-lines`).first();
-        let last = '';
-        for (let i = 0; i < 150; i++) {
-          last = (await lines.innerText().catch(() => '')).replace(/\u00a0/g, ' ');
-          if (last.includes(text)) return last;
-          await page.waitForTimeout(100);
-        }
-        throw new Error(`${selector} never showed ${text}; it shows:\n${last}`);
+        return until(`${selector} to show ${text}`, async () => {
+          const shown = (await lines.innerText()).replace(/\u00a0/g, ' ');
+          if (!shown.includes(text)) throw new Error(`it shows:\n${shown}`);
+          return shown;
+        }, 15_000);
       };
 
       // The first tab is open: it runs as it is, without a token.

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { freePort } from '../../src/infra/free-port';
 import { codeOf, createTestDatabase, startTestServer, TEST_SECRET, type GqlResult, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 /**
  * Token verification as configured for production: keys from an https JWKS bound to an issuer and an
@@ -79,13 +80,10 @@ describe('production with an identity provider (https JWKS, issuer, audience)', 
     api.stderr!.on('data', (d) => (output += d));
     let exited = false;
     api.once('exit', () => (exited = true));
-    const deadline = Date.now() + 150_000;
-    for (;;) {
-      const status = await fetch(`${url}/healthz`).then((r) => r.status, () => 0);
-      if (status === 200) break;
-      if (exited || Date.now() > deadline) throw new Error(`the production server did not start (exited: ${exited}):\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const outcome = await until('the production server to answer /healthz, or to exit', async () => (exited ? 'exited' : (await fetch(`${url}/healthz`)).status === 200 && 'up'), 150_000, 200).catch(
+      (e: Error) => e.message,
+    );
+    if (outcome !== 'up') throw new Error(`the production server did not start (${outcome}):\n${output}`);
   });
 
   afterAll(async () => {

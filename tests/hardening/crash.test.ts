@@ -5,7 +5,8 @@ import { SMTPServer } from 'smtp-server';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import { createTestDatabase, TEST_SECRET, token } from '../support/server';
 import { checkoutEvent, postWebhook, startStripeStub, STRIPE_TEST_KEYS, type StripeStub } from '../support/stripe-stub';
-import { freePort, post, spawnServer, until, type SpawnedServer } from './helpers';
+import { until } from '../support/until';
+import { freePort, post, spawnServer, type SpawnedServer } from './helpers';
 
 /**
  * Crash safety: the real server (a child process) is killed with SIGKILL in the middle of a burst of

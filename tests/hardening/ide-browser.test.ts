@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestServer, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 /**
  * The in-browser IDE driven by a real headless Chromium (Debian's `chromium`, no browser download):
@@ -65,13 +66,11 @@ maybe('GraphiQL in headless Chromium', () => {
   const responseText = () => page.locator('.graphiql-response .monaco-editor .view-lines').first().innerText();
 
   async function waitForResponse(pattern: RegExp): Promise<string> {
-    let last = '';
-    for (let i = 0; i < 150; i++) {
-      last = (await responseText().catch(() => '')).replace(/\u00a0/g, ' ');
-      if (pattern.test(last)) return last;
-      await page.waitForTimeout(100);
-    }
-    throw new Error(`the IDE never showed ${pattern}; it shows:\n${last}`);
+    return until(`the IDE to show ${pattern}`, async () => {
+      const shown = (await responseText()).replace(/\u00a0/g, ' ');
+      if (!pattern.test(shown)) throw new Error(`it shows:\n${shown}`);
+      return shown;
+    }, 15_000);
   }
 
   test('opens /graphql, takes a token in the headers editor and runs the plans query', async () => {

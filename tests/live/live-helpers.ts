@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { channel, Topic } from '../../src/infra/pubsub';
 import { token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 export const ORDER_FIELDS = `id status version paidAt deliveredAt delivery { status attempts completedAt } total { amount }`;
 export const ORDER_UPDATED = `subscription($id: ID!) { orderUpdated(orderId: $id) { ${ORDER_FIELDS} } }`;
@@ -17,17 +18,6 @@ export interface OrderEvent {
   deliveredAt: string | null;
   delivery: { status: string; attempts: number; completedAt: string | null } | null;
   total: { amount: number };
-}
-
-/** Polls `check` until it returns a truthy value (or throws after `ms`). */
-export async function until<T>(check: () => Promise<T> | T, ms = 20_000, what = 'condition'): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** A graphql-ws client of a test server, with a way to see how its socket closed. */
@@ -63,7 +53,7 @@ export function subscribe(client: Client, query: string, variables: Record<strin
     errors: [],
     completed: false,
     failure: undefined,
-    count: (n, ms = 20_000) => until(() => (sub.events.length >= n ? sub.events : null), ms, `${n} events (got ${sub.events.length})`),
+    count: (n, ms = 20_000) => until(`${n} events`, () => sub.events.length >= n && sub.events, ms, 50),
     dispose: () => undefined,
   };
   sub.dispose = client.subscribe<Record<string, OrderEvent>>(
@@ -85,14 +75,19 @@ export function subscribe(client: Client, query: string, variables: Record<strin
 
 /** Waits until Redis shows `n` subscribers on the order's channel (subscribing is asynchronous). */
 export async function waitSubscribers(redis: Redis, topic: Topic, key: string, n: number, ms = 10_000): Promise<void> {
-  await until(
-    async () => {
-      const [, count] = (await redis.pubsub('NUMSUB', channel(topic, key))) as [string, number];
-      return Number(count) >= n;
-    },
-    ms,
-    `${n} subscriber(s) on ${channel(topic, key)}`,
-  );
+  await until(`${n} subscriber(s) on ${channel(topic, key)}`, async () => (await numsub(redis, topic, key)) >= n, ms, 50);
+}
+
+/**
+ * Without Redis: waits until the server's in-process bus has `n` listeners on the channel (each running
+ * subscription is one), so a change made next reaches them. Read from graphql-subscriptions' event
+ * emitter inside the bus: the in-process bus offers no count of its own.
+ */
+export async function waitLocalListeners(s: TestServer, topic: Topic, key: string, n: number, ms = 10_000): Promise<void> {
+  const engine = (s.app.bus as unknown as { engine?: { ee?: { listenerCount(name: string): number } } }).engine;
+  if (!engine?.ee) throw new Error('waitLocalListeners: the server does not run the in-process bus');
+  const ee = engine.ee;
+  await until(`${n} in-process listener(s) on ${channel(topic, key)}`, () => ee.listenerCount(channel(topic, key)) >= n, ms, 20);
 }
 
 export async function numsub(redis: Redis, topic: Topic, key: string): Promise<number> {
@@ -152,6 +147,11 @@ export async function payWithWallet(s: TestServer, orderId: string, auth: string
 
 export async function setDeliveryStatus(s: TestServer, orderId: string, status: string, auth: string) {
   return s.gql(`mutation($id: ID!, $s: DeliveryStatus!) { setDeliveryStatus(orderId: $id, status: $s) { ${ORDER_FIELDS} } }`, { id: orderId, s: status }, auth);
+}
+
+/** Cancels an unpaid order (its customer or an admin): a change every watcher of the order receives. */
+export async function cancelOrder(s: TestServer, orderId: string, auth: string) {
+  return s.gql(`mutation($id: ID!) { cancelOrder(orderId: $id) { id version status } }`, { id: orderId }, auth);
 }
 
 /** Versions strictly increasing by one from the first. */

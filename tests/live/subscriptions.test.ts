@@ -3,7 +3,9 @@ import { Topic } from '../../src/infra/pubsub';
 import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../src/http/ws';
 import { readTestEnv } from '../support/env';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 import {
+  cancelOrder,
   createOrder,
   createPlan,
   MY_ORDERS_UPDATED,
@@ -14,7 +16,7 @@ import {
   people,
   setDeliveryStatus,
   subscribe,
-  until,
+  waitLocalListeners,
   waitSubscribers,
   wsClient,
 } from './live-helpers';
@@ -33,8 +35,6 @@ afterAll(async () => {
   redis?.disconnect();
 });
 
-const CANCEL = `mutation($id: ID!) { cancelOrder(orderId: $id) { id version status } }`;
-
 test('a failed mutation publishes nothing: the subscriber sees the snapshot, then only the change that committed', async () => {
   const p = await people();
   const planId = await createPlan(s, p, { withProvider: true });
@@ -49,9 +49,9 @@ test('a failed mutation publishes nothing: the subscriber sees the snapshot, the
   expect(codeOf(await payWithWallet(s, orderId, p.other))).toBe('INSUFFICIENT_BALANCE');
   // Not paid: there is no delivery to move.
   expect(codeOf(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider))).toBe('INVALID_STATUS_TRANSITION');
-  ok(await s.gql(CANCEL, { id: orderId }, p.other));
+  // A change that commits after them: anything they had sent would have arrived before it.
+  ok(await cancelOrder(s, orderId, p.other));
   await sub.count(2);
-  await new Promise((r) => setTimeout(r, 300));
   client.dispose();
   expect(sub.events.map((e) => [e.version, e.status])).toEqual([
     [1, 'PENDING'],
@@ -66,13 +66,13 @@ test("a subscriber to another customer's order gets an error, never data; the pl
 
   const other = wsClient(s, p.other);
   const denied = subscribe(other.client, ORDER_UPDATED, { id: orderId });
-  await until(() => denied.completed || denied.errors.length > 0);
+  await until('the refusal of the other customer’s subscription', () => denied.completed || denied.errors.length > 0);
   expect(denied.events).toEqual([]);
   expect(denied.errors[0].extensions?.code).toBe('FORBIDDEN');
 
   const missing = subscribe(other.client, ORDER_UPDATED, { id: '00000000-0000-4000-8000-000000000000' });
   const malformed = subscribe(other.client, ORDER_UPDATED, { id: 'nope' });
-  await until(() => missing.errors.length > 0 && malformed.errors.length > 0);
+  await until('the refusals of an unknown and a malformed order id', () => missing.errors.length > 0 && malformed.errors.length > 0);
   expect([missing.errors[0].extensions?.code, malformed.errors[0].extensions?.code]).toEqual(['NOT_FOUND', 'NOT_FOUND']);
   expect([...missing.events, ...malformed.events]).toEqual([]);
 
@@ -89,29 +89,40 @@ test("a subscriber to another customer's order gets an error, never data; the pl
   if (redisUrl) {
     await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
     await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.other, 1);
-  } else await new Promise((r) => setTimeout(r, 200));
+  } else {
+    await waitLocalListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+    await waitLocalListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.other, 1);
+  }
 
   ok(await payWithWallet(s, orderId, p.customer));
-  await mine.count(1);
-  await byProvider.count(2);
-  await byAdmin.count(2);
-  await new Promise((r) => setTimeout(r, 300));
-  expect(mine.events.map((e) => [e.id, e.status])).toEqual([[orderId, 'PAID']]);
-  expect(others.events).toEqual([]);
-  expect(byProvider.events.map((e) => e.status)).toEqual(['PENDING', 'PAID']);
+  // Later changes that must arrive after whatever the payment sent: the delivery starts (the owner's
+  // feed and the order's watchers), and the other customer orders something (their own feed).
+  ok(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider));
+  const othersOrder = await createOrder(s, p, planId, p.other, p.ids.other);
+  await mine.count(2);
+  await others.count(1);
+  await byProvider.count(3);
+  await byAdmin.count(3);
+  expect(mine.events.map((e) => [e.id, e.status, e.delivery?.status])).toEqual([
+    [orderId, 'PAID', 'NEW'],
+    [orderId, 'PAID', 'IN_PROGRESS'],
+  ]);
+  expect(others.events.map((e) => [e.id, e.status])).toEqual([[othersOrder, 'PENDING']]);
+  expect(byProvider.events.map((e) => e.status)).toEqual(['PENDING', 'PAID', 'PAID']);
+  expect(byAdmin.events.map((e) => e.version)).toEqual([1, 2, 3]);
   for (const c of [other, owner, provider, admin]) c.client.dispose();
 });
 
 test('a socket with a bad token is closed with 4403, one without a token with 4401', async () => {
   const bad = wsClient(s, await token('x', 'customer', { secret: 'another-secret-0123456789abcdefgh' }));
   const badSub = subscribe(bad.client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
-  await until(() => bad.closes.length > 0);
+  await until('the socket with a bad token to close', () => bad.closes.length > 0);
   expect(bad.closes[0].code).toBe(4403);
   expect(badSub.events).toEqual([]);
 
   const none = wsClient(s, null);
   const noneSub = subscribe(none.client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
-  await until(() => none.closes.length > 0);
+  await until('the socket without a token to close', () => none.closes.length > 0);
   expect(none.closes[0].code).toBe(4401);
   expect(noneSub.events).toEqual([]);
   bad.client.dispose();
@@ -120,21 +131,26 @@ test('a socket with a bad token is closed with 4403, one without a token with 44
 
 test(`one connection runs at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions; the next is refused alone`, async () => {
   const p = await people();
+  const orderId = await createOrder(s, p, await createPlan(s, p));
   const { client, closes } = wsClient(s, p.customer);
-  const subs = Array.from({ length: MAX_SUBSCRIPTIONS_PER_CONNECTION }, () => subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated'));
-  // A query on the same socket answers, so every subscription above has been accepted.
-  await new Promise<void>((resolve, reject) => client.subscribe({ query: '{ me { id } }' }, { next: () => undefined, error: reject, complete: resolve }));
-  await until(() => subs.every((x) => !x.completed));
+  const subs = Array.from({ length: MAX_SUBSCRIPTIONS_PER_CONNECTION }, () => subscribe(client, ORDER_UPDATED, { id: orderId }));
+  // Each has been accepted once the order's current state reached it.
+  await Promise.all(subs.map((x) => x.count(1)));
+  expect(subs.filter((x) => x.completed || x.errors.length > 0)).toEqual([]);
   const extra = subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
-  await until(() => extra.errors.length > 0);
+  await until('the refusal of one subscription too many', () => extra.errors.length > 0);
   expect(extra.errors[0].extensions?.code).toBe('RATE_LIMITED');
   expect(closes).toEqual([]);
-  // Completing one frees a place.
+  // Completing one frees a place: once the server has seen the completion, a new subscription runs
+  // (the order's current state arrives); one sent before that is refused, and is tried again.
   subs[0].dispose();
-  await new Promise((r) => setTimeout(r, 200));
-  const again = subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
-  await new Promise((r) => setTimeout(r, 300));
-  expect(again.errors).toEqual([]);
+  const again = await until('a subscription running in the freed place', async () => {
+    const next = subscribe(client, ORDER_UPDATED, { id: orderId });
+    await until('an answer to the new subscription', () => next.events.length > 0 || next.errors.length > 0);
+    return next.events.length > 0 && next;
+  });
+  expect([again.events[0].id, again.errors]).toEqual([orderId, []]);
+  expect(closes).toEqual([]);
   client.dispose();
 });
 
@@ -151,14 +167,14 @@ describeRedis('with Redis', () => {
     }
     // And some completed before their snapshot was even read.
     for (let i = 0; i < 10; i++) subscribe(client, ORDER_UPDATED, { id: orderId }).dispose();
-    await until(async () => (await numsub(redis, Topic.ORDER_UPDATED, orderId)) === 0, 5_000, 'no subscriber left');
+    await until('no subscriber left', async () => (await numsub(redis, Topic.ORDER_UPDATED, orderId)) === 0, 5_000);
     // A socket that goes away takes its subscriptions with it.
     const gone = wsClient(s, p.customer);
     const subs = Array.from({ length: 5 }, () => subscribe(gone.client, ORDER_UPDATED, { id: orderId }));
     await Promise.all(subs.map((x) => x.count(1)));
     expect(await numsub(redis, Topic.ORDER_UPDATED, orderId)).toBe(1);
     await gone.client.dispose();
-    await until(async () => (await numsub(redis, Topic.ORDER_UPDATED, orderId)) === 0, 5_000, 'no subscriber left after disconnect');
+    await until('no subscriber left after disconnect', async () => (await numsub(redis, Topic.ORDER_UPDATED, orderId)) === 0, 5_000);
     client.dispose();
   });
 });
@@ -170,7 +186,7 @@ test('a server that stops closes its sockets with 1001 (going away), so clients 
   const sub = subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
   await new Promise<void>((resolve, reject) => client.subscribe({ query: '{ me { id } }' }, { next: () => undefined, error: reject, complete: resolve }));
   await t.stop();
-  await until(() => closes.length > 0);
+  await until('the socket to close', () => closes.length > 0);
   expect(closes[0].code).toBe(1001);
   void sub;
   client.dispose();

@@ -41,17 +41,6 @@ export function expectError(r: GqlResult, code: string): Record<string, any> {
   return r.errors![0].extensions!;
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function pollUntil<T>(check: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** Counters that limits move, read straight from the database. */
 export async function counters(s: TestServer, ids: { planId?: string; couponId?: string; customerId?: string }) {
   const [plan] = ids.planId ? await s.sql<{ stock_used: number }>(`select stock_used from plan where id = $1`, [ids.planId]) : [];

@@ -1,7 +1,8 @@
 import { CancelOrderDocument, OrderDocument, UpdatePlanDocument } from '../__generated__/graphql';
 import { unitOfWork } from '../../src/shared/unit-of-work';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
-import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCustomer, pollUntil } from './helpers';
+import { until } from '../support/until';
+import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCustomer } from './helpers';
 
 /**
  * An order gives back exactly what it took, once (CONTRACT.md, Lifecycle): an order made while its plan
@@ -130,7 +131,7 @@ test('the payment timeout of an order made before the plan had a stock gives no 
     const { plan, customer, tok, early, holder, holderId, holderTok } = await orderBeforeStock(s);
     // The holder is paid, so it keeps its unit past its own payment time.
     await pay(s, holderId, holderTok, holder.id);
-    await pollUntil(async () => (await s.gql(OrderDocument, { id: early.id }, tok)).data?.order?.cancelReason === 'TIMEOUT', 15_000);
+    await until('the payment timeout to cancel the early order', async () => (await s.gql(OrderDocument, { id: early.id }, tok)).data?.order?.cancelReason === 'TIMEOUT', 15_000);
     expect((await counters(s, { customerId: customer })).unpaid).toBe(0);
     await expectNotOversold(s, plan.id);
   } finally {

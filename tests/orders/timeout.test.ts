@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import { CancelOrderDocument, OrderDocument } from '../__generated__/graphql';
 import { startTestServer, token, type TestServer } from '../support/server';
-import { counters, createCoupon, createOrder, createPlan, newCustomer, pollUntil } from './helpers';
+import { until } from '../support/until';
+import { counters, createCoupon, createOrder, createPlan, newCustomer } from './helpers';
 
 /** The order's status and reason, straight from the database. */
 const stateOf = async (s: TestServer, id: string) =>
@@ -21,7 +22,7 @@ test('an unpaid order is cancelled by the payment timeout (2 s) and gives back i
     const ids = { planId: plan.id, couponId: coupon.id, customerId: customer };
     expect(await counters(s, ids)).toEqual({ stockUsed: 1, couponUsed: 1, unpaid: 1, customerUses: 1 });
 
-    const done = await pollUntil(async () => {
+    const done = await until('the payment timeout to cancel the order', async () => {
       const r = await s.gql(OrderDocument, { id: o.id }, tok);
       return r.data?.order?.status === 'CANCELLED' ? r.data.order : null;
     }, 15_000);
@@ -47,7 +48,7 @@ test('the timeout survives a restart: an order that expired while no server ran 
   await db.connect();
   try {
     const query = (text: string) => db.query(text, [o.id]).then((r) => r.rows[0]);
-    await pollUntil(() => query(`select now() > expires_at + interval '500 milliseconds' as past from "order" where id = $1`).then((r) => r.past), 10_000);
+    await until('the order’s payment time to pass', () => query(`select now() > expires_at + interval '500 milliseconds' as past from "order" where id = $1`).then((r) => r.past), 10_000);
     expect((await query(`select status from "order" where id = $1`)).status).toBe('PENDING');
   } finally {
     await db.end();
@@ -55,7 +56,7 @@ test('the timeout survives a restart: an order that expired while no server ran 
 
   const third = await startTestServer({}, { databaseUrl: first.databaseUrl });
   try {
-    const state = await pollUntil(async () => {
+    const state = await until('the restarted server to cancel the expired order', async () => {
       const st = await stateOf(third, o.id);
       return st.status === 'CANCELLED' ? st : null;
     }, 15_000);

@@ -10,12 +10,12 @@ import {
   credit,
   newCustomer,
   orderRow,
-  waitFor,
   type TestCustomer,
   type TestOrder,
 } from '../support/payments-fixtures';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { until } from '../support/until';
 
 /**
  * Checkout Sessions live no longer than their order waits for them: they are opened with `expires_at`
@@ -58,7 +58,7 @@ const stubStatus = (sessionId: string) => stub.sessions.get(sessionId)!.status;
 const storedStatus = async (sessionId: string) => (await s.sql(`select status from checkout_session where id = $1`, [sessionId]))[0]?.status;
 /** Waits until the session is expired at Stripe and here, then checks it can no longer be paid. */
 async function expectExpired(sessionId: string): Promise<void> {
-  await waitFor('the session to be expired at Stripe', async () => stubStatus(sessionId) === 'expired' && (await storedStatus(sessionId)) === 'EXPIRED');
+  await until('the session to be expired at Stripe', async () => stubStatus(sessionId) === 'expired' && (await storedStatus(sessionId)) === 'EXPIRED');
   expect(() => stub.completeCheckout(sessionId)).toThrow(/expired: it cannot be paid/);
   const expiries = stub.requestsTo(`/v1/checkout/sessions/${sessionId}/expire`);
   expect(expiries.length).toBeGreaterThanOrEqual(1);
@@ -99,7 +99,7 @@ describe('an order leaving PENDING expires its open session at Stripe', () => {
 
   test('timed out', async () => {
     const { order, sessionId } = await opened();
-    await waitFor('the payment timeout', async () => (await orderRow(s, order.id)).status === 'CANCELLED', 30_000);
+    await until('the payment timeout', async () => (await orderRow(s, order.id)).status === 'CANCELLED', 30_000);
     await expectExpired(sessionId);
   });
 
@@ -116,11 +116,11 @@ describe('an order leaving PENDING expires its open session at Stripe', () => {
     const pi = `pi_${randomUUID()}`;
     const event = stub.completeCheckout(sessionId, { paymentIntent: pi });
     expect(codeOf(await s.gql(CANCEL_ORDER, { orderId: order.id }, c.token))).toBeUndefined();
-    await waitFor('the expiry job to settle the session', async () => (await storedStatus(sessionId)) === 'COMPLETED');
-    await waitFor('the expiry job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'expire_checkout'`))[0].count) === 0);
+    await until('the expiry job to settle the session', async () => (await storedStatus(sessionId)) === 'COMPLETED');
+    await until('the expiry job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'expire_checkout'`))[0].count) === 0);
     expect(stubStatus(sessionId)).toBe('complete');
     expect((await postWebhook(s.url, event)).status).toBe(200);
-    await waitFor('the late payment to be refunded', async () => stub.refundsOf(pi).length === 1);
+    await until('the late payment to be refunded', async () => stub.refundsOf(pi).length === 1);
     expect(await orderRow(s, order.id)).toMatchObject({ status: 'CANCELLED' });
   });
 
@@ -130,7 +130,7 @@ describe('an order leaving PENDING expires its open session at Stripe', () => {
     try {
       expect(codeOf(await s.gql(CANCEL_ORDER, { orderId: order.id }, c.token))).toBeUndefined();
       // The job's first run gives up (the first call and the SDK's two retries): the job itself is retried.
-      await waitFor('a failed expiry job run', async () => stub.requestsTo(`/v1/checkout/sessions/${sessionId}/expire`).filter((r) => r.outcome === 'error500').length >= 3);
+      await until('a failed expiry job run', async () => stub.requestsTo(`/v1/checkout/sessions/${sessionId}/expire`).filter((r) => r.outcome === 'error500').length >= 3);
       expect(stubStatus(sessionId)).toBe('open');
     } finally {
       stub.mode = 'ok';

@@ -1,8 +1,9 @@
 import { loadConfig } from '../../src/config';
 import { expectLedgerSound } from '../support/ledger-invariants';
-import { PAY_GATEWAY, cancelOrder, createOrder, createProviderPlan, newCustomer, orderRow, waitFor, type TestCustomer, type TestOrder } from '../support/payments-fixtures';
+import { PAY_GATEWAY, cancelOrder, createOrder, createProviderPlan, newCustomer, orderRow, type TestCustomer, type TestOrder } from '../support/payments-fixtures';
 import { startTestServer, type TestServer } from '../support/server';
 import { checkoutEvent, postWebhook } from '../support/stripe-stub';
+import { until } from '../support/until';
 
 /** Without Stripe keys (outside production) the API serves its own checkout pages. */
 const PUBLIC_URL = 'http://shop.test';
@@ -92,7 +93,7 @@ test('the Fail form leaves the order PENDING', async () => {
 test('a cancelled order’s checkout is expired: its page shows it and Pay takes nothing', async () => {
   const { c, order, local } = await devCheckout();
   expect(await cancelOrder(s, c, order.id)).toBeUndefined();
-  await waitFor('the session to be expired', async () => (await s.sql(`select status from checkout_session where order_id = $1`, [order.id]))[0]?.status === 'EXPIRED');
+  await until('the session to be expired', async () => (await s.sql(`select status from checkout_session where order_id = $1`, [order.id]))[0]?.status === 'EXPIRED');
   const html = await (await fetch(local)).text();
   expect(html).toContain('This checkout is expired.');
   expect(html).not.toContain('/pay"');

@@ -9,10 +9,10 @@ import {
   credit,
   newCustomer,
   orderRow,
-  waitFor,
 } from '../support/payments-fixtures';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { until } from '../support/until';
 
 /**
  * An order past its `expiresAt` cannot be paid even while the timeout job is late: here no worker runs
@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 const expired = (orderId: string) =>
-  waitFor('the order to pass its expiresAt', async () => (await s.sql(`select expires_at <= now() as past from "order" where id = $1`, [orderId]))[0].past === true, 15_000);
+  until('the order to pass its expiresAt', async () => (await s.sql(`select expires_at <= now() as past from "order" where id = $1`, [orderId]))[0].past === true, 15_000);
 
 test('payWithWallet of an expired, still PENDING order: ORDER_NOT_PAYABLE, nothing debited', async () => {
   const c = await newCustomer(s);

@@ -11,12 +11,12 @@ import {
   credit,
   newCustomer,
   orderRow,
-  waitFor,
   type TestCustomer,
   type TestOrder,
 } from '../support/payments-fixtures';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { until } from '../support/until';
 
 const PUBLIC_URL = 'http://shop.test';
 let stub: StripeStub;
@@ -53,7 +53,7 @@ const chargeOf = async (sessionId: string) =>
 const refundsFor = (paymentIntent: string) => stub.requestsTo('/v1/refunds').filter((r) => r.body.payment_intent === paymentIntent && r.outcome === 'ok');
 /** Waits until no refund job is left to run: every refund recorded so far has been sent and answered. */
 const refundJobsDone = () =>
-  waitFor('the refund jobs to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0);
+  until('the refund jobs to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0);
 const escrowOf = async (orderId: string) =>
   Number((await s.sql(`select coalesce(sum(amount), 0) as held from ledger_entry where account = 'ESCROW' and order_id = $1`, [orderId]))[0].held);
 
@@ -294,7 +294,7 @@ describe('POST /webhooks/stripe', () => {
     expect(taken.body.outcome).toBe('processed');
     expect(await chargeOf(session.id)).toMatchObject({ outcome: 'REFUNDED', refund_status: 'PENDING', refund_ref: null });
     // The refund job has tried and failed at least once while Stripe is down.
-    await waitFor('a refund try while Stripe is down', async () => stub.requestsTo('/v1/refunds').some((r) => r.body.payment_intent === pi && r.outcome === 'error500'));
+    await until('a refund try while Stripe is down', async () => stub.requestsTo('/v1/refunds').some((r) => r.body.payment_intent === pi && r.outcome === 'error500'));
     expect((await postWebhook(s.url, event)).body.outcome).toBe('duplicate');
     stub.mode = 'ok';
     await refundJobsDone();
@@ -369,7 +369,7 @@ describe('refundOrder of a gateway payment', () => {
     expect(await s.sql(`select status from delivery where order_id = $1`, [order.id])).toEqual([{ status: 'CANCELLED' }]);
     expect(await escrowOf(order.id)).toBe(0);
     // The job's first try fails (every attempt closed) and is noted on the refund.
-    const noted = await waitFor('the failed try noted on the refund', async () => (await s.sql(`select status, error from refund where order_id = $1 and error is not null`, [order.id]))[0]);
+    const noted = await until('the failed try noted on the refund', async () => (await s.sql(`select status, error from refund where order_id = $1 and error is not null`, [order.id]))[0]);
     expect(noted).toMatchObject({ status: 'PENDING', error: expect.any(String) });
     stub.mode = 'ok';
     await refundJobsDone();

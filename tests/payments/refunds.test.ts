@@ -10,12 +10,12 @@ import {
   credit,
   newCustomer,
   orderRow,
-  waitFor,
   type TestCustomer,
   type TestOrder,
 } from '../support/payments-fixtures';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { until } from '../support/until';
 
 /**
  * Gateway refunds are recorded in the refunding transaction and sent to Stripe afterwards by a job, so a
@@ -75,7 +75,7 @@ test('while Stripe hangs on refunds, 25 refunds answer REFUNDED at once and 40 o
 
   stub.refundMode = 'hang';
   const refunding = Promise.all(paid.map(({ order }) => s.gql(REFUND, { orderId: order.id }, admin)));
-  await waitFor('Stripe to be holding refund calls', async () => stub.held() > 0);
+  await until('Stripe to be holding refund calls', async () => stub.held() > 0);
   // Stripe is holding calls now: nothing in the database may be waiting on them.
   expect(await waitingInTransaction()).toBe(0);
 
@@ -90,7 +90,7 @@ test('while Stripe hangs on refunds, 25 refunds answer REFUNDED at once and 40 o
   expect(pending.filter((r) => r.status === 'PENDING').length).toBeGreaterThan(0);
 
   stub.releaseRefunds();
-  await waitFor(
+  await until(
     'every refund to be confirmed',
     async () => (await s.sql(`select count(*)::int n from refund where order_id = any($1::uuid[]) and status = 'SUCCEEDED'`, [paid.map((p) => p.order.id)]))[0].n === 25,
     90_000,
@@ -108,12 +108,12 @@ test('a refund Stripe refuses for good is FAILED with the reason; the order stay
   stub.refundMode = 'refuse';
   const r = await s.gql(REFUND, { orderId: order.id }, await adminToken());
   expect(r.data!.refundOrder.status).toBe('REFUNDED');
-  const failed = await waitFor('the refund to be settled', async () => (await s.sql(`select status, error from refund where order_id = $1 and status <> 'PENDING'`, [order.id]))[0]);
+  const failed = await until('the refund to be settled', async () => (await s.sql(`select status, error from refund where order_id = $1 and status <> 'PENDING'`, [order.id]))[0]);
   expect(failed).toEqual({ status: 'FAILED', error: expect.stringContaining('charge_disputed') });
   // Refused once, not asked again and again.
   expect(stub.requestsTo('/v1/refunds').filter((x) => x.body.payment_intent === pi)).toHaveLength(1);
   expect(await orderRow(s, order.id)).toMatchObject({ status: 'REFUNDED' });
-  await waitFor('the refund job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0);
+  await until('the refund job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0);
   await expectLedgerSound((text, params) => s.sql(text, params));
 });
 
@@ -121,7 +121,7 @@ test('a refund Stripe reports pending stays PENDING (with its id) until Stripeâ€
   const { order, pi } = await paidThroughGateway();
   stub.refundMode = 'pending';
   expect((await s.gql(REFUND, { orderId: order.id }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
-  const noted = await waitFor('the pending refundâ€™s id', async () => (await s.sql(`select id, status, gateway_ref from refund where order_id = $1 and gateway_ref is not null`, [order.id]))[0]);
+  const noted = await until('the pending refundâ€™s id', async () => (await s.sql(`select id, status, gateway_ref from refund where order_id = $1 and gateway_ref is not null`, [order.id]))[0]);
   expect(noted.status).toBe('PENDING');
   const [made] = stub.refundsOf(pi);
   expect(noted.gateway_ref).toBe(made.id);
@@ -146,7 +146,7 @@ test('a refund Stripe reports pending stays PENDING (with its id) until Stripeâ€
   expect(res).toMatchObject({ status: 200, body: { outcome: 'processed' } });
   expect(await refundOf(order.id)).toMatchObject({ status: 'SUCCEEDED', gateway_ref: made.id });
   // The job, asking again later, finds it settled and stops.
-  await waitFor('the refund job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0, 30_000);
+  await until('the refund job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0, 30_000);
   expect(stub.refundsOf(pi)).toHaveLength(1);
 });
 
@@ -154,7 +154,7 @@ test('charge.refunded without its refunds listed settles the pending refund of t
   const { order, pi } = await paidThroughGateway();
   stub.refundMode = 'pending';
   expect((await s.gql(REFUND, { orderId: order.id }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
-  await waitFor('the refund to reach Stripe', async () => stub.refundsOf(pi).length === 1);
+  await until('the refund to reach Stripe', async () => stub.refundsOf(pi).length === 1);
   const event = { id: `evt_${randomUUID()}`, object: 'event', type: 'charge.refunded', data: { object: { id: `ch_${randomUUID()}`, object: 'charge', payment_intent: pi, amount_refunded: TOTAL } } };
   expect((await postWebhook(s.url, event)).status).toBe(200);
   expect(await refundOf(order.id)).toMatchObject({ status: 'SUCCEEDED' });
@@ -165,7 +165,7 @@ test('an admin cancelling a gateway-paid delivery refunds through the same job',
   const { order, pi } = await paidThroughGateway();
   const r = await s.gql(`mutation($o: ID!) { setDeliveryStatus(orderId: $o, status: CANCELLED) { status delivery { status } } }`, { o: order.id }, await adminToken());
   expect(r.data.setDeliveryStatus).toEqual({ status: 'REFUNDED', delivery: { status: 'CANCELLED' } });
-  await waitFor('the refund to be confirmed', async () => (await refundOf(order.id))?.status === 'SUCCEEDED');
+  await until('the refund to be confirmed', async () => (await refundOf(order.id))?.status === 'SUCCEEDED');
   expect(stub.refundsOf(pi)).toHaveLength(1);
   await expectLedgerSound((text, params) => s.sql(text, params));
 });
@@ -181,9 +181,9 @@ test('a late payment (order cancelled meanwhile) is refunded by the job too: its
   const res = await postWebhook(s.url, checkoutEvent({ id: sessionId, amount_total: TOTAL, currency: 'usd', orderId: order.id, payment_intent: pi }));
   // The event's answer does not wait for Stripe's refund.
   expect(res).toMatchObject({ status: 200, body: { outcome: 'processed' } });
-  await waitFor('the charge refund to reach Stripe', async () => stub.held() > 0);
+  await until('the charge refund to reach Stripe', async () => stub.held() > 0);
   expect((await s.sql(`select refund_status from gateway_charge where session_id = $1`, [sessionId]))[0]).toEqual({ refund_status: 'PENDING' });
   stub.releaseRefunds();
-  await waitFor('the charge refund to be confirmed', async () => (await s.sql(`select refund_status from gateway_charge where session_id = $1`, [sessionId]))[0]?.refund_status === 'SUCCEEDED');
+  await until('the charge refund to be confirmed', async () => (await s.sql(`select refund_status from gateway_charge where session_id = $1`, [sessionId]))[0]?.refund_status === 'SUCCEEDED');
   expect(stub.refundsOf(pi)).toHaveLength(1);
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { encodeCursor } from '../../src/shared/cursor';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import {
   CREDIT,
@@ -13,9 +14,9 @@ import {
   credit,
   newCustomer,
   orderRow,
-  until,
 } from '../support/payments-fixtures';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 let s: TestServer;
 /** Delivered by a provider: its paid orders stay PAID. */
@@ -118,14 +119,14 @@ describe('wallet cursors', () => {
   test('a cursor whose number overflows bigint (19 nines) or a timestamp is BAD_USER_INPUT on `after`, not an internal error', async () => {
     const c = await newCustomer(s);
     await credit(s, c.id, 100);
-    const b64 = (t: string) => Buffer.from(t).toString('base64url');
     const id = randomUUID();
-    for (const after of [b64(`9999999999999999999:${id}`), b64(`9223372036854775807:${id}`), b64(`253402300800000000:${id}`)]) {
+    const at = (micros: string) => encodeCursor({ micros, id });
+    for (const after of [at('9999999999999999999'), at('9223372036854775807'), at('253402300800000000')]) {
       const r = await s.gql(WALLET, { after }, c.token);
       expect(codeOf(r)).toBe('BAD_USER_INPUT');
       expect(r.errors![0].extensions!.field).toBe('after');
     }
-    expect((await s.gql(WALLET, { after: b64(`253402300799999999:${id}`) }, c.token)).data!.wallet.transactions.edges).toHaveLength(1);
+    expect((await s.gql(WALLET, { after: at('253402300799999999') }, c.token)).data!.wallet.transactions.edges).toHaveLength(1);
   });
 });
 
@@ -229,7 +230,7 @@ describe('refundOrder', () => {
     await credit(s, c.id, TOTAL);
     const order = await createOrder(s, c, autoPlanId);
     expect((await s.gql(PAY_WALLET, { orderId: order.id }, c.token)).errors).toBeUndefined();
-    expect(await until(async () => (await orderRow(s, order.id)).status === 'DELIVERED', 15_000)).toBe(true);
+    await until('the automatic delivery to complete', async () => (await orderRow(s, order.id)).status === 'DELIVERED', 15_000);
     expect(codeOf(await s.gql(REFUND, { orderId: order.id }, admin))).toBe('ORDER_NOT_REFUNDABLE');
     expect(await orderRow(s, order.id)).toMatchObject({ status: 'DELIVERED' });
     expect(await balanceOf(s, c.id)).toBe(0);

@@ -1,8 +1,9 @@
 import { FailedWebhookEventsDocument } from '../__generated__/graphql';
 import { expectLedgerSound } from '../support/ledger-invariants';
-import { PAY_GATEWAY, adminToken, createOrder, createProviderPlan, newCustomer, orderRow, waitFor } from '../support/payments-fixtures';
+import { PAY_GATEWAY, adminToken, createOrder, createProviderPlan, newCustomer, orderRow } from '../support/payments-fixtures';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { until } from '../support/until';
 
 /**
  * A verified Stripe event whose processing fails is not answered 5xx until Stripe gives up: it is kept
@@ -66,7 +67,7 @@ test('an event that fails every time is answered 200, kept with its error, retri
   expect(await postWebhook(s.url, event)).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
 
   // The job tries again after the backoff, fails the same way, and schedules the next try later.
-  const second = await waitFor('the first retry', async () => (await failures()).find((f) => f.id === event.id && f.attempts === 2), 30_000);
+  const second = await until('the first retry', async () => (await failures()).find((f) => f.id === event.id && f.attempts === 2), 30_000);
   expect(new Date(second.nextTryAt!).getTime()).toBeGreaterThan(new Date(listed!.nextTryAt!).getTime());
   expect(second.error).toMatch(/too long/);
   expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: 1 });
@@ -90,7 +91,7 @@ test('an event that fails for a while is applied by its retry: the order is paid
   } finally {
     await s.sql(`drop trigger if exists refuse_charges on gateway_charge`);
   }
-  await waitFor('the retry to pay the order', async () => (await orderRow(s, order.id)).status === 'PAID', 30_000);
+  await until('the retry to pay the order', async () => (await orderRow(s, order.id)).status === 'PAID', 30_000);
   expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', version: 2, payment_method: 'GATEWAY' });
   expect(await s.sql(`select status, error, attempts from gateway_event where id = $1`, [event.id])).toEqual([{ status: 'PROCESSED', error: null, attempts: 2 }]);
   expect((await failures()).find((f) => f.id === event.id)).toBeUndefined();

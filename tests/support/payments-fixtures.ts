@@ -97,24 +97,3 @@ export async function balanceOf(s: TestServer, customerId: string): Promise<numb
   const [row] = await s.sql<{ balance: string }>(`select balance from wallet where customer_id = $1`, [customerId]);
   return row ? Number(row.balance) : 0;
 }
-
-/** Polls `check` until it returns a truthy value (or `timeoutMs` passes) and returns it. */
-export async function until<T>(check: () => Promise<T>, timeoutMs = 5_000, stepMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
-/** Polls `check` until it returns a truthy value and returns it; throws naming `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, stepMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}

@@ -19,7 +19,7 @@ import {
   UpdatePlanDocument,
   type AuditLogQueryVariables,
 } from '../__generated__/graphql';
-import { createOrder, createProviderPlan, credit, newCustomer, waitFor } from '../support/payments-fixtures';
+import { createOrder, createProviderPlan, credit, newCustomer } from '../support/payments-fixtures';
 import { startTestServer, token, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
@@ -246,7 +246,7 @@ describe('gateway events that pay nothing are recorded, so an admin can answer "
       expect(again.split('/').pop()).not.toBe(declined.session.id);
 
       // Every refund that came of it reached Stripe.
-      await waitFor('the refunds of the two charges', async () => stub.requestsTo('/v1/refunds').filter((r) => r.outcome === 'ok').length === 2);
+      await until('the refunds of the two charges', async () => stub.requestsTo('/v1/refunds').filter((r) => r.outcome === 'ok').length === 2);
     } finally {
       await g.stop();
       await stub.close();

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { AuditLogDocument, MyWalletDocument, TopUpWalletDocument } from '../__generated__/graphql';
 import { expectLedgerSound } from '../support/ledger-invariants';
-import { balanceOf, credit, newCustomer, waitFor, type TestCustomer } from '../support/payments-fixtures';
+import { balanceOf, credit, newCustomer, type TestCustomer } from '../support/payments-fixtures';
 import { codeOf, startTestServer, token, type GqlResult, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { until } from '../support/until';
 
 const PUBLIC_URL = 'http://shop.test';
 let stub: StripeStub;
@@ -133,7 +134,7 @@ describe('topUpWallet with Stripe', () => {
     const short = { ...event, data: { object: { ...event.data.object, amount_total: 3999 } } };
     expect((await postWebhook(s.url, short)).status).toBe(200);
     expect((await postWebhook(s.url, { ...short, id: `evt_${randomUUID()}` })).status).toBe(200);
-    await waitFor('the refund of the short payment', async () => refundRequestsFor(event.data.object.payment_intent).length === 1);
+    await until('the refund of the short payment', async () => refundRequestsFor(event.data.object.payment_intent).length === 1);
     expect(refundRequestsFor(event.data.object.payment_intent)[0].body.amount).toBe('3999');
     expect(await walletOf(s, customer)).toEqual({ balance: 0, transactions: [] });
     expect(await statusOf(s, topUpId)).toBe('REFUNDED');
@@ -160,7 +161,7 @@ describe('topUpWallet with Stripe', () => {
 
     const event = stub.completeCheckout(sessionId) as { data: { object: { payment_intent: string } } };
     expect((await postWebhook(s.url, event)).status).toBe(200);
-    await waitFor('the refund of the top-up the wallet could not take', async () => refundRequestsFor(event.data.object.payment_intent).length === 1);
+    await until('the refund of the top-up the wallet could not take', async () => refundRequestsFor(event.data.object.payment_intent).length === 1);
     expect(await balanceOf(s, customer.id)).toBe(full);
     expect(await statusOf(s, topUpId)).toBe('REFUNDED');
     expect((await auditOf(s, customer.id)).filter((e) => e.actor === 'system:gateway')).toEqual([
@@ -186,7 +187,7 @@ describe('topUpWallet with Stripe', () => {
     // Paid at the gateway all the same (a race with the expiry): refunded, never credited.
     const late = stub.completeCheckout(expired.sessionId) as { data: { object: { payment_intent: string } } };
     expect((await postWebhook(s.url, late)).status).toBe(200);
-    await waitFor('the refund of the late payment', async () => refundRequestsFor(late.data.object.payment_intent).length === 1);
+    await until('the refund of the late payment', async () => refundRequestsFor(late.data.object.payment_intent).length === 1);
     expect(await balanceOf(s, expired.customer.id)).toBe(0);
     expect((await auditOf(s, expired.customer.id)).map((e) => [e.actor, e.action, e.details.topUpId])).toEqual([
       ['system:gateway', 'checkoutExpired', expired.topUpId],

@@ -237,7 +237,7 @@ async function seed(api: Api, currency: string): Promise<{ tally: Tally; balance
 }
 
 /** An HS256 token for `person`, with the issuer and audience the verifying API requires, if any. */
-async function tokenFor(person: Person, secret: string, ttl: string, claims: Pick<Config['jwt'], 'issuer' | 'audience'> = {}): Promise<string> {
+async function tokenFor(person: Person, secret: string, ttl: string, claims: Partial<Pick<Config['jwt'], 'issuer' | 'audience'>> = {}): Promise<string> {
   let jwt = new SignJWT({ role: person.role }).setProtectedHeader({ alg: 'HS256' }).setSubject(person.id).setIssuedAt().setExpirationTime(ttl);
   if (claims.issuer) jwt = jwt.setIssuer(claims.issuer);
   if (claims.audience) jwt = jwt.setAudience(claims.audience);

@@ -1,77 +1,5 @@
 import { z } from 'zod';
 
-/** Typed, validated configuration. Read once at start; see CONTRACT.md's configuration table. */
-export interface Config {
-  nodeEnv: 'development' | 'production' | 'test';
-  isProduction: boolean;
-  port: number;
-  /** Interface to listen on: `127.0.0.1` outside production, `0.0.0.0` in production, unless `HOST` says otherwise. */
-  host: string;
-  /** Unset: an embedded PostgreSQL under `dataDir`. */
-  databaseUrl?: string;
-  dataDir: string;
-  /** Unset: in-process pub/sub, one instance only. */
-  redisUrl?: string;
-  jwt: {
-    /** HS256 secret; when neither secret nor JWKS URL is set outside production a dev secret is used. */
-    secret?: string;
-    jwksUrl?: string;
-    issuer?: string;
-    audience?: string;
-    /** True when the built-in development secret is in use. */
-    devSecret: boolean;
-    /** Tokens must carry `exp` (production): a token without one would be valid forever. */
-    requireExp: boolean;
-  };
-  stripe: {
-    secretKey?: string;
-    webhookSecret?: string;
-    apiUrl?: string;
-    /** True when no Stripe keys are set: the built-in development gateway stands in (never in production). */
-    devGateway: boolean;
-  };
-  publicUrl: string;
-  currency: string;
-  taxRateBps: number;
-  platformFeeBps: number;
-  profitTaxBps: number;
-  orderPaymentTimeoutSeconds: number;
-  maxUnpaidOrders: number;
-  smtpUrl?: string;
-  /** Sender of order mails (`MAIL_FROM`). */
-  mailFrom: string;
-  /** Recipient address of a customer's mails; `{customerId}` is replaced by the (encoded) customer id (`MAIL_TO_TEMPLATE`). */
-  mailToTemplate: string;
-  /** Tries of an automatic delivery before it ends FAILED (`DELIVERY_MAX_ATTEMPTS`). */
-  deliveryMaxAttempts: number;
-  /** When set, automatic delivery asks this URL to provision the service and completes only on a 2xx (`DELIVERY_WEBHOOK_URL`). */
-  deliveryWebhookUrl?: string;
-  logLevel: string;
-  bodyLimitBytes: number;
-  /** Per-caller `couponPreview` calls allowed per `rateLimitWindowSeconds`. */
-  couponPreviewRateLimit: number;
-  /** Longest time a catalogue listing may lag a change that reached this instance by no bus message. */
-  catalogueMaxAgeSeconds: number;
-  /** Per-caller mutations allowed per `rateLimitWindowSeconds`. */
-  mutationRateLimit: number;
-  rateLimitWindowSeconds: number;
-  introspection: boolean;
-  /** Deepest selection nesting an operation may have (introspection fields excepted). */
-  maxQueryDepth: number;
-  /** Highest complexity (fields counted, with any field-declared weights) an operation may have. */
-  maxQueryComplexity: number;
-  /** Most aliased fields one document may hold. */
-  maxAliases: number;
-  /** How long a WebSocket may wait before its `connection_init` (then closed with 4408) and before it authenticates (then 4401). */
-  wsInitTimeoutMs: number;
-  /** WebSockets one caller (token subject, else address) may hold at once on one instance (`WS_MAX_SOCKETS_PER_CALLER`). */
-  wsMaxSocketsPerCaller: number;
-  /** Run the graphile-worker job runner inside the API process. */
-  runWorker: boolean;
-  workerConcurrency: number;
-  dbPoolSize: number;
-}
-
 /** The development HS256 secret used when none is configured outside production. */
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 
@@ -105,7 +33,8 @@ const url = (protocols: string[]) =>
 const optional = <T extends z.ZodTypeAny>(t: T) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), t.optional());
 
-const schema = z.object({
+/** The environment variables, each validated alone (CONTRACT.md's configuration table). */
+const envSchema = z.object({
   NODE_ENV: optional(z.enum(['development', 'production', 'test'])),
   PORT: optional(int(0, 65535)),
   HOST: optional(z.string().min(1)),
@@ -148,22 +77,18 @@ const schema = z.object({
   DB_POOL_SIZE: optional(int(1, 200)),
 });
 
-/** A configuration problem: one line, naming the variable. */
-export class ConfigError extends Error {}
+/** A rule across variables broken: the whole one-line message, with no variable in front of it. */
+const refuse = (ctx: z.RefinementCtx, message: string): typeof z.NEVER => {
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+  return z.NEVER;
+};
 
 /**
- * Parses and validates the environment. Throws a {@link ConfigError} whose message is one line naming
- * the first bad variable, so a misconfigured process stops at once with a clear reason.
+ * The configuration as the process uses it: the validated variables, with their defaults, the rules
+ * that tie several of them together (production's requirements, exclusive keys) and what follows
+ * from them. {@link Config} is its output, so each setting is declared once, here.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const name = String(issue.path[0]);
-    const shown = env[name] === undefined ? '' : ` (got ${JSON.stringify(String(env[name]).slice(0, 40))})`;
-    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
-  }
-  const e = parsed.data;
+const configSchema = envSchema.transform((e, ctx) => {
   const nodeEnv = e.NODE_ENV ?? 'development';
   const isProduction = nodeEnv === 'production';
   const port = e.PORT ?? 4000;
@@ -174,22 +99,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!e.JWT_SECRET && !e.JWT_JWKS_URL) missing.push('JWT_SECRET or JWT_JWKS_URL');
     if (!e.STRIPE_SECRET_KEY) missing.push('STRIPE_SECRET_KEY');
     if (!e.STRIPE_WEBHOOK_SECRET) missing.push('STRIPE_WEBHOOK_SECRET');
-    if (missing.length) throw new ConfigError(`Invalid configuration: NODE_ENV=production requires ${missing.join(', ')}`);
+    if (missing.length) return refuse(ctx, `NODE_ENV=production requires ${missing.join(', ')}`);
     if (e.JWT_JWKS_URL) {
       // Keys fetched over plain http could be swapped by anyone on the path; unbound iss/aud would accept
       // every token the identity provider signs, for any application.
       if (new URL(e.JWT_JWKS_URL).protocol !== 'https:') {
-        throw new ConfigError(`Invalid configuration: JWT_JWKS_URL must be an https URL in production (got ${JSON.stringify(e.JWT_JWKS_URL.slice(0, 60))})`);
+        return refuse(ctx, `JWT_JWKS_URL must be an https URL in production (got ${JSON.stringify(e.JWT_JWKS_URL.slice(0, 60))})`);
       }
       const unbound = [e.JWT_ISSUER ? '' : 'JWT_ISSUER', e.JWT_AUDIENCE ? '' : 'JWT_AUDIENCE'].filter(Boolean);
-      if (unbound.length) throw new ConfigError(`Invalid configuration: NODE_ENV=production with JWT_JWKS_URL requires ${unbound.join(' and ')}`);
+      if (unbound.length) return refuse(ctx, `NODE_ENV=production with JWT_JWKS_URL requires ${unbound.join(' and ')}`);
     }
   }
-  if (e.JWT_SECRET && e.JWT_JWKS_URL) {
-    throw new ConfigError('Invalid configuration: JWT_SECRET and JWT_JWKS_URL are exclusive; set one');
-  }
+  if (e.JWT_SECRET && e.JWT_JWKS_URL) return refuse(ctx, 'JWT_SECRET and JWT_JWKS_URL are exclusive; set one');
   if (Boolean(e.STRIPE_SECRET_KEY) !== Boolean(e.STRIPE_WEBHOOK_SECRET)) {
-    throw new ConfigError('Invalid configuration: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set together');
+    return refuse(ctx, 'STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set together');
   }
   const devSecret = !e.JWT_SECRET && !e.JWT_JWKS_URL;
 
@@ -197,23 +120,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeEnv,
     isProduction,
     port,
-    // Outside production a server is a developer's: unreachable from the network unless HOST says so.
+    /**
+     * Interface to listen on: `127.0.0.1` outside production, `0.0.0.0` in production, unless `HOST` says
+     * otherwise. Outside production a server is a developer's: unreachable from the network unless asked.
+     */
     host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
+    /** Unset: an embedded PostgreSQL under `dataDir`. */
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR ?? './.data',
+    /** Unset: in-process pub/sub, one instance only. */
     redisUrl: e.REDIS_URL,
     jwt: {
+      /** HS256 secret; when neither secret nor JWKS URL is set outside production a dev secret is used. */
       secret: devSecret ? DEV_JWT_SECRET : e.JWT_SECRET,
       jwksUrl: e.JWT_JWKS_URL,
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
+      /** True when the built-in development secret is in use. */
       devSecret,
+      /** Tokens must carry `exp` (production): a token without one would be valid forever. */
       requireExp: isProduction,
     },
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY,
       webhookSecret: e.STRIPE_WEBHOOK_SECRET,
       apiUrl: e.STRIPE_API_URL,
+      /** True when no Stripe keys are set: the built-in development gateway stands in (never in production). */
       devGateway: !e.STRIPE_SECRET_KEY,
     },
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
@@ -224,26 +156,60 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orderPaymentTimeoutSeconds: e.ORDER_PAYMENT_TIMEOUT_SECONDS ?? 900,
     maxUnpaidOrders: e.MAX_UNPAID_ORDERS ?? 3,
     smtpUrl: e.SMTP_URL,
+    /** Sender of order mails (`MAIL_FROM`). */
     mailFrom: e.MAIL_FROM ?? 'Orders <orders@commerce.invalid>',
+    /** Recipient address of a customer's mails; `{customerId}` is replaced by the (encoded) customer id (`MAIL_TO_TEMPLATE`). */
     mailToTemplate: e.MAIL_TO_TEMPLATE ?? '{customerId}@customers.invalid',
+    /** Tries of an automatic delivery before it ends FAILED (`DELIVERY_MAX_ATTEMPTS`). */
     deliveryMaxAttempts: e.DELIVERY_MAX_ATTEMPTS ?? 5,
+    /** When set, automatic delivery asks this URL to provision the service and completes only on a 2xx (`DELIVERY_WEBHOOK_URL`). */
     deliveryWebhookUrl: e.DELIVERY_WEBHOOK_URL,
     logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     bodyLimitBytes: e.BODY_LIMIT_BYTES ?? 100 * 1024,
+    /** Per-caller `couponPreview` calls allowed per `rateLimitWindowSeconds`. */
     couponPreviewRateLimit: e.COUPON_PREVIEW_RATE_LIMIT ?? 30,
+    /** Longest time a catalogue listing may lag a change that reached this instance by no bus message. */
     catalogueMaxAgeSeconds: e.CATALOGUE_MAX_AGE_SECONDS ?? 5,
+    /** Per-caller mutations allowed per `rateLimitWindowSeconds`. */
     mutationRateLimit: e.MUTATION_RATE_LIMIT ?? 600,
     rateLimitWindowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60,
     introspection: e.GRAPHQL_INTROSPECTION ?? true,
+    /** Deepest selection nesting an operation may have (introspection fields excepted). */
     maxQueryDepth: e.MAX_QUERY_DEPTH ?? 10,
+    /** Highest complexity (fields counted, with any field-declared weights) an operation may have. */
     maxQueryComplexity: e.MAX_QUERY_COMPLEXITY ?? 8000,
+    /** Most aliased fields one document may hold. */
     maxAliases: e.MAX_ALIASES ?? 30,
+    /** How long a WebSocket may wait before its `connection_init` (then closed with 4408) and before it authenticates (then 4401). */
     wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS ?? 10_000,
+    /** WebSockets one caller (token subject, else address) may hold at once on one instance (`WS_MAX_SOCKETS_PER_CALLER`). */
     wsMaxSocketsPerCaller: e.WS_MAX_SOCKETS_PER_CALLER ?? 20,
+    /** Run the graphile-worker job runner inside the API process. */
     runWorker: e.RUN_WORKER ?? true,
     workerConcurrency: e.WORKER_CONCURRENCY ?? 4,
     dbPoolSize: e.DB_POOL_SIZE ?? 20,
   };
+});
+
+/** Typed, validated configuration, as {@link loadConfig} returns it. Read once at start; see CONTRACT.md's configuration table. */
+export type Config = z.output<typeof configSchema>;
+
+/** A configuration problem: one line, naming the variable. */
+export class ConfigError extends Error {}
+
+/**
+ * Parses and validates the environment. Throws a {@link ConfigError} whose message is one line naming
+ * the first bad variable, so a misconfigured process stops at once with a clear reason.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  // A rule across variables names them in its own message.
+  if (issue.path.length === 0) throw new ConfigError(`Invalid configuration: ${issue.message}`);
+  const name = String(issue.path[0]);
+  const shown = env[name] === undefined ? '' : ` (got ${JSON.stringify(String(env[name]).slice(0, 40))})`;
+  throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
 }
 
 /** {@link loadConfig} for a process entry point: a bad configuration prints its one line and exits 1. */

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { CreatePlanDocument, PlanNamesDocument } from '../__generated__/graphql';
 import { print } from 'graphql';
 import { createTestDatabase, TEST_SECRET, token } from '../support/server';
+import { until } from '../support/until';
 import { freePort } from '../../src/infra/free-port';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -37,21 +38,15 @@ class ApiProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Polls /healthz until it answers 200; returns the milliseconds it took from `since`. */
+  /** Waits until /healthz answers 200; returns the milliseconds it took from `since`. */
   async ready(timeoutMs: number, since: number): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
     let exited = false;
     void this.exited.then(() => (exited = true));
-    while (Date.now() < deadline && !exited) {
-      try {
-        const res = await fetch(`${this.url}/healthz`);
-        if (res.status === 200) return Date.now() - since;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`server not ready within ${timeoutMs} ms (exited: ${exited}):\n${this.output}`);
+    const outcome = await until('the server to answer /healthz, or to exit', async () => (exited ? 'exited' : (await fetch(`${this.url}/healthz`)).status === 200 && 'up'), timeoutMs).catch(
+      (e: Error) => e.message,
+    );
+    if (outcome !== 'up') throw new Error(`server not ready (${outcome}):\n${this.output}`);
+    return Date.now() - since;
   }
 
   /** Sends SIGTERM and resolves with the exit code, or null if it did not exit within `timeoutMs` (then kills it). */
@@ -118,19 +113,19 @@ test('SIGTERM stops the server cleanly (exit 0, sockets closed with 1001), and a
   expect(created.errors).toBeUndefined();
 
   // An open graphql-ws socket is told the server is going away.
+  let connected = false;
   const closed = new Promise<number>((resolve) => {
-    const client = createClient({
+    createClient({
       url: `ws://127.0.0.1:${first.port}/graphql`,
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${admin}` },
       lazy: false,
       retryAttempts: 0,
       onNonLazyError: () => undefined,
-      on: { closed: (e) => resolve((e as { code: number }).code) },
+      on: { connected: () => (connected = true), closed: (e) => resolve((e as { code: number }).code) },
     });
-    client.on('connected', () => undefined);
   });
-  await new Promise((r) => setTimeout(r, 300));
+  await until('the socket to be acknowledged', () => connected);
 
   await expectCleanStop(first);
   expect(await closed).toBe(1001);
@@ -185,15 +180,6 @@ function alive(pid: number): boolean {
 /** The pid of the embedded PostgreSQL serving `dataDir` (first line of its postmaster.pid). */
 const postgresPid = (dataDir: string) => Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
 
-/** Polls until `check` holds, else throws saying what it waited for. */
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** A data folder the embedded server's `postgres` user (as root) can enter. */
 function openDataDir(): string {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'commerce-data-'));
@@ -236,7 +222,7 @@ test('an API killed outright (SIGKILL) does not leave its embedded PostgreSQL ru
     expect(alive(serverPid)).toBe(true);
 
     process.kill(serverPid, 'SIGKILL');
-    await until(`the embedded PostgreSQL (pid ${pgPid}) to stop after its API was killed`, () => !alive(pgPid));
+    await until(`the embedded PostgreSQL (pid ${pgPid}) to stop after its API was killed`, () => !alive(pgPid), 30_000);
     first.kill();
 
     const second = await start({ DATA_DIR: dataDir });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { startTestServer, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 /**
  * Sockets are an allowance like any other: a caller (token subject; the address for a socket not yet
@@ -41,15 +42,7 @@ function rawSocket(from = '127.0.0.1') {
   });
   const send = (m: object) => ws.send(JSON.stringify(m));
   /** Waits for a message of `type` or the close, whichever comes first. */
-  const next = async (what: string, pick: () => unknown, ms = 10_000) => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = pick();
-      if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const next = (what: string, pick: () => unknown, ms = 10_000) => until(what, pick, ms, 20);
   return {
     ws,
     send,
@@ -97,11 +90,7 @@ describe('WS_MAX_SOCKETS_PER_CALLER', () => {
     // Once one of Alice's sockets is gone, she may open another (as soon as the server has seen it go).
     a2.ws.close(1000);
     await a2.closed();
-    const end = Date.now() + 10_000;
-    while ((await rawSocket().init(await bearer(alice))) !== 'ack') {
-      if (Date.now() > end) throw new Error('timed out waiting for a place freed by a closed socket');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('a place freed by a closed socket', async () => (await rawSocket().init(await bearer(alice))) === 'ack', 10_000, 50);
   });
 
   test('the IDE’s way counts too: a third socket authenticated by its first operation is closed with 4429, the operation not run', async () => {
@@ -188,11 +177,8 @@ describe('operations per socket (at most 50 at once)', () => {
     tcp.uncork();
 
     const refused = () => c.messages.filter((m) => m.type === 'error');
-    const end = Date.now() + 10_000;
-    while (refused().length < 30) {
-      if (c.close || Date.now() > end) throw new Error(`timed out waiting for 30 refusals: ${refused().length} came, close ${JSON.stringify(c.close)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until('30 refusals, or the close', () => refused().length >= 30 || c.close, 10_000, 20);
+    expect(c.close).toBeUndefined();
     // A ping read after the burst is answered after every refusal the burst caused.
     expect(await c.alive()).toBe(true);
     expect(refused()).toHaveLength(30);
@@ -205,14 +191,14 @@ describe('operations per socket (at most 50 at once)', () => {
     // A running subscription completed by the client gives its place back.
     const running = Array.from({ length: 80 }, (_, i) => `s${i}`).find((id) => !refused().some((m) => m.id === id))!;
     c.send({ id: running, type: 'complete' });
-    const again = Date.now() + 10_000;
-    for (let n = 0; ; n++) {
-      c.send({ id: `me${n}`, type: 'subscribe', payload: { query: '{ me { id } }' } });
-      const answer = (await c.answer(`me${n}`)) as { type?: string };
-      if (answer.type === 'next') break;
-      if (Date.now() > again) throw new Error(`timed out waiting for a freed place: ${JSON.stringify(answer)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    let n = 0;
+    await until('an operation to run in the freed place', async () => {
+      const id = `me${n++}`;
+      c.send({ id, type: 'subscribe', payload: { query: '{ me { id } }' } });
+      const answer = (await c.answer(id)) as { type?: string };
+      if (answer.type !== 'next') throw new Error(`answered ${JSON.stringify(answer)}`);
+      return true;
+    }, 10_000, 50);
     expect(c.close).toBeUndefined();
   });
 });

@@ -246,13 +246,16 @@ export class RefundService {
   }
 
   /**
-   * Stripe's `charge.refunded`: the charge's refunds are done, so refunds of it still PENDING here are
-   * SUCCEEDED (their answer may have been lost, e.g. to a crash). Refunds listed in the event are
-   * matched by the metadata we sent (and get their id); the rest by PaymentIntent, when the charge's
-   * refunded amount covers them. Inside the event's transaction.
+   * Stripe's `charge.refunded`: settles refunds of the charge still PENDING here whose answer may have
+   * been lost (e.g. to a crash). Stripe sends it when a refund is created, pending or not, and counts
+   * pending refunds in `amount_refunded`; so a refund the event lists is SUCCEEDED only when listed as
+   * `succeeded` (matched by the metadata we sent, and given its id), and one listed otherwise is left to
+   * the refund job, which asks Stripe until it settles. Only an event listing no refunds at all falls
+   * back to the PaymentIntent, when the charge's refunded amount covers them. Inside the event's transaction.
    */
   async reconcileChargeRefunded(tx: EntityManager, charge: RefundedChargeObject): Promise<void> {
-    for (const r of charge.refunds?.data ?? []) {
+    const listed = charge.refunds?.data ?? [];
+    for (const r of listed) {
       if (r.status !== 'succeeded') continue;
       const refundId = r.metadata?.refundId;
       const sessionId = r.metadata?.sessionId;
@@ -270,6 +273,8 @@ export class RefundService {
         );
       }
     }
+    // With the refunds listed, a pending one must not be settled by the amount it already counts in.
+    if (listed.length > 0) return;
     const pi = typeof charge.payment_intent === 'string' ? charge.payment_intent : (charge.payment_intent?.id ?? null);
     const refunded = Number(charge.amount_refunded ?? 0);
     if (!pi || !(refunded > 0)) return;

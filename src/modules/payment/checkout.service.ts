@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
-import { NotFoundError, OrderNotPayableError } from '../../shared/errors';
+import { BadUserInputError, NotFoundError, OrderNotPayableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { Order, OrderStatus, toSnapshot, type OrderSnapshot } from '../order';
 import { expireCheckoutLater, expireOpenCheckouts } from './checkout-expiry';
@@ -37,13 +37,15 @@ export class GatewayCheckoutService {
    *
    * NOT_FOUND for unknown ids and other customers' orders; ORDER_NOT_PAYABLE unless PENDING and before
    * its `expiresAt` (checked again when the session is stored); PAYMENT_GATEWAY_UNAVAILABLE after the
-   * gateway's retries and BAD_USER_INPUT for an amount the gateway refuses, with the order unchanged.
+   * gateway's retries; BAD_USER_INPUT for a total of 0 (paid with payWithWallet) and for an amount the
+   * gateway refuses, with the order unchanged.
    */
   async payWithGateway(em: EntityManager, customerId: string, orderId: string): Promise<{ order: OrderSnapshot; checkoutUrl: string }> {
     const order = await this.ownOrder(em, orderId, customerId);
     if (order.status !== OrderStatus.PENDING) throw new OrderNotPayableError();
     if (!order.expiresAt || order.expiresAt.getTime() <= Date.now()) throw new OrderNotPayableError('This order has expired unpaid; create a new order');
-    if (order.total === 0) throw new OrderNotPayableError('Nothing to pay through the gateway: pay this order with payWithWallet');
+    // ORDER_NOT_PAYABLE is kept for orders that are not PENDING: a free order is payable, just not here.
+    if (order.total === 0) throw new BadUserInputError('Nothing to pay through the gateway; use payWithWallet', { field: 'orderId', reason: 'NOTHING_TO_PAY' });
     const sessions = await em.find(CheckoutSession, { orderId: order.id }, { refresh: true });
     const open = this.usable(sessions, order);
     if (open) return { order: toSnapshot(order), checkoutUrl: open.url };

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
 import { BadUserInputError, PaymentGatewayUnavailableError } from '../../shared/errors';
 import { formatMoney } from '../../shared/money';
@@ -230,15 +230,19 @@ const digest = (key: string) => createHash('sha256').update(key).digest('hex').s
 /**
  * The development gateway (no Stripe keys, never in production): checkout pages are served by this API
  * under `/dev-gateway/checkout/<id>`, and their Pay button goes through the same event handler as a
- * verified Stripe webhook. Ids derive from the idempotency key, so a retried call gets the same session.
- * Nothing leaves the process: expiring a session is recorded in our own table by the caller.
+ * verified Stripe webhook. A session id is an HMAC of the idempotency key under a key of this process,
+ * so a retried call gets the same session, yet nobody can work out the session (and pay the order from
+ * elsewhere) from the order's id; the session itself is stored by the caller. Nothing leaves the
+ * process: expiring a session is recorded in our own table by the caller.
  */
 export class DevGateway implements PaymentGateway {
   readonly isDevelopment = true;
+  /** Never leaves the process: a session id can only be learnt from payWithGateway's answer. */
+  private readonly sessionKey = randomBytes(32);
   constructor(private readonly publicUrl: string) {}
 
   async createCheckout(_req: CheckoutRequest, idempotencyKey: string): Promise<OpenedCheckout> {
-    const id = `cs_dev_${digest(idempotencyKey)}`;
+    const id = `cs_dev_${createHmac('sha256', this.sessionKey).update(idempotencyKey).digest('hex').slice(0, 32)}`;
     return { id, url: `${this.publicUrl}/dev-gateway/checkout/${id}` };
   }
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config';
 import type { Orm } from '../../infra/orm';
 import type { Stripe } from '../../infra/stripe';
@@ -19,6 +19,23 @@ export interface PaymentRouteDeps {
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * Whether a form post comes from this server's own pages: a browser names the page's origin in `Origin`,
+ * so a post whose Origin is another site (or `null`) is a cross-site form and is refused. Without the
+ * header (curl, older browsers) it is let through: the session id in the path is the secret.
+ */
+function isEventShaped(event: unknown): event is { id: string; type: string; data: { object: unknown } } {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
+  const e = event as Record<string, unknown>;
+  return typeof e.id === 'string' && e.id !== '' && typeof e.type === 'string' && e.type !== '' && typeof e.data === 'object' && e.data !== null;
+}
+
+function sameOrigin(req: FastifyRequest, publicUrl: string): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  return origin === new URL(publicUrl).origin || origin === `${req.protocol}://${req.host}`;
+}
 
 
 function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
@@ -58,6 +75,11 @@ export async function registerPaymentRoutes(http: FastifyInstance, deps: Payment
       } catch (e) {
         req.log.warn({ err: (e as Error).message }, 'stripe webhook refused: bad signature');
         return reply.code(400).send({ error: 'Invalid signature' });
+      }
+      // Signed is not well-formed: only an event with an id and a type can be stored and deduplicated.
+      if (!isEventShaped(event)) {
+        req.log.warn('stripe webhook refused: the body is not an event');
+        return reply.code(400).send({ error: 'The body is not a Stripe event' });
       }
       let outcome;
       try {
@@ -116,6 +138,7 @@ export async function registerPaymentRoutes(http: FastifyInstance, deps: Payment
     });
 
     scope.post<{ Params: { id: string } }>('/dev-gateway/checkout/:id/pay', async (req, reply) => {
+      if (!sameOrigin(req, config.publicUrl)) return page(reply, 403, 'Forbidden', '<p>This checkout can only be paid from its own page.</p>');
       const paid = await dev.pay(orm.em.fork(), req.params.id, req.log);
       if (!paid) return page(reply, 404, 'Unknown checkout', '<p>No such checkout session.</p>');
       if (paid.outcome === 'expired') return page(reply, 410, 'Checkout expired', '<p>This checkout has expired; nothing was paid.</p>');

@@ -1,4 +1,4 @@
-import { createOrder, createPlan, ok, payWithWallet, people, setDeliveryStatus } from '../live/live-helpers';
+import { createOrder, createPlan, ok, payWithWallet, people, setDeliveryStatus } from '../support/live';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { contiguous, record, until } from './helpers';
 

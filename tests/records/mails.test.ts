@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { createOrder, createPlan, ok, payWithWallet, people } from '../live/live-helpers';
+import { createOrder, createPlan, ok, payWithWallet, people } from '../support/live';
 import { startTestServer, type TestServer } from '../support/server';
 import { record, until } from './helpers';
 

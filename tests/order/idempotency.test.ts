@@ -1,5 +1,5 @@
+import { counters, createCoupon, createOrder, createPlan, expectError, newCustomer, rowCounts } from '../support/orders';
 import { startTestServer, token, type GqlResult, type TestServer } from '../support/server';
-import { counters, createCoupon, createOrder, createPlan, expectError, newCustomer, rowCounts } from './helpers';
 
 /**
  * `createOrder`'s idempotencyKey (CONTRACT.md, Limits): the same key with the same input answers the

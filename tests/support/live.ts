@@ -1,10 +1,10 @@
 import { createClient, type Client } from 'graphql-ws';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { channel, Topic } from '../../src/infra/pubsub';
-import { token, type TestServer } from '../support/server';
-import { until } from '../support/until';
+import { channel, type Topic } from '../../src/infra/pubsub';
+import { token, type TestServer } from './server';
+import { until } from './until';
 
 export const ORDER_FIELDS = `id status version paidAt deliveredAt delivery { status attempts completedAt } total { amount }`;
 export const ORDER_UPDATED = `subscription($id: ID!) { orderUpdated(orderId: $id) { ${ORDER_FIELDS} } }`;
@@ -111,7 +111,7 @@ export async function people() {
 type People = Awaited<ReturnType<typeof people>>;
 
 /** Asserts a GraphQL result has no errors and returns its data. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 export function ok(r: { data?: unknown; errors?: unknown[] }): any {
   if (r.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
   return r.data;

@@ -1,5 +1,5 @@
+import { counters, createCoupon, createOrder, createPlan, newCustomer } from '../support/orders';
 import { startTestServer, token, type GqlResult, type TestServer } from '../support/server';
-import { counters, createCoupon, createOrder, createPlan, newCustomer } from './helpers';
 
 /**
  * Limits under concurrency: every race fires its requests at once, alternating between two server

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import Redis from 'ioredis';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from '../../src/infra/free-port';
 import { Topic } from '../../src/infra/pubsub';
+import { createOrder, createPlan, MY_ORDERS_UPDATED, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient } from '../support/live';
 import { startTestServer, type TestServer } from '../support/server';
 import { until } from '../support/until';
-import { createOrder, createPlan, MY_ORDERS_UPDATED, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient } from './live-helpers';
-import { freePort } from '../../src/infra/free-port';
 
 
 /** A Redis of this test's own, on `port`, without persistence. */

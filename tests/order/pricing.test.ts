@@ -1,7 +1,7 @@
-import { CouponPreviewDocument, type CreateCouponInput } from '../__generated__/graphql';
 import { bps, mulDivHalfUp, priceOrder, splitRelease } from '../../src/shared/money';
+import { CouponPreviewDocument, type CreateCouponInput } from '../__generated__/graphql';
+import { createCoupon, createOrder, createPlan, newCustomer } from '../support/orders';
 import { startTestServer, token, type TestServer } from '../support/server';
-import { createCoupon, createOrder, createPlan, newCustomer } from './helpers';
 
 /**
  * Hand-computed prices (TAX_RATE_BPS 1500, half up to the unit). Each row: plan price, upgrade prices,

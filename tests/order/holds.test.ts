@@ -1,8 +1,8 @@
-import { CancelOrderDocument, OrderDocument, UpdatePlanDocument } from '../__generated__/graphql';
 import { unitOfWork } from '../../src/shared/unit-of-work';
+import { CancelOrderDocument, OrderDocument, UpdatePlanDocument } from '../__generated__/graphql';
+import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCustomer } from '../support/orders';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 import { until } from '../support/until';
-import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCustomer } from './helpers';
 
 /**
  * An order gives back exactly what it took, once (CONTRACT.md, Lifecycle): an order made while its plan

@@ -1,9 +1,7 @@
 import Redis from 'ioredis';
-import { Topic } from '../../src/infra/pubsub';
 import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../src/http/ws';
+import { Topic } from '../../src/infra/pubsub';
 import { readTestEnv } from '../support/env';
-import { codeOf, startTestServer, token, type TestServer } from '../support/server';
-import { until } from '../support/until';
 import {
   cancelOrder,
   createOrder,
@@ -19,7 +17,9 @@ import {
   waitLocalListeners,
   waitSubscribers,
   wsClient,
-} from './live-helpers';
+} from '../support/live';
+import { codeOf, startTestServer, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 const redisUrl = readTestEnv().redisUrl;
 const describeRedis = redisUrl ? describe : describe.skip;

@@ -1,8 +1,8 @@
 import Redis from 'ioredis';
 import { Topic } from '../../src/infra/pubsub';
 import { readTestEnv } from '../support/env';
+import { cancelOrder, createOrder, createPlan, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient, type Sub } from '../support/live';
 import { startTestServer, type TestServer } from '../support/server';
-import { cancelOrder, createOrder, createPlan, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient, type Sub } from './live-helpers';
 
 const redisUrl = readTestEnv().redisUrl;
 const describeRedis = redisUrl ? describe : describe.skip;

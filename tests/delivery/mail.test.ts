@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { createOrder, createPlan, ok, payWithWallet, people } from '../support/live';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { until } from '../support/until';
-import { createOrder, createPlan, ok, payWithWallet, people } from './live-helpers';
 
 interface Captured {
   to: string[];

@@ -7,7 +7,7 @@ import {
   type CreateOrderInput,
   type CreatePlanInput,
 } from '../__generated__/graphql';
-import { codeOf, token, type GqlResult, type TestServer } from '../support/server';
+import { codeOf, token, type GqlResult, type TestServer } from './server';
 
 /** A customer id no other test or run uses. */
 export const newCustomer = (): string => `cust-${randomUUID()}`;
@@ -26,7 +26,7 @@ export async function createPlan(s: TestServer, input: Partial<CreatePlanInput> 
 
 /** Creates a coupon as an admin; fails the test on error. */
 export async function createCoupon(s: TestServer, input: Partial<CreateCouponInput> = {}) {
-  const r = await s.gql(CreateCouponDocument, { input: { code: newCode(), kind: 'PERCENT', value: 10, ...input } as CreateCouponInput }, await adminToken());
+  const r = await s.gql(CreateCouponDocument, { input: { code: newCode(), kind: 'PERCENT', value: 10, ...input } }, await adminToken());
   if (r.errors) throw new Error(`createCoupon failed: ${JSON.stringify(r.errors)}`);
   return r.data!.createCoupon;
 }

@@ -1,8 +1,8 @@
 import { Client } from 'pg';
 import { CancelOrderDocument, OrderDocument } from '../__generated__/graphql';
+import { counters, createCoupon, createOrder, createPlan, newCustomer } from '../support/orders';
 import { startTestServer, token, type TestServer } from '../support/server';
 import { until } from '../support/until';
-import { counters, createCoupon, createOrder, createPlan, newCustomer } from './helpers';
 
 /** The order's status and reason, straight from the database. */
 const stateOf = async (s: TestServer, id: string) =>

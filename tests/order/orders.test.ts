@@ -1,9 +1,9 @@
 import { Client } from 'pg';
-import { CancelOrderDocument, MyOrdersDocument, OrderDocument } from '../__generated__/graphql';
 import { myOrdersQuery } from '../../src/modules/order/order.cursor';
 import { encodeCursor } from '../../src/shared/cursor';
+import { CancelOrderDocument, MyOrdersDocument, OrderDocument } from '../__generated__/graphql';
+import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCustomer, rowCounts } from '../support/orders';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
-import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCustomer, rowCounts } from './helpers';
 
 let s: TestServer;
 beforeAll(async () => {

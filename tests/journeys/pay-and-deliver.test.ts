@@ -1,8 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { splitRelease } from '../../src/shared/money';
-import { codeOf, startTestServer, type TestServer } from '../support/server';
-import { until } from '../support/until';
 import {
   cancelOrder,
   createOrder,
@@ -15,7 +13,9 @@ import {
   setDeliveryStatus,
   subscribe,
   wsClient,
-} from './live-helpers';
+} from '../support/live';
+import { codeOf, startTestServer, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 let s: TestServer;
 beforeAll(async () => {

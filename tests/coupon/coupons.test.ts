@@ -6,8 +6,8 @@ import {
   type CreateCouponInput,
 } from '../__generated__/graphql';
 import { readTestEnv } from '../support/env';
+import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCode, newCustomer, rowCounts } from '../support/orders';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
-import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCode, newCustomer, rowCounts } from './helpers';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -63,7 +63,7 @@ describe('coupon administration', () => {
   ];
   test.each(bad)('%s -> BAD_USER_INPUT naming the field, nothing stored', async (_name, patch, field) => {
     const before = await rowCounts(s);
-    const r = await s.gql(CreateCouponDocument, { input: { code: newCode(), kind: 'PERCENT', value: 10, ...patch } as CreateCouponInput }, await adminToken());
+    const r = await s.gql(CreateCouponDocument, { input: { code: newCode(), kind: 'PERCENT', value: 10, ...patch } }, await adminToken());
     expect(expectError(r, 'BAD_USER_INPUT').field).toBe(field);
     expect(await rowCounts(s)).toEqual(before);
   });

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { encodeCursor } from '../../src/shared/cursor';
 import { AdminCustomersDocument, MeAccountDocument, SetCustomerGroupDocument, type AdminCustomersQueryVariables } from '../__generated__/graphql';
+import { MALFORMED_CURSORS, adminToken, expectCode, ok, readAll } from '../support/backoffice';
 import { CREDIT } from '../support/payments-fixtures';
 import { startTestServer, token, type TestServer } from '../support/server';
-import { MALFORMED_CURSORS, adminToken, expectCode, ok, readAll } from './helpers';
 
 let s: TestServer;
 let admin: string;

@@ -24,7 +24,7 @@ async function devCheckout() {
   const order = await createOrder(s, c, planId);
   const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
   expect(r.errors).toBeUndefined();
-  return { order, path: new URL(r.data!.payWithGateway.checkoutUrl as string).pathname };
+  return { order, path: new URL(r.data!.payWithGateway.checkoutUrl).pathname };
 }
 
 /** Posts the Pay form, as a browser on `origin` would (no Origin header when null). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { encodeCursor } from '../../src/shared/cursor';
-import { codeOf, token, type GqlResult, type TestServer } from '../support/server';
+import { codeOf, token, type GqlResult, type TestServer } from './server';
 
 /** An admin token of the back-office tests. */
 export const adminToken = (): Promise<string> => token(`admin-${randomUUID()}`, 'admin');

@@ -3,9 +3,9 @@ import { Client } from 'pg';
 import { adminOrdersQuery, normaliseOrderFilter, type OrderSearchFilter } from '../../src/modules/order/order-search';
 import { encodeCursor } from '../../src/shared/cursor';
 import { AdminCustomersDocument, AdminOrdersDocument, type AdminOrdersQueryVariables, type OrderFilter } from '../__generated__/graphql';
+import { MALFORMED_CURSORS, adminToken, expectCode, ok, readAll } from '../support/backoffice';
 import { CREDIT, PAY_WALLET, cancelOrder, createOrder, createPlan, createProviderPlan, newCustomer, type TestCustomer } from '../support/payments-fixtures';
 import { startTestServer, token, type TestServer } from '../support/server';
-import { MALFORMED_CURSORS, adminToken, expectCode, ok, readAll } from './helpers';
 
 let s: TestServer;
 let admin: string;

@@ -19,11 +19,11 @@ import {
   UpdatePlanDocument,
   type AuditLogQueryVariables,
 } from '../__generated__/graphql';
+import { MALFORMED_CURSORS, expectCode, ok, readAll } from '../support/backoffice';
 import { createOrder, createProviderPlan, credit, newCustomer } from '../support/payments-fixtures';
 import { startTestServer, token, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
-import { MALFORMED_CURSORS, expectCode, ok, readAll } from './helpers';
 
 let s: TestServer;
 beforeAll(async () => {

@@ -1,6 +1,9 @@
 import { OrderRecordDocument, type OrderRecordFieldsFragment } from '../__generated__/graphql';
 import type { TestServer } from '../support/server';
 
+/** The tests' one polling helper, for the record tests that import it from here. */
+export { until } from '../support/until';
+
 /** The order as a record, read through `order(id)` with the given token; throws on errors. */
 export async function record(s: TestServer, orderId: string, auth: string): Promise<OrderRecordFieldsFragment> {
   const r = await s.gql(OrderRecordDocument, { id: orderId }, auth);
@@ -17,15 +20,4 @@ export function contiguous(o: OrderRecordFieldsFragment) {
   // The last entry is the order as it is now.
   expect(o.history.at(-1)).toMatchObject({ status: o.status, deliveryStatus: o.delivery?.status ?? null });
   return steps(o);
-}
-
-/** Polls until `check` returns a truthy value; throws naming `what` after `ms`. */
-export async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

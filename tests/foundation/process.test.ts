@@ -1,14 +1,14 @@
+import { print } from 'graphql';
+import { createClient } from 'graphql-ws';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { freePort } from '../../src/infra/free-port';
 import { CreatePlanDocument, PlanNamesDocument } from '../__generated__/graphql';
-import { print } from 'graphql';
 import { createTestDatabase, TEST_SECRET, token } from '../support/server';
 import { until } from '../support/until';
-import { freePort } from '../../src/infra/free-port';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

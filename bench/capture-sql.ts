@@ -55,6 +55,8 @@ export async function captureStatements(url: string, base: BaseSeed): Promise<Ca
   };
   const app = await startApp(loadConfig({ ...apiEnv({ databaseUrl: url, port: 0 }), LOG_LEVEL: 'warn', RUN_WORKER: 'false' }), url, {
     migrate: false,
+    // The ORM's logger colours SQL with ANSI escapes (ESC [ ... m); they are stripped before comparing.
+    // eslint-disable-next-line no-control-regex -- matching the ESC control character is the point
     orm: { onQuery: (sql) => recording && captured.push(sql.replace(/\x1b\[[0-9;]*m/g, '').replace(/\s+/g, ' ').replace(/^\[query\] /, '').replace(/ \[took .*$/, '').trim()) },
   });
   const pool = sqlPool(url);

@@ -18,18 +18,17 @@ import 'reflect-metadata';
 import Redis from 'ioredis';
 import os from 'node:os';
 import path from 'node:path';
-import { startApi, type Server } from './lib/api';
+import { startApi, type Server, apiEnv } from './lib/api';
 import { buildAll } from './lib/build';
+import { measureCareful, type CarefulCeiling } from './lib/careful';
 import type { BenchContext } from './lib/context';
 import { BENCH_DB, dropDatabase, recreateDatabase, redact, sqlPool } from './lib/database';
+import { measureHello } from './lib/hello';
+import type { LoadResult } from './lib/load';
 import { BenchSetupError, fileLimits, runOrThrow, stopAllChildren } from './lib/processes';
 import { describeMachine, writeResults, type ScenarioResult } from './lib/report';
 import { seedBase } from './lib/seed';
 import { adminDatabaseUrl, parseOptions, redisUrl as defaultRedisUrl, ROOT } from './lib/settings';
-import { apiEnv } from './lib/api';
-import { measureCareful, type CarefulCeiling } from './lib/careful';
-import { measureHello } from './lib/hello';
-import type { LoadResult } from './lib/load';
 
 /**
  * Scenario groups, in the order they run (myorders before any scenario that creates orders: it needs

@@ -10,7 +10,8 @@ import path from 'node:path';
 async function main() {
   const root = path.resolve(process.argv[2] ?? path.join(__dirname, '..'));
   const { config } = await loadCodegenConfig({ configFilePath: path.join(root, 'codegen.yml') });
-  const outputs: Array<{ filename: string; content: string }> = await generate({ ...config, cwd: root, silent: true }, false);
+  // generate() is typed `any` (it returns the files only when not writing them, as here).
+  const outputs = (await generate({ ...config, cwd: root, silent: true }, false)) as Array<{ filename: string; content: string }>;
   if (outputs.length === 0) throw new Error('codegen produced no files');
   const stale = outputs
     .filter((o) => {

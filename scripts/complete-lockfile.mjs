@@ -3,6 +3,7 @@
 // them (npm/cli#8805); the added entries carry version, os, cpu and libc, so other platforms still resolve
 // them from the registry while this one skips them. Run `npm run lock:complete` after changing dependencies.
 import { readFileSync, writeFileSync } from 'node:fs';
+
 const file = process.argv[2] ?? 'package-lock.json';
 const lock = JSON.parse(readFileSync(file, 'utf8'));
 const pk = lock.packages;

@@ -26,10 +26,10 @@ const changes = Number(process.argv[2] ?? 200);
 const tokenFor = (sub: string, role: string) =>
   new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
 
-async function gql(app: RunningApp, query: string, variables: Record<string, unknown>, auth: string) {
+async function gql<T = unknown>(app: RunningApp, query: string, variables: Record<string, unknown>, auth: string): Promise<T> {
   const res = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: any; errors?: unknown[] };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
+  if (body.errors || body.data === undefined) throw new Error(JSON.stringify(body.errors ?? body));
   return body.data;
 }
 
@@ -61,14 +61,14 @@ async function main(): Promise<void> {
   const [customer, provider, adminTok] = await Promise.all([tokenFor(`c-${tag}`, 'customer'), tokenFor(`p-${tag}`, 'provider'), tokenFor(`a-${tag}`, 'admin')]);
   await gql(a, `{ me { id } }`, {}, provider);
   await gql(a, `{ me { id } }`, {}, customer);
-  const plan = (await gql(a, `mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }`, { i: { name: 'Latency', price: 1000, providerId: `p-${tag}` } }, adminTok)).createPlan.id;
+  const plan = (await gql<{ createPlan: { id: string } }>(a, `mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }`, { i: { name: 'Latency', price: 1000, providerId: `p-${tag}` } }, adminTok)).createPlan.id;
   await gql(a, `mutation($c: ID!) { creditWallet(customerId: $c, amount: 100000, reference: "r-${tag}") { balance { amount } } }`, { c: `c-${tag}` }, adminTok);
 
   const runs = redisUrl
     ? ([['one instance (Redis bus)', a, a], ['across two instances (Redis)', a, b]] as const)
     : ([['one instance (in-process bus)', a, a]] as const);
   for (const [label, subscribeOn, changeOn] of runs) {
-    const orderId = (await gql(a, `mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }`, { i: { planId: plan } }, customer)).createOrder.id;
+    const orderId = (await gql<{ createOrder: { id: string } }>(a, `mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }`, { i: { planId: plan } }, customer)).createOrder.id;
     await gql(a, `mutation($id: ID!) { payWithWallet(orderId: $id) { id } }`, { id: orderId }, customer);
     const client = createClient({ url: `${subscribeOn.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${customer}` } });
     const received = new Map<number, number>();
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     let next = 'IN_PROGRESS';
     const lat: number[] = [];
     for (let i = 0; i < changes; i++) {
-      const v = (await gql(changeOn, `mutation($id: ID!, $s: DeliveryStatus!) { setDeliveryStatus(orderId: $id, status: $s) { version } }`, { id: orderId, s: next }, provider)).setDeliveryStatus.version;
+      const v = (await gql<{ setDeliveryStatus: { version: number } }>(changeOn, `mutation($id: ID!, $s: DeliveryStatus!) { setDeliveryStatus(orderId: $id, status: $s) { version } }`, { id: orderId, s: next }, provider)).setDeliveryStatus.version;
       next = next === 'REVIEWING' ? 'IN_PROGRESS' : 'REVIEWING';
       while (!received.has(v)) await new Promise<void>((r) => (wake = r));
       lat.push(received.get(v)! - committedAt.get(`${orderId}:${v}`)!);

@@ -21,7 +21,7 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e.message);
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
   process.exit(1);
 });

@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config';
+import { DEFAULT_GROUP, type Customer } from './modules/customer';
+import { planLoaders, type PlanLoaders } from './modules/plan';
 import type { Services } from './services';
 import { Role, type CallerContext, type Principal, type Viewer } from './shared/caller';
 import { ForbiddenError, UnauthenticatedError } from './shared/errors';
-import { DEFAULT_GROUP, type Customer } from './modules/customer';
-import { planLoaders, type PlanLoaders } from './modules/plan';
 
 /**
  * The whole context, built here only: every module's resolvers take the slice they need

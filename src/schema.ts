@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { DateTimeScalar } from './shared/date-time';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
 import * as audit from './modules/audit';
@@ -10,6 +9,7 @@ import * as order from './modules/order';
 import * as payment from './modules/payment';
 import * as plan from './modules/plan';
 import * as wallet from './modules/wallet';
+import { DateTimeScalar } from './shared/date-time';
 
 /** Every resolver class of the API, module by module. */
 export const resolvers = [

@@ -67,6 +67,7 @@ export function createServices(deps: {
   const orderEvents = new OrderEvents(deps.bus);
   const stripe = createStripe(deps.config.stripe);
   const gateway: PaymentGateway = stripe ? new StripeGateway(stripe) : new DevGateway(deps.config.publicUrl);
+  // eslint-disable-next-line no-console -- wired without a logger (by hand, outside main and the worker), mail notes still show
   const mailer = new Mailer(deps.config.smtpUrl, deps.log ?? ((m, f) => console.log(m, f)));
   const plans = new PlanService(deps.bus, audits, deps.config.catalogueMaxAgeSeconds * 1000);
   const couponPreviewLimiter = new RateLimiter({

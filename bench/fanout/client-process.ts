@@ -4,8 +4,8 @@
  * driven over IPC. It records, on the machine's monotonic clock, when each order's first change
  * (version > 1) arrives.
  */
-import { performance } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
+import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { nowMs } from '../lib/stats';
 import type { ToClients, FromClients } from './protocol';
@@ -93,7 +93,7 @@ process.on('message', (m: ToClients) => {
     } else if (m.type === 'collect') {
       send({ type: 'received', changes: [...changedAt.entries()].map(([id, t]) => [id, ...t]), failed, firstError, duplicates });
     } else if (m.type === 'close') {
-      await Promise.all(clients.map((c) => c.dispose()));
+      await Promise.all(clients.map(async (c) => c.dispose()));
       process.exit(0);
     }
   })();

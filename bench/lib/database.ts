@@ -42,7 +42,7 @@ export function sqlPool(url: string, max = 4): Pool {
 
 /** Single value of a query. */
 export async function scalar<T = unknown>(pool: Pool, text: string, params: unknown[] = []): Promise<T> {
-  const { rows } = await pool.query(text, params);
+  const { rows } = await pool.query<Record<string, unknown>>(text, params);
   return Object.values(rows[0] ?? {})[0] as T;
 }
 

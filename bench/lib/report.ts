@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import type { LoadResult } from './load';
-import { round } from './stats';
 import { RESULTS_DIR, ROOT } from './settings';
+import { round } from './stats';
 
 /** One line of the results: a measured value, the ceiling measured in the same run, and the goal. */
 export interface ScenarioResult {

@@ -1,10 +1,11 @@
 import http from 'node:http';
-import { performance } from 'node:perf_hooks';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Topic, memoryBus } from '../../src/infra/pubsub';
+import type { OrderTopics } from '../../src/modules/order';
 import { OrderFeed } from '../../src/modules/order/order-live.service';
 import type { OrderSnapshot } from '../../src/modules/order/order.snapshot';
-import type { OrderTopics } from '../../src/modules/order';
+import type { FromClients, ToClients } from '../fanout/protocol';
 import { nodeFlags, startApi, type Server } from '../lib/api';
 import type { BenchContext } from '../lib/context';
 import { httpLoad } from '../lib/load';
@@ -14,7 +15,6 @@ import { seedCustomers, seedOrders } from '../lib/seed';
 import { ROOT } from '../lib/settings';
 import { mean, nowMs, percentile } from '../lib/stats';
 import { tokens } from '../lib/tokens';
-import type { FromClients, ToClients } from '../fanout/protocol';
 
 /** A subscriber's order and its customer's token. */
 interface Target {

@@ -1,7 +1,7 @@
 import type { BenchContext } from '../lib/context';
 import { scalar } from '../lib/database';
-import { httpLoad, type LoadResult } from '../lib/load';
 import { HELLO_NAME } from '../lib/hello';
+import { httpLoad, type LoadResult } from '../lib/load';
 import { throughputResult, type ScenarioResult } from '../lib/report';
 import { seedCustomers, seedOrders } from '../lib/seed';
 import { tokens } from '../lib/tokens';

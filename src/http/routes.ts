@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config';
 import type { Orm } from '../infra/orm';
-import type { Services } from '../services';
 import { registerPaymentRoutes } from '../modules/payment';
+import type { Services } from '../services';
 
 /** What a module's HTTP routes may use. */
 export interface RouteDeps {

@@ -316,8 +316,8 @@ function runToEnd(file: string, args: string[], runAs: RunAs | undefined): Promi
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { ...runAs, cwd: '/', env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
     child.once('error', (e) => reject(new Error(`cannot run ${file}: ${e.message}`)));
     child.once('close', (code) => resolve({ code, output }));
   });
@@ -336,7 +336,7 @@ async function startServer(
   port: number,
   runAs: RunAs | undefined,
   log: (m: string) => void,
-): Promise<{ pid: number; stop(): Promise<void> }> {
+): Promise<{ pid: number; stop: () => Promise<void> }> {
   // Started first, so there is no moment the server runs unwatched: it learns the pid on its first line.
   const watchdog = spawn('/bin/sh', ['-c', 'read -r pid || exit 0; read -r _; kill -INT "$pid" 2>/dev/null', 'embedded-postgres-watchdog'], {
     detached: true,
@@ -348,7 +348,7 @@ async function startServer(
     watchdog.ref(); // waited for below
     watchdog.kill('SIGKILL');
     await watchdogGone;
-    watchdog.stdin!.destroy();
+    watchdog.stdin.destroy();
   };
 
   const server: ChildProcess = spawn(
@@ -375,7 +375,7 @@ async function startServer(
     await dropWatchdog();
     throw e;
   }
-  watchdog.stdin!.write(`${server.pid}\n`);
+  watchdog.stdin.write(`${server.pid}\n`);
   writeFileSync(path.join(clusterDir, OWNER_FILE), `${process.pid}\n`);
   // Neither child keeps this process alive; `stop()` (or the watchdog) ends them.
   server.unref();

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { run, runMigrations, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents, type Logger as WorkerLogger, Logger } from 'graphile-worker';
 import { EventEmitter } from 'node:events';
 import { Client, Pool } from 'pg';
-import { run, runMigrations, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents, type Logger as WorkerLogger, Logger } from 'graphile-worker';
 
 /** Options of one enqueued job. */
 export interface EnqueueOptions {
@@ -29,7 +29,8 @@ export async function migrateJobs(connectionString: string): Promise<void> {
 
 function quietLogger(log?: (level: string, message: string) => void): WorkerLogger {
   return new Logger(() => (level, message) => {
-    if (log && level !== 'debug') log(level, message);
+    const name: string = level;
+    if (log && name !== 'debug') log(name, message);
   });
 }
 

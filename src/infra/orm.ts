@@ -1,7 +1,6 @@
 import { MikroORM, type Options } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
-import { PostgreSqlDriver, defineConfig, type EntityManager } from '@mikro-orm/postgresql';
-import path from 'node:path';
+import { type PostgreSqlDriver, defineConfig, type EntityManager } from '@mikro-orm/postgresql';
 import { migrationsList } from '../../migrations';
 
 export type { EntityManager };

@@ -141,7 +141,7 @@ export function memoryBus<P extends TopicPayloads = Record<Topic, unknown>>(onEr
   // Node's default cap of 10 would print a leak warning on the console for the eleventh.
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
-  return new Bus<P>(new MemoryPubSub({ eventEmitter: emitter }) as unknown as Engine, onError, () => true, async () => undefined);
+  return new Bus<P>(new MemoryPubSub({ eventEmitter: emitter }), onError, () => true, async () => undefined);
 }
 
 /**
@@ -179,7 +179,7 @@ export function redisBus<P extends TopicPayloads = Record<Topic, unknown>>(url: 
   const engine = new RedisPubSub({ publisher, subscriber });
   let closing = false;
   const bus = new Bus<P>(
-    engine as unknown as Engine,
+    engine,
     onError,
     () => publisher.status === 'ready' && subscriber.status === 'ready',
     async () => {

@@ -19,6 +19,6 @@ function inRange(d: Date): Date {
  */
 export const DateTimeScalar = new GraphQLScalarType<Date, Date | string>({
   ...DateTimeResolver.toConfig(),
-  parseValue: (value) => inRange(DateTimeResolver.parseValue(value) as Date),
-  parseLiteral: (ast, vars) => inRange(DateTimeResolver.parseLiteral(ast, vars) as Date),
+  parseValue: (value) => inRange(DateTimeResolver.parseValue(value)),
+  parseLiteral: (ast, vars) => inRange(DateTimeResolver.parseLiteral(ast, vars)),
 });

@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
 import { enqueue } from '../../infra/jobs';
-import { splitRelease } from '../../shared/money';
-import { BadUserInputError, ForbiddenError, InvalidStatusTransitionError, NotFoundError } from '../../shared/errors';
 import { Role, type Principal } from '../../shared/caller';
+import { BadUserInputError, ForbiddenError, InvalidStatusTransitionError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
+import { splitRelease } from '../../shared/money';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import { DeliveryStatus, Order, orderLifecycle, OrderStatus, readSnapshot, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
@@ -12,8 +12,8 @@ import { Plan } from '../plan';
 import { AccountKind, EntryKind, type LedgerLine, type LedgerService } from '../wallet';
 import { Delivery } from './delivery.entity';
 import { DeliveryActor, DeliveryMode, deliveryMoves } from './delivery.fsm';
-import type { Provisioner } from './provisioner';
 import { MailKind, mailJob } from './order-mail';
+import type { Provisioner } from './provisioner';
 
 /** Task name of the automatic delivery job. */
 export const DELIVER_ORDER_TASK = 'deliver_order';

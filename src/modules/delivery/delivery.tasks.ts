@@ -1,7 +1,7 @@
+import type { Config } from '../../config';
 import type { Task, TaskList } from '../../infra/jobs';
 import type { Mailer } from '../../infra/mail';
 import type { Orm } from '../../infra/orm';
-import type { Config } from '../../config';
 import { DELIVER_ORDER_TASK, type DeliveryService } from './delivery.service';
 import { composeOrderMail, SEND_MAIL_TASK, type MailJobPayload } from './order-mail';
 

@@ -3,8 +3,8 @@ import { Topic, type EventBus, type Unlisten } from '../../infra/pubsub';
 import { Role, type Principal } from '../../shared/caller';
 import { ForbiddenError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
-import { orderLifecycle } from './order.fsm';
 import type { OrderTopics } from './order.events';
+import { orderLifecycle } from './order.fsm';
 import { readSnapshots, type OrderSnapshot } from './order.snapshot';
 
 /** Reads an order as committed, its delivery included (the delivery module's service does). */
@@ -84,6 +84,7 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
 
   throw(e: unknown): Promise<IteratorResult<OrderSnapshot>> {
     void this.return();
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the iterator protocol rejects with the value given to throw(), whatever it is
     return Promise.reject(e);
   }
 

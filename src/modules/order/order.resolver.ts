@@ -1,10 +1,9 @@
 import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import type { CallerContext } from '../../shared/caller';
-import type { Caller, OrderActor, OrderService } from './order.service';
-import type { OrderSnapshot } from './order.snapshot';
 import { CancelOrderArgs, CreateOrderInput, MyOrdersArgs, OrderArgs } from './order.inputs';
+import type { Caller, OrderActor, OrderService, OrderPage } from './order.service';
+import type { OrderSnapshot } from './order.snapshot';
 import { OrderConnection, OrderType } from './order.types';
-import type { OrderPage } from './order.service';
 
 /** The part of the request context these resolvers use. */
 type Context = CallerContext<{ orders: OrderService }>;

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
 import { enqueue } from '../../infra/jobs';
+import { Role, type Viewer } from '../../shared/caller';
 import {
   BadUserInputError,
   CouponInvalidError,
@@ -9,7 +10,6 @@ import {
   OutOfStockError,
   UnpaidOrderLimitError,
 } from '../../shared/errors';
-import { Role, type Viewer } from '../../shared/caller';
 import { isUuid } from '../../shared/ids';
 import { MAX_ORDER_AMOUNT, priceOrder } from '../../shared/money';
 import { PageInfo } from '../../shared/types';
@@ -17,8 +17,8 @@ import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import { couponKey, CouponRejection, couponMessage, type Coupon, type CouponService } from '../coupon';
 import { resolvePurchase, type PlanService } from '../plan';
-import { CancelReason, Order, OrderStatus } from './order.entity';
 import { decodeOrderCursor, encodeOrderCursor, myOrdersQuery } from './order.cursor';
+import { CancelReason, Order, OrderStatus } from './order.entity';
 import type { OrderEvents } from './order.events';
 import { orderLifecycle } from './order.fsm';
 import type { CreateOrderInput } from './order.inputs';

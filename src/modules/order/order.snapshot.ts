@@ -1,3 +1,8 @@
+import type { FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { OrderDelivery } from './order.delivery';
+import { Order, type BoughtUpgrade } from './order.entity';
+
 /**
  * An order as published to subscribers after a commit: plain JSON (dates as ISO strings), so it
  * crosses Redis unchanged and a subscriber needs no database read to answer.
@@ -41,11 +46,6 @@ export interface DeliverySnapshot {
   updatedAt: string;
   completedAt: string | null;
 }
-
-import type { FilterQuery } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { OrderDelivery } from './order.delivery';
-import { Order, type BoughtUpgrade } from './order.entity';
 
 const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 

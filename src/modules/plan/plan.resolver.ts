@@ -1,6 +1,6 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { Money } from '../../shared/types';
 import { Role } from '../../shared/caller';
+import { Money } from '../../shared/types';
 import type { CataloguePlan, CatalogueUpgrade } from './catalogue';
 import { Plan, PlanUpgrade } from './plan.entity';
 import type { LoadingContext } from './plan.loaders';

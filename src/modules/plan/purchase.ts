@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { BadUserInputError, NotFoundError, PlanNotAvailableError } from '../../shared/errors';
 import type { Viewer } from '../../shared/caller';
+import { BadUserInputError, NotFoundError, PlanNotAvailableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { MAX_ORDER_AMOUNT } from '../../shared/money';
 import { Plan, PlanUpgrade } from './plan.entity';

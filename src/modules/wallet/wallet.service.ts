@@ -6,7 +6,7 @@ import { PageInfo } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import type { LedgerService } from './ledger.service';
-import { AccountKind, EntryKind, MAX_WALLET_BALANCE } from './wallet.entity';
+import { AccountKind, EntryKind } from './wallet.entity';
 import { DEFAULT_PAGE, type WalletTransactionConnection, type WalletView } from './wallet.types';
 
 interface EntryRow {

@@ -27,12 +27,6 @@ export class OrderEvent {
   @Property({ type: 'string', length: 80 })
   actor: string;
 
-  constructor(orderId: string, version: number, at: Date, status: OrderStatus, deliveryStatus: DeliveryStatus | null, actor: string) {
-    this.orderId = orderId;
-    this.version = version;
-    this.at = at;
-    this.status = status;
-    this.deliveryStatus = deliveryStatus;
-    this.actor = actor;
-  }
+  // Rows are written by the database's triggers on "order" alone; nothing builds one here, so there is no
+  // constructor to pretend otherwise.
 }

@@ -43,17 +43,8 @@ export class Receipt {
   @Property({ type: 'integer' })
   total: number;
 
-  constructor(orderId: string, number: string, issuedAt: Date, currency: string, lines: ReceiptLine[], amounts: { subtotal: number; discount: number; tax: number; total: number }) {
-    this.orderId = orderId;
-    this.number = number;
-    this.issuedAt = issuedAt;
-    this.currency = currency;
-    this.lines = lines;
-    this.subtotal = amounts.subtotal;
-    this.discount = amounts.discount;
-    this.tax = amounts.tax;
-    this.total = amounts.total;
-  }
+  // Inserted by SQL in the payment's transaction (issueReceipt, numbered from its sequence); nothing builds
+  // one here, so there is no constructor to pretend otherwise.
 }
 
 /**

@@ -69,11 +69,6 @@ export class WalletTopUp {
   @Property({ type: 'datetime', nullable: true })
   settledAt: Date | null = null;
 
-  constructor(customer: Customer, amount: number, currency: string, sessionId: string, checkoutUrl: string) {
-    this.customer = customer;
-    this.amount = amount;
-    this.currency = currency;
-    this.sessionId = sessionId;
-    this.checkoutUrl = checkoutUrl;
-  }
+  // Inserted by SQL in TopUpService with its checkout session; nothing builds one here, so there is no
+  // constructor to pretend otherwise.
 }

@@ -1,8 +1,8 @@
 import { OrderRecordDocument, type OrderRecordFieldsFragment } from '../__generated__/graphql';
-import type { TestServer } from '../support/server';
+import type { TestServer } from './server';
 
 /** The tests' one polling helper, for the record tests that import it from here. */
-export { until } from '../support/until';
+export { until } from './until';
 
 /** The order as a record, read through `order(id)` with the given token; throws on errors. */
 export async function record(s: TestServer, orderId: string, auth: string): Promise<OrderRecordFieldsFragment> {

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { CreateCouponDocument, CreatePlanDocument, UpdatePlanDocument } from '../__generated__/graphql';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import { PAY_GATEWAY, PAY_WALLET, REFUND, adminToken, credit, newCustomer, type TestCustomer } from '../support/payments-fixtures';
+import { contiguous, record, until } from '../support/records';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
-import { contiguous, record, until } from './helpers';
 
 /**
  * Order.payment, Order.refund, Order.receipt and Order.upgrades as bought, through the real server with

@@ -1,6 +1,6 @@
 import { createOrder, createPlan, ok, payWithWallet, people, setDeliveryStatus } from '../support/live';
+import { contiguous, record, until } from '../support/records';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
-import { contiguous, record, until } from './helpers';
 
 /**
  * `Order.history`: one entry per committed change, versions 1..n without gaps, each with the status and

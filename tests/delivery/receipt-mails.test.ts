@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { createOrder, createPlan, ok, payWithWallet, people } from '../support/live';
+import { record, until } from '../support/records';
 import { startTestServer, type TestServer } from '../support/server';
-import { record, until } from './helpers';
 
 /** The receipt goes out with the confirmation mail; every refund sends a refund mail. Through a real SMTP server. */
 jest.setTimeout(120_000);

@@ -1,3 +1,4 @@
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -5,7 +6,6 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { freePort } from '../../src/infra/free-port';
 import { codeOf, createTestDatabase, startTestServer, TEST_SECRET, type GqlResult, type TestServer } from '../support/server';
 import { until } from '../support/until';

@@ -1,5 +1,5 @@
-import os from 'node:os';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { startTestServer, type TestServer } from '../support/server';
 
 /**

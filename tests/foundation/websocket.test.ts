@@ -1,5 +1,5 @@
-import { createClient, type Client } from 'graphql-ws';
 import { print } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { MeDocument } from '../__generated__/graphql';
@@ -13,7 +13,7 @@ afterAll(() => s.stop());
 
 const clients: Client[] = [];
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  await Promise.all(clients.splice(0).map(async (c) => c.dispose()));
 });
 
 interface Outcome {

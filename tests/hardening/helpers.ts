@@ -54,7 +54,7 @@ export async function startPrivateDatabase(dataDir: string, port: number, databa
   const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'fixtures', 'pg-control.ts'), dataDir, String(port), database], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const rl = readline.createInterface({ input: child.stdout! });
+  const rl = readline.createInterface({ input: child.stdout });
   const waiters: Array<(line: string) => void> = [];
   rl.on('line', (line) => waiters.shift()?.(line));
   const next = () =>
@@ -73,16 +73,16 @@ export async function startPrivateDatabase(dataDir: string, port: number, databa
     url,
     async stop() {
       const done = next();
-      child.stdin!.write('stop\n');
+      child.stdin.write('stop\n');
       await done;
     },
     async start() {
       const done = next();
-      child.stdin!.write('start\n');
+      child.stdin.write('start\n');
       await done;
     },
     async close() {
-      child.stdin!.end();
+      child.stdin.end();
       await exited;
     },
   };
@@ -111,7 +111,7 @@ export async function spawnServer(env: Record<string, string>, opts: { script?: 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) readline.createInterface({ input: stream }).on('line', (l) => output.push(l));
+  for (const stream of [child.stdout, child.stderr]) readline.createInterface({ input: stream }).on('line', (l) => output.push(l));
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const url = `http://127.0.0.1:${port}`;
   const ready = until('the spawned server to be ready', async () => (await fetch(`${url}/readyz`)).status === 200, opts.readyTimeoutMs ?? 60_000, 200);

@@ -48,7 +48,7 @@ async function gql(query: string, opts: { token?: string; variables?: object; op
     },
     body: JSON.stringify({ query, variables: opts.variables, operationName: opts.operationName }),
   });
-  return { status: res.status, requestId: res.headers.get('x-request-id'), body: (await res.json()) as any };
+  return { status: res.status, requestId: res.headers.get('x-request-id'), body: (await res.json()) };
 }
 
 /** The request line of one request id, once written (the line is written after the response is sent). */

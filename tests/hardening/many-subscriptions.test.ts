@@ -10,7 +10,7 @@ beforeAll(async () => {
   s = await startTestServer();
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.dispose()));
+  await Promise.all(clients.map(async (c) => c.dispose()));
   await s.stop();
 });
 

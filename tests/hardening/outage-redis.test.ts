@@ -80,7 +80,7 @@ test('Redis stops and comes back: mutations commit, /readyz says 503 meanwhile, 
   const late = subscribe(client, ORDER_UPDATED, { id: orderId });
   await late.count(1);
   expect(late.events[0].version).toBe(3);
-  client.dispose();
+  await client.dispose();
 });
 
 test("myOrdersUpdated catches up after a Redis outage: a payment and a new order made meanwhile arrive, once each", async () => {
@@ -104,7 +104,7 @@ test("myOrdersUpdated catches up after a Redis outage: a payment and a new order
   await until('/readyz 200 again', async () => (await readyz(s)).status === 200, 15_000);
   ok(await setDeliveryStatus(s, first, 'IN_PROGRESS', p.provider));
   await until('the change made after the outage', () => sub.events.find((e) => e.id === first && e.version === 3), 15_000);
-  client.dispose();
+  await client.dispose();
   // The order that did not change while subscribed (its PENDING state) is not sent again.
   expect(sub.events.map((e) => [e.id, e.version, e.status]).sort()).toEqual(
     [

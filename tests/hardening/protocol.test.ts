@@ -40,7 +40,7 @@ const KNOWN_SHOULD_FAILURES = ['572B', 'FDE2', '7B9B'];
 function rawSocket(protocol = 'graphql-transport-ws') {
   const ws = new WebSocket(s.wsUrl, protocol);
   const messages: any[] = [];
-  ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+  ws.on('message', (d) => messages.push(JSON.parse((d as Buffer).toString())));
   const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason), at: Date.now() })));
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -52,7 +52,7 @@ function rawSocket(protocol = 'graphql-transport-ws') {
       const found = messages.find((m) => m.type === type);
       if (found) return resolve(found);
       const on = (d: WebSocket.RawData) => {
-        const m = JSON.parse(String(d));
+        const m = JSON.parse((d as Buffer).toString());
         if (m.type === type) {
           ws.off('message', on);
           resolve(m);

@@ -142,7 +142,7 @@ describe('tokens on the WebSocket path', () => {
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'connection_init', payload: connectionParams }));
     ws.on('message', (d) => {
-      if (JSON.parse(String(d)).type === 'connection_ack') ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { id } }', extensions } }));
+      if (JSON.parse((d as Buffer).toString()).type === 'connection_ack') ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { id } }', extensions } }));
     });
     return closed;
   }

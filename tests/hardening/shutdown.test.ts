@@ -19,7 +19,7 @@ async function openSocket(url: string, auth: string) {
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${auth}` } })));
-    ws.on('message', (d) => JSON.parse(String(d)).type === 'connection_ack' && resolve());
+    ws.on('message', (d) => JSON.parse((d as Buffer).toString()).type === 'connection_ack' && resolve());
     ws.once('error', reject);
   });
   return { ws, closed };

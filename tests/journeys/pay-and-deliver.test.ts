@@ -36,7 +36,7 @@ test('wallet payment, then automatic delivery: a subscriber sees every version i
 
   ok(await payWithWallet(s, orderId, p.customer));
   const events = await sub.count(4);
-  client.dispose();
+  await client.dispose();
 
   expect(events.map((e) => [e.status, e.delivery?.status ?? null])).toEqual([
     ['PENDING', null],
@@ -157,7 +157,7 @@ test('provider journey: NEW → IN_PROGRESS → REVIEWING → COMPLETED, the pro
   await later.count(1);
   ok(await cancelOrder(s, laterId, p.customer));
   await later.count(2);
-  client.dispose();
+  await client.dispose();
   expect(events.map((e) => [e.status, e.delivery?.status ?? null])).toEqual([
     ['PENDING', null],
     ['PAID', 'NEW'],
@@ -226,7 +226,7 @@ test('a delivery that cannot be provisioned is retried, ends FAILED after its la
     up = true;
     ok(await setDeliveryStatus(f, orderId, 'NEW', p.admin));
     const done = await until('the retried delivery to complete', () => sub.events.find((e) => e.status === 'DELIVERED'), 20_000);
-    client.dispose();
+    await client.dispose();
     expect(done.delivery).toMatchObject({ status: 'COMPLETED', attempts: 4 });
     expectConsecutive(sub.events);
     expect(sub.events.slice(6).map((e) => e.delivery?.status)).toEqual(['NEW', 'IN_PROGRESS', 'COMPLETED']);

@@ -34,7 +34,7 @@ describeRedis('two instances on one database and Redis', () => {
     ok(await payWithWallet(b, orderId, p.customer));
     ok(await setDeliveryStatus(b, orderId, 'IN_PROGRESS', p.provider));
     await sub.count(3);
-    client.dispose();
+    await client.dispose();
     expect(sub.events.map((e) => [e.version, e.status, e.delivery?.status ?? null])).toEqual([
       [1, 'PENDING', null],
       [2, 'PAID', 'NEW'],
@@ -63,7 +63,7 @@ describeRedis('two instances on one database and Redis', () => {
     await waitSubscribers(redis, Topic.ORDER_UPDATED, laterId, 2);
     ok(await cancelOrder(b, laterId, p.customer));
     await Promise.all(later.map((x) => x.count(2)));
-    for (const c of clients) c.dispose();
+    await Promise.all(clients.map(async (c) => c.dispose()));
     for (const x of subs) {
       expect(x.events.map((e) => e.version)).toEqual([1, 2, 3, 4]);
       expect(x.events[3]).toMatchObject({ status: 'DELIVERED', delivery: { status: 'COMPLETED' } });

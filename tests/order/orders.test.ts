@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { myOrdersQuery } from '../../src/modules/order/order.cursor';
 import { encodeCursor } from '../../src/shared/cursor';
 import { CancelOrderDocument, MyOrdersDocument, OrderDocument } from '../__generated__/graphql';
-import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCustomer, rowCounts } from '../support/orders';
+import { adminToken, counters, createCoupon, createOrder, createPlan, newCustomer, rowCounts } from '../support/orders';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 
 let s: TestServer;

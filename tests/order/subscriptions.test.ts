@@ -52,7 +52,7 @@ test('a failed mutation publishes nothing: the subscriber sees the snapshot, the
   // A change that commits after them: anything they had sent would have arrived before it.
   ok(await cancelOrder(s, orderId, p.other));
   await sub.count(2);
-  client.dispose();
+  await client.dispose();
   expect(sub.events.map((e) => [e.version, e.status])).toEqual([
     [1, 'PENDING'],
     [2, 'CANCELLED'],
@@ -110,7 +110,7 @@ test("a subscriber to another customer's order gets an error, never data; the pl
   expect(others.events.map((e) => [e.id, e.status])).toEqual([[othersOrder, 'PENDING']]);
   expect(byProvider.events.map((e) => e.status)).toEqual(['PENDING', 'PAID', 'PAID']);
   expect(byAdmin.events.map((e) => e.version)).toEqual([1, 2, 3]);
-  for (const c of [other, owner, provider, admin]) c.client.dispose();
+  await Promise.all([other, owner, provider, admin].map(async (c) => c.client.dispose()));
 });
 
 test('a socket with a bad token is closed with 4403, one without a token with 4401', async () => {
@@ -125,8 +125,8 @@ test('a socket with a bad token is closed with 4403, one without a token with 44
   await until('the socket without a token to close', () => none.closes.length > 0);
   expect(none.closes[0].code).toBe(4401);
   expect(noneSub.events).toEqual([]);
-  bad.client.dispose();
-  none.client.dispose();
+  await bad.client.dispose();
+  await none.client.dispose();
 });
 
 test(`one connection runs at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions; the next is refused alone`, async () => {
@@ -151,7 +151,7 @@ test(`one connection runs at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscripti
   });
   expect([again.events[0].id, again.errors]).toEqual([orderId, []]);
   expect(closes).toEqual([]);
-  client.dispose();
+  await client.dispose();
 });
 
 describeRedis('with Redis', () => {
@@ -175,7 +175,7 @@ describeRedis('with Redis', () => {
     expect(await numsub(redis, Topic.ORDER_UPDATED, orderId)).toBe(1);
     await gone.client.dispose();
     await until('no subscriber left after disconnect', async () => (await numsub(redis, Topic.ORDER_UPDATED, orderId)) === 0, 5_000);
-    client.dispose();
+    await client.dispose();
   });
 });
 
@@ -189,5 +189,5 @@ test('a server that stops closes its sockets with 1001 (going away), so clients 
   await until('the socket to close', () => closes.length > 0);
   expect(closes[0].code).toBe(1001);
   void sub;
-  client.dispose();
+  await client.dispose();
 });

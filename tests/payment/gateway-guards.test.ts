@@ -72,8 +72,8 @@ test('charge.refunded listing the order’s refund as pending leaves it PENDING 
   expect(res).toMatchObject({ status: 200, body: { outcome: 'processed' } });
   expect((await s.sql(`select status, gateway_ref from refund where order_id = $1`, [order]))[0]).toEqual({ status: 'PENDING', gateway_ref: made.id });
   // The job goes on asking Stripe where the refund stands, and it is still PENDING after being told again.
-  const asked = stub.requests.filter((r) => r.method === 'GET' && r.path === `/v1/refunds/${made.id}`).length;
-  await until('the refund job to ask Stripe again', () => stub.requests.filter((r) => r.method === 'GET' && r.path === `/v1/refunds/${made.id}`).length > asked, 40_000);
+  const asked = stub.requests.filter((r) => r.method === 'GET' && r.path === `/v1/refunds/${made.id as string}`).length;
+  await until('the refund job to ask Stripe again', () => stub.requests.filter((r) => r.method === 'GET' && r.path === `/v1/refunds/${made.id as string}`).length > asked, 40_000);
   expect((await s.sql(`select status from refund where order_id = $1`, [order]))[0]).toEqual({ status: 'PENDING' });
 });
 

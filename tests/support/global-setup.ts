@@ -1,10 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { startEmbeddedDatabase } from '../../src/infra/embedded-db';
-import { execFileSync } from 'node:child_process';
 import { dbUrl, type TestEnv } from './env';
 
 function reachable(host: string, port: number): Promise<boolean> {

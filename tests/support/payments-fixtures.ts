@@ -3,7 +3,6 @@ import {
   CancelOrderDocument,
   CreateOrderDocument,
   CreatePlanDocument,
-  type CreatePlanInput,
   CreditWalletDocument,
   MyWalletDocument,
   PayWithGatewayDocument,
@@ -61,7 +60,7 @@ export async function createProviderPlan(s: TestServer, price: number): Promise<
 
 /** Creates an ON_SALE plan (as admin) and returns its id. */
 export async function createPlan(s: TestServer, price: number, extra: Record<string, unknown> = {}): Promise<string> {
-  const r = await s.gql(CREATE_PLAN, { input: { name: `Plan ${randomUUID().slice(0, 8)}`, price, ...extra } as CreatePlanInput }, await adminToken());
+  const r = await s.gql(CREATE_PLAN, { input: { name: `Plan ${randomUUID().slice(0, 8)}`, price, ...extra } }, await adminToken());
   if (r.errors) throw new Error(`createPlan: ${JSON.stringify(r.errors)}`);
   return r.data!.createPlan.id;
 }

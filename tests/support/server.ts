@@ -51,8 +51,8 @@ export interface TestServer {
   databaseUrl: string;
   /** POSTs a GraphQL operation; `auth` is a token, or null for none. */
   gql<R = any, V = Record<string, unknown>>(doc: Doc<R, V>, variables?: V, auth?: string | null): Promise<GqlResult<R>>;
-  /** Runs SQL on the server's database. */
-  sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs SQL on the server's database. A property, not a method: it is handed around on its own (`expectLedgerSound(s.sql)`). */
+  sql: <T = any>(text: string, params?: unknown[]) => Promise<T[]>;
   stop(): Promise<void>;
 }
 
@@ -86,7 +86,7 @@ export async function startTestServer(
     wsUrl: `${app.url.replace('http', 'ws')}/graphql`,
     databaseUrl,
     async gql(doc, variables, auth) {
-      const query = typeof doc === 'string' ? doc : print(doc as DocumentNode);
+      const query = typeof doc === 'string' ? doc : print(doc);
       const res = await fetch(`${app.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },

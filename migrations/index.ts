@@ -10,6 +10,7 @@ import { Migration20261202130000_OrderRecords as M6 } from './Migration202612021
 import { Migration20261202140000_AuditLog as M7 } from './Migration20261202140000_AuditLog';
 import { Migration20261202140001_WalletTopUps as M8 } from './Migration20261202140001_WalletTopUps';
 import { Migration20261202150000_LedgerNoTruncate as M9 } from './Migration20261202150000_LedgerNoTruncate';
+import { Migration20261202160000_JobOutbox as M10 } from './Migration20261202160000_JobOutbox';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -22,4 +23,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202140000_AuditLog', class: M7 },
   { name: 'Migration20261202140001_WalletTopUps', class: M8 },
   { name: 'Migration20261202150000_LedgerNoTruncate', class: M9 },
+  { name: 'Migration20261202160000_JobOutbox', class: M10 },
 ];

@@ -11,6 +11,7 @@ import { Migration20261202140000_AuditLog as M7 } from './Migration2026120214000
 import { Migration20261202140001_WalletTopUps as M8 } from './Migration20261202140001_WalletTopUps';
 import { Migration20261202150000_LedgerNoTruncate as M9 } from './Migration20261202150000_LedgerNoTruncate';
 import { Migration20261202160000_JobOutbox as M10 } from './Migration20261202160000_JobOutbox';
+import { Migration20261202160001_JobOutboxRelay as M11 } from './Migration20261202160001_JobOutboxRelay';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -24,4 +25,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202140001_WalletTopUps', class: M8 },
   { name: 'Migration20261202150000_LedgerNoTruncate', class: M9 },
   { name: 'Migration20261202160000_JobOutbox', class: M10 },
+  { name: 'Migration20261202160001_JobOutboxRelay', class: M11 },
 ];

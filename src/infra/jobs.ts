@@ -12,14 +12,54 @@ export interface EnqueueOptions {
 }
 
 /**
- * Adds a graphile-worker job through `em`'s connection. Called inside a unit of work it commits or
- * rolls back with it, so a job exists exactly when the change that asked for it does.
+ * Asks for a job through `em`'s connection: one insert into `job_outbox`, which the job runners' relay
+ * hands to graphile-worker once committed (see {@link startOutboxRelay}). Called inside a unit of work it
+ * commits or rolls back with it, so a job exists exactly when the change that asked for it does, and the
+ * transaction does not NOTIFY (PostgreSQL serialises the commits of transactions that do).
  */
 export async function enqueue(em: EntityManager, task: string, payload: object, opts: EnqueueOptions = {}): Promise<void> {
-  await em.execute(
-    'select graphile_worker.add_job(?::text, ?::json, run_at => ?::timestamptz, job_key => ?::text, max_attempts => ?::int)',
-    [task, JSON.stringify(payload), opts.runAt?.toISOString() ?? null, opts.jobKey ?? null, opts.maxAttempts ?? 25],
-  );
+  await em.execute(`insert into job_outbox (task, payload, job_key, run_at, max_attempts) values (?, ?::jsonb, ?, ?::timestamptz, ?)`, [
+    task,
+    JSON.stringify(payload),
+    opts.jobKey ?? null,
+    opts.runAt?.toISOString() ?? null,
+    opts.maxAttempts ?? 25,
+  ]);
+}
+
+/** Outbox rows one relay call moves at most. */
+const RELAY_BATCH = 500;
+/** How often an idle relay looks for new rows; a busy one goes again at once. */
+const RELAY_IDLE_MS = 50;
+
+/**
+ * Moves committed `job_outbox` rows to graphile-worker, a batch at a time (one `add_jobs`, one NOTIFY,
+ * per batch: `job_outbox_relay` in the migrations), for as long as the runner lives. Any number of
+ * runners relay at once without taking the same row. A failed call (database away) is reported and
+ * tried again on the next tick.
+ */
+export function startOutboxRelay(pool: Pool, log?: (level: string, message: string) => void): { stop(): Promise<void> } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    let again = false;
+    try {
+      const { rows } = await pool.query<{ n: number }>('select job_outbox_relay($1) as n', [RELAY_BATCH]);
+      again = rows[0].n >= RELAY_BATCH;
+    } catch (e) {
+      if (!stopped) log?.('error', `job outbox relay: ${(e as Error).message}`);
+    }
+    if (!stopped) timer = setTimeout(() => (running = tick()), again ? 0 : RELAY_IDLE_MS);
+  };
+  running = tick();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
 }
 
 /** Installs or upgrades graphile-worker's own schema. */
@@ -44,7 +84,7 @@ export async function startWorker(
   tasks: TaskList,
   opts: { concurrency: number; log?: (level: string, message: string) => void },
 ): Promise<Runner> {
-  const pgPool = new Pool({ connectionString, max: opts.concurrency + 2 });
+  const pgPool = new Pool({ connectionString, max: opts.concurrency + 3 });
   const lost = (e: Error) => opts.log?.('error', `job runner: database connection lost: ${e.message}`);
   pgPool.on('error', lost);
   pgPool.on('connect', (client) => client.on('error', lost));
@@ -66,9 +106,11 @@ export async function startWorker(
     throw e;
   });
   const recovery = poolId ? await crashRecovery(connectionString, poolId, opts.log) : null;
+  const relay = startOutboxRelay(pgPool, opts.log);
   const stopRunner = runner.stop.bind(runner);
   return Object.assign(runner, {
     async stop() {
+      await relay.stop();
       await stopRunner();
       await recovery?.stop();
       await pgPool.end();

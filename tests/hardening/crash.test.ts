@@ -7,6 +7,7 @@ import { createTestDatabase, TEST_SECRET, token } from '../support/server';
 import { checkoutEvent, postWebhook, startStripeStub, STRIPE_TEST_KEYS, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
 import { freePort, post, spawnServer, type SpawnedServer } from './helpers';
+import { PENDING_JOBS } from '../support/jobs';
 
 /**
  * Crash safety: the real server (a child process) is killed with SIGKILL in the middle of a burst of
@@ -114,7 +115,7 @@ test('SIGKILL mid-burst, restart, drain: the books balance, paid orders are deli
   await Promise.all(burst);
   const atKill = (
     await sql(`select (select count(*) from "order" where status = 'PAID')::int paid, (select count(*) from "order" where status = 'DELIVERED')::int delivered,
-                      (select count(*) from "order" where status = 'PENDING')::int pending, (select count(*) from graphile_worker.jobs where run_at <= now())::int jobs,
+                      (select count(*) from "order" where status = 'PENDING')::int pending, (select count(*) from ${PENDING_JOBS} where run_at <= now())::int jobs,
                       (select count(*) from graphile_worker.jobs where task_identifier = 'send_mail' and locked_at is not null)::int mailing`)
   )[0];
 
@@ -138,7 +139,7 @@ test('SIGKILL mid-burst, restart, drain: the books balance, paid orders are deli
     'the jobs to drain',
     async () => {
       const [{ n }] = await sql(`select count(*)::int n from "order" where status = 'PAID'`);
-      const [{ due }] = await sql(`select count(*)::int due from graphile_worker.jobs where run_at <= now()`);
+      const [{ due }] = await sql(`select count(*)::int due from ${PENDING_JOBS} where run_at <= now()`);
       return n === 0 && due === 0;
     },
     60_000,

@@ -4,6 +4,7 @@ import { encodeCursor } from '../../src/shared/cursor';
 import { CancelOrderDocument, MyOrdersDocument, OrderDocument } from '../__generated__/graphql';
 import { adminToken, counters, createCoupon, createOrder, createPlan, newCustomer, rowCounts } from '../support/orders';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
+import { PENDING_JOBS } from '../support/jobs';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -50,7 +51,7 @@ describe('createOrder', () => {
     const ttl = Date.parse(o.expiresAt!) - Date.parse(o.createdAt);
     expect(ttl).toBeGreaterThanOrEqual(900_000 - 1000);
     expect(ttl).toBeLessThanOrEqual(900_000 + 1000);
-    const [job] = await s.sql(`select task_identifier, run_at from graphile_worker.jobs where key = $1`, [`order_timeout:${o.id}`]);
+    const [job] = await s.sql(`select task as task_identifier, run_at from ${PENDING_JOBS} where key = $1`, [`order_timeout:${o.id}`]);
     expect(job.task_identifier).toBe('order_timeout');
     expect(new Date(job.run_at).toISOString()).toBe(new Date(o.expiresAt!).toISOString());
     expect(await counters(s, { planId: plan.id, couponId: coupon.id, customerId: customer })).toEqual({ stockUsed: 1, couponUsed: 1, unpaid: 1, customerUses: 1 });

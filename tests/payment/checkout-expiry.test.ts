@@ -16,6 +16,7 @@ import {
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
+import { PENDING_JOBS } from '../support/jobs';
 
 /**
  * Checkout Sessions live no longer than their order waits for them: they are opened with `expires_at`
@@ -117,7 +118,7 @@ describe('an order leaving PENDING expires its open session at Stripe', () => {
     const event = stub.completeCheckout(sessionId, { paymentIntent: pi });
     expect(codeOf(await s.gql(CANCEL_ORDER, { orderId: order.id }, c.token))).toBeUndefined();
     await until('the expiry job to settle the session', async () => (await storedStatus(sessionId)) === 'COMPLETED');
-    await until('the expiry job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'expire_checkout'`))[0].count) === 0);
+    await until('the expiry job to finish', async () => Number((await s.sql(`select count(*) from ${PENDING_JOBS} where task = 'expire_checkout'`))[0].count) === 0);
     expect(stubStatus(sessionId)).toBe('complete');
     expect((await postWebhook(s.url, event)).status).toBe(200);
     await until('the late payment to be refunded', async () => stub.refundsOf(pi).length === 1);

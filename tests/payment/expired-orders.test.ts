@@ -13,6 +13,7 @@ import {
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
+import { PENDING_JOBS } from '../support/jobs';
 
 /**
  * An order past its `expiresAt` cannot be paid even while the timeout job is late: here no worker runs
@@ -78,6 +79,6 @@ test('a gateway payment confirmed after expiresAt is a late payment: recorded fo
   expect(await s.sql(`select 1 from payment where order_id = $1`, [order.id])).toHaveLength(0);
   // No worker here: the refund waits, recorded, for the job that sends it.
   expect(await s.sql(`select outcome, refund_status from gateway_charge where session_id = $1`, [sessionId])).toEqual([{ outcome: 'REFUNDED', refund_status: 'PENDING' }]);
-  expect(await s.sql(`select 1 from graphile_worker.jobs where task_identifier = 'send_refund' and key = $1`, [`send_refund:charge:${sessionId}`])).toHaveLength(1);
+  expect(await s.sql(`select 1 from ${PENDING_JOBS} where task = 'send_refund' and key = $1`, [`send_refund:charge:${sessionId}`])).toHaveLength(1);
   expect(await s.sql(`select status from checkout_session where id = $1`, [sessionId])).toEqual([{ status: 'COMPLETED' }]);
 });

@@ -17,6 +17,7 @@ import {
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
+import { PENDING_JOBS } from '../support/jobs';
 
 const PUBLIC_URL = 'http://shop.test';
 let stub: StripeStub;
@@ -53,7 +54,7 @@ const chargeOf = async (sessionId: string) =>
 const refundsFor = (paymentIntent: string) => stub.requestsTo('/v1/refunds').filter((r) => r.body.payment_intent === paymentIntent && r.outcome === 'ok');
 /** Waits until no refund job is left to run: every refund recorded so far has been sent and answered. */
 const refundJobsDone = () =>
-  until('the refund jobs to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0);
+  until('the refund jobs to finish', async () => Number((await s.sql(`select count(*) from ${PENDING_JOBS} where task = 'send_refund'`))[0].count) === 0);
 const escrowOf = async (orderId: string) =>
   Number((await s.sql(`select coalesce(sum(amount), 0) as held from ledger_entry where account = 'ESCROW' and order_id = $1`, [orderId]))[0].held);
 

@@ -16,6 +16,7 @@ import {
 import { codeOf, startTestServer, type GqlResult, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
+import { PENDING_JOBS } from '../support/jobs';
 
 /**
  * Payments racing each other, on two server instances sharing one database: whatever arrives at once,
@@ -123,7 +124,7 @@ test('wallet payments against the gateway’s webhook, 20 at once: paid once, an
   const row = await orderRow(a, order.id);
   expect(row).toMatchObject({ status: 'PAID', version: order.version + 1 });
   // A losing gateway payment is refunded by a job after its event's commit.
-  await until('the refund jobs to finish', async () => Number((await a.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0);
+  await until('the refund jobs to finish', async () => Number((await a.sql(`select count(*) from ${PENDING_JOBS} where task = 'send_refund'`))[0].count) === 0);
   const refunds = stub.requestsTo('/v1/refunds').filter((r) => r.body.payment_intent === pi);
   if (row.payment_method === 'WALLET') {
     expect(count(wallet, 'OK')).toBe(1);

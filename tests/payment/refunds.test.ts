@@ -16,6 +16,7 @@ import {
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
+import { PENDING_JOBS } from '../support/jobs';
 
 /**
  * Gateway refunds are recorded in the refunding transaction and sent to Stripe afterwards by a job, so a
@@ -123,7 +124,7 @@ test('a refund Stripe refuses for good is FAILED with the reason; the order stay
   // Refused once, not asked again and again.
   expect(stub.requestsTo('/v1/refunds').filter((x) => x.body.payment_intent === pi)).toHaveLength(1);
   expect(await orderRow(s, order.id)).toMatchObject({ status: 'REFUNDED' });
-  await until('the refund job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0);
+  await until('the refund job to finish', async () => Number((await s.sql(`select count(*) from ${PENDING_JOBS} where task = 'send_refund'`))[0].count) === 0);
   await expectLedgerSound((text, params) => s.sql(text, params));
 });
 
@@ -156,7 +157,7 @@ test('a refund Stripe reports pending stays PENDING (with its id) until Stripeâ€
   expect(res).toMatchObject({ status: 200, body: { outcome: 'processed' } });
   expect(await refundOf(order.id)).toMatchObject({ status: 'SUCCEEDED', gateway_ref: made.id });
   // The job, asking again later, finds it settled and stops.
-  await until('the refund job to finish', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_refund'`))[0].count) === 0, 30_000);
+  await until('the refund job to finish', async () => Number((await s.sql(`select count(*) from ${PENDING_JOBS} where task = 'send_refund'`))[0].count) === 0, 30_000);
   expect(stub.refundsOf(pi)).toHaveLength(1);
 });
 

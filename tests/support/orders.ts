@@ -8,6 +8,7 @@ import {
   type CreatePlanInput,
 } from '../__generated__/graphql';
 import { codeOf, token, type GqlResult, type TestServer } from './server';
+import { PENDING_JOBS } from './jobs';
 
 /** A customer id no other test or run uses. */
 export const newCustomer = (): string => `cust-${randomUUID()}`;
@@ -59,7 +60,7 @@ export async function rowCounts(s: TestServer) {
     `select (select count(*)::int from "order") as orders, (select count(*)::int from coupon) as coupons,
             (select coalesce(sum(used_count), 0)::int from coupon) as coupon_uses, (select coalesce(sum(stock_used), 0)::int from plan) as stock_used,
             (select coalesce(sum(unpaid_orders), 0)::int from customer) as unpaid,
-            (select count(*)::int from graphile_worker.jobs) as jobs`,
+            (select count(*)::int from ${PENDING_JOBS}) as jobs`,
   );
   return r;
 }

@@ -15,9 +15,9 @@ export const EXPIRE_CHECKOUT_MAX_ATTEMPTS = 25;
  */
 export async function expireOpenCheckouts(tx: EntityManager, orderId: string): Promise<void> {
   await tx.execute(
-    `select graphile_worker.add_job(?::text, json_build_object('sessionId', id), max_attempts => ?::int, job_key => ?::text || id)
-       from checkout_session where order_id = ? and status = 'OPEN'`,
-    [EXPIRE_CHECKOUT_TASK, EXPIRE_CHECKOUT_MAX_ATTEMPTS, `${EXPIRE_CHECKOUT_TASK}:`, orderId],
+    `insert into job_outbox (task, payload, job_key, max_attempts)
+     select ?, jsonb_build_object('sessionId', id), ? || id, ? from checkout_session where order_id = ? and status = 'OPEN'`,
+    [EXPIRE_CHECKOUT_TASK, `${EXPIRE_CHECKOUT_TASK}:`, EXPIRE_CHECKOUT_MAX_ATTEMPTS, orderId],
   );
 }
 

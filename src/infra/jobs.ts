@@ -50,7 +50,11 @@ export function startOutboxRelay(pool: Pool, log?: (level: string, message: stri
     } catch (e) {
       if (!stopped) log?.('error', `job outbox relay: ${(e as Error).message}`);
     }
-    if (!stopped) timer = setTimeout(() => (running = tick()), again ? 0 : RELAY_IDLE_MS);
+    if (!stopped) {
+      timer = setTimeout(() => {
+        running = tick();
+      }, again ? 0 : RELAY_IDLE_MS);
+    }
   };
   running = tick();
   return {

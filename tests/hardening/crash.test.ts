@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 import { SMTPServer } from 'smtp-server';
+import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import { createTestDatabase, TEST_SECRET, token } from '../support/server';
 import { checkoutEvent, postWebhook, startStripeStub, STRIPE_TEST_KEYS, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
 import { freePort, post, spawnServer, type SpawnedServer } from './helpers';
-import { PENDING_JOBS } from '../support/jobs';
 
 /**
  * Crash safety: the real server (a child process) is killed with SIGKILL in the middle of a burst of

@@ -2,9 +2,9 @@ import { Client } from 'pg';
 import { myOrdersQuery } from '../../src/modules/order/order.cursor';
 import { encodeCursor } from '../../src/shared/cursor';
 import { CancelOrderDocument, MyOrdersDocument, OrderDocument } from '../__generated__/graphql';
+import { PENDING_JOBS } from '../support/jobs';
 import { adminToken, counters, createCoupon, createOrder, createPlan, newCustomer, rowCounts } from '../support/orders';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
-import { PENDING_JOBS } from '../support/jobs';
 
 let s: TestServer;
 beforeAll(async () => {

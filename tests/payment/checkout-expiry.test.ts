@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import {
   CANCEL_ORDER,
@@ -16,7 +17,6 @@ import {
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
-import { PENDING_JOBS } from '../support/jobs';
 
 /**
  * Checkout Sessions live no longer than their order waits for them: they are opened with `expires_at`

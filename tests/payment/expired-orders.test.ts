@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import {
   PAY_GATEWAY,
@@ -13,7 +14,6 @@ import {
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
-import { PENDING_JOBS } from '../support/jobs';
 
 /**
  * An order past its `expiresAt` cannot be paid even while the timeout job is late: here no worker runs

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import {
   PAY_GATEWAY,
@@ -17,7 +18,6 @@ import {
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
-import { PENDING_JOBS } from '../support/jobs';
 
 const PUBLIC_URL = 'http://shop.test';
 let stub: StripeStub;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import {
   CANCEL_ORDER,
@@ -16,7 +17,6 @@ import {
 import { codeOf, startTestServer, type GqlResult, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
-import { PENDING_JOBS } from '../support/jobs';
 
 /**
  * Payments racing each other, on two server instances sharing one database: whatever arrives at once,

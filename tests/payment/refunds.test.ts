@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import {
   PAY_GATEWAY,
@@ -16,7 +17,6 @@ import {
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
-import { PENDING_JOBS } from '../support/jobs';
 
 /**
  * Gateway refunds are recorded in the refunding transaction and sent to Stripe afterwards by a job, so a

@@ -7,8 +7,8 @@ import {
   type CreateOrderInput,
   type CreatePlanInput,
 } from '../__generated__/graphql';
-import { codeOf, token, type GqlResult, type TestServer } from './server';
 import { PENDING_JOBS } from './jobs';
+import { codeOf, token, type GqlResult, type TestServer } from './server';
 
 /** A customer id no other test or run uses. */
 export const newCustomer = (): string => `cust-${randomUUID()}`;

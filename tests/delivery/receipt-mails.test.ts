@@ -1,64 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { createOrder, createPlan, ok, payWithWallet, people } from '../support/live';
+import { startMailbox, type Mailbox } from '../support/mailbox';
 import { record, until } from '../support/records';
 import { startTestServer, type TestServer } from '../support/server';
 
 /** The receipt goes out with the confirmation mail; every refund sends a refund mail. Through a real SMTP server. */
 jest.setTimeout(120_000);
 
-interface Captured {
-  messageId: string;
-  subject: string;
-  text: string;
-}
-const mails: Captured[] = [];
-const header = (raw: string, name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(raw)?.[1]?.trim() ?? '';
-
-/** The text/plain body a person reads, transfer encoding undone. */
-function textOf(raw: string): string {
-  const split = (entity: string) => {
-    const at = entity.indexOf('\r\n\r\n');
-    return { head: entity.slice(0, at), body: entity.slice(at + 4) };
-  };
-  let { head, body } = split(raw);
-  const boundary = /boundary="?([^";\r\n]+)"?/i.exec(head)?.[1];
-  if (boundary) ({ head, body } = body.split(`--${boundary}`).map(split).find((p) => /content-type:\s*text\/plain/i.test(p.head))!);
-  const encoding = header(head, 'Content-Transfer-Encoding').toLowerCase();
-  if (encoding === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
-  if (encoding === 'quoted-printable') {
-    const bytes = body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-    return Buffer.from(bytes, 'latin1').toString('utf8');
-  }
-  return body;
-}
-
-let smtp: SMTPServer;
+let box: Mailbox;
 let s: TestServer;
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, _session, done) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-      stream.on('end', () => {
-        mails.push({ messageId: header(raw, 'Message-ID'), subject: header(raw, 'Subject'), text: textOf(raw) });
-        done();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  s = await startTestServer({ SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, MUTATION_RATE_LIMIT: '100000' });
+  box = await startMailbox();
+  s = await startTestServer({ SMTP_URL: box.url, MUTATION_RATE_LIMIT: '100000' });
 });
 afterAll(async () => {
   await s?.stop();
-  await new Promise<void>((r) => smtp.close(r));
+  await box?.close();
 });
 
-const mailOf = (orderId: string, kind: string) => until(`the ${kind} mail of ${orderId}`, async () => mails.find((m) => m.messageId === `<order-${orderId}-${kind}@commerce.invalid>`));
+const mailOf = (orderId: string, kind: string) => until(`the ${kind} mail of ${orderId}`, async () => box.mails.find((m) => m.messageId === `<order-${orderId}-${kind}@commerce.invalid>`));
 
 test('the confirmation mail lists the receipt: its number, the lines as bought, the discount and the totals in words', async () => {
   const p = await people();
@@ -99,5 +59,5 @@ test('a refund sends a refund mail, once, naming the amount and where it goes', 
   await mailOf(other, 'refunded');
   // Still one refund mail for the first order once the mail job has run.
   await until('no mail job left', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_mail'`))[0].count) === 0);
-  expect(mails.filter((m) => m.messageId.includes(`${orderId}-refunded`))).toHaveLength(1);
+  expect(box.mails.filter((m) => m.messageId.includes(`${orderId}-refunded`))).toHaveLength(1);
 });

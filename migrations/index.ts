@@ -12,6 +12,7 @@ import { Migration20261202140001_WalletTopUps as M8 } from './Migration202612021
 import { Migration20261202150000_LedgerNoTruncate as M9 } from './Migration20261202150000_LedgerNoTruncate';
 import { Migration20261202160000_JobOutbox as M10 } from './Migration20261202160000_JobOutbox';
 import { Migration20261202160001_JobOutboxRelay as M11 } from './Migration20261202160001_JobOutboxRelay';
+import { Migration20261202170000_ConfirmPayment as M12 } from './Migration20261202170000_ConfirmPayment';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -26,4 +27,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202150000_LedgerNoTruncate', class: M9 },
   { name: 'Migration20261202160000_JobOutbox', class: M10 },
   { name: 'Migration20261202160001_JobOutboxRelay', class: M11 },
+  { name: 'Migration20261202170000_ConfirmPayment', class: M12 },
 ];

@@ -89,7 +89,7 @@ export function createServices(deps: {
     audits,
   });
   const live = new OrderLiveService(deps.bus, deliveries);
-  const confirmation = new PaymentConfirmation({ ledger, deliveries, orderEvents, unpaidSlots: orders });
+  const confirmation = new PaymentConfirmation({ orderEvents, deliveryMaxAttempts: deps.config.deliveryMaxAttempts });
   const topUps = new TopUpService({ config: deps.config, gateway, ledger, refunds, audits });
   const events = new GatewayEventService({ confirmation, refunds, topUps, audits });
   const payments: PaymentServices = {

@@ -36,10 +36,8 @@ export class Delivery {
   @Property({ type: 'datetime', nullable: true })
   completedAt: Date | null = null;
 
-  constructor(order: Order, provider: Customer | null) {
-    this.order = order;
-    this.provider = provider;
-  }
+  // Inserted by the database function confirm_payment in the payment's transaction (NEW, the plan's
+  // provider or none); nothing builds one here, so there is no constructor to pretend otherwise.
 }
 
 /** A customer's service period for a plan, started or extended by each completed delivery. */

@@ -8,9 +8,7 @@ import { splitRelease } from '../../shared/money';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import { DeliveryStatus, Order, orderLifecycle, OrderStatus, readSnapshot, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
-import { Plan } from '../plan';
 import { AccountKind, EntryKind, type LedgerLine, type LedgerService } from '../wallet';
-import { Delivery } from './delivery.entity';
 import { DeliveryActor, DeliveryMode, deliveryMoves } from './delivery.fsm';
 import { MailKind, mailJob } from './order-mail';
 import type { Provisioner } from './provisioner';
@@ -71,22 +69,6 @@ export class DeliveryService {
       audits: AuditService;
     },
   ) {}
-
-  /**
-   * Creates the delivery of an order that has just been paid, `NEW`, inside the payment's
-   * transaction, and schedules what follows it there too (so a rolled-back payment schedules
-   * nothing): the confirmation mail and, for a plan without a provider, the automatic delivery.
-   */
-  async createForPaidOrder(tx: EntityManager, order: Order, after: AfterCommit): Promise<Delivery> {
-    void after;
-    const plan = await tx.findOneOrFail(Plan, { id: order.plan.id });
-    const delivery = new Delivery(order, plan.provider ?? null);
-    tx.persist(delivery);
-    order.delivery = delivery;
-    await mailJob(tx, order.id, MailKind.PAID);
-    if (!plan.provider) await this.enqueueAutomatic(tx, order.id);
-    return delivery;
-  }
 
   /**
    * `setDeliveryStatus`: the plan's provider moves its delivery along; an admin may do the same,

@@ -13,6 +13,7 @@ export { CancelReason, Order, OrderStatus, PaymentMethod, type BoughtUpgrade } f
 export { OrderEvents, type OrderTopics } from './order.events';
 export { orderLifecycle } from './order.fsm';
 export { OrderService, type OpenCheckouts } from './order.service';
+export { snapshotFromRows, type DeliveryRow, type OrderRow } from './order.row';
 export { readSnapshot, readSnapshots, toSnapshot, type DeliverySnapshot, type OrderSnapshot } from './order.snapshot';
 export { OrderType } from './order.types';
 export { OrderAdminResolver, OrderFieldsResolver, OrderHistoryResolver, OrderResolver, OrderSubscriptionResolver };

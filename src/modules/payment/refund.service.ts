@@ -6,13 +6,18 @@ import { NotFoundError, OrderNotRefundableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
-import { cancelDeliveryForRefund, MailKind, mailJob } from '../delivery';
+import { cancelDeliveryForRefund, MailKind, mailJob, type Delivery } from '../delivery';
 import { DeliveryStatus, Order, orderLifecycle, OrderStatus, PaymentMethod, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
 import { AccountKind, EntryKind, type LedgerService } from '../wallet';
 import { GatewayRefusedError, type GatewayRefund, type PaymentGateway } from './gateway';
-import type { OrderWithDelivery } from './payment-confirmation';
 import { RefundStatus, type ChargeOutcome } from './payment.entity';
 import { errorText, silentLog, type PaymentLog } from './payment.log';
+
+/** An order together with its delivery, as a refund left them. */
+export interface OrderWithDelivery {
+  order: Order;
+  delivery: Delivery | null;
+}
 
 /** Task name of the job that sends a recorded refund to the gateway. */
 export const SEND_REFUND_TASK = 'send_refund';

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { NotFoundError, OrderNotPayableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { unitOfWork } from '../../shared/unit-of-work';
-import { PaymentMethod, toSnapshot, type OrderSnapshot } from '../order';
+import { PaymentMethod, type OrderSnapshot } from '../order';
 import type { PaymentConfirmation } from './payment-confirmation';
 
 /** Paying an order from its customer's wallet. */
@@ -22,7 +22,7 @@ export class WalletPaymentService {
       // The guarded update checks ownership too (a wallet pays its own customer's orders only), so the
       // happy path costs no extra read; a refusal reads the owner to tell NOT_FOUND from not payable.
       const paid = await this.confirmation.confirm(tx, orderId, { method: PaymentMethod.WALLET, payerId: customerId, actor: customerId }, after);
-      if (paid) return toSnapshot(paid.order, paid.delivery);
+      if (paid) return paid;
       const [row] = await tx.execute<{ customer_id: string; status: string; expired: boolean }[]>(
         `select customer_id, status, coalesce(expires_at <= now(), false) as expired from "order" where id = ?`,
         [orderId],

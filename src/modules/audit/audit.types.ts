@@ -1,6 +1,6 @@
 import { IsInt, IsOptional, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, Int, ObjectType } from 'type-graphql';
-import { PageInfo } from '../../shared/types';
+import { Connection } from '../../shared/types';
 
 @ObjectType('AuditEntry', { description: 'Something an admin, a provider or the system did to the books, the catalogue or an order.' })
 export class AuditEntryType {
@@ -26,23 +26,8 @@ export class AuditEntryType {
   details: string | null;
 }
 
-@ObjectType('AuditEntryEdge')
-export class AuditEntryEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => AuditEntryType)
-  node: AuditEntryType;
-}
-
 @ObjectType('AuditEntryConnection')
-export class AuditEntryConnection {
-  @Field(() => [AuditEntryEdge])
-  edges: AuditEntryEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-}
+export class AuditEntryConnection extends Connection('AuditEntry', AuditEntryType) {}
 
 @ArgsType()
 export class AuditLogArgs {

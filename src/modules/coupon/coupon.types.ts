@@ -1,6 +1,6 @@
 import { ArrayMaxSize, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { Money, PageInfo } from '../../shared/types';
+import { Connection, Money } from '../../shared/types';
 import { MAX_PRICE } from '../plan';
 import { CouponKind } from './coupon.entity';
 import { CouponRejection } from './coupon.rules';
@@ -56,23 +56,8 @@ export class CouponType {
   enabled: boolean;
 }
 
-@ObjectType('CouponEdge')
-export class CouponEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => CouponType)
-  node: CouponType;
-}
-
 @ObjectType('CouponConnection')
-export class CouponConnection {
-  @Field(() => [CouponEdge])
-  edges: CouponEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-}
+export class CouponConnection extends Connection('Coupon', CouponType) {}
 
 /** GraphQL `CouponPreview`: a priced purchase with a coupon, reserving nothing. */
 @ObjectType('CouponPreview')

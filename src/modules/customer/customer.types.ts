@@ -1,6 +1,6 @@
 import { IsInt, IsOptional, Length, Matches, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, Int, ObjectType } from 'type-graphql';
-import { PageInfo } from '../../shared/types';
+import { Connection } from '../../shared/types';
 
 /** Customer group names: letters, digits and `_ . : -`. */
 const GROUP = /^[A-Za-z0-9_.:-]+$/;
@@ -20,23 +20,8 @@ export class CustomerType {
   createdAt: Date;
 }
 
-@ObjectType('CustomerEdge')
-export class CustomerEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => CustomerType)
-  node: CustomerType;
-}
-
 @ObjectType('CustomerConnection')
-export class CustomerConnection {
-  @Field(() => [CustomerEdge])
-  edges: CustomerEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-}
+export class CustomerConnection extends Connection('Customer', CustomerType) {}
 
 @ArgsType()
 export class SetCustomerGroupArgs {

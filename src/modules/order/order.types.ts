@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { PageInfo } from '../../shared/types';
+import { Connection } from '../../shared/types';
 import { DeliveryStatus } from './order.delivery';
 import { CancelReason, OrderStatus, PaymentMethod } from './order.entity';
 
@@ -82,20 +82,5 @@ export class OrderType {
   version: number;
 }
 
-@ObjectType('OrderEdge')
-export class OrderEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => OrderType)
-  node: OrderType;
-}
-
 @ObjectType('OrderConnection')
-export class OrderConnection {
-  @Field(() => [OrderEdge])
-  edges: OrderEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-}
+export class OrderConnection extends Connection('Order', OrderType) {}

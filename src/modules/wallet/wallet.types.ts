@@ -1,6 +1,6 @@
 import { IsInt, IsOptional, Length, Max, MaxLength, Min } from 'class-validator';
 import { ArgsType, Field, ID, Int, ObjectType } from 'type-graphql';
-import { Money, PageInfo } from '../../shared/types';
+import { Connection, Money } from '../../shared/types';
 
 /** Largest single admin credit, in minor units. */
 export const MAX_CREDIT = 100_000_000;
@@ -38,23 +38,8 @@ export class WalletTransactionType {
   createdAt: Date;
 }
 
-@ObjectType('WalletTransactionEdge')
-export class WalletTransactionEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => WalletTransactionType)
-  node: WalletTransactionType;
-}
-
 @ObjectType('WalletTransactionConnection')
-export class WalletTransactionConnection {
-  @Field(() => [WalletTransactionEdge])
-  edges: WalletTransactionEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-}
+export class WalletTransactionConnection extends Connection('WalletTransaction', WalletTransactionType) {}
 
 @ArgsType()
 export class WalletTransactionsArgs {

@@ -80,3 +80,19 @@ export function pageSize(first: number | null | undefined): number {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) throw BadUserInputError.field('first', `must be 1 to ${MAX_PAGE_SIZE}`);
   return n;
 }
+
+/** A connection's paging arguments once checked: the page size, and the position to read on from. */
+export interface PageRequest<TCursor> {
+  first: number;
+  after: TCursor | null;
+}
+
+/**
+ * The paging arguments of a list, checked the one way every list checks them: `first` by
+ * {@link pageSize}, then `after`, when given, by the list's own cursor reader `decode` (which answers
+ * BAD_USER_INPUT naming `after` for a cursor not of that list).
+ */
+export function pageRequest<TCursor>(args: { first?: number | null; after?: string | null }, decode: (cursor: string) => TCursor): PageRequest<TCursor> {
+  const first = pageSize(args.first);
+  return { first, after: args.after != null ? decode(args.after) : null };
+}

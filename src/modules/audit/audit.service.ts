@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { decodeCursor, encodeCursor, microsOf, pageSize, timestampFromMicros, type KeysetCursor } from '../../shared/cursor';
-import { PageInfo } from '../../shared/types';
+import { decodeCursor, encodeCursor, microsOf, pageRequest, timestampFromMicros, type KeysetCursor } from '../../shared/cursor';
+import { pageOf, type Page } from '../../shared/types';
 import type { AuditTargetType } from './audit.entity';
 
 /** One entry to record: who did what to which thing, and the arguments that mattered. */
@@ -30,10 +30,7 @@ export interface AuditEntryView {
 }
 
 /** One page of the audit log. */
-export interface AuditPage {
-  edges: Array<{ cursor: string; node: AuditEntryView }>;
-  pageInfo: PageInfo;
-}
+export type AuditPage = Page<AuditEntryView>;
 
 interface AuditRow {
   id: string;
@@ -82,11 +79,10 @@ export class AuditService {
    * otherwise). Each filter reads its own index (see the AuditEntry entity) in order, stopping after a page.
    */
   async list(em: EntityManager, args: { actor?: string | null; targetId?: string | null; first?: number | null; after?: string | null }): Promise<AuditPage> {
-    const first = pageSize(args.first);
-    const after = args.after != null ? decodeCursor(args.after) : null;
+    const { first, after } = pageRequest(args, decodeCursor);
     const { sql, params } = auditLogQuery({ actor: args.actor ?? null, targetId: args.targetId ?? null }, after, first + 1);
     const rows = await em.execute<AuditRow[]>(sql, params);
-    const edges = rows.slice(0, first).map((r) => ({
+    return pageOf(rows, first, (r) => ({
       cursor: encodeCursor({ micros: r.micros, id: r.id }),
       node: {
         id: r.id,
@@ -98,7 +94,6 @@ export class AuditService {
         details: r.details,
       },
     }));
-    return { edges, pageInfo: new PageInfo(rows.length > first, edges.at(-1)?.cursor ?? null) };
   }
 }
 

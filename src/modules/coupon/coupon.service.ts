@@ -3,11 +3,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
 import type { RateLimiter } from '../../infra/rate-limit';
 import type { Viewer } from '../../shared/caller';
-import { decodeCursor, encodeCursor, microsOf, pageSize, timestampFromMicros } from '../../shared/cursor';
+import { decodeCursor, encodeCursor, microsOf, pageRequest, timestampFromMicros } from '../../shared/cursor';
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { MAX_ORDER_AMOUNT, priceOrder, type PriceBreakdown } from '../../shared/money';
-import { PageInfo } from '../../shared/types';
+import { pageOf, type Page } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import { Plan, resolvePurchase, type PlanService } from '../plan';
@@ -25,10 +25,7 @@ export interface CouponPreview extends PriceBreakdown {
 }
 
 /** One page of the back office's coupon list. */
-export interface CouponPage {
-  edges: Array<{ cursor: string; node: Coupon }>;
-  pageInfo: PageInfo;
-}
+export type CouponPage = Page<Coupon>;
 
 /** A coupon judged for one purchase, with the amounts it gives. */
 export interface CouponVerdict {
@@ -115,8 +112,7 @@ export class CouponService {
    * added. `first` 1 to 100, default 20; `after` a cursor of this list (BAD_USER_INPUT otherwise).
    */
   async list(em: EntityManager, args: { enabled?: boolean | null; first?: number | null; after?: string | null }): Promise<CouponPage> {
-    const first = pageSize(args.first);
-    const after = args.after != null ? decodeCursor(args.after) : null;
+    const { first, after } = pageRequest(args, decodeCursor);
     const where: string[] = [];
     const params: unknown[] = [];
     if (args.enabled != null) {
@@ -135,11 +131,10 @@ export class CouponService {
         limit ?`,
       params,
     );
-    const edges = rows.slice(0, first).map(({ created_at_micros, ...row }) => ({
+    return pageOf(rows, first, ({ created_at_micros, ...row }) => ({
       cursor: encodeCursor({ micros: created_at_micros, id: row.id }),
       node: em.map(Coupon, row),
     }));
-    return { edges, pageInfo: new PageInfo(rows.length > first, edges.at(-1)?.cursor ?? null) };
   }
 
   /** Admin: turns a coupon on or off, recorded in the audit log as done by `actor`. Orders already holding a use keep it. */

@@ -1,9 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LRUCache } from 'lru-cache';
 import type { Principal, Role } from '../../shared/caller';
-import { decodeKeyCursor, encodeKeyCursor, pageSize } from '../../shared/cursor';
+import { decodeKeyCursor, encodeKeyCursor, pageRequest } from '../../shared/cursor';
 import { NotFoundError } from '../../shared/errors';
-import { PageInfo } from '../../shared/types';
+import { pageOf, type Page } from '../../shared/types';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import { Customer } from './customer.entity';
@@ -39,10 +39,7 @@ export interface CustomerView {
 }
 
 /** One page of the back office's customer list. */
-export interface CustomerPage {
-  edges: Array<{ cursor: string; node: CustomerView }>;
-  pageInfo: PageInfo;
-}
+export type CustomerPage = Page<CustomerView>;
 
 /** `%`, `_` and the escape character itself, taken literally in a LIKE pattern. */
 const likeLiteral = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -120,8 +117,7 @@ export class CustomerService {
    * in order, or by `customer_id_trgm_idx` when few ids contain it (the planner weighs the two).
    */
   async search(em: EntityManager, args: { search?: string | null; group?: string | null; first?: number | null; after?: string | null }): Promise<CustomerPage> {
-    const first = pageSize(args.first);
-    const after = args.after != null ? decodeKeyCursor(args.after) : null;
+    const { first, after } = pageRequest(args, decodeKeyCursor);
     const where: string[] = [];
     const params: unknown[] = [];
     if (args.search) {
@@ -145,10 +141,9 @@ export class CustomerService {
         limit ?`,
       params,
     );
-    const edges = rows.slice(0, first).map((r) => ({
+    return pageOf(rows, first, (r) => ({
       cursor: encodeKeyCursor(r.id),
       node: { id: r.id, group: r.customer_group, role: r.role, createdAt: new Date(r.created_at), balance: r.balance === null ? 0 : Number(r.balance) },
     }));
-    return { edges, pageInfo: new PageInfo(rows.length > first, edges.at(-1)?.cursor ?? null) };
   }
 }

@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { microsOf, pageSize, timestampFromMicros } from '../../shared/cursor';
+import { microsOf, pageRequest, timestampFromMicros } from '../../shared/cursor';
 import { BadUserInputError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
-import { PageInfo } from '../../shared/types';
+import { pageOf } from '../../shared/types';
 import { decodeOrderCursor, encodeOrderCursor, type OrderCursor } from './order.cursor';
 import { Order, type OrderStatus, type PaymentMethod } from './order.entity';
 import type { OrderPage } from './order.service';
@@ -115,17 +115,15 @@ export async function searchOrders(
   em: EntityManager,
   args: { filter?: OrderSearchFilter | null; first?: number | null; after?: string | null },
 ): Promise<OrderPage> {
-  const first = pageSize(args.first);
+  const { first, after } = pageRequest(args, decodeOrderCursor);
   const filter = normaliseOrderFilter(args.filter);
-  const after = args.after != null ? decodeOrderCursor(args.after) : null;
   const { sql, params } = adminOrdersQuery(filter, after, first + 1);
   const rows = await em.execute<{ id: string; created_at_micros: string }[]>(sql, params);
-  const page = rows.slice(0, first);
-  const orders = page.length ? await em.find(Order, { id: { $in: page.map((r) => r.id) } }, { populate: ['plan', 'delivery'] }) : [];
+  const ids = rows.slice(0, first).map((r) => r.id);
+  const orders = ids.length ? await em.find(Order, { id: { $in: ids } }, { populate: ['plan', 'delivery'] }) : [];
   const byId = new Map(orders.map((o) => [o.id, o]));
-  const edges = page.map((r) => ({
+  return pageOf(rows, first, (r) => ({
     cursor: encodeOrderCursor({ createdAtMicros: r.created_at_micros, id: r.id }),
     node: toSnapshot(byId.get(r.id)!),
   }));
-  return { edges, pageInfo: new PageInfo(rows.length > first, edges.at(-1)?.cursor ?? null) };
 }

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { decodeCursor, encodeCursor, microsOf, timestampFromMicros } from '../../shared/cursor';
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
-import { PageInfo } from '../../shared/types';
+import { pageOf } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import type { LedgerService } from './ledger.service';
@@ -56,8 +56,7 @@ export class WalletService {
         limit ?`,
       params,
     );
-    const page = rows.slice(0, limit);
-    const edges = page.map((r) => ({
+    return pageOf(rows, limit, (r) => ({
       cursor: encodeCursor({ micros: r.micros, id: r.id }),
       node: {
         id: r.id,
@@ -67,7 +66,6 @@ export class WalletService {
         createdAt: new Date(r.created_at),
       },
     }));
-    return { edges, pageInfo: new PageInfo(rows.length > limit, edges.at(-1)?.cursor ?? null) };
   }
 
   /**

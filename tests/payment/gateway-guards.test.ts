@@ -1,7 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { PAY_GATEWAY, REFUND, adminToken, createOrder, createProviderPlan, newCustomer, orderRow, type TestCustomer, type TestOrder } from '../support/payments-fixtures';
-import { codeOf, startTestServer, type TestServer } from '../support/server';
-import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import {
+  GATEWAY_PLAN_TOTAL as TOTAL,
+  PAY_GATEWAY,
+  REFUND,
+  adminToken,
+  createOrder,
+  createProviderPlan,
+  newCustomer,
+  openCheckout,
+  orderRow,
+  paidThroughGateway,
+  startGatewayServer,
+  type GatewayServer,
+} from '../support/payments-fixtures';
+import { codeOf, type TestServer } from '../support/server';
+import { chargeRefundedEvent, checkoutEvent, postWebhook, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
 
 /**
@@ -11,64 +24,37 @@ import { until } from '../support/until';
  */
 jest.setTimeout(90_000);
 
+let gateway: GatewayServer;
 let stub: StripeStub;
 let s: TestServer;
-let planId: string;
-const TOTAL = 2300;
-
 beforeAll(async () => {
-  stub = await startStripeStub();
-  s = await startTestServer({ ...STRIPE_TEST_KEYS, STRIPE_API_URL: stub.url, MUTATION_RATE_LIMIT: '100000' });
-  planId = (await createProviderPlan(s, 2000)).planId;
+  gateway = await startGatewayServer({ MUTATION_RATE_LIMIT: '100000' });
+  ({ stub, s } = gateway);
 });
-afterAll(async () => {
-  await s?.stop();
-  await stub?.close();
-});
+afterAll(() => gateway?.stop());
 beforeEach(() => {
   stub.mode = 'ok';
   stub.refundMode = 'ok';
 });
 
-/** A pending order with its open Checkout Session id. */
-async function checkout(c?: TestCustomer): Promise<{ c: TestCustomer; order: TestOrder; sessionId: string }> {
-  c ??= await newCustomer(s);
-  const order = await createOrder(s, c, planId);
-  const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-  return { c, order, sessionId: r.data!.payWithGateway.checkoutUrl.split('/').pop()! };
-}
-
-/** Stripe's `charge.refunded` as sent when the refunds are created: `amount_refunded` counts pending ones too. */
-const chargeRefunded = (pi: string, refunds: Array<{ id: string; status: string; metadata: unknown }>) => ({
-  id: `evt_${randomUUID()}`,
-  object: 'event',
-  type: 'charge.refunded',
-  data: {
-    object: {
-      id: `ch_${randomUUID()}`,
-      object: 'charge',
-      payment_intent: pi,
-      amount: TOTAL,
-      amount_refunded: TOTAL,
-      refunded: true,
-      refunds: { object: 'list', data: refunds.map((r) => ({ object: 'refund', ...r })) },
-    },
-  },
-});
-
-test('charge.refunded listing the order’s refund as pending leaves it PENDING (the job keeps asking Stripe)', async () => {
-  const { sessionId } = await checkout();
-  const pi = `pi_${randomUUID()}`;
-  const order = (await s.sql(`select order_id from checkout_session where id = $1`, [sessionId]))[0].order_id as string;
-  expect((await postWebhook(s.url, stub.completeCheckout(sessionId, { paymentIntent: pi }))).status).toBe(200);
+/**
+ * An order paid through Stripe and refunded by an admin while Stripe answers refunds `pending`: the
+ * order is REFUNDED at once and its refund, still PENDING, carries Stripe's refund. Returns that refund.
+ */
+async function refundedPending(): Promise<{ order: string; pi: string; made: Record<string, unknown> }> {
+  const { order, pi } = await paidThroughGateway(gateway);
   stub.refundMode = 'pending';
-  expect((await s.gql(REFUND, { orderId: order }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
-  const noted = await until('the pending refund to carry Stripe’s id', async () => (await s.sql(`select status, gateway_ref from refund where order_id = $1 and gateway_ref is not null`, [order]))[0]);
+  expect((await s.gql(REFUND, { orderId: order.id }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
+  const noted = await until('the pending refund to carry Stripe’s id', async () => (await s.sql(`select status, gateway_ref from refund where order_id = $1 and gateway_ref is not null`, [order.id]))[0]);
   expect(noted.status).toBe('PENDING');
   const [made] = stub.refundsOf(pi);
+  return { order: order.id, pi, made };
+}
 
-  const res = await postWebhook(s.url, chargeRefunded(pi, [{ id: made.id as string, status: 'pending', metadata: made.metadata }]));
+test('charge.refunded listing the order’s refund as pending leaves it PENDING (the job keeps asking Stripe)', async () => {
+  const { order, pi, made } = await refundedPending();
+
+  const res = await postWebhook(s.url, chargeRefundedEvent(pi, TOTAL, [{ id: made.id as string, status: 'pending', metadata: made.metadata }]));
   expect(res).toMatchObject({ status: 200, body: { outcome: 'processed' } });
   expect((await s.sql(`select status, gateway_ref from refund where order_id = $1`, [order]))[0]).toEqual({ status: 'PENDING', gateway_ref: made.id });
   // The job goes on asking Stripe where the refund stands, and it is still PENDING after being told again.
@@ -78,7 +64,7 @@ test('charge.refunded listing the order’s refund as pending leaves it PENDING 
 });
 
 test('charge.refunded listing the refund of a late payment as pending leaves it PENDING', async () => {
-  const { c, order, sessionId } = await checkout();
+  const { c, order, sessionId } = await openCheckout(s, gateway.planId);
   expect(codeOf(await s.gql(`mutation($o: ID!) { cancelOrder(orderId: $o) { status } }`, { o: order.id }, c.token))).toBeUndefined();
   const pi = `pi_${randomUUID()}`;
   stub.refundMode = 'pending';
@@ -88,21 +74,14 @@ test('charge.refunded listing the refund of a late payment as pending leaves it 
   expect(noted.refund_status).toBe('PENDING');
   const [made] = stub.refundsOf(pi);
 
-  const res = await postWebhook(s.url, chargeRefunded(pi, [{ id: made.id as string, status: 'pending', metadata: made.metadata }]));
+  const res = await postWebhook(s.url, chargeRefundedEvent(pi, TOTAL, [{ id: made.id as string, status: 'pending', metadata: made.metadata }]));
   expect(res).toMatchObject({ status: 200, body: { outcome: 'processed' } });
   expect((await s.sql(`select refund_status, refund_ref from gateway_charge where session_id = $1`, [sessionId]))[0]).toEqual({ refund_status: 'PENDING', refund_ref: made.id });
 });
 
 test('charge.refunded listing the refund as succeeded settles it SUCCEEDED', async () => {
-  const { sessionId } = await checkout();
-  const pi = `pi_${randomUUID()}`;
-  const order = (await s.sql(`select order_id from checkout_session where id = $1`, [sessionId]))[0].order_id as string;
-  expect((await postWebhook(s.url, stub.completeCheckout(sessionId, { paymentIntent: pi }))).status).toBe(200);
-  stub.refundMode = 'pending';
-  expect((await s.gql(REFUND, { orderId: order }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
-  await until('the pending refund to carry Stripe’s id', async () => (await s.sql(`select 1 from refund where order_id = $1 and gateway_ref is not null`, [order])).length === 1);
-  const [made] = stub.refundsOf(pi);
-  expect((await postWebhook(s.url, chargeRefunded(pi, [{ id: made.id as string, status: 'succeeded', metadata: made.metadata }]))).status).toBe(200);
+  const { order, pi, made } = await refundedPending();
+  expect((await postWebhook(s.url, chargeRefundedEvent(pi, TOTAL, [{ id: made.id as string, status: 'succeeded', metadata: made.metadata }]))).status).toBe(200);
   expect((await s.sql(`select status from refund where order_id = $1`, [order]))[0]).toEqual({ status: 'SUCCEEDED' });
 });
 

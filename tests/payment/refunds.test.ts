@@ -2,20 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import {
-  PAY_GATEWAY,
+  GATEWAY_PLAN_TOTAL as TOTAL,
   PAY_WALLET,
   REFUND,
   adminToken,
   createOrder,
-  createProviderPlan,
   credit,
   newCustomer,
+  openCheckout,
   orderRow,
-  type TestCustomer,
-  type TestOrder,
+  paidThroughGateway,
+  startGatewayServer,
+  type GatewayServer,
 } from '../support/payments-fixtures';
-import { codeOf, startTestServer, type TestServer } from '../support/server';
-import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { codeOf, type TestServer } from '../support/server';
+import { chargeRefundedEvent, checkoutEvent, postWebhook, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
 
 /**
@@ -25,38 +26,19 @@ import { until } from '../support/until';
  */
 jest.setTimeout(120_000);
 
+let gateway: GatewayServer;
 let stub: StripeStub;
 let s: TestServer;
 let planId: string;
-const TOTAL = 2300;
-
 beforeAll(async () => {
-  stub = await startStripeStub();
-  s = await startTestServer({ ...STRIPE_TEST_KEYS, STRIPE_API_URL: stub.url, MUTATION_RATE_LIMIT: '100000' });
-  planId = (await createProviderPlan(s, 2000)).planId;
+  gateway = await startGatewayServer({ MUTATION_RATE_LIMIT: '100000' });
+  ({ stub, s, planId } = gateway);
 });
-afterAll(async () => {
-  stub?.releaseRefunds();
-  await s?.stop();
-  await stub?.close();
-});
+afterAll(() => gateway?.stop());
 beforeEach(() => {
   stub.mode = 'ok';
   stub.refundMode = 'ok';
 });
-
-/** An order paid through Stripe (checkout, then the customer pays, then Stripe's event), with its PaymentIntent. */
-async function paidThroughGateway(c?: TestCustomer): Promise<{ c: TestCustomer; order: TestOrder; pi: string }> {
-  c ??= await newCustomer(s);
-  const order = await createOrder(s, c, planId);
-  const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-  const sessionId = r.data!.payWithGateway.checkoutUrl.split('/').pop()!;
-  const pi = `pi_${randomUUID()}`;
-  const paid = await postWebhook(s.url, stub.completeCheckout(sessionId, { paymentIntent: pi }));
-  if (paid.status !== 200) throw new Error(`webhook: ${paid.status}`);
-  return { c, order, pi };
-}
 
 const refundOf = async (orderId: string) => (await s.sql(`select id, status, gateway_ref, error from refund where order_id = $1`, [orderId]))[0];
 /** Connections of the server's database inside a transaction that is waiting for its client (e.g. for Stripe). */
@@ -71,7 +53,7 @@ const waitingInTransaction = async () =>
   );
 
 test('while Stripe hangs on refunds, 25 refunds answer REFUNDED at once and 40 other requests go through; no connection waits in a transaction; each refund reaches Stripe once when it answers', async () => {
-  const paid = await Promise.all(Array.from({ length: 25 }, () => paidThroughGateway()));
+  const paid = await Promise.all(Array.from({ length: 25 }, () => paidThroughGateway(gateway)));
   const others = await Promise.all(
     Array.from({ length: 40 }, async () => {
       const c = await newCustomer(s);
@@ -115,7 +97,7 @@ test('while Stripe hangs on refunds, 25 refunds answer REFUNDED at once and 40 o
 });
 
 test('a refund Stripe refuses for good is FAILED with the reason; the order stays REFUNDED and the books balance', async () => {
-  const { order, pi } = await paidThroughGateway();
+  const { order, pi } = await paidThroughGateway(gateway);
   stub.refundMode = 'refuse';
   const r = await s.gql(REFUND, { orderId: order.id }, await adminToken());
   expect(r.data!.refundOrder.status).toBe('REFUNDED');
@@ -129,7 +111,7 @@ test('a refund Stripe refuses for good is FAILED with the reason; the order stay
 });
 
 test('a refund Stripe reports pending stays PENDING (with its id) until Stripeâ€™s charge.refunded confirms it', async () => {
-  const { order, pi } = await paidThroughGateway();
+  const { order, pi } = await paidThroughGateway(gateway);
   stub.refundMode = 'pending';
   expect((await s.gql(REFUND, { orderId: order.id }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
   const noted = await until('the pending refundâ€™s id', async () => (await s.sql(`select id, status, gateway_ref from refund where order_id = $1 and gateway_ref is not null`, [order.id]))[0]);
@@ -137,23 +119,7 @@ test('a refund Stripe reports pending stays PENDING (with its id) until Stripeâ€
   const [made] = stub.refundsOf(pi);
   expect(noted.gateway_ref).toBe(made.id);
 
-  const event = {
-    id: `evt_${randomUUID()}`,
-    object: 'event',
-    type: 'charge.refunded',
-    data: {
-      object: {
-        id: `ch_${randomUUID()}`,
-        object: 'charge',
-        payment_intent: pi,
-        amount: TOTAL,
-        amount_refunded: TOTAL,
-        refunded: true,
-        refunds: { object: 'list', data: [{ id: made.id, object: 'refund', status: 'succeeded', metadata: made.metadata }] },
-      },
-    },
-  };
-  const res = await postWebhook(s.url, event);
+  const res = await postWebhook(s.url, chargeRefundedEvent(pi, TOTAL, [{ id: made.id as string, status: 'succeeded', metadata: made.metadata }]));
   expect(res).toMatchObject({ status: 200, body: { outcome: 'processed' } });
   expect(await refundOf(order.id)).toMatchObject({ status: 'SUCCEEDED', gateway_ref: made.id });
   // The job, asking again later, finds it settled and stops.
@@ -162,7 +128,7 @@ test('a refund Stripe reports pending stays PENDING (with its id) until Stripeâ€
 });
 
 test('charge.refunded without its refunds listed settles the pending refund of that PaymentIntent', async () => {
-  const { order, pi } = await paidThroughGateway();
+  const { order, pi } = await paidThroughGateway(gateway);
   stub.refundMode = 'pending';
   expect((await s.gql(REFUND, { orderId: order.id }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
   await until('the refund to reach Stripe', async () => stub.refundsOf(pi).length === 1);
@@ -173,7 +139,7 @@ test('charge.refunded without its refunds listed settles the pending refund of t
 });
 
 test('an admin cancelling a gateway-paid delivery refunds through the same job', async () => {
-  const { order, pi } = await paidThroughGateway();
+  const { order, pi } = await paidThroughGateway(gateway);
   const r = await s.gql(`mutation($o: ID!) { setDeliveryStatus(orderId: $o, status: CANCELLED) { status delivery { status } } }`, { o: order.id }, await adminToken());
   expect(r.data.setDeliveryStatus).toEqual({ status: 'REFUNDED', delivery: { status: 'CANCELLED' } });
   await until('the refund to be confirmed', async () => (await refundOf(order.id))?.status === 'SUCCEEDED');
@@ -182,10 +148,7 @@ test('an admin cancelling a gateway-paid delivery refunds through the same job',
 });
 
 test('a late payment (order cancelled meanwhile) is refunded by the job too: its event is answered without waiting for Stripe', async () => {
-  const c = await newCustomer(s);
-  const order = await createOrder(s, c, planId);
-  const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-  const sessionId = r.data!.payWithGateway.checkoutUrl.split('/').pop()!;
+  const { c, order, sessionId } = await openCheckout(s, planId);
   expect(codeOf(await s.gql(`mutation($o: ID!) { cancelOrder(orderId: $o) { status } }`, { o: order.id }, c.token))).toBeUndefined();
   const pi = `pi_${randomUUID()}`;
   stub.refundMode = 'hang';

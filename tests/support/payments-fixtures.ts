@@ -9,7 +9,8 @@ import {
   PayWithWalletDocument,
   RefundOrderDocument,
 } from '../__generated__/graphql';
-import { codeOf, token, type TestServer } from './server';
+import { codeOf, startTestServer, token, type TestServer } from './server';
+import { postWebhook, startStripeStub, STRIPE_TEST_KEYS, type StripeStub } from './stripe-stub';
 
 /** A customer of the tests: its id and a token for it. */
 export interface TestCustomer {
@@ -95,4 +96,68 @@ export async function orderRow(s: TestServer, orderId: string): Promise<{ status
 export async function balanceOf(s: TestServer, customerId: string): Promise<number> {
   const [row] = await s.sql<{ balance: string }>(`select balance from wallet where customer_id = $1`, [customerId]);
   return row ? Number(row.balance) : 0;
+}
+
+/** A test server that pays through the Stripe stub, and a provider's plan to order (see {@link GATEWAY_PLAN_TOTAL}). */
+export interface GatewayServer {
+  stub: StripeStub;
+  s: TestServer;
+  planId: string;
+  /** Lets held refund answers go, then stops the server and the stub. */
+  stop(): Promise<void>;
+}
+
+/** An order's total for the plan of {@link startGatewayServer}: 2,000 plus 15% tax. */
+export const GATEWAY_PLAN_TOTAL = 2300;
+
+/**
+ * Starts the Stripe stub and a test server with the Stripe test keys pointed at it (and `env`), and
+ * makes a provider's plan of 2,000 (orders of it stay PAID until the provider acts, so money stays in
+ * escrow). The stub is closed again if the server does not start.
+ */
+export async function startGatewayServer(env: Record<string, string> = {}): Promise<GatewayServer> {
+  const stub = await startStripeStub();
+  try {
+    const s = await startTestServer({ ...STRIPE_TEST_KEYS, STRIPE_API_URL: stub.url, ...env });
+    const { planId } = await createProviderPlan(s, 2000);
+    const stop = async () => {
+      stub.releaseRefunds();
+      await s.stop();
+      await stub.close();
+    };
+    return { stub, s, planId, stop };
+  } catch (e) {
+    await stub.close();
+    throw e;
+  }
+}
+
+/** Opens the Checkout Session of an order through `payWithGateway`, as its customer; returns the session id. */
+export async function checkoutSessionOf(s: TestServer, customer: TestCustomer, orderId: string): Promise<string> {
+  const r = await s.gql(PAY_GATEWAY, { orderId }, customer.token);
+  if (r.errors) throw new Error(`payWithGateway: ${JSON.stringify(r.errors)}`);
+  return r.data!.payWithGateway.checkoutUrl.split('/').pop()!;
+}
+
+/** A PENDING order of `customer` (a new one when not given) for `planId`, with its Checkout Session open. */
+export async function openCheckout(s: TestServer, planId: string, customer?: TestCustomer): Promise<{ c: TestCustomer; order: TestOrder; sessionId: string }> {
+  const c = customer ?? (await newCustomer(s));
+  const order = await createOrder(s, c, planId);
+  return { c, order, sessionId: await checkoutSessionOf(s, c, order.id) };
+}
+
+/**
+ * The customer pays an open session at the stub and Stripe's `checkout.session.completed` reaches the
+ * server, which must take it (200). Returns the PaymentIntent the payment carries.
+ */
+export async function completeCheckout(s: TestServer, stub: StripeStub, sessionId: string, paymentIntent = `pi_${randomUUID()}`): Promise<string> {
+  const res = await postWebhook(s.url, stub.completeCheckout(sessionId, { paymentIntent }));
+  if (res.status !== 200) throw new Error(`webhook: ${res.status}`);
+  return paymentIntent;
+}
+
+/** An order of the gateway server's plan paid through Stripe (checkout, the customer pays, Stripe's event), with its PaymentIntent. */
+export async function paidThroughGateway(g: Pick<GatewayServer, 's' | 'stub' | 'planId'>, customer?: TestCustomer): Promise<{ c: TestCustomer; order: TestOrder; pi: string }> {
+  const { c, order, sessionId } = await openCheckout(g.s, g.planId, customer);
+  return { c, order, pi: await completeCheckout(g.s, g.stub, sessionId) };
 }

@@ -327,3 +327,26 @@ export function checkoutEvent(
     },
   };
 }
+
+/**
+ * Stripe's `charge.refunded` for a PaymentIntent charged `amount`, as sent when its refunds are created:
+ * `amount_refunded` counts pending refunds too, and the charge lists them with where each stands.
+ */
+export function chargeRefundedEvent(paymentIntent: string, amount: number, refunds: Array<{ id: string; status: string; metadata: unknown }>): object {
+  return {
+    id: `evt_${rand()}`,
+    object: 'event',
+    type: 'charge.refunded',
+    data: {
+      object: {
+        id: `ch_${rand()}`,
+        object: 'charge',
+        payment_intent: paymentIntent,
+        amount,
+        amount_refunded: amount,
+        refunded: true,
+        refunds: { object: 'list', data: refunds.map((r) => ({ object: 'refund', ...r })) },
+      },
+    },
+  };
+}

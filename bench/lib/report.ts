@@ -179,3 +179,28 @@ export function referenceResult(name: string, r: LoadResult, notes?: string): Sc
     notes: (failures + (notes ?? '')).trim() || undefined,
   };
 }
+
+/**
+ * A latency line: a closed loop's mean latency against a ceiling run's (the same load on a smaller
+ * table), goal `maxRatio` at most. Both runs are at 32 connections.
+ */
+export function latencyRatio(name: string, r: LoadResult, ceiling: LoadResult, ceilingName: string, maxRatio: number): ScenarioResult {
+  const ratio = r.mean / ceiling.mean;
+  const failures = r.failed + ceiling.failed > 0 ? `${r.failed + ceiling.failed} failed answers (first: ${r.firstFailure ?? ceiling.firstFailure}). ` : '';
+  return {
+    name,
+    value: r.mean,
+    unit: 'ms mean latency',
+    ceiling: ceiling.mean,
+    ceilingName,
+    ratio,
+    goal: `<= ${maxRatio}x`,
+    met: r.failed + ceiling.failed === 0 && ratio <= maxRatio,
+    throughput: r.rps,
+    p50Ms: r.p50,
+    p99Ms: r.p99,
+    notes:
+      `${failures}Small table: ${ceiling.rps.toFixed(0)} req/s, p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms. ` +
+      'Mean latency of a closed loop at 32 connections (the inverse of throughput); ratio = big / small.',
+  };
+}

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { scalar } from './database';
 
 /** What the base seed created. */
 export interface BaseSeed {
@@ -62,6 +63,43 @@ export async function seedOrders(
                from generate_series($7::int, $8::int - 1) c cross join generate_series(1, $9::int) k) s`,
     [opts.prefix, opts.planId, opts.price, tax, opts.status, pending, opts.from, opts.to, opts.perCustomer],
   );
+}
+
+/** The customers and orders of {@link seedCustomersWithOrders}: `seedOrders`' options. */
+export type CustomerOrdersSeed = Parameters<typeof seedOrders>[1];
+
+/**
+ * Customers `${prefix}${from}` .. `${prefix}${to - 1}`, each with `perCustomer` orders of `status`;
+ * PENDING orders are counted in the customer's unpaid orders, as the API counts them.
+ */
+export async function seedCustomersWithOrders(pool: Pool, opts: CustomerOrdersSeed): Promise<void> {
+  await seedCustomers(pool, opts.prefix, opts.from, opts.to, opts.status === 'PENDING' ? opts.perCustomer : 0);
+  await seedOrders(pool, opts);
+}
+
+/**
+ * Grows the order table to about `total` rows with DELIVERED orders of new customers `${prefix}0`, ...
+ * (`perCustomer` each, created within the same minutes as the rows already there), then VACUUM ANALYZE,
+ * so the next reads plan for the big table. Customers go in slices of 2,000, so no statement holds a
+ * huge transaction. Returns how many orders the table holds then.
+ */
+export async function growOrders(
+  pool: Pool,
+  opts: { prefix: string; total: number; perCustomer: number; planId: string; price: number },
+  log: (line: string) => void,
+): Promise<number> {
+  const started = Date.now();
+  const existing = Number(await scalar<string>(pool, `select count(*) from "order"`));
+  const customers = Math.ceil((opts.total - existing) / opts.perCustomer);
+  const slice = 2_000;
+  for (let from = 0; from < customers; from += slice) {
+    const to = Math.min(customers, from + slice);
+    await seedCustomersWithOrders(pool, { prefix: opts.prefix, from, to, perCustomer: opts.perCustomer, planId: opts.planId, price: opts.price, status: 'DELIVERED' });
+  }
+  await pool.query('vacuum analyze "order"');
+  const rows = Number(await scalar<string>(pool, `select count(*) from "order"`));
+  log(`seeded ${rows} orders in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return rows;
 }
 
 /**

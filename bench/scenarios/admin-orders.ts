@@ -1,8 +1,8 @@
 import type { BenchContext } from '../lib/context';
 import { scalar } from '../lib/database';
-import { httpLoad, type LoadResult } from '../lib/load';
-import type { ScenarioResult } from '../lib/report';
-import { seedCustomers, seedOrders } from '../lib/seed';
+import { httpLoad } from '../lib/load';
+import { latencyRatio, type ScenarioResult } from '../lib/report';
+import { growOrders, seedCustomersWithOrders } from '../lib/seed';
 import { token } from '../lib/tokens';
 
 const ADMIN_ORDERS = `query AdminOrders($filter: OrderFilter) { orders(filter: $filter, first: 20) { edges { cursor node { id number status total { amount currency } createdAt paidAt version plan { id name } } } pageInfo { hasNextPage endCursor } } }`;
@@ -41,10 +41,8 @@ export async function adminOrdersScenario(ctx: BenchContext): Promise<ScenarioRe
 
   async function measure(ctx: BenchContext): Promise<ScenarioResult[]> {
     const order = { planId: base.planId, price: base.planPrice };
-    await seedCustomers(pool, 'ao-r', 0, READERS);
-    await seedOrders(pool, { prefix: 'ao-r', from: 0, to: READERS, perCustomer: PER_READER, ...order, status: 'DELIVERED' });
-    await seedCustomers(pool, 'ao-p', 0, PENDING_HOLDERS, PER_HOLDER);
-    await seedOrders(pool, { prefix: 'ao-p', from: 0, to: PENDING_HOLDERS, perCustomer: PER_HOLDER, ...order, status: 'PENDING' });
+    await seedCustomersWithOrders(pool, { prefix: 'ao-r', from: 0, to: READERS, perCustomer: PER_READER, ...order, status: 'DELIVERED' });
+    await seedCustomersWithOrders(pool, { prefix: 'ao-p', from: 0, to: PENDING_HOLDERS, perCustomer: PER_HOLDER, ...order, status: 'PENDING' });
     await pool.query('vacuum analyze "order"');
 
     const auth = `Bearer ${await token('ao-admin', 'admin')}`;
@@ -61,17 +59,7 @@ export async function adminOrdersScenario(ctx: BenchContext): Promise<ScenarioRe
     const small = { customer: await run(byCustomer), status: await run(byStatus) };
     ctx.log(`orders on ${smallRows} orders: by customer mean ${small.customer.mean} ms, by status mean ${small.status.mean} ms`);
 
-    const started = Date.now();
-    const others = Math.ceil((sizes.bigOrders - smallRows) / PER_BULK_CUSTOMER);
-    // In slices, so one statement never holds a huge transaction.
-    for (let from = 0; from < others; from += 2_000) {
-      const to = Math.min(others, from + 2_000);
-      await seedCustomers(pool, 'ao-bulk-', from, to);
-      await seedOrders(pool, { prefix: 'ao-bulk-', from, to, perCustomer: PER_BULK_CUSTOMER, ...order, status: 'DELIVERED' });
-    }
-    await pool.query('vacuum analyze "order"');
-    const bigRows = Number(await scalar<string>(pool, `select count(*) from "order"`));
-    ctx.log(`seeded ${bigRows} orders in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const bigRows = await growOrders(pool, { prefix: 'ao-bulk-', total: sizes.bigOrders, perCustomer: PER_BULK_CUSTOMER, ...order }, (line) => ctx.log(line));
 
     const big = { customer: await run(byCustomer), status: await run(byStatus) };
     ctx.log(`orders on ${bigRows} orders: by customer mean ${big.customer.mean} ms, by status mean ${big.status.mean} ms`);
@@ -83,26 +71,4 @@ export async function adminOrdersScenario(ctx: BenchContext): Promise<ScenarioRe
       latencyRatio(`admin orders(filter: {status: PENDING}, first: 20), ${PENDING_HOLDERS * PER_HOLDER} pending, ${sizesText}`, big.status, small.status, ceilingName, 1.5),
     ];
   }
-}
-
-/** A latency line: mean latency against a ceiling run's, with a maximum ratio as goal. */
-function latencyRatio(name: string, r: LoadResult, ceiling: LoadResult, ceilingName: string, maxRatio: number): ScenarioResult {
-  const ratio = r.mean / ceiling.mean;
-  const failures = r.failed + ceiling.failed > 0 ? `${r.failed + ceiling.failed} failed answers (first: ${r.firstFailure ?? ceiling.firstFailure}). ` : '';
-  return {
-    name,
-    value: r.mean,
-    unit: 'ms mean latency',
-    ceiling: ceiling.mean,
-    ceilingName,
-    ratio,
-    goal: `<= ${maxRatio}x`,
-    met: r.failed + ceiling.failed === 0 && ratio <= maxRatio,
-    throughput: r.rps,
-    p50Ms: r.p50,
-    p99Ms: r.p99,
-    notes:
-      `${failures}Small table: ${ceiling.rps.toFixed(0)} req/s, p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms. ` +
-      'Mean latency of a closed loop at 32 connections (the inverse of throughput); ratio = big / small.',
-  };
 }

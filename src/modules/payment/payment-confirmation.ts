@@ -37,7 +37,8 @@ export class PaymentConfirmation {
   ) {}
 
   /**
-   * Confirms a payment of an order's whole total inside the caller's transaction: a guarded update
+   * Confirms a payment of an order's whole total, inside the caller's transaction or, given an entity
+   * manager outside one, as a transaction of its own (it is one statement): a guarded update
    * moves the order PENDING → PAID (raising its version by one) if it has not expired, the Payment row
    * is inserted (one per order) with its receipt, the ledger moves the total from the payer's wallet or
    * the gateway's clearing account into escrow, the unpaid-order slot is freed, the delivery is created

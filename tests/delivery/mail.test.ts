@@ -1,3 +1,4 @@
+import { PENDING_JOBS } from '../support/jobs';
 import { createOrder, createPlan, ok, payWithWallet, people } from '../support/live';
 import { header, startMailbox, type Mailbox } from '../support/mailbox';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
@@ -24,7 +25,7 @@ test('a paid and delivered order sends its confirmation and its delivered mail, 
   await until('two mails', () => mine().length >= 2, 20_000);
   // Each mail is a job that ends once the server took the message: with none left for the order, every
   // mail it will ever send has arrived (a retried job would still be queued).
-  await until('the order’s mail jobs to finish', async () => (await s.sql(`select 1 from graphile_worker.jobs where key like $1`, [`mail:${orderId}:%`])).length === 0);
+  await until('the order’s mail jobs to finish', async () => (await s.sql(`select 1 from ${PENDING_JOBS} where key like $1`, [`mail:${orderId}:%`])).length === 0);
 
   const got = mine().sort((a, b) => a.messageId.localeCompare(b.messageId));
   expect(got.map((m) => [m.messageId, m.subject, m.to])).toEqual([
@@ -46,7 +47,7 @@ test('a payment that rolls back sends no mail', async () => {
   const paidId = await createOrder(s, p, planId);
   ok(await payWithWallet(s, paidId, p.customer));
   await until('the other mail', () => box.mails.some((m) => m.messageId.includes(paidId)), 20_000);
-  const jobs = await s.sql(`select count(*)::int as n from graphile_worker.jobs where key like $1`, [`mail:${orderId}:%`]);
+  const jobs = await s.sql(`select count(*)::int as n from ${PENDING_JOBS} where key like $1`, [`mail:${orderId}:%`]);
   expect(jobs[0].n).toBe(0);
   expect(box.mails.filter((m) => m.messageId.includes(orderId))).toEqual([]);
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PENDING_JOBS } from '../support/jobs';
 import { createOrder, createPlan, ok, payWithWallet, people } from '../support/live';
 import { startMailbox, type Mailbox } from '../support/mailbox';
 import { record, until } from '../support/records';
@@ -58,6 +59,6 @@ test('a refund sends a refund mail, once, naming the amount and where it goes', 
   ok(await s.gql(`mutation($id: ID!) { setDeliveryStatus(orderId: $id, status: CANCELLED) { id } }`, { id: other }, p.admin));
   await mailOf(other, 'refunded');
   // Still one refund mail for the first order once the mail job has run.
-  await until('no mail job left', async () => Number((await s.sql(`select count(*) from graphile_worker.jobs where task_identifier = 'send_mail'`))[0].count) === 0);
+  await until('no mail job left', async () => Number((await s.sql(`select count(*) from ${PENDING_JOBS} where task = 'send_mail'`))[0].count) === 0);
   expect(box.mails.filter((m) => m.messageId.includes(`${orderId}-refunded`))).toHaveLength(1);
 });

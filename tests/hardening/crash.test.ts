@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
-import { SMTPServer } from 'smtp-server';
 import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
+import { startMailbox, type Mailbox } from '../support/mailbox';
 import { createTestDatabase, TEST_SECRET, token } from '../support/server';
 import { checkoutEvent, postWebhook, startStripeStub, STRIPE_TEST_KEYS, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
@@ -18,37 +17,21 @@ jest.setTimeout(120_000);
 
 const CUSTOMERS = 10;
 let stub: StripeStub;
-let smtp: SMTPServer;
+let mailbox: Mailbox;
 let pool: Pool;
 let server: SpawnedServer | undefined;
-const mails: Array<{ messageId: string; subject: string }> = [];
-const header = (raw: string, name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(raw)?.[1]?.trim() ?? '';
 
 beforeAll(async () => {
   stub = await startStripeStub();
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, _session, done) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-      stream.on('end', () => {
-        mails.push({ messageId: header(raw, 'Message-ID'), subject: header(raw, 'Subject') });
-        done();
-      });
-    },
-  });
-  // The API is killed while it may be sending mails: those connections are reset, which the server
-  // reports as an 'error' event (unhandled, it would fail the suite); the mails are resent after restart.
-  smtp.on('error', () => undefined);
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+  // The API is killed while it may be sending mails: those connections are reset (the mails are resent
+  // after restart), which must not fail the suite.
+  mailbox = await startMailbox({ toleratesResets: true });
 });
 afterAll(async () => {
   if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
   await pool?.end();
   await stub?.close();
-  await new Promise<void>((r) => smtp.close(() => r()));
+  await mailbox?.close();
 });
 
 test('SIGKILL mid-burst, restart, drain: the books balance, paid orders are delivered, each mail goes out once', async () => {
@@ -61,7 +44,7 @@ test('SIGKILL mid-burst, restart, drain: the books balance, paid orders are deli
     JWT_SECRET: TEST_SECRET,
     ...STRIPE_TEST_KEYS,
     STRIPE_API_URL: stub.url,
-    SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+    SMTP_URL: mailbox.url,
     LOG_LEVEL: 'warn',
     WORKER_CONCURRENCY: '4',
   };
@@ -165,19 +148,19 @@ test('SIGKILL mid-burst, restart, drain: the books balance, paid orders are deli
   // Mails: none lost, each (order, state) one message. A mail the SMTP server accepted just before the
   // kill, whose job was not yet marked done, goes out again after the restart with the same Message-ID
   // (so mail clients show it once): such repeats are bounded by the mail jobs in flight at the kill.
-  await until('mails of every delivered order', async () => paid.every((o) => mails.some((m) => m.messageId.includes(`order-${o.id}-delivered`))), 20_000);
+  await until('mails of every delivered order', async () => paid.every((o) => mailbox.mails.some((m) => m.messageId.includes(`order-${o.id}-delivered`))), 20_000);
   let repeats = 0;
   for (const o of paid) {
     for (const kind of ['paid', 'delivered']) {
-      const sent = mails.filter((m) => m.messageId === `<order-${o.id}-${kind}@commerce.invalid>`).length;
+      const sent = mailbox.mails.filter((m) => m.messageId === `<order-${o.id}-${kind}@commerce.invalid>`).length;
       expect([o.id, kind, sent > 0]).toEqual([o.id, kind, true]);
       repeats += sent - 1;
     }
   }
   expect(repeats).toBeLessThanOrEqual(atKill.mailing);
-  const unpaidMails = mails.filter((m) => orders.some((o) => (o.status === 'PENDING' || o.status === 'CANCELLED') && m.messageId.includes(o.id)));
+  const unpaidMails = mailbox.mails.filter((m) => orders.some((o) => (o.status === 'PENDING' || o.status === 'CANCELLED') && m.messageId.includes(o.id)));
   expect(unpaidMails).toEqual([]);
   console.log(
-    `crash: at the kill ${JSON.stringify(atKill)} (${steps} payment answers of ${CUSTOMERS * 4}); after restart ${paid.length} delivered, ${orders.length - paid.length} left unpaid, ${mails.length} mails (${repeats} repeated after the kill), ${events.size} webhooks retried`,
+    `crash: at the kill ${JSON.stringify(atKill)} (${steps} payment answers of ${CUSTOMERS * 4}); after restart ${paid.length} delivered, ${orders.length - paid.length} left unpaid, ${mailbox.mails.length} mails (${repeats} repeated after the kill), ${events.size} webhooks retried`,
   );
 });

@@ -1,19 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
-import {
-  CANCEL_ORDER,
-  PAY_GATEWAY,
-  PAY_WALLET,
-  adminToken,
-  createOrder,
-  createProviderPlan,
-  credit,
-  newCustomer,
-  orderRow,
-  type TestCustomer,
-  type TestOrder,
-} from '../support/payments-fixtures';
+import { CANCEL_ORDER, PAY_WALLET, adminToken, createProviderPlan, credit, openCheckout, orderRow } from '../support/payments-fixtures';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
@@ -47,13 +35,7 @@ afterAll(async () => {
 });
 
 /** A pending order of a new customer with its Checkout Session open at the stub. */
-async function opened(server: TestServer = s): Promise<{ c: TestCustomer; order: TestOrder; sessionId: string }> {
-  const c = await newCustomer(server);
-  const order = await createOrder(server, c, planId);
-  const r = await server.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-  return { c, order, sessionId: r.data!.payWithGateway.checkoutUrl.split('/').pop()! };
-}
+const opened = (server: TestServer = s) => openCheckout(server, planId);
 
 const stubStatus = (sessionId: string) => stub.sessions.get(sessionId)!.status;
 const storedStatus = async (sessionId: string) => (await s.sql(`select status from checkout_session where id = $1`, [sessionId]))[0]?.status;

@@ -1,18 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import {
   PAY_GATEWAY,
   PAY_WALLET,
   balanceOf,
+  completeCheckout,
   createOrder,
-  createProviderPlan,
   credit,
   newCustomer,
+  openCheckout,
   orderRow,
+  startGatewayServer,
+  type GatewayServer,
 } from '../support/payments-fixtures';
-import { codeOf, startTestServer, type TestServer } from '../support/server';
-import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { codeOf, type TestServer } from '../support/server';
+import type { StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
 
 /**
@@ -23,19 +25,18 @@ import { until } from '../support/until';
 jest.setTimeout(60_000);
 
 const TIMEOUT_SECONDS = 3;
+let gateway: GatewayServer;
 let stub: StripeStub;
 let s: TestServer;
 let planId: string;
 
 beforeAll(async () => {
-  stub = await startStripeStub();
-  s = await startTestServer({ ...STRIPE_TEST_KEYS, STRIPE_API_URL: stub.url, RUN_WORKER: 'false', ORDER_PAYMENT_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS) });
-  planId = (await createProviderPlan(s, 2000)).planId;
+  gateway = await startGatewayServer({ RUN_WORKER: 'false', ORDER_PAYMENT_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS) });
+  ({ stub, s, planId } = gateway);
 });
 afterAll(async () => {
   await expectLedgerSound((text, params) => s.sql(text, params));
-  await s?.stop();
-  await stub?.close();
+  await gateway?.stop();
 });
 
 const expired = (orderId: string) =>
@@ -65,16 +66,10 @@ test('payWithGateway of an expired order: ORDER_NOT_PAYABLE, no session opened',
 });
 
 test('a gateway payment confirmed after expiresAt is a late payment: recorded for a refund, the order keeps its state', async () => {
-  const c = await newCustomer(s);
-  const order = await createOrder(s, c, planId);
-  const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-  expect(r.errors).toBeUndefined();
-  const sessionId = r.data!.payWithGateway.checkoutUrl.split('/').pop()!;
+  const { order, sessionId } = await openCheckout(s, planId);
   // Stripe keeps the session open for 30 minutes at least: the customer can still pay it there.
   await expired(order.id);
-  const pi = `pi_${randomUUID()}`;
-  const res = await postWebhook(s.url, stub.completeCheckout(sessionId, { paymentIntent: pi }));
-  expect(res.status).toBe(200);
+  await completeCheckout(s, stub, sessionId);
   expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: order.version, payment_method: null });
   expect(await s.sql(`select 1 from payment where order_id = $1`, [order.id])).toHaveLength(0);
   // No worker here: the refund waits, recorded, for the job that sends it.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
 import {
+  GATEWAY_PLAN_TOTAL as TOTAL,
   PAY_GATEWAY,
   PAY_WALLET,
   REFUND,
@@ -11,29 +12,30 @@ import {
   createProviderPlan,
   credit,
   newCustomer,
+  openCheckout,
   orderRow,
+  startGatewayServer,
+  type GatewayServer,
   type TestCustomer,
   type TestOrder,
 } from '../support/payments-fixtures';
-import { codeOf, startTestServer, type TestServer } from '../support/server';
-import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { codeOf, type TestServer } from '../support/server';
+import { checkoutEvent, postWebhook, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
 
 const PUBLIC_URL = 'http://shop.test';
+let gateway: GatewayServer;
 let stub: StripeStub;
 let s: TestServer;
 let planId: string;
-const TOTAL = 2300; // 2000 + 15 % tax
 
 beforeAll(async () => {
-  stub = await startStripeStub();
-  s = await startTestServer({ ...STRIPE_TEST_KEYS, STRIPE_API_URL: stub.url, PUBLIC_URL });
-  planId = (await createProviderPlan(s, 2000)).planId;
+  gateway = await startGatewayServer({ PUBLIC_URL });
+  ({ stub, s, planId } = gateway);
 });
 afterAll(async () => {
   await expectLedgerSound(s.sql);
-  await s.stop();
-  await stub.close();
+  await gateway.stop();
 });
 beforeEach(() => {
   stub.mode = 'ok';
@@ -41,12 +43,8 @@ beforeEach(() => {
 
 /** A customer with a pending order and the Checkout Session opened for it. */
 async function checkout(): Promise<{ c: TestCustomer; order: TestOrder; session: { id: string; amount_total: number; currency: string; orderId: string } }> {
-  const c = await newCustomer(s);
-  const order = await createOrder(s, c, planId);
-  const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-  const id = r.data!.payWithGateway.checkoutUrl.split('/').pop()!;
-  return { c, order, session: { id, amount_total: order.total, currency: 'usd', orderId: order.id } };
+  const { c, order, sessionId } = await openCheckout(s, planId);
+  return { c, order, session: { id: sessionId, amount_total: order.total, currency: 'usd', orderId: order.id } };
 }
 
 const chargeOf = async (sessionId: string) =>

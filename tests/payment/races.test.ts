@@ -4,7 +4,6 @@ import { expectLedgerSound } from '../support/ledger-invariants';
 import {
   CANCEL_ORDER,
   CREDIT,
-  PAY_GATEWAY,
   PAY_WALLET,
   adminToken,
   balanceOf,
@@ -12,6 +11,7 @@ import {
   createProviderPlan,
   credit,
   newCustomer,
+  openCheckout,
   orderRow,
 } from '../support/payments-fixtures';
 import { codeOf, startTestServer, type GqlResult, type TestServer } from '../support/server';
@@ -105,10 +105,7 @@ test('payments against cancellations, 20 at once: exactly one side wins', async 
 test('wallet payments against the gateway’s webhook, 20 at once: paid once, and a losing gateway payment is refunded once', async () => {
   const c = await newCustomer(a);
   await credit(a, c.id, TOTAL);
-  const order = await createOrder(a, c, planId);
-  const opened = await a.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-  expect(opened.errors).toBeUndefined();
-  const sessionId = opened.data!.payWithGateway.checkoutUrl.split('/').pop()!;
+  const { order, sessionId } = await openCheckout(a, planId, c);
   const pi = `pi_${randomUUID()}`;
   const event = checkoutEvent({ id: sessionId, amount_total: TOTAL, currency: 'usd', orderId: order.id, payment_intent: pi });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateCouponDocument, CreatePlanDocument, UpdatePlanDocument } from '../__generated__/graphql';
 import { expectLedgerSound } from '../support/ledger-invariants';
-import { PAY_GATEWAY, PAY_WALLET, REFUND, adminToken, credit, newCustomer, type TestCustomer } from '../support/payments-fixtures';
+import { PAY_WALLET, REFUND, adminToken, checkoutSessionOf, completeCheckout, credit, newCustomer, type TestCustomer } from '../support/payments-fixtures';
 import { contiguous, record, until } from '../support/records';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
@@ -60,14 +60,7 @@ async function coupon(extra: Record<string, unknown> = {}): Promise<{ id: string
 }
 
 /** Pays an order through Stripe: checkout, the customer pays at the stub, Stripe's event arrives. Returns the PaymentIntent. */
-async function payThroughGateway(c: TestCustomer, orderId: string): Promise<string> {
-  const r = await s.gql(PAY_GATEWAY, { orderId }, c.token);
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-  const pi = `pi_${randomUUID()}`;
-  const res = await postWebhook(s.url, stub.completeCheckout(r.data!.payWithGateway.checkoutUrl.split('/').pop()!, { paymentIntent: pi }));
-  if (res.status !== 200) throw new Error(`webhook ${res.status}`);
-  return pi;
-}
+const payThroughGateway = async (c: TestCustomer, orderId: string): Promise<string> => completeCheckout(s, stub, await checkoutSessionOf(s, c, orderId));
 
 const journalsOf = async (orderId: string, kind: string) =>
   (await s.sql<{ journal_id: string }>(`select distinct journal_id from ledger_entry where order_id = $1 and kind = $2`, [orderId, kind])).map((r) => r.journal_id);

@@ -1,8 +1,8 @@
 import { FailedWebhookEventsDocument } from '../__generated__/graphql';
 import { expectLedgerSound } from '../support/ledger-invariants';
-import { PAY_GATEWAY, adminToken, createOrder, createProviderPlan, newCustomer, orderRow } from '../support/payments-fixtures';
-import { codeOf, startTestServer, token, type TestServer } from '../support/server';
-import { STRIPE_TEST_KEYS, checkoutEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { adminToken, openCheckout, orderRow, startGatewayServer, type GatewayServer } from '../support/payments-fixtures';
+import { codeOf, token, type TestServer } from '../support/server';
+import { checkoutEvent, postWebhook } from '../support/stripe-stub';
 import { until } from '../support/until';
 
 /**
@@ -12,28 +12,24 @@ import { until } from '../support/until';
  */
 jest.setTimeout(90_000);
 
-let stub: StripeStub;
+let gateway: GatewayServer;
 let s: TestServer;
 let planId: string;
 
 beforeAll(async () => {
-  stub = await startStripeStub();
-  s = await startTestServer({ ...STRIPE_TEST_KEYS, STRIPE_API_URL: stub.url });
-  planId = (await createProviderPlan(s, 2000)).planId;
+  gateway = await startGatewayServer();
+  ({ s, planId } = gateway);
 });
 afterAll(async () => {
   await s.sql(`drop trigger if exists refuse_charges on gateway_charge`);
   await expectLedgerSound((text, params) => s.sql(text, params));
-  await s?.stop();
-  await stub?.close();
+  await gateway?.stop();
 });
 
 /** A pending order with its Checkout Session, and the paid event Stripe sends for it. */
 async function paidEvent(sessionIdOverride?: string) {
-  const c = await newCustomer(s);
-  const order = await createOrder(s, c, planId);
-  const r = await s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-  const id = sessionIdOverride ?? r.data!.payWithGateway.checkoutUrl.split('/').pop()!;
+  const { order, sessionId } = await openCheckout(s, planId);
+  const id = sessionIdOverride ?? sessionId;
   return { order, event: checkoutEvent({ id, amount_total: order.total, currency: 'usd', orderId: order.id }) as { id: string; type: string } };
 }
 

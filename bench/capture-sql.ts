@@ -17,7 +17,7 @@ import { loadConfig } from '../src/config';
 import { apiEnv } from './lib/api';
 import { BENCH_DB, dropDatabase, recreateDatabase, sqlPool } from './lib/database';
 import { runOrThrow } from './lib/processes';
-import { creditWallets, seedBase, seedCustomers, seedOrders, type BaseSeed } from './lib/seed';
+import { creditWallets, seedBase, seedCustomersWithOrders, type BaseSeed } from './lib/seed';
 import { adminDatabaseUrl } from './lib/settings';
 import { token } from './lib/tokens';
 
@@ -62,8 +62,7 @@ export async function captureStatements(url: string, base: BaseSeed): Promise<Ca
   const pool = sqlPool(url);
   const out: Captured = [];
   try {
-    await seedCustomers(pool, 'cap-', 0, 1, 3);
-    await seedOrders(pool, { prefix: 'cap-', from: 0, to: 1, perCustomer: 3, planId: base.planId, price: base.planPrice, status: 'PENDING' });
+    await seedCustomersWithOrders(pool, { prefix: 'cap-', from: 0, to: 1, perCustomer: 3, planId: base.planId, price: base.planPrice, status: 'PENDING' });
     await creditWallets(pool, 'cap-', 0, 1, 1_000_000);
     const orders = (await pool.query<{ id: string }>(`select id from "order" where customer_id = 'cap-0' order by created_at`)).rows.map((r) => r.id);
     const auth = `Bearer ${await token('cap-0')}`;

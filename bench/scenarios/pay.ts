@@ -6,7 +6,7 @@ import type { BenchContext } from '../lib/context';
 import { cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { pgbench, type PgbenchResult } from '../lib/pgbench';
 import type { ScenarioResult } from '../lib/report';
-import { creditWallets, seedCustomers, seedOrders } from '../lib/seed';
+import { creditWallets, seedCustomersWithOrders } from '../lib/seed';
 import { ROOT, sqlSeconds } from '../lib/settings';
 import { tokens } from '../lib/tokens';
 
@@ -41,8 +41,7 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   const total = base.planPrice + Math.round((base.planPrice * 1500) / 10000);
 
   // HTTP side: customers pay-0..; orders taken round-robin across customers.
-  await seedCustomers(pool, 'pay-', 0, CUSTOMERS, httpPerCustomer);
-  await seedOrders(pool, { prefix: 'pay-', from: 0, to: CUSTOMERS, perCustomer: httpPerCustomer, planId: base.planId, price: base.planPrice, status: 'PENDING' });
+  await seedCustomersWithOrders(pool, { prefix: 'pay-', from: 0, to: CUSTOMERS, perCustomer: httpPerCustomer, planId: base.planId, price: base.planPrice, status: 'PENDING' });
   await creditWallets(pool, 'pay-', 0, CUSTOMERS, total * httpPerCustomer);
   const { rows: httpOrders } = await pool.query<{ id: string; customer_id: string }>(
     `select id, customer_id from "order" where customer_id like 'pay-%'
@@ -52,8 +51,7 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   const httpQueue = httpOrders.map((o) => ({ body: JSON.stringify({ query: PAY, variables: { orderId: o.id } }), auth: auth[Number(o.customer_id.slice(4))] }));
 
   // SQL side: its own customers and orders, queued for the pgbench script in the same round-robin order.
-  await seedCustomers(pool, 'pgb-', 0, CUSTOMERS, sqlPerCustomer);
-  await seedOrders(pool, { prefix: 'pgb-', from: 0, to: CUSTOMERS, perCustomer: sqlPerCustomer, planId: base.planId, price: base.planPrice, status: 'PENDING' });
+  await seedCustomersWithOrders(pool, { prefix: 'pgb-', from: 0, to: CUSTOMERS, perCustomer: sqlPerCustomer, planId: base.planId, price: base.planPrice, status: 'PENDING' });
   await creditWallets(pool, 'pgb-', 0, CUSTOMERS, total * sqlPerCustomer);
   await pool.query(`create table bench_pay_queue (n bigint primary key, order_id uuid not null, customer_id text not null, total int not null, plan_id uuid not null)`);
   await pool.query(`create sequence bench_pay_seq`);

@@ -7,11 +7,13 @@ import { decodeCursor, encodeCursor, microsOf, pageRequest, timestampFromMicros 
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { MAX_ORDER_AMOUNT, priceOrder, type PriceBreakdown } from '../../shared/money';
+import { query, sql } from '../../shared/sql';
 import { pageOf, type Page } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import { Plan, resolvePurchase, type PlanService } from '../plan';
-import { Coupon, CouponKind, couponKey } from './coupon.entity';
+import { couponRead, type CouponRows } from './coupon-uses';
+import { Coupon, CouponKind } from './coupon.entity';
 import { couponMessage, couponRejection, CouponRejection } from './coupon.rules';
 import { MAX_CODE_LENGTH, type CreateCouponInput } from './coupon.types';
 
@@ -39,7 +41,8 @@ export interface CouponVerdict {
  * Coupons: administration, previews, and the guarded counters that enforce their limits. The limits
  * live in the database: `coupon.used_count` (all live uses, checked against `max_uses`) and
  * `coupon_customer_use.used` (one customer's live uses, checked against `max_uses_per_user`), each
- * moved by a single conditional statement, never by reading then writing.
+ * moved by a single conditional statement, never by reading then writing (the steps in
+ * coupon-uses.ts, which an order runs inside its own statement).
  */
 export class CouponService {
   constructor(
@@ -149,22 +152,22 @@ export class CouponService {
     return em.fork().map(Coupon, row);
   }
 
-  /** The coupon a code names (ignoring case and surrounding spaces), or null. */
-  async findByCode(em: EntityManager, code: string): Promise<Coupon | null> {
-    return em.findOne(Coupon, { codeKey: couponKey(code) }, { refresh: true });
-  }
-
-  /** How many live uses of `couponId` a customer holds. */
-  async usedBy(em: EntityManager, couponId: string, customerId: string): Promise<number> {
-    const rows = await em.execute<{ used: number }[]>(`select used from coupon_customer_use where coupon_id = ? and customer_id = ?`, [couponId, customerId]);
-    return rows.length ? Number(rows[0].used) : 0;
-  }
-
-  /** Judges a coupon code for a subtotal and prices it: with the coupon when valid, without otherwise. */
+  /**
+   * Judges a coupon code for a subtotal and prices it: with the coupon when valid, without otherwise.
+   * One read of the coupon and the customer's uses of it ({@link couponRead}).
+   */
   async judge(em: EntityManager, code: string, planId: string, subtotal: number, customerId: string): Promise<CouponVerdict> {
-    const coupon = await this.findByCode(em, code);
-    const usedByCustomer = coupon && coupon.maxUsesPerUser !== null ? await this.usedBy(em, coupon.id, customerId) : 0;
-    const rejection = couponRejection(coupon, { now: new Date(), planId, subtotal, usedByCustomer });
+    const [row] = await query<{ coupon: CouponRows | null }>(em, sql`select ${couponRead(code, customerId)} as coupon`);
+    return this.judgeRead(em, row.coupon, planId, subtotal);
+  }
+
+  /**
+   * As {@link judge}, for what {@link couponRead} read as part of another statement; the coupon becomes a
+   * managed entity of `em`.
+   */
+  judgeRead(em: EntityManager, rows: CouponRows | null, planId: string, subtotal: number): CouponVerdict {
+    const coupon = rows ? em.map(Coupon, rows.coupon) : null;
+    const rejection = couponRejection(coupon, { now: new Date(), planId, subtotal, usedByCustomer: rows?.used_by_customer ?? 0 });
     const price = priceOrder(subtotal, rejection === null ? coupon : null, this.deps.config.taxRateBps);
     if (price.total > MAX_ORDER_AMOUNT) throw BadUserInputError.field('upgradeIds', 'the order amount is too large');
     return { coupon, rejection, price };
@@ -197,51 +200,18 @@ export class CouponService {
   }
 
   /**
-   * Takes one of a customer's uses inside an order's transaction: a guarded upsert of
-   * `coupon_customer_use` that refuses to pass `maxUsesPerUser`. The row is the customer's own, so
-   * this never contends with other customers. Returns false when the customer's limit is reached.
+   * Why {@link takeCouponUse} refused a use it was asked for inside `tx`: the coupon re-read against the
+   * database clock (disabled, outside its window, or every use taken).
    */
-  async takeCustomerUse(tx: EntityManager, coupon: Coupon, customerId: string): Promise<boolean> {
-    const rows = await tx.execute(
-      `insert into coupon_customer_use (coupon_id, customer_id, used) values (?, ?, 1)
-       on conflict (coupon_id, customer_id) do update set used = coupon_customer_use.used + 1
-        where ?::int is null or coupon_customer_use.used < ?::int
-       returning used`,
-      [coupon.id, customerId, coupon.maxUsesPerUser, coupon.maxUsesPerUser],
-    );
-    return rows.length === 1;
-  }
-
-  /**
-   * Takes one use of the coupon: a guarded update that also re-checks `enabled` and the window against
-   * the database clock. The coupon row is shared by everyone using the code, so callers run this as
-   * the last statement of their transaction: its row lock is then held only until commit. When it
-   * refuses, the coupon is re-read to say which rule applies.
-   */
-  async takeUse(tx: EntityManager, couponId: string): Promise<CouponRejection | null> {
-    const rows = await tx.execute(
-      `update coupon set used_count = used_count + 1
-        where id = ? and enabled
-          and (starts_at is null or starts_at <= now()) and (ends_at is null or ends_at > now())
-          and (max_uses is null or used_count < max_uses)
-       returning used_count`,
-      [couponId],
-    );
-    if (rows.length === 1) return null;
-    const [c] = await tx.execute<{ enabled: boolean; not_started: boolean; expired: boolean }[]>(
-      `select enabled, coalesce(starts_at > now(), false) as not_started, coalesce(ends_at <= now(), false) as expired from coupon where id = ?`,
-      [couponId],
+  async refusal(tx: EntityManager, couponId: string): Promise<CouponRejection> {
+    const [c] = await query<{ enabled: boolean; not_started: boolean; expired: boolean }>(
+      tx,
+      sql`select enabled, coalesce(starts_at > now(), false) as not_started, coalesce(ends_at <= now(), false) as expired from coupon where id = ${couponId}::uuid`,
     );
     if (!c) return CouponRejection.NOT_FOUND;
     if (!c.enabled) return CouponRejection.DISABLED;
     if (c.not_started) return CouponRejection.NOT_STARTED;
     if (c.expired) return CouponRejection.EXPIRED;
     return CouponRejection.USAGE_LIMIT_REACHED;
-  }
-
-  /** Gives back one use of a coupon by a customer (an order holding it was cancelled); coupon row last. */
-  async giveBack(tx: EntityManager, couponId: string, customerId: string): Promise<void> {
-    await tx.execute(`update coupon_customer_use set used = used - 1 where coupon_id = ? and customer_id = ? and used > 0`, [couponId, customerId]);
-    await tx.execute(`update coupon set used_count = used_count - 1 where id = ? and used_count > 0`, [couponId]);
   }
 }

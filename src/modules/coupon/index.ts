@@ -3,6 +3,7 @@ import { Coupon, CouponCustomerUse } from './coupon.entity';
 import { CouponResolver } from './coupon.resolver';
 
 export { Coupon, CouponCustomerUse, CouponKind, couponKey } from './coupon.entity';
+export { couponRead, giveBackCouponUses, takeCouponUse, takeCustomerUse, type CouponRows } from './coupon-uses';
 export { CouponRejection, couponMessage } from './coupon.rules';
 export { CouponService } from './coupon.service';
 export { CouponResolver };

@@ -5,6 +5,7 @@ import { CustomerResolver } from './customer.resolver';
 export { Customer, DEFAULT_GROUP } from './customer.entity';
 export { CustomerService, type BalanceReader, type GroupChangeListener } from './customer.service';
 export { CustomerType } from './customer.types';
+export { customerGroupOf, giveBackUnpaidSlots, takeUnpaidSlot } from './unpaid-orders';
 export { CustomerResolver };
 
 /** The module's entities, for the ORM. */

@@ -1,12 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { microsOf, pageRequest, timestampFromMicros } from '../../shared/cursor';
+import { pageRequest, timestampFromMicros } from '../../shared/cursor';
 import { BadUserInputError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
-import { pageOf } from '../../shared/types';
-import { decodeOrderCursor, encodeOrderCursor, type OrderCursor } from './order.cursor';
-import { Order, type OrderStatus, type PaymentMethod } from './order.entity';
+import { readOrderPage } from './order-list';
+import { decodeOrderCursor, ORDER_PAGE_COLUMNS, type OrderCursor } from './order.cursor';
+import type { OrderStatus, PaymentMethod } from './order.entity';
 import type { OrderPage } from './order.service';
-import { toSnapshot } from './order.snapshot';
 
 /** What an admin may narrow the order list to; every given part must hold (AND). */
 export interface OrderSearchFilter {
@@ -99,7 +98,7 @@ export function adminOrdersQuery(f: NormalisedOrderFilter, after: OrderCursor | 
   if (f.createdBefore !== null) add(`${key} < ${asKey('?::timestamptz')}`, f.createdBefore.toISOString());
   if (after) add(`(${key}, id) < (${asKey(timestampFromMicros)}, ?::uuid)`, after.createdAtMicros, after.id);
   params.push(limit);
-  const sql = `select id, ${microsOf('created_at')} as created_at_micros
+  const sql = `select ${ORDER_PAGE_COLUMNS}
     from "order"${where.length ? `\n   where ${where.join('\n     and ')}` : ''}
    order by ${key} desc, id desc
    limit ?`;
@@ -116,14 +115,5 @@ export async function searchOrders(
   args: { filter?: OrderSearchFilter | null; first?: number | null; after?: string | null },
 ): Promise<OrderPage> {
   const { first, after } = pageRequest(args, decodeOrderCursor);
-  const filter = normaliseOrderFilter(args.filter);
-  const { sql, params } = adminOrdersQuery(filter, after, first + 1);
-  const rows = await em.execute<{ id: string; created_at_micros: string }[]>(sql, params);
-  const ids = rows.slice(0, first).map((r) => r.id);
-  const orders = ids.length ? await em.find(Order, { id: { $in: ids } }, { populate: ['plan', 'delivery'] }) : [];
-  const byId = new Map(orders.map((o) => [o.id, o]));
-  return pageOf(rows, first, (r) => ({
-    cursor: encodeOrderCursor({ createdAtMicros: r.created_at_micros, id: r.id }),
-    node: toSnapshot(byId.get(r.id)!),
-  }));
+  return readOrderPage(em, adminOrdersQuery(normaliseOrderFilter(args.filter), after, first + 1), first);
 }

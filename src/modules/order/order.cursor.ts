@@ -18,6 +18,14 @@ export function decodeOrderCursor(cursor: string): OrderCursor {
 }
 
 /**
+ * The columns of `order` a page of orders shows (see order-list.ts), with the row's keyset position
+ * (`created_at_micros`): a keyset query selects them, so the page is read with the rows it walks.
+ */
+export const ORDER_PAGE_COLUMNS = `id, number, customer_id, plan_id, upgrade_ids, upgrades, coupon_code, currency, subtotal, discount, tax, total,
+         status, created_at, expires_at, paid_at, payment_method, delivered_at, cancelled_at, cancel_reason, version,
+         ${microsOf('created_at')} as created_at_micros`;
+
+/**
  * The keyset query of `myOrders`: one customer's orders, optionally of one status, newest first,
  * strictly after a cursor. Written so `order_customer_created_idx` (customer_id, created_at, id)
  * or, with a status, `order_customer_status_created_idx` (customer_id, status, created_at, id)
@@ -25,7 +33,7 @@ export function decodeOrderCursor(cursor: string): OrderCursor {
  * Parameters: customerId, [status], [cursor micros, cursor id], limit.
  */
 export function myOrdersQuery(opts: { status: boolean; after: boolean }): string {
-  return `select id, ${microsOf('created_at')} as created_at_micros
+  return `select ${ORDER_PAGE_COLUMNS}
     from "order"
    where customer_id = ?${opts.status ? ' and status = ?' : ''}${
      opts.after ? ` and (created_at, id) < (${timestampFromMicros}, ?::uuid)` : ''

@@ -1,18 +1,19 @@
 import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import type { CallerContext } from '../../shared/caller';
 import { CancelOrderArgs, CreateOrderInput, MyOrdersArgs, OrderArgs } from './order.inputs';
-import type { Caller, OrderActor, OrderService, OrderPage } from './order.service';
+import type { OrderActor, OrderCreator, OrderPage, OrderService } from './order.service';
 import type { OrderSnapshot } from './order.snapshot';
 import { OrderConnection, OrderType } from './order.types';
 
 /** The part of the request context these resolvers use. */
 type Context = CallerContext<{ orders: OrderService }>;
 
-/** The caller as an authenticated customer with their group (UNAUTHENTICATED without a token). */
-async function caller(ctx: Context): Promise<Caller> {
-  const customer = await ctx.customer();
-  const viewer = await ctx.viewer();
-  return { ...viewer, customerId: customer.id };
+/**
+ * The caller as the maker of an order (UNAUTHENTICATED without a token): the id alone, its row written
+ * only when this process has not seen the caller with this role; the group is read with the plan.
+ */
+async function creator(ctx: Context): Promise<OrderCreator> {
+  return { customerId: await ctx.customerId(), role: ctx.principal!.role, restore: () => ctx.viewer() };
 }
 
 /** The caller's id and role alone, for reading and cancelling orders (UNAUTHENTICATED without a token). */
@@ -39,7 +40,7 @@ export class OrderResolver {
 
   @Mutation(() => OrderType)
   async createOrder(@Arg('input', () => CreateOrderInput) input: CreateOrderInput, @Ctx() ctx: Context): Promise<OrderSnapshot> {
-    return ctx.services.orders.create(ctx.em, await caller(ctx), input);
+    return ctx.services.orders.create(ctx.em, await creator(ctx), input);
   }
 
   @Mutation(() => OrderType)

@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
-import { enqueue } from '../../infra/jobs';
 import { Role, type Viewer } from '../../shared/caller';
 import {
   BadUserInputError,
@@ -11,27 +10,52 @@ import {
   UnpaidOrderLimitError,
 } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
-import { MAX_ORDER_AMOUNT, priceOrder } from '../../shared/money';
+import { MAX_ORDER_AMOUNT, priceOrder, type PriceBreakdown } from '../../shared/money';
+import { joinSql, query, rawSql, sql, textArray, type Sql } from '../../shared/sql';
 import { PageInfo } from '../../shared/types';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
-import { couponKey, CouponRejection, couponMessage, type Coupon, type CouponService } from '../coupon';
-import { resolvePurchase, type PlanService } from '../plan';
+import {
+  couponKey,
+  couponRead,
+  CouponRejection,
+  couponMessage,
+  giveBackCouponUses,
+  takeCouponUse,
+  takeCustomerUse,
+  type Coupon,
+  type CouponRows,
+  type CouponService,
+} from '../coupon';
+import { customerGroupOf, giveBackUnpaidSlots, takeUnpaidSlot } from '../customer';
+import { checkPurchaseIds, giveBackStockUnits, purchaseFrom, purchaseRead, takeStockUnit, type PlanService, type Purchase, type PurchaseRows } from '../plan';
+import { cancelTransition, releaseHolds, type ReleasedHolds } from './order-transitions';
 import { decodeOrderCursor, encodeOrderCursor, myOrdersQuery } from './order.cursor';
 import { CancelReason, Order, OrderStatus } from './order.entity';
 import type { OrderEvents } from './order.events';
-import { orderLifecycle } from './order.fsm';
 import type { CreateOrderInput } from './order.inputs';
+import { snapshotFromRows, type DeliveryRow, type OrderRow } from './order.row';
 import { readSnapshot, toSnapshot, type OrderSnapshot } from './order.snapshot';
 
-/** An authenticated caller: a viewer with a customer row. */
-export type Caller = Viewer & { customerId: string };
-
 /** Who reads or cancels an order: their customer id and token role (their group does not matter). */
-export type OrderActor = Pick<Caller, 'customerId' | 'role'>;
+export interface OrderActor {
+  customerId: string;
+  role: Role | null;
+}
+
+/**
+ * Who makes an order: their customer id and token role. Their group is read with the plan, in the same
+ * statement, so it is never stale; `restore` makes their customer row again when it is gone (deleted
+ * since this process last saw it) and says its group.
+ */
+export interface OrderCreator extends OrderActor {
+  restore(): Promise<Pick<Viewer, 'group'>>;
+}
 
 /** Name of the job that cancels an unpaid order when its payment time is up. */
 export const ORDER_TIMEOUT_TASK = 'order_timeout';
+/** Tries of a payment timeout job (the outbox's default, as every job asked for without a number). */
+const ORDER_TIMEOUT_MAX_ATTEMPTS = 25;
 
 /** Default and largest page size of `myOrders`. */
 export const MY_ORDERS_DEFAULT_PAGE = 20;
@@ -43,27 +67,28 @@ export interface OrderPage {
   pageInfo: PageInfo;
 }
 
-/**
- * What an order held when a guarded update cleared it: its customer's unpaid slot, a unit of its plan's
- * stock, a use of its coupon (each flag as it was before the update), with the rows they belong to.
- */
-interface Held {
-  id: string;
-  customer_id: string;
-  plan_id: string;
-  coupon_id: string | null;
-  holds_unpaid_slot: boolean;
-  holds_stock: boolean;
-  holds_coupon_use: boolean;
+/** An order row as a statement that changed it returns it, with what the change took away. */
+type ChangedRow = OrderRow & ReleasedHolds & { coupon_id: string | null };
+
+/** What the statement that ends an order (cancel) or takes back its holds answers. */
+interface GivenBackRow {
+  order: ChangedRow;
+  delivery: DeliveryRow | null;
+  plan_provider_id: string | null;
+  /** Whether the unit of stock given back was of a plan with a stock (its listing changed). */
+  stock_listed: boolean | null;
 }
 
-/**
- * Clears every `holds_*` flag of the order the `held` subquery selects and locks, and returns them as
- * they were: `for update` in the subquery waits for a racing change of the row and then reads its latest
- * version, so what is returned is exactly what this statement took away (RETURNING alone shows the new row).
- */
-const CLEAR_HELD = `holds_unpaid_slot = false, holds_stock = false, holds_coupon_use = false`;
-const RETURN_HELD = `returning o.id, o.customer_id, o.plan_id, o.coupon_id, held.holds_unpaid_slot, held.holds_stock, held.holds_coupon_use`;
+/** What the statement that places an order answers (no row: the idempotency key was taken meanwhile). */
+interface PlacedRow {
+  placed: OrderRow;
+  /** Each guard in turn; a step runs only when the one before it passed. */
+  slot: boolean;
+  /** Taken: true; the plan was made unlimited meanwhile: false (nothing taken); sold out: null. */
+  stock?: boolean | null;
+  customer_use?: boolean;
+  coupon_use?: boolean;
+}
 
 /**
  * Expires, after commit, the open Checkout Sessions of an order leaving PENDING inside `tx` (the payment
@@ -76,8 +101,27 @@ export interface OpenCheckouts {
 /** Thrown inside a createOrder transaction whose idempotency key is already taken: roll back, answer the first order. */
 class DuplicateRequest extends Error {}
 
-/** `ORD-000123`. */
-export const formatOrderNumber = (n: number | string): string => `ORD-${String(n).padStart(6, '0')}`;
+/** `ORD-000123` from `order_number_seq`, in SQL (more digits once past 999999). */
+const NEXT_ORDER_NUMBER = rawSql(`(select 'ORD-' || lpad(n::text, greatest(6, length(n::text)), '0') from nextval('order_number_seq') as n)`);
+
+/** The steps a statement runs in turn, as CTEs; each later step depends on the one before it. */
+class Steps {
+  private readonly steps: Sql[] = [];
+  last = '';
+  add(name: string, step: Sql): this {
+    this.steps.push(sql`${rawSql(name)} as (${step})`);
+    this.last = name;
+    return this;
+  }
+  /** The condition that makes a step wait for `name` (by default the last one added) and run only if it changed a row. */
+  after(name = this.last): Sql {
+    return sql`exists (select from ${rawSql(name)})`;
+  }
+  /** `with` and every step, then `main`. */
+  then(main: Sql): Sql {
+    return sql`with ${joinSql(this.steps, ',\n')}\n${main}`;
+  }
+}
 
 /**
  * Orders: creation with locked amounts, cancellation (customer, admin, payment timeout), reading.
@@ -105,7 +149,12 @@ export class OrderService {
    * coupon is judged (COUPON_INVALID with `extensions.rejection`); the amounts are computed and stored
    * with the order, which claims the idempotency key; then the guarded counters: the customer's unpaid
    * orders (UNPAID_ORDER_LIMIT), the plan's stock when it has one (OUT_OF_STOCK), the customer's uses of
-   * the coupon, and last the coupon's uses; and the payment timeout job is enqueued.
+   * the coupon, and last the coupon's uses; and the payment timeout job is asked for.
+   *
+   * Two statements between BEGIN and COMMIT: one read (the plan with the upgrades asked for, the
+   * caller's group, the coupon with the caller's uses of it) and one write that places the order, takes
+   * every limit, asks for the timeout job and returns the order as written (see {@link place}). A limit
+   * that refuses rolls the whole transaction back.
    *
    * The same `idempotencyKey` from the same customer answers the first order, also when both requests
    * race: the order insert skips on the (customer, key) unique constraint, waiting for the first
@@ -116,93 +165,19 @@ export class OrderService {
    * The order records what it took (`holds_*`) and the rates in force (`*_bps`), for
    * {@link OrderService.giveBackHeld} and the release of its escrow.
    */
-  async create(em: EntityManager, caller: Caller, input: CreateOrderInput): Promise<OrderSnapshot> {
+  async create(em: EntityManager, caller: OrderCreator, input: CreateOrderInput): Promise<OrderSnapshot> {
     const key = input.idempotencyKey ?? null;
     if (key !== null) {
       const first = await this.findByKey(em, caller.customerId, key);
       if (first) return this.sameRequest(first, input);
     }
     const couponCode = input.couponCode == null ? null : this.deps.coupons.normaliseCode(input.couponCode, 'couponCode');
-    const { config, coupons } = this.deps;
+    const upgradeIds = input.upgradeIds ?? [];
+    if (!checkPurchaseIds(input.planId, upgradeIds)) throw new NotFoundError('No such plan');
     try {
       return await unitOfWork(em, async (tx, after) => {
-        const purchase = await resolvePurchase(tx, this.deps.plans, caller, input.planId, input.upgradeIds);
-        let couponId: string | null = null;
-        let price = priceOrder(purchase.subtotal, null, config.taxRateBps);
-        let coupon: Coupon | null = null;
-        if (couponCode !== null) {
-          const verdict = await coupons.judge(tx, couponCode, purchase.plan.id, purchase.subtotal, caller.customerId);
-          if (verdict.rejection) throw this.couponInvalid(couponCode, verdict.rejection, verdict.coupon);
-          coupon = verdict.coupon!;
-          couponId = coupon.id;
-          price = verdict.price;
-        }
-        if (price.total > MAX_ORDER_AMOUNT) throw BadUserInputError.field('upgradeIds', 'the order amount is too large');
-
-        const [{ n }] = await tx.execute<{ n: string }[]>(`select nextval('order_number_seq') as n`);
-        const inserted = await tx.execute<{ id: string; expires_at: Date }[]>(
-          `insert into "order" (id, number, customer_id, plan_id, upgrade_ids, coupon_id, coupon_code, currency,
-                                subtotal, discount, tax, total, status, expires_at, version, idempotency_key,
-                                holds_unpaid_slot, holds_stock, holds_coupon_use, tax_rate_bps, platform_fee_bps, profit_tax_bps,
-                                actor, plan_name, plan_price, upgrades)
-           values (gen_random_uuid(), ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?, ?,
-                   ?, ?, ?, ?, ?, now() + make_interval(secs => ?), 1, ?,
-                   true, ?, ?, ?, ?, ?,
-                   ?, ?, ?, ?::jsonb)
-           on conflict on constraint order_customer_idempotency_unique do nothing
-           returning id, expires_at`,
-          [
-            formatOrderNumber(n),
-            caller.customerId,
-            purchase.plan.id,
-            JSON.stringify(purchase.upgrades.map((u) => u.id)),
-            couponId,
-            coupon?.code ?? null,
-            config.currency,
-            price.subtotal,
-            price.discount,
-            price.tax,
-            price.total,
-            OrderStatus.PENDING,
-            config.orderPaymentTimeoutSeconds,
-            key,
-            // Every limit below is taken or the transaction rolls back, so the flags can be written now;
-            // only a plan made unlimited meanwhile takes no unit, and that is corrected below.
-            purchase.plan.stock !== null,
-            coupon !== null,
-            config.taxRateBps,
-            config.platformFeeBps,
-            config.profitTaxBps,
-            caller.customerId,
-            // What was bought, as it is now: later edits of the plan or its upgrades leave the order alone.
-            purchase.plan.name,
-            purchase.plan.price,
-            JSON.stringify(purchase.upgrades.map((u) => ({ id: u.id, name: u.name, price: u.price }))),
-          ],
-        );
-        if (inserted.length === 0) throw new DuplicateRequest();
-        const { id, expires_at } = inserted[0];
-
-        if (!(await this.takeUnpaidSlot(tx, caller.customerId))) {
-          throw new UnpaidOrderLimitError(`You already hold ${config.maxUnpaidOrders} unpaid orders; pay or cancel one first`, {
-            limit: config.maxUnpaidOrders,
-          });
-        }
-        if (purchase.plan.stock !== null) {
-          const stock = await this.takeStock(tx, purchase.plan.id);
-          if (stock === 'sold-out') throw new OutOfStockError();
-          if (stock === 'unlimited') await tx.execute(`update "order" set holds_stock = false where id = ?`, [id]);
-          else this.deps.plans.catalogueChanged(after, purchase.plan.id);
-        }
-        if (coupon && !(await coupons.takeCustomerUse(tx, coupon, caller.customerId))) {
-          throw this.couponInvalid(couponCode!, CouponRejection.PER_USER_LIMIT_REACHED, coupon);
-        }
-        await enqueue(tx, ORDER_TIMEOUT_TASK, { orderId: id }, { runAt: new Date(expires_at), jobKey: `${ORDER_TIMEOUT_TASK}:${id}` });
-        const snapshot = await this.snapshotOf(tx, id);
-        if (coupon) {
-          const rejection = await coupons.takeUse(tx, coupon.id);
-          if (rejection) throw this.couponInvalid(couponCode!, rejection, coupon);
-        }
+        const { purchase, coupon, price } = await this.readPurchase(tx, caller, input.planId, upgradeIds, couponCode);
+        const snapshot = await this.place(tx, after, caller.customerId, purchase, coupon, price, key);
         this.deps.events.afterCommit(after, snapshot);
         return snapshot;
       });
@@ -216,29 +191,28 @@ export class OrderService {
   }
 
   /**
-   * Cancels a PENDING order for its customer (reason CUSTOMER) or an admin (ADMIN), giving back what it
-   * held in the same transaction. Another customer's order answers NOT_FOUND, exactly like an order
-   * that does not exist, so ids of other people's orders cannot be probed. A guarded status update
-   * decides races with payment and the timeout: exactly one of them changes the order; a cancel that
-   * loses answers ORDER_NOT_CANCELLABLE.
+   * Cancels a PENDING order for its customer (reason CUSTOMER) or an admin (ADMIN, or CUSTOMER for the
+   * admin's own order), giving back what it held in the same statement. Another customer's order
+   * answers NOT_FOUND, exactly like an order that does not exist, so ids of other people's orders cannot
+   * be probed. A guarded status update decides races with payment and the timeout: exactly one of them
+   * changes the order; a cancel that loses answers ORDER_NOT_CANCELLABLE.
    */
   async cancel(em: EntityManager, caller: OrderActor, orderId: string): Promise<OrderSnapshot> {
     if (!isUuid(orderId)) throw new NotFoundError('No such order');
+    const admin = caller.role === Role.ADMIN;
     return unitOfWork(em, async (tx, after) => {
-      if (caller.role !== Role.ADMIN) {
-        // The guarded update checks ownership too; only a refusal reads the owner, to tell NOT_FOUND apart.
-        const snapshot = await this.cancelPending(tx, after, orderId, CancelReason.CUSTOMER, caller.customerId, caller.customerId);
-        if (snapshot) return snapshot;
-        const [row] = await tx.execute<{ customer_id: string }[]>(`select customer_id from "order" where id = ?`, [orderId]);
-        if (row?.customer_id !== caller.customerId) throw new NotFoundError('No such order');
+      // The guarded update checks ownership too; only a refusal reads the owner, to tell NOT_FOUND apart.
+      const snapshot = admin
+        ? await this.cancelPending(tx, after, orderId, caller.customerId, { ownReasonFor: caller.customerId })
+        : await this.cancelPending(tx, after, orderId, caller.customerId, CancelReason.CUSTOMER, caller.customerId);
+      if (!snapshot) {
+        const [row] = await query<{ customer_id: string }>(tx, sql`select customer_id from "order" where id = ${orderId}::uuid`);
+        if (!row || (!admin && row.customer_id !== caller.customerId)) throw new NotFoundError('No such order');
         throw new OrderNotCancellableError();
       }
-      const [row] = await tx.execute<{ customer_id: string }[]>(`select customer_id from "order" where id = ?`, [orderId]);
-      if (!row) throw new NotFoundError('No such order');
-      const own = row.customer_id === caller.customerId;
-      const snapshot = await this.cancelPending(tx, after, orderId, own ? CancelReason.CUSTOMER : CancelReason.ADMIN, caller.customerId);
-      if (!snapshot) throw new OrderNotCancellableError();
-      await this.deps.audits.record(tx, { actor: caller.customerId, action: 'cancelOrder', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: snapshot.number, reason: snapshot.cancelReason } });
+      if (admin) {
+        await this.deps.audits.record(tx, { actor: caller.customerId, action: 'cancelOrder', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: snapshot.number, reason: snapshot.cancelReason } });
+      }
       return snapshot;
     });
   }
@@ -250,7 +224,7 @@ export class OrderService {
   async expire(em: EntityManager, orderId: string): Promise<boolean> {
     if (!isUuid(orderId)) return false;
     const snapshot = await unitOfWork(em, async (tx, after) => {
-      const cancelled = await this.cancelPending(tx, after, orderId, CancelReason.TIMEOUT, 'system:timeout');
+      const cancelled = await this.cancelPending(tx, after, orderId, 'system:timeout', CancelReason.TIMEOUT);
       if (cancelled) await this.deps.audits.record(tx, { actor: 'system:timeout', action: 'orderTimeout', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: cancelled.number } });
       return cancelled;
     });
@@ -258,40 +232,14 @@ export class OrderService {
   }
 
   /**
-   * Frees the customer's unpaid-order slot of an order leaving PENDING for PAID: the paying
-   * transaction calls it after its guarded status update (a paid order keeps its coupon use and its unit
-   * of stock). The slot is given back only if the order still holds it (its flag is cleared in the same
-   * statement), so no later path can give it back again. Without an `id` (an older caller) the slot is
-   * freed unconditionally, as the guarded status update alone allows once.
-   */
-  async releaseUnpaidSlot(tx: EntityManager, order: { id?: string; customer: { id: string } }): Promise<void> {
-    if (order.id === undefined) {
-      await tx.execute(`update customer set unpaid_orders = unpaid_orders - 1 where id = ? and unpaid_orders > 0`, [order.customer.id]);
-      return;
-    }
-    await tx.execute(
-      `with freed as (update "order" set holds_unpaid_slot = false where id = ? and holds_unpaid_slot returning customer_id)
-       update customer c set unpaid_orders = c.unpaid_orders - 1 from freed where c.id = freed.customer_id and c.unpaid_orders > 0`,
-      [order.id],
-    );
-  }
-
-  /**
-   * Gives back, once, whatever the order still holds (see {@link Held}) without changing its status:
-   * for a path that ends an order some other way than cancelling it, e.g. a refund, inside the
-   * transaction that makes that change. Returns what was given back (all false when nothing was held).
+   * Gives back, once, whatever the order still holds (see {@link ReleasedHolds}) without changing its
+   * status: for a path that ends an order some other way than cancelling it, e.g. a refund, inside the
+   * transaction that makes that change. One statement. Returns what was given back (all false when
+   * nothing was held).
    */
   async giveBackHeld(tx: EntityManager, after: AfterCommit, orderId: string): Promise<{ unpaidSlot: boolean; stock: boolean; couponUse: boolean }> {
-    const [held] = await tx.execute<Held[]>(
-      `update "order" o set ${CLEAR_HELD}
-         from (select id, holds_unpaid_slot, holds_stock, holds_coupon_use from "order"
-                where id = ? and (holds_unpaid_slot or holds_stock or holds_coupon_use) for update) held
-        where o.id = held.id
-       ${RETURN_HELD}`,
-      [orderId],
-    );
-    if (held) await this.giveBack(tx, after, held);
-    return { unpaidSlot: Boolean(held?.holds_unpaid_slot), stock: Boolean(held?.holds_stock), couponUse: Boolean(held?.holds_coupon_use) };
+    const [row] = await this.giveBackWith(tx, after, releaseHolds(orderId));
+    return { unpaidSlot: Boolean(row?.order.released_unpaid_slot), stock: Boolean(row?.order.released_stock), couponUse: Boolean(row?.order.released_coupon_use) };
   }
 
   /** One order: the caller's own, or any for admins. NOT_FOUND for unknown ids, non-UUIDs and other customers' orders alike. */
@@ -338,63 +286,170 @@ export class OrderService {
   }
 
   /**
-   * Moves a PENDING order (of `ownerId`, when given) to CANCELLED with a guarded update that also
-   * clears what it held, gives exactly that back, publishes after commit; null when it is not PENDING
-   * (or not the owner's). `actor` (a customer id or `system:timeout`) goes into the order's history.
+   * Moves a PENDING order (of `ownerId`, when given) to CANCELLED and gives back what it held, in one
+   * statement (see {@link giveBackWith}); expires its open Checkout Sessions; publishes after commit.
+   * Null when it is not PENDING (or not the owner's). `actor` (a customer id or `system:timeout`) goes
+   * into the order's history.
    */
-  private async cancelPending(tx: EntityManager, after: AfterCommit, orderId: string, reason: CancelReason, actor: string, ownerId?: string): Promise<OrderSnapshot | null> {
-    const rows = await tx.execute<Held[]>(
-      `update "order" o set status = ?, cancel_reason = ?, cancelled_at = now(), expires_at = null, version = o.version + 1, actor = ?, ${CLEAR_HELD}
-         from (select id, holds_unpaid_slot, holds_stock, holds_coupon_use from "order"
-                where id = ? and status in (?)${ownerId === undefined ? '' : ' and customer_id = ?'} for update) held
-        where o.id = held.id
-       ${RETURN_HELD}`,
-      [OrderStatus.CANCELLED, reason, actor, orderId, orderLifecycle.from(OrderStatus.CANCELLED), ...(ownerId === undefined ? [] : [ownerId])],
-    );
-    if (rows.length === 0) return null;
-    await this.giveBack(tx, after, rows[0]);
+  private async cancelPending(
+    tx: EntityManager,
+    after: AfterCommit,
+    orderId: string,
+    actor: string,
+    reason: CancelReason | { ownReasonFor: string },
+    ownerId?: string,
+  ): Promise<OrderSnapshot | null> {
+    const [row] = await this.giveBackWith(tx, after, cancelTransition(orderId, actor, reason, ownerId));
+    if (!row) return null;
     // Its open Checkout Session could still be paid for up to 24 h: expired at the gateway after commit.
     await this.deps.checkouts.expireOpen(tx, orderId);
-    const snapshot = await this.snapshotOf(tx, orderId);
+    const snapshot = snapshotFromRows(row.order, row.delivery, row.plan_provider_id);
     this.deps.events.afterCommit(after, snapshot);
     return snapshot;
   }
 
   /**
-   * Gives back what a guarded update just cleared from an order (see {@link Held}): the unpaid slot,
-   * the unit of stock (counted in `stock_used` even if the plan has become unlimited since, so the count
-   * stays right if a stock is set again), and the coupon use (the customer's and the coupon's, coupon
-   * row last).
+   * Runs `change` (an update of one order returning its row and what it released, see
+   * order-transitions.ts) and, in the same statement, gives back exactly what it released: the unpaid
+   * slot, the unit of stock (counted in `stock_used` even if the plan has become unlimited since, so the
+   * count stays right if a stock is set again), the customer's and then the coupon's use. The rows are
+   * locked in the order creating takes them (order, customer, plan, the customer's coupon use, the
+   * coupon), so a cancel and an order never deadlock. Returns the changed order as written (no row when
+   * `change` changed nothing).
    */
-  private async giveBack(tx: EntityManager, after: AfterCommit, held: Held): Promise<void> {
-    if (held.holds_unpaid_slot) {
-      await tx.execute(`update customer set unpaid_orders = unpaid_orders - 1 where id = ? and unpaid_orders > 0`, [held.customer_id]);
-    }
-    if (held.holds_stock) {
-      const [plan] = await tx.execute<{ limited: boolean }[]>(
-        `update plan set stock_used = stock_used - 1 where id = ? and stock_used > 0 returning stock is not null as limited`,
-        [held.plan_id],
-      );
-      if (plan?.limited) this.deps.plans.catalogueChanged(after, held.plan_id);
-    }
-    if (held.holds_coupon_use && held.coupon_id) await this.deps.coupons.giveBack(tx, held.coupon_id, held.customer_id);
+  private async giveBackWith(tx: EntityManager, after: AfterCommit, change: Sql): Promise<GivenBackRow[]> {
+    const uses = giveBackCouponUses(sql`select coupon_id, customer_id from changed where released_coupon_use`);
+    const rows = await query<GivenBackRow>(
+      tx,
+      new Steps()
+        .add('changed', change)
+        .add('slot', giveBackUnpaidSlots(sql`select customer_id from changed where released_unpaid_slot`))
+        .add('stock', giveBackStockUnits(sql`select plan_id from changed where released_stock`))
+        .add('customer_use', uses.customerUses)
+        .add('coupon_use', uses.couponUses)
+        // Each step is read in turn, so they run in that order (a step nobody reads would run last).
+        .then(sql`select row_to_json(c) as order,
+                         (select row_to_json(d) from delivery d where d.order_id = c.id) as delivery,
+                         (select provider_id from plan where id = c.plan_id) as plan_provider_id,
+                         (select count(*) from slot) as slots,
+                         coalesce((select bool_or(limited) from stock), false) as stock_listed,
+                         (select count(*) from customer_use) as customer_uses,
+                         (select count(*) from coupon_use) as coupon_uses
+                    from changed c`),
+    );
+    if (rows[0]?.stock_listed) this.deps.plans.catalogueChanged(after, rows[0].order.plan_id);
+    return rows;
   }
 
-  /** Takes one of the customer's unpaid-order slots; false when MAX_UNPAID_ORDERS are taken. */
-  private async takeUnpaidSlot(tx: EntityManager, customerId: string): Promise<boolean> {
-    const rows = await tx.execute(`update customer set unpaid_orders = unpaid_orders + 1 where id = ? and unpaid_orders < ? returning unpaid_orders`, [
-      customerId,
-      this.deps.config.maxUnpaidOrders,
-    ]);
-    return rows.length === 1;
+  /**
+   * One read for a new order, before anything is written: the plan with the upgrades asked for, the
+   * caller's group (read here, so it is never stale; a caller whose row has gone gets it back), and the
+   * coupon with the caller's uses of it. Judges them as {@link create} says and prices the order.
+   */
+  private async readPurchase(
+    tx: EntityManager,
+    caller: OrderCreator,
+    planId: string,
+    upgradeIds: readonly string[],
+    couponCode: string | null,
+  ): Promise<{ purchase: Purchase; coupon: Coupon | null; price: PriceBreakdown }> {
+    const { config, plans, coupons } = this.deps;
+    const [row] = await query<{ purchase: PurchaseRows | null; customer_group: string | null; coupon?: CouponRows | null }>(
+      tx,
+      sql`select ${purchaseRead(planId, upgradeIds)} as purchase, ${customerGroupOf(caller.customerId)} as customer_group
+                 ${couponCode === null ? rawSql('') : sql`, ${couponRead(couponCode, caller.customerId)} as coupon`}`,
+    );
+    const group = row.customer_group ?? (await caller.restore()).group;
+    const purchase = purchaseFrom(tx, plans, { group, role: caller.role, customerId: caller.customerId }, row.purchase, upgradeIds);
+    if (couponCode === null) return { purchase, coupon: null, price: this.checkedPrice(priceOrder(purchase.subtotal, null, config.taxRateBps)) };
+    const verdict = coupons.judgeRead(tx, row.coupon ?? null, purchase.plan.id, purchase.subtotal);
+    if (verdict.rejection) throw this.couponInvalid(couponCode, verdict.rejection, verdict.coupon);
+    return { purchase, coupon: verdict.coupon, price: this.checkedPrice(verdict.price) };
   }
 
-  /** Takes a unit of a plan with a stock: `taken`, `sold-out` when none is left, `unlimited` (nothing taken) for a plan made unlimited meanwhile. */
-  private async takeStock(tx: EntityManager, planId: string): Promise<'taken' | 'sold-out' | 'unlimited'> {
-    const rows = await tx.execute(`update plan set stock_used = stock_used + 1 where id = ? and stock is not null and stock_used < stock returning stock_used`, [planId]);
-    if (rows.length === 1) return 'taken';
-    const [plan] = await tx.execute<{ stock: number | null }[]>(`select stock from plan where id = ?`, [planId]);
-    return plan?.stock === null ? 'unlimited' : 'sold-out';
+  private checkedPrice(price: PriceBreakdown): PriceBreakdown {
+    if (price.total > MAX_ORDER_AMOUNT) throw BadUserInputError.field('upgradeIds', 'the order amount is too large');
+    return price;
+  }
+
+  /**
+   * Places the order in one statement, each step running only if the one before it passed, in the
+   * order every path locks these rows: the order (its insert claims the idempotency key, waiting for a
+   * racing request with the same key), one of the customer's unpaid slots, a unit of the plan's stock
+   * when it has one, the customer's use of the coupon, the payment timeout job (an outbox row, so this
+   * transaction does not NOTIFY), and last the coupon's use, the row every order of a popular coupon
+   * updates, locked only from there to commit. Returns the order as written; throws (rolling the
+   * transaction back) when a limit refuses.
+   */
+  private async place(
+    tx: EntityManager,
+    after: AfterCommit,
+    customerId: string,
+    purchase: Purchase,
+    coupon: Coupon | null,
+    price: PriceBreakdown,
+    key: string | null,
+  ): Promise<OrderSnapshot> {
+    const { config } = this.deps;
+    const { plan, upgrades } = purchase;
+    const limited = plan.stock !== null;
+    const steps = new Steps().add(
+      'placed',
+      sql`insert into "order" (id, number, customer_id, plan_id, upgrade_ids, coupon_id, coupon_code, currency,
+                               subtotal, discount, tax, total, status, expires_at, version, idempotency_key,
+                               holds_unpaid_slot, holds_stock, holds_coupon_use, tax_rate_bps, platform_fee_bps, profit_tax_bps,
+                               actor, plan_name, plan_price, upgrades)
+          values (gen_random_uuid(), ${NEXT_ORDER_NUMBER}, ${customerId}, ${plan.id}::uuid, ${textArray(upgrades.map((u) => u.id))}::text[],
+                  ${coupon?.id ?? null}::uuid, ${coupon?.code ?? null}, ${config.currency},
+                  ${price.subtotal}::int, ${price.discount}::int, ${price.tax}::int, ${price.total}::int, ${OrderStatus.PENDING},
+                  now() + make_interval(secs => ${config.orderPaymentTimeoutSeconds}::double precision), 1, ${key},
+                  -- Every limit below is taken or the transaction rolls back, so the flags can be written now;
+                  -- only a plan made unlimited meanwhile takes no unit, and that is corrected afterwards.
+                  true, ${limited}, ${coupon !== null},
+                  ${config.taxRateBps}::int, ${config.platformFeeBps}::int, ${config.profitTaxBps}::int,
+                  -- What was bought, as it is now: later edits of the plan or its upgrades leave the order alone.
+                  ${customerId}, ${plan.name}, ${plan.price}::int, ${JSON.stringify(upgrades.map((u) => ({ id: u.id, name: u.name, price: u.price })))}::jsonb)
+          on conflict on constraint order_customer_idempotency_unique do nothing
+          returning *`,
+    );
+    const columns: Sql[] = [sql`row_to_json(placed) as placed`];
+    steps.add('slot', takeUnpaidSlot(customerId, config.maxUnpaidOrders, steps.after()));
+    columns.push(sql`exists (select from slot) as slot`);
+    if (limited) {
+      steps.add('stock', takeStockUnit(plan.id, steps.after()));
+      columns.push(sql`(select limited from stock) as stock`);
+    }
+    if (coupon) {
+      steps.add('customer_use', takeCustomerUse(coupon, customerId, steps.after()));
+      columns.push(sql`exists (select from customer_use) as customer_use`);
+    }
+    const lastLimit = steps.last;
+    steps.add(
+      'timeout_job',
+      sql`insert into job_outbox (task, payload, job_key, run_at, max_attempts)
+          select ${ORDER_TIMEOUT_TASK}, jsonb_build_object('orderId', id), ${`${ORDER_TIMEOUT_TASK}:`}::text || id::text, expires_at, ${ORDER_TIMEOUT_MAX_ATTEMPTS}::int
+            from placed where ${steps.after(lastLimit)}
+          returning id`,
+    );
+    columns.push(sql`exists (select from timeout_job) as timeout_job`);
+    if (coupon) {
+      steps.add('coupon_use', takeCouponUse(coupon.id, steps.after(lastLimit)));
+      columns.push(sql`exists (select from coupon_use) as coupon_use`);
+    }
+    // The columns are computed in turn, and each reads its step: that is the order the steps run in.
+    const [row] = await query<PlacedRow>(tx, steps.then(sql`select ${joinSql(columns, ', ')} from placed`));
+    if (!row) throw new DuplicateRequest();
+    if (!row.slot) {
+      throw new UnpaidOrderLimitError(`You already hold ${config.maxUnpaidOrders} unpaid orders; pay or cancel one first`, { limit: config.maxUnpaidOrders });
+    }
+    if (limited) {
+      if (row.stock == null) throw new OutOfStockError();
+      if (row.stock) this.deps.plans.catalogueChanged(after, plan.id);
+      else await query(tx, sql`update "order" set holds_stock = false where id = ${row.placed.id}::uuid`);
+    }
+    if (coupon && !row.customer_use) throw this.couponInvalid(coupon.code, CouponRejection.PER_USER_LIMIT_REACHED, coupon);
+    if (coupon && !row.coupon_use) throw this.couponInvalid(coupon.code, await this.deps.coupons.refusal(tx, coupon.id), coupon);
+    return snapshotFromRows(row.placed, null, plan.provider?.id ?? null);
   }
 
   private couponInvalid(code: string, rejection: CouponRejection, coupon: Coupon | null = null): CouponInvalidError {
@@ -416,12 +471,5 @@ export class OrderService {
       code(input.couponCode) === code(first.couponCode);
     if (!same) throw BadUserInputError.field('idempotencyKey', 'already used for an order of another plan, upgrades or coupon');
     return first;
-  }
-
-  /** The order as this transaction sees it now. */
-  private async snapshotOf(tx: EntityManager, id: string): Promise<OrderSnapshot> {
-    const snapshot = await readSnapshot(tx, { id });
-    if (!snapshot) throw new Error(`order ${id} vanished inside its own transaction`);
-    return snapshot;
   }
 }

@@ -6,7 +6,8 @@ export { Plan, PlanUpgrade, SaleStatus } from './plan.entity';
 export { planLoaders, type LoadingContext, type PlanLoaders } from './plan.loaders';
 export { PlanService, type CatalogueTopics } from './plan.service';
 export { MAX_PRICE, PlanType, PlanUpgradeType } from './plan.types';
-export { resolvePurchase, type Purchase } from './purchase';
+export { checkPurchaseIds, purchaseFrom, purchaseRead, resolvePurchase, type Purchase, type PurchaseRows } from './purchase';
+export { giveBackStockUnits, takeStockUnit } from './stock';
 export { PlanResolver, PlanUpgradeResolver };
 
 /** The module's entities, for the ORM. */

@@ -3,6 +3,7 @@ import type { Viewer } from '../../shared/caller';
 import { BadUserInputError, NotFoundError, PlanNotAvailableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { MAX_ORDER_AMOUNT } from '../../shared/money';
+import { query, sql, textArray, type Sql } from '../../shared/sql';
 import { Plan, PlanUpgrade } from './plan.entity';
 import type { PlanService } from './plan.service';
 
@@ -13,6 +14,56 @@ export interface Purchase {
   upgrades: PlanUpgrade[];
   /** Plan price plus upgrade prices, minor units. */
   subtotal: number;
+}
+
+/** What {@link purchaseRead} reads: the plan's row and the rows of the upgrades asked for, as JSON. */
+export interface PurchaseRows {
+  plan: Record<string, unknown>;
+  upgrades: Array<Record<string, unknown>>;
+}
+
+/**
+ * Checks the upgrade ids a caller names before anything is read: BAD_USER_INPUT when one is repeated
+ * or is not a UUID. Returns whether the plan id can name a plan at all (a UUID).
+ */
+export function checkPurchaseIds(planId: string, upgradeIds: readonly string[]): boolean {
+  if (new Set(upgradeIds).size !== upgradeIds.length) throw BadUserInputError.field('upgradeIds', 'an upgrade may be chosen once only');
+  if (upgradeIds.some((id) => !isUuid(id))) throw BadUserInputError.field('upgradeIds', 'not an upgrade of this plan');
+  return isUuid(planId);
+}
+
+/**
+ * The read of a purchase as one column of another module's statement: the plan and those of
+ * `upgradeIds` that are its upgrades, as one JSON value ({@link PurchaseRows}; null for an unknown plan),
+ * so that making an order reads its plan, its coupon and its customer's group in one round trip. Takes
+ * ids that passed {@link checkPurchaseIds}.
+ */
+export function purchaseRead(planId: string, upgradeIds: readonly string[]): Sql {
+  const upgrades = upgradeIds.length
+    ? sql`coalesce((select json_agg(u) from plan_upgrade u where u.plan_id = p.id and u.id = any(${textArray(upgradeIds)}::uuid[])), '[]'::json)`
+    : sql`'[]'::json`;
+  return sql`(select json_build_object('plan', row_to_json(p), 'upgrades', ${upgrades}) from plan p where p.id = ${planId}::uuid)`;
+}
+
+/**
+ * Judges what {@link purchaseRead} read for `viewer` (see {@link resolvePurchase} for the answers), and
+ * returns the purchase with its plan and upgrades as managed entities of `em`.
+ */
+export function purchaseFrom(em: EntityManager, plans: PlanService, viewer: Viewer, rows: PurchaseRows | null, upgradeIds: readonly string[]): Purchase {
+  const plan = rows ? em.map(Plan, rows.plan) : null;
+  if (!plan || !plans.canSee(plan, viewer)) throw new NotFoundError('No such plan');
+  if (!plan.isVisibleTo(viewer.group)) throw new PlanNotAvailableError();
+
+  const byId = new Map((rows?.upgrades ?? []).map((u) => [u.id as string, u]));
+  if (byId.size !== upgradeIds.length) throw BadUserInputError.field('upgradeIds', 'not an upgrade of this plan');
+  const upgrades = upgradeIds.map((id) => {
+    const row = byId.get(id.toLowerCase());
+    if (!row) throw BadUserInputError.field('upgradeIds', 'not an upgrade of this plan');
+    return em.map(PlanUpgrade, row);
+  });
+  const subtotal = upgrades.reduce((sum, u) => sum + u.price, plan.price);
+  if (subtotal > MAX_ORDER_AMOUNT) throw BadUserInputError.field('upgradeIds', 'the order amount is too large');
+  return { plan, upgrades, subtotal };
 }
 
 /**
@@ -31,19 +82,7 @@ export async function resolvePurchase(
   upgradeIds: readonly string[] | null | undefined,
 ): Promise<Purchase> {
   const ids = upgradeIds ?? [];
-  if (new Set(ids).size !== ids.length) throw BadUserInputError.field('upgradeIds', 'an upgrade may be chosen once only');
-  const badId = ids.find((id) => !isUuid(id));
-  if (badId !== undefined) throw BadUserInputError.field('upgradeIds', 'not an upgrade of this plan');
-
-  const plan = isUuid(planId) ? await em.findOne(Plan, { id: planId }) : null;
-  if (!plan || !plans.canSee(plan, viewer)) throw new NotFoundError('No such plan');
-  if (!plan.isVisibleTo(viewer.group)) throw new PlanNotAvailableError();
-
-  const found = ids.length ? await em.find(PlanUpgrade, { id: { $in: [...ids] }, plan: plan.id }) : [];
-  const byId = new Map(found.map((u) => [u.id, u]));
-  if (byId.size !== ids.length) throw BadUserInputError.field('upgradeIds', 'not an upgrade of this plan');
-  const upgrades = ids.map((id) => byId.get(id)!);
-  const subtotal = upgrades.reduce((sum, u) => sum + u.price, plan.price);
-  if (subtotal > MAX_ORDER_AMOUNT) throw BadUserInputError.field('upgradeIds', 'the order amount is too large');
-  return { plan, upgrades, subtotal };
+  if (!checkPurchaseIds(planId, ids)) throw new NotFoundError('No such plan');
+  const [row] = await query<{ purchase: PurchaseRows | null }>(em, sql`select ${purchaseRead(planId, ids)} as purchase`);
+  return purchaseFrom(em, plans, viewer, row.purchase, ids);
 }

@@ -1,0 +1,61 @@
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+
+/**
+ * A piece of SQL with its values kept apart (`?` placeholders, sent as bind parameters), so modules can
+ * hand each other parts of one statement (a CTE step, a subquery) and the statement still travels as
+ * text plus values: no value is ever inlined into the text.
+ */
+export class Sql {
+  constructor(
+    readonly text: string,
+    readonly bindings: readonly unknown[],
+  ) {}
+}
+
+/**
+ * Builds {@link Sql} from a template: each `${value}` becomes a bind parameter, each `${Sql}` is spliced
+ * in with its own values. Arrays are refused (the driver would expand them into lists): pass
+ * {@link textArray} of them and cast, e.g. `status = any(${textArray(s)}::text[])`.
+ */
+export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
+  let text = strings[0];
+  const bindings: unknown[] = [];
+  values.forEach((value, i) => {
+    if (value instanceof Sql) {
+      text += value.text;
+      bindings.push(...value.bindings);
+    } else {
+      if (Array.isArray(value)) throw new TypeError('sql: pass arrays as textArray(...) with a cast');
+      text += '?';
+      bindings.push(value === undefined ? null : value);
+    }
+    text += strings[i + 1];
+  });
+  return new Sql(text, bindings);
+}
+
+/** Text taken as SQL as it is: only for constants of the program, never for a value from outside. */
+export const rawSql = (text: string): Sql => new Sql(text, []);
+
+/** `parts` joined by `separator` (e.g. `,\n`), their values in order. */
+export function joinSql(parts: readonly Sql[], separator: string): Sql {
+  return new Sql(
+    parts.map((p) => p.text).join(separator),
+    parts.flatMap((p) => p.bindings),
+  );
+}
+
+/** A PostgreSQL array literal of `values` (each quoted), to bind as one text value and cast. */
+export function textArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+}
+
+/**
+ * Runs `statement` on `em`'s connection, inside its transaction when it has one, with the values as
+ * bind parameters, and returns its rows. (The ORM's `execute` inlines every value into the text.)
+ */
+export async function query<T>(em: EntityManager, statement: Sql): Promise<T[]> {
+  const knex: Knex = em.getTransactionContext<Knex.Transaction>() ?? em.getConnection().getKnex();
+  const result = await knex.raw<{ rows: T[] }>(statement.text, statement.bindings as Knex.RawBinding[]);
+  return result.rows;
+}

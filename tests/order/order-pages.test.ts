@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { adminToken, createCoupon, createOrder, createPlan, newCustomer } from '../support/orders';
+import { startTestServer, token, type TestServer } from '../support/server';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer();
+});
+afterAll(() => s.stop());
+
+/** Every field of an order that comes from its row, its plan, its upgrades and its delivery. */
+const ORDER = `id number status couponCode createdAt expiresAt paidAt paymentMethod deliveredAt cancelledAt cancelReason version
+  subtotal { amount currency } discount { amount currency } tax { amount currency } total { amount currency }
+  plan { id name description durationDays saleStatus stockRemaining price { amount } upgrades { id name price { amount } } }
+  upgrades { id name price { amount } }
+  delivery { id status attempts updatedAt completedAt }`;
+
+function ok<T = any>(r: { data?: T | null; errors?: unknown }): T {
+  if (r.errors) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
+  return r.data!;
+}
+
+test('myOrders and the admin order list show each order exactly as order(id) does', async () => {
+  const admin = await adminToken();
+  const providerId = `prov-${randomUUID()}`;
+  const provider = await token(providerId, 'provider');
+  ok(await s.gql(`{ me { id } }`, {}, provider));
+  const plan = await createPlan(s, { price: 2500, stock: 10, durationDays: 30, providerId, upgrades: [{ name: 'Extra', price: 300 }] });
+  const coupon = await createCoupon(s, { kind: 'PERCENT', value: 10, maxUses: 10 });
+  const customer = newCustomer();
+  const tok = await token(customer);
+
+  // One order of each shape: unpaid with an upgrade and a coupon, cancelled, paid and delivered.
+  const pending = ok(await createOrder(s, tok, { planId: plan.id, upgradeIds: [plan.upgrades[0].id], couponCode: coupon.code })).createOrder.id;
+  const cancelled = ok(await createOrder(s, tok, { planId: plan.id })).createOrder.id;
+  ok(await s.gql(`mutation($id: ID!) { cancelOrder(orderId: $id) { id } }`, { id: cancelled }, tok));
+  const delivered = ok(await createOrder(s, tok, { planId: plan.id })).createOrder.id;
+  ok(await s.gql(`mutation($c: ID!, $r: String!) { creditWallet(customerId: $c, amount: 100000, reference: $r) { balance { amount } } }`, { c: customer, r: `ref-${randomUUID()}` }, admin));
+  ok(await s.gql(`mutation($id: ID!) { payWithWallet(orderId: $id) { id } }`, { id: delivered }, tok));
+  for (const status of ['IN_PROGRESS', 'REVIEWING', 'COMPLETED']) {
+    ok(await s.gql(`mutation($id: ID!, $s: DeliveryStatus!) { setDeliveryStatus(orderId: $id, status: $s) { id } }`, { id: delivered, s: status }, provider));
+  }
+
+  const one = async (id: string) => ok(await s.gql(`query($id: ID!) { order(id: $id) { ${ORDER} } }`, { id }, tok)).order;
+  const expected = [await one(delivered), await one(cancelled), await one(pending)];
+  expect(expected.map((o) => o.status)).toEqual(['DELIVERED', 'CANCELLED', 'PENDING']);
+  expect(expected[0].delivery).toMatchObject({ status: 'COMPLETED', completedAt: expect.any(String) });
+  expect(expected[2]).toMatchObject({ couponCode: coupon.code, upgrades: [{ id: plan.upgrades[0].id, name: 'Extra', price: { amount: 300 } }] });
+
+  const mine = ok(await s.gql(`{ myOrders(first: 10) { edges { node { ${ORDER} } } } }`, {}, tok)).myOrders.edges.map((e: any) => e.node);
+  expect(mine).toEqual(expected);
+
+  const listed = ok(await s.gql(`query($c: ID) { orders(filter: { customerId: $c }, first: 10) { edges { node { ${ORDER} } } } }`, { c: customer }, admin)).orders.edges.map(
+    (e: any) => e.node,
+  );
+  expect(listed).toEqual(expected);
+});

@@ -5,9 +5,10 @@ import { Role, type Principal } from '../../shared/caller';
 import { BadUserInputError, ForbiddenError, InvalidStatusTransitionError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { splitRelease } from '../../shared/money';
+import { query, sql } from '../../shared/sql';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
-import { DeliveryStatus, Order, orderLifecycle, OrderStatus, readSnapshot, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
+import { DeliveryStatus, Order, OrderStatus, orderTransition, readSnapshot, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
 import { AccountKind, EntryKind, type LedgerLine, type LedgerService } from '../wallet';
 import { DeliveryActor, DeliveryMode, deliveryMoves } from './delivery.fsm';
 import { MailKind, mailJob } from './order-mail';
@@ -217,10 +218,7 @@ export class DeliveryService {
       // The refund core moves the order to REFUNDED and raises its version: that is this change's one step.
       await this.deps.refunds.refundPaidOrder(tx, { id: o.id }, actorId, after, { publish: false });
     } else if (to === DeliveryStatus.COMPLETED) {
-      const done = await tx.execute(
-        `update "order" set status = ?, delivered_at = now(), version = version + 1, actor = ? where id = ? and status in (?) returning id`,
-        [OrderStatus.DELIVERED, actorId, o.id, orderLifecycle.from(OrderStatus.DELIVERED)],
-      );
+      const done = await query(tx, orderTransition({ orderId: o.id, to: OrderStatus.DELIVERED, actor: actorId, set: sql`delivered_at = now()` }));
       if (done.length !== 1) throw new InvalidStatusTransitionError('The order is no longer paid');
       if (!o.providerId) await this.grantServicePeriod(tx, o);
       await this.release(tx, o, actorId);

@@ -4,10 +4,11 @@ import type { Config } from '../../config';
 import { enqueue } from '../../infra/jobs';
 import { NotFoundError, OrderNotRefundableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
+import { query } from '../../shared/sql';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import { cancelDeliveryForRefund, MailKind, mailJob, type Delivery } from '../delivery';
-import { DeliveryStatus, Order, orderLifecycle, OrderStatus, PaymentMethod, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
+import { DeliveryStatus, Order, OrderStatus, orderTransition, PaymentMethod, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
 import { AccountKind, EntryKind, type LedgerService } from '../wallet';
 import { GatewayRefusedError, type GatewayRefund, type PaymentGateway } from './gateway';
 import { RefundStatus, type ChargeOutcome } from './payment.entity';
@@ -135,10 +136,7 @@ export class RefundService {
     after: AfterCommit,
     opts: { publish?: boolean } = {},
   ): Promise<OrderWithDelivery> {
-    const rows = await tx.execute<Record<string, unknown>[]>(
-      `update "order" set status = ?, version = version + 1, actor = ? where id = ? and status in (?) returning *`,
-      [OrderStatus.REFUNDED, actor, order.id, orderLifecycle.from(OrderStatus.REFUNDED)],
-    );
+    const rows = await query<Record<string, unknown>>(tx, orderTransition({ orderId: order.id, to: OrderStatus.REFUNDED, actor }));
     if (rows.length === 0) throw new OrderNotRefundableError();
     const refunded = tx.map(Order, rows[0]);
 

@@ -12,7 +12,7 @@ import {
 import { isUuid } from '../../shared/ids';
 import { MAX_ORDER_AMOUNT, priceOrder, type PriceBreakdown } from '../../shared/money';
 import { joinSql, query, rawSql, sql, textArray, type Sql } from '../../shared/sql';
-import { PageInfo } from '../../shared/types';
+import type { PageInfo } from '../../shared/types';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import {
@@ -29,8 +29,8 @@ import {
 } from '../coupon';
 import { customerGroupOf, giveBackUnpaidSlots, takeUnpaidSlot } from '../customer';
 import { checkPurchaseIds, giveBackStockUnits, purchaseFrom, purchaseRead, takeStockUnit, type PlanService, type Purchase, type PurchaseRows } from '../plan';
+import { listCustomerOrders } from './order-list';
 import { cancelTransition, releaseHolds, type ReleasedHolds } from './order-transitions';
-import { decodeOrderCursor, encodeOrderCursor, myOrdersQuery } from './order.cursor';
 import { CancelReason, Order, OrderStatus } from './order.entity';
 import type { OrderEvents } from './order.events';
 import type { CreateOrderInput } from './order.inputs';
@@ -249,30 +249,9 @@ export class OrderService {
     return toSnapshot(order);
   }
 
-  /**
-   * The caller's orders, newest first, by keyset pagination (stable while orders are added): `first`
-   * 1 to 100, default 20 (BAD_USER_INPUT outside; a client asking for 1000 learns the limit instead of
-   * silently getting 100), `after` a cursor from an earlier page (BAD_USER_INPUT when malformed).
-   */
+  /** The caller's orders, newest first, one page by keyset pagination (see {@link listCustomerOrders}). */
   async list(em: EntityManager, caller: OrderActor, args: { first?: number | null; after?: string | null; status?: OrderStatus | null }): Promise<OrderPage> {
-    const first = args.first ?? MY_ORDERS_DEFAULT_PAGE;
-    if (!Number.isInteger(first) || first < 1 || first > MY_ORDERS_MAX_PAGE) {
-      throw BadUserInputError.field('first', `must be 1 to ${MY_ORDERS_MAX_PAGE}`);
-    }
-    const after = args.after != null ? decodeOrderCursor(args.after) : null;
-    const params: unknown[] = [caller.customerId];
-    if (args.status) params.push(args.status);
-    if (after) params.push(after.createdAtMicros, after.id);
-    params.push(first + 1);
-    const rows = await em.execute<{ id: string; created_at_micros: string }[]>(myOrdersQuery({ status: !!args.status, after: !!after }), params);
-    const page = rows.slice(0, first);
-    const orders = page.length ? await em.find(Order, { id: { $in: page.map((r) => r.id) } }, { populate: ['plan', 'delivery'] }) : [];
-    const byId = new Map(orders.map((o) => [o.id, o]));
-    const edges = page.map((r) => ({
-      cursor: encodeOrderCursor({ createdAtMicros: r.created_at_micros, id: r.id }),
-      node: toSnapshot(byId.get(r.id)!),
-    }));
-    return { edges, pageInfo: new PageInfo(rows.length > first, edges.at(-1)?.cursor ?? null) };
+    return listCustomerOrders(em, caller.customerId, args);
   }
 
   /** The graphile-worker handlers of this module. */

@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { query } from '../../shared/sql';
 import { DeliveryStatus } from '../order';
+import { deliveryTransition } from './delivery-transitions';
 import { Delivery } from './delivery.entity';
-import { deliveryLifecycle } from './delivery.fsm';
 
 /**
  * Cancels the delivery of an order being refunded, inside the refund's transaction: a guarded update
@@ -10,9 +11,6 @@ import { deliveryLifecycle } from './delivery.fsm';
  * order has none. The delivery module owns the table, so the payment module asks it here.
  */
 export async function cancelDeliveryForRefund(tx: EntityManager, orderId: string): Promise<Delivery | null> {
-  const cancelled = await tx.execute<Record<string, unknown>[]>(
-    `update delivery set status = ?, updated_at = now() where order_id = ? and status in (?) returning *`,
-    [DeliveryStatus.CANCELLED, orderId, deliveryLifecycle.from(DeliveryStatus.CANCELLED)],
-  );
+  const cancelled = await query<Record<string, unknown>>(tx, deliveryTransition({ orderId, to: DeliveryStatus.CANCELLED }));
   return cancelled.length ? tx.map(Delivery, cancelled[0]) : tx.findOne(Delivery, { order: orderId }, { refresh: true });
 }

@@ -10,6 +10,7 @@ import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import { DeliveryStatus, Order, OrderStatus, orderTransition, readSnapshot, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
 import { AccountKind, EntryKind, type LedgerLine, type LedgerService } from '../wallet';
+import { deliveryTransition } from './delivery-transitions';
 import { DeliveryActor, DeliveryMode, deliveryMoves } from './delivery.fsm';
 import { MailKind, mailJob } from './order-mail';
 import type { Provisioner } from './provisioner';
@@ -206,12 +207,7 @@ export class DeliveryService {
    */
   private async apply(tx: EntityManager, after: AfterCommit, o: Locked, to: DeliveryStatus, actorId: string, attempts: 0 | 1): Promise<OrderSnapshot> {
     const mode = o.providerId ? DeliveryMode.MANUAL : DeliveryMode.AUTOMATIC;
-    const updated = await tx.execute(
-      `update delivery set status = ?, attempts = attempts + ?, updated_at = now(),
-              completed_at = case when ? then now() else completed_at end
-        where order_id = ? and status in (?) returning id`,
-      [to, attempts, to === DeliveryStatus.COMPLETED, o.id, deliveryMovesFrom(mode, to)],
-    );
+    const updated = await query(tx, deliveryTransition({ orderId: o.id, to, mode, attempts }));
     if (updated.length !== 1) throw new InvalidStatusTransitionError();
 
     if (to === DeliveryStatus.CANCELLED) {
@@ -276,11 +272,4 @@ export class DeliveryService {
     }
     await this.deps.ledger.post(tx, lines, actorId);
   }
-}
-
-/** The states a guarded update towards `to` may start from, for any actor of `mode`. */
-function deliveryMovesFrom(mode: DeliveryMode, to: DeliveryStatus): DeliveryStatus[] {
-  const from = new Set<DeliveryStatus>();
-  for (const actor of Object.values(DeliveryActor)) for (const s of deliveryMoves(mode, actor).from(to)) from.add(s);
-  return [...from];
 }

@@ -52,7 +52,7 @@ class RequestContext implements Context {
   }
 
   get loaders(): PlanLoaders {
-    return (this.batch ??= planLoaders(this.em));
+    return (this.batch ??= planLoaders(() => this.em, this.services.plans));
   }
 
   customer(): Promise<Customer> {

@@ -15,9 +15,9 @@ const ORDER = `id number status couponCode createdAt expiresAt paidAt paymentMet
   upgrades { id name price { amount } }
   delivery { id status attempts updatedAt completedAt }`;
 
-function ok<T = any>(r: { data?: T | null; errors?: unknown }): T {
+function ok(r: { data?: any; errors?: unknown }): any {
   if (r.errors) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
-  return r.data!;
+  return r.data;
 }
 
 test('myOrders and the admin order list show each order exactly as order(id) does', async () => {
@@ -54,4 +54,24 @@ test('myOrders and the admin order list show each order exactly as order(id) doe
     (e: any) => e.node,
   );
   expect(listed).toEqual(expected);
+});
+
+test("an order's plan is the plan as it is now: a rename, a sale of its stock and hiding it show at once", async () => {
+  const admin = await adminToken();
+  const plan = await createPlan(s, { price: 1000, stock: 5 });
+  const tok = await token(newCustomer());
+  ok(await createOrder(s, tok, { planId: plan.id }));
+  const planOfMine = async () => ok(await s.gql(`{ myOrders(first: 1) { edges { node { plan { id name saleStatus stockRemaining } } } } }`, {}, tok)).myOrders.edges[0].node.plan;
+  expect(await planOfMine()).toEqual({ id: plan.id, name: plan.name, saleStatus: 'ON_SALE', stockRemaining: 4 });
+  // Read again: the same answer, now from this instance's copy of the plan.
+  expect(await planOfMine()).toEqual({ id: plan.id, name: plan.name, saleStatus: 'ON_SALE', stockRemaining: 4 });
+
+  ok(await s.gql(`mutation($id: ID!) { updatePlan(id: $id, input: { name: "Renamed" }) { id } }`, { id: plan.id }, admin));
+  expect(await planOfMine()).toMatchObject({ name: 'Renamed', stockRemaining: 4 });
+
+  ok(await createOrder(s, await token(newCustomer()), { planId: plan.id }));
+  expect(await planOfMine()).toMatchObject({ name: 'Renamed', stockRemaining: 3 });
+
+  ok(await s.gql(`mutation($id: ID!) { updatePlan(id: $id, input: { saleStatus: HIDDEN }) { id } }`, { id: plan.id }, admin));
+  expect(await planOfMine()).toEqual({ id: plan.id, name: 'Renamed', saleStatus: 'HIDDEN', stockRemaining: 3 });
 });

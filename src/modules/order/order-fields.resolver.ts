@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { Money } from '../../shared/types';
-import { PlanType, PlanUpgradeType, type LoadingContext, type Plan, type PlanUpgrade } from '../plan';
+import { PlanType, PlanUpgradeType, type CataloguePlan, type LoadingContext, type PlanUpgrade } from '../plan';
 import type { BoughtUpgrade } from './order.entity';
 import type { OrderSnapshot } from './order.snapshot';
 import { OrderType } from './order.types';
@@ -11,9 +11,10 @@ type Context = LoadingContext;
 /** Fields of `Order` computed from its snapshot: amounts as Money, plan and upgrades through loaders. */
 @Resolver(() => OrderType)
 export class OrderFieldsResolver {
+  /** The plan as it is now (not as bought: see `upgrades`), from the catalogue's copy of plans by id. */
   @FieldResolver(() => PlanType)
-  async plan(@Root() o: OrderSnapshot, @Ctx() ctx: Context): Promise<Plan> {
-    const plan = await ctx.loaders.planById.load(o.planId);
+  async plan(@Root() o: OrderSnapshot, @Ctx() ctx: Context): Promise<CataloguePlan> {
+    const plan = await ctx.loaders.planViewById.load(o.planId);
     if (!plan) throw new Error(`order ${o.id} names a missing plan`);
     return plan;
   }

@@ -107,30 +107,44 @@ interface CatalogueRow {
   upgrades: CatalogueUpgrade[];
 }
 
+/** A plan's columns and its upgrades (as JSON, in list order) as {@link CatalogueRow} reads them, from `plan p`. */
+const PLAN_COLUMNS = `p.id, p.name, p.description, p.price, p.duration_days, p.sale_status, p.groups, p.stock, p.stock_used,
+            coalesce((select json_agg(json_build_object('id', u.id, 'name', u.name, 'price', u.price) order by u.position, u.id)
+                        from plan_upgrade u where u.plan_id = p.id), '[]') as upgrades`;
+
+/** A plan row as the catalogue shows it: plain, frozen data. */
+function planOf(r: CatalogueRow): CataloguePlan {
+  return Object.freeze<CataloguePlan>({
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    price: r.price,
+    durationDays: r.duration_days,
+    saleStatus: r.sale_status,
+    stockRemaining: remainingStock(r.stock, r.stock_used),
+    groups: Object.freeze([...r.groups]),
+    upgrades: Object.freeze(r.upgrades.map((u) => Object.freeze({ ...u }))),
+  });
+}
+
 /** Reads every plan on sale with its upgrades in one statement. */
 export async function loadCatalogue(em: EntityManager): Promise<readonly CataloguePlan[]> {
   const rows = await em.execute<CatalogueRow[]>(
-    `select p.id, p.name, p.description, p.price, p.duration_days, p.sale_status, p.groups, p.stock, p.stock_used,
-            coalesce((select json_agg(json_build_object('id', u.id, 'name', u.name, 'price', u.price) order by u.position, u.id)
-                        from plan_upgrade u where u.plan_id = p.id), '[]') as upgrades
+    `select ${PLAN_COLUMNS}
        from plan p
       where p.sale_status = ?
       order by p.created_at, p.id`,
     [SaleStatus.ON_SALE],
   );
-  return Object.freeze(
-    rows.map((r) =>
-      Object.freeze<CataloguePlan>({
-        id: r.id,
-        name: r.name,
-        description: r.description,
-        price: r.price,
-        durationDays: r.duration_days,
-        saleStatus: r.sale_status,
-        stockRemaining: remainingStock(r.stock, r.stock_used),
-        groups: Object.freeze([...r.groups]),
-        upgrades: Object.freeze(r.upgrades.map((u) => Object.freeze({ ...u }))),
-      }),
-    ),
-  );
+  return Object.freeze(rows.map(planOf));
+}
+
+/**
+ * Reads the plans of `ids` (UUIDs), whatever their sale status, in the catalogue's form, in one
+ * statement; unknown ids are left out.
+ */
+export async function loadPlans(em: EntityManager, ids: readonly string[]): Promise<CataloguePlan[]> {
+  if (!ids.length) return [];
+  const rows = await em.execute<CatalogueRow[]>(`select ${PLAN_COLUMNS} from plan p where p.id in (${ids.map(() => '?::uuid').join(', ')})`, [...ids]);
+  return rows.map(planOf);
 }

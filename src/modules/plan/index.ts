@@ -3,6 +3,7 @@ import { Plan, PlanUpgrade } from './plan.entity';
 import { PlanResolver, PlanUpgradeResolver } from './plan.resolver';
 
 export { Plan, PlanUpgrade, SaleStatus } from './plan.entity';
+export type { CataloguePlan, CatalogueUpgrade } from './catalogue';
 export { planLoaders, type LoadingContext, type PlanLoaders } from './plan.loaders';
 export { PlanService, type CatalogueTopics } from './plan.service';
 export { MAX_PRICE, PlanType, PlanUpgradeType } from './plan.types';

@@ -7,7 +7,7 @@ import { isUuid } from '../../shared/ids';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import { Customer, DEFAULT_GROUP } from '../customer';
-import { CatalogueCache, listedTo, loadCatalogue, type CataloguePlan } from './catalogue';
+import { CatalogueCache, listedTo, loadCatalogue, loadPlans, type CataloguePlan } from './catalogue';
 import { Plan, PlanUpgrade, SaleStatus } from './plan.entity';
 import type { CreatePlanInput, UpdatePlanInput } from './plan.types';
 
@@ -29,12 +29,17 @@ export const CATALOGUE_MAX_AGE_MS = 5_000;
 
 /** Customers whose group each instance remembers for listings. */
 const REMEMBERED_GROUPS = 50_000;
+/** Plans each instance remembers by id for orders' `plan` (of any sale status). */
+const REMEMBERED_PLANS = 10_000;
 
 /** The plan catalogue: what each customer group may buy, and its administration. */
 export class PlanService {
   private readonly catalogue: CatalogueCache;
   /** The group of recent callers by customer id, with the role it was read for, so a listing costs no SQL. */
   private readonly groups: LRUCache<string, { group: string; role: Role }>;
+  /** Plans read by id, valid for the catalogue version {@link plansVersion} and `maxAgeMs` at most. */
+  private readonly plans: LRUCache<string, CataloguePlan>;
+  private plansVersion = -1;
   private listening: Promise<Unlisten> | null = null;
 
   constructor(
@@ -46,6 +51,7 @@ export class PlanService {
   ) {
     this.catalogue = new CatalogueCache(maxAgeMs);
     this.groups = new LRUCache({ max: REMEMBERED_GROUPS, ttl: maxAgeMs });
+    this.plans = new LRUCache({ max: REMEMBERED_PLANS, ttl: maxAgeMs });
     // Events missed while Redis was away may have been catalogue changes.
     bus.onReconnect(() => this.forgetAll());
   }
@@ -62,6 +68,32 @@ export class PlanService {
     }
     const group = principal ? await this.groupOf(principal, viewer) : DEFAULT_GROUP;
     return this.catalogue.visibleTo(group, () => loadCatalogue(em));
+  }
+
+  /**
+   * Plans by id (any sale status, null for an unknown id), in the catalogue's form, for the `plan` of
+   * orders: a page of orders names a few plans, read again and again. They are remembered as listings
+   * are, while the catalogue's version holds (every plan or stock change moves it, on every instance,
+   * after its commit) and for `maxAgeMs` at most; `em` is asked for only when some are not remembered.
+   * Without the bus every call reads the database.
+   */
+  async plansById(em: () => EntityManager, ids: readonly string[]): Promise<Array<CataloguePlan | null>> {
+    if (!(await this.listeningToChanges())) {
+      const read = new Map((await loadPlans(em(), ids)).map((p) => [p.id, p]));
+      return ids.map((id) => read.get(id) ?? null);
+    }
+    const version = this.catalogue.version;
+    if (version !== this.plansVersion) {
+      this.plans.clear();
+      this.plansVersion = version;
+    }
+    const found = ids.map((id) => this.plans.get(id) ?? null);
+    const missing = ids.filter((_, i) => !found[i]);
+    if (!missing.length) return found;
+    const read = new Map((await loadPlans(em(), missing)).map((p) => [p.id, p]));
+    // A change committed while reading moved the version: what was read may predate it, so it is not kept.
+    if (this.catalogue.version === version && this.plansVersion === version) for (const p of read.values()) this.plans.set(p.id, p);
+    return ids.map((id, i) => found[i] ?? read.get(id) ?? null);
   }
 
   /**
@@ -108,6 +140,7 @@ export class PlanService {
   private forgetAll(): void {
     this.catalogue.invalidate();
     this.groups.clear();
+    this.plans.clear();
   }
 
   /** Whether this instance hears of catalogue changes; subscribes on first use, and again after a failure. */

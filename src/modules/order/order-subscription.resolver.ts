@@ -1,4 +1,4 @@
-import { Args, ArgsType, Field, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { CallerContext } from '../../shared/caller';
 import { UnauthenticatedError } from '../../shared/errors';
 import type { OrderLiveService } from './order-live.service';
@@ -8,28 +8,27 @@ import { OrderType } from './order.types';
 /** The part of the request context these resolvers use. */
 type Context = CallerContext<{ live: OrderLiveService }>;
 
-@ArgsType()
-export class OrderUpdatedArgs {
-  @Field(() => ID)
-  orderId: string;
-}
-
 const callerOf = (ctx: Context) => {
   if (!ctx.principal) throw new UnauthenticatedError();
   return ctx.principal;
 };
 
-/** Live order status over graphql-ws; each event's payload is already the committed snapshot. */
+/**
+ * Live order status over graphql-ws; each event's payload is already the committed snapshot. The
+ * methods run once per event and subscriber (graphql-js executes the selection for every event), so
+ * they take nothing they do not need: `orderId` is a plain scalar argument, which type-graphql hands
+ * over as it is, where an args class would be built and validated anew for every event.
+ */
 @Resolver(() => OrderType)
 export class OrderSubscriptionResolver {
   @Subscription(() => OrderType, {
     description: "Emits the order's current state at once, then every change, in version order.",
     subscribe: ({ args, context }) => {
       const ctx = context as Context;
-      return ctx.services.live.watchOrder(() => ctx.fork(), callerOf(ctx), String((args as OrderUpdatedArgs).orderId));
+      return ctx.services.live.watchOrder(() => ctx.fork(), callerOf(ctx), String((args as { orderId: string }).orderId));
     },
   })
-  orderUpdated(@Root() order: OrderSnapshot, @Args(() => OrderUpdatedArgs) _args: OrderUpdatedArgs): OrderSnapshot {
+  orderUpdated(@Root() order: OrderSnapshot, @Arg('orderId', () => ID, { validate: false }) _orderId: string): OrderSnapshot {
     return order;
   }
 

@@ -8,6 +8,9 @@
  *   npx tsx bench/profile-top.ts --skip=5 <file>        leaves out the first 5 s (start-up: module loading)
  *   npx tsx bench/profile-top.ts --last=16 <file>       only the last 16 s (e.g. `--only=pay --seconds=5`: the
  *                                                       API's last 16 s are its four runs, warm-ups included)
+ *   npx tsx bench/profile-top.ts --window=FROM,TO <file>  only samples between two instants of the machine's
+ *                                                       monotonic clock, in µs (the fan-out scenario prints
+ *                                                       each step's window with --profile)
  */
 import { readFileSync } from 'node:fs';
 
@@ -69,6 +72,8 @@ const skipArg = process.argv.find((a) => a.startsWith('--skip='));
 const skipUs = skipArg ? Number(skipArg.slice('--skip='.length)) * 1e6 : 0;
 const lastArg = process.argv.find((a) => a.startsWith('--last='));
 const lastUs = lastArg ? Number(lastArg.slice('--last='.length)) * 1e6 : Infinity;
+const windowArg = process.argv.find((a) => a.startsWith('--window='));
+const [windowFrom, windowTo] = windowArg ? windowArg.slice('--window='.length).split(',').map(Number) : [-Infinity, Infinity];
 const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const TOP = Number(process.env.TOP ?? 25);
 
@@ -81,7 +86,9 @@ for (const file of files) {
   let at = 0;
   p.samples.forEach((id, i) => {
     at += p.timeDeltas[i] ?? 0;
-    if (at >= from) self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+    // startTime is on the monotonic clock (µs), as process.hrtime is.
+    const instant = p.startTime + at;
+    if (at >= from && instant >= windowFrom && instant <= windowTo) self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
   });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const name = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
@@ -136,7 +143,7 @@ for (const file of files) {
   }
   const pct = (us: number, of: number) => `${((100 * us) / of).toFixed(1)}%`;
   const sorted = (m: Map<string, number>, k: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k);
-  const header = `${file}: ${(total / 1e6).toFixed(1)} s sampled${from > 0 ? ` from ${(from / 1e6).toFixed(1)} s of ${(span / 1e6).toFixed(1)} s` : ''}, ${pct(idle, total)} idle (${(busy / 1e6).toFixed(1)} s busy)`;
+  const header = `${file}: ${(total / 1e6).toFixed(1)} s sampled${from > 0 ? ` from ${(from / 1e6).toFixed(1)} s of ${(span / 1e6).toFixed(1)} s` : ''}${windowArg ? ` in the window ${windowArg.slice('--window='.length)}` : ''}, ${pct(idle, total)} idle (${(busy / 1e6).toFixed(1)} s busy)`;
   if (md) {
     const table = (title: string, m: Map<string, number>, k: number, busyShare: boolean) =>
       [

@@ -13,6 +13,8 @@ import { Migration20261202150000_LedgerNoTruncate as M9 } from './Migration20261
 import { Migration20261202160000_JobOutbox as M10 } from './Migration20261202160000_JobOutbox';
 import { Migration20261202160001_JobOutboxRelay as M11 } from './Migration20261202160001_JobOutboxRelay';
 import { Migration20261202170000_ConfirmPayment as M12 } from './Migration20261202170000_ConfirmPayment';
+import { Migration20261202180000_CouponUseStripes as M13 } from './Migration20261202180000_CouponUseStripes';
+import { Migration20261202180001_OrderRefused as M14 } from './Migration20261202180001_OrderRefused';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -28,4 +30,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202160000_JobOutbox', class: M10 },
   { name: 'Migration20261202160001_JobOutboxRelay', class: M11 },
   { name: 'Migration20261202170000_ConfirmPayment', class: M12 },
+  { name: 'Migration20261202180000_CouponUseStripes', class: M13 },
+  { name: 'Migration20261202180001_OrderRefused', class: M14 },
 ];

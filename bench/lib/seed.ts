@@ -23,8 +23,8 @@ export async function seedBase(pool: Pool): Promise<BaseSeed> {
   const { rows } = await pool.query<{ id: string; price: number }>(`select id, price from plan order by created_at, id limit 1`);
   const couponCode = 'POPULAR10';
   await pool.query(
-    `insert into coupon (id, code, code_key, kind, value, max_uses, used_count, enabled, plan_ids)
-     values (gen_random_uuid(), $1, $1, 'PERCENT', 10, 100000000, 0, true, '{}')`,
+    `insert into coupon (id, code, code_key, kind, value, max_uses, enabled, plan_ids)
+     values (gen_random_uuid(), $1, $1, 'PERCENT', 10, 100000000, true, '{}')`,
     [couponCode],
   );
   return { planId: rows[0].id, planPrice: rows[0].price, couponCode };

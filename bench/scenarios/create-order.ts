@@ -39,7 +39,10 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
   ctx.log(`createOrder without coupon: ${plain.rps.toFixed(0)} req/s (${(plain.rps / carefulRps).toFixed(2)}x the careful ceiling), API CPU ${cpuPerAnswer(plain).toFixed(2)} ms per order`);
   const withCoupon = await run(base.couponCode);
   ctx.log(`createOrder with the popular coupon: ${withCoupon.rps.toFixed(0)} req/s, API CPU ${cpuPerAnswer(withCoupon).toFixed(2)} ms per order`);
-  const { rows } = await ctx.pool.query<{ used_count: number }>(`select used_count from coupon where code_key = $1`, [base.couponCode]);
+  const { rows } = await ctx.pool.query<{ used_count: number }>(
+    `select coalesce(sum(u.used), 0)::int as used_count from coupon c join coupon_use u on u.coupon_id = c.id where c.code_key = $1`,
+    [base.couponCode],
+  );
   const plainVsCareful = `${(plain.rps / carefulRps).toFixed(2)}x the careful ceiling at c=${CONNECTIONS}, ${carefulRps.toFixed(0)} tps`;
   return [
     throughputResult(`createOrder, no coupon, c=${CONNECTIONS}`, plain, { rps: carefulRps }, carefulName(CONNECTIONS), 0.25, `API process CPU per order: ${cpuPerAnswer(plain).toFixed(2)} ms. ${careful.describe}`),

@@ -191,7 +191,7 @@ test('a refund gives back the unit of stock and the coupon use, once: a second r
   expect(codeOf(await s.gql(PAY_WALLET, { orderId }, c.token))).toBeUndefined();
   const held = async () => ({
     stockUsed: Number((await s.sql(`select stock_used from plan where id = $1`, [p.id]))[0].stock_used),
-    couponUses: Number((await s.sql(`select used_count from coupon where id = $1`, [cp.id]))[0].used_count),
+    couponUses: Number((await s.sql(`select coalesce(sum(used), 0) as used_count from coupon_use where coupon_id = $1`, [cp.id]))[0].used_count),
   });
   expect(await held()).toEqual({ stockUsed: 1, couponUses: 1 });
   // Sold out, coupon used up: another customer can have neither.

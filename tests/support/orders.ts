@@ -45,7 +45,9 @@ export function expectError(r: GqlResult, code: string): Record<string, any> {
 /** Counters that limits move, read straight from the database. */
 export async function counters(s: TestServer, ids: { planId?: string; couponId?: string; customerId?: string }) {
   const [plan] = ids.planId ? await s.sql<{ stock_used: number }>(`select stock_used from plan where id = $1`, [ids.planId]) : [];
-  const [coupon] = ids.couponId ? await s.sql<{ used_count: number }>(`select used_count from coupon where id = $1`, [ids.couponId]) : [];
+  const [coupon] = ids.couponId
+    ? await s.sql<{ used_count: number }>(`select coalesce(sum(used), 0)::int as used_count from coupon_use where coupon_id = $1`, [ids.couponId])
+    : [];
   const [customer] = ids.customerId ? await s.sql<{ unpaid_orders: number }>(`select unpaid_orders from customer where id = $1`, [ids.customerId]) : [];
   const [use] =
     ids.couponId && ids.customerId
@@ -58,7 +60,7 @@ export async function counters(s: TestServer, ids: { planId?: string; couponId?:
 export async function rowCounts(s: TestServer) {
   const [r] = await s.sql(
     `select (select count(*)::int from "order") as orders, (select count(*)::int from coupon) as coupons,
-            (select coalesce(sum(used_count), 0)::int from coupon) as coupon_uses, (select coalesce(sum(stock_used), 0)::int from plan) as stock_used,
+            (select coalesce(sum(used), 0)::int from coupon_use) as coupon_uses, (select coalesce(sum(stock_used), 0)::int from plan) as stock_used,
             (select coalesce(sum(unpaid_orders), 0)::int from customer) as unpaid,
             (select count(*)::int from ${PENDING_JOBS}) as jobs`,
   );

@@ -1,16 +1,18 @@
-import { sql, type Sql } from '../../shared/sql';
-import { couponKey } from './coupon.entity';
+import { rawSql, sql, type Sql } from '../../shared/sql';
+import { couponKey, usedCountOf } from './coupon.entity';
 
 /*
  * The uses a coupon's limits count, as steps another module's statement runs (a CTE each), so an order
  * takes or gives back its use in the statement that makes or ends it:
  * - `coupon_customer_use.used`, one customer's live uses, checked against `max_uses_per_user`; the row
  *   is the customer's own, so it never contends across customers;
- * - `coupon.used_count`, all live uses, checked against `max_uses`: the one row every order of a popular
- *   coupon updates, so it is taken last, its lock held only until commit.
+ * - `coupon_use.used`, all live uses in up to 16 stripes per coupon, each checked against its share of
+ *   `max_uses` (`quota`): an order takes its use from any stripe with room, one that no other
+ *   transaction holds if there is one, so orders of a popular coupon do not queue on one row, and a
+ *   use is refused only when every stripe is full (`max_uses` stays exact).
  */
 
-/** What {@link couponRead} reads: the coupon's row and the customer's live uses of it, as JSON. */
+/** What {@link couponRead} reads: the coupon's row (with `used_count`) and the customer's live uses of it, as JSON. */
 export interface CouponRows {
   coupon: Record<string, unknown>;
   used_by_customer: number | null;
@@ -22,8 +24,8 @@ export interface CouponRows {
  * the code).
  */
 export function couponRead(code: string, customerId: string): Sql {
-  return sql`(select json_build_object('coupon', row_to_json(c), 'used_by_customer',
-                (select used from coupon_customer_use where coupon_id = c.id and customer_id = ${customerId}))
+  return sql`(select json_build_object('coupon', to_jsonb(c) || jsonb_build_object('used_count', ${rawSql(usedCountOf('c'))}),
+                'used_by_customer', (select used from coupon_customer_use where coupon_id = c.id and customer_id = ${customerId}))
               from coupon c where c.code_key = ${couponKey(code)})`;
 }
 
@@ -41,30 +43,44 @@ export function takeCustomerUse(coupon: { id: string; maxUsesPerUser: number | n
 }
 
 /**
- * Takes one use of the coupon when `condition` holds: a guarded update that also re-checks `enabled` and
- * the window against the database clock. Run it as the last step of the transaction: the row is shared
- * by everyone using the code. Returns a row when taken, none when refused (see
- * {@link CouponService.refusal} for why).
+ * The stripe of coupon `couponId` (an expression) one use is taken from or given back to: of the
+ * stripes `fits`, one no other transaction holds (picked at random, so takers spread), or else the first,
+ * waiting for its holder. Either is locked here and re-checked against `fits` once its holder is done,
+ * the next one tried when it no longer fits; null when none fits.
+ */
+function pickStripe(couponId: Sql, fits: Sql): Sql {
+  return sql`coalesce(
+      (select stripe from coupon_use where coupon_id = ${couponId} and ${fits} order by random() limit 1 for update skip locked),
+      (select stripe from coupon_use where coupon_id = ${couponId} and ${fits} order by stripe limit 1 for update))`;
+}
+
+/**
+ * Takes one use of the coupon when `condition` holds and the coupon is enabled and inside its window by
+ * the database clock. Returns a row when taken, none when refused (see {@link CouponService.refusal}
+ * for why). The stripe is the last row the order locks.
  */
 export function takeCouponUse(couponId: string, condition: Sql): Sql {
-  return sql`update coupon set used_count = used_count + 1
-              where id = ${couponId}::uuid and enabled
-                and (starts_at is null or starts_at <= now()) and (ends_at is null or ends_at > now())
-                and (max_uses is null or used_count < max_uses) and ${condition}
-             returning used_count`;
+  const id = sql`${couponId}::uuid`;
+  const usable = sql`${condition} and exists (select from coupon c where c.id = ${id} and c.enabled
+                       and (c.starts_at is null or c.starts_at <= now()) and (c.ends_at is null or c.ends_at > now()))`;
+  return sql`update coupon_use u set used = u.used + 1
+               from (select ${pickStripe(id, sql`(quota is null or used < quota) and ${usable}`)} as stripe) pick
+              where u.coupon_id = ${id} and u.stripe = pick.stripe and (u.quota is null or u.used < u.quota)
+             returning u.used`;
 }
 
 /**
  * Gives back the uses `uses` (a subquery of `coupon_id, customer_id`, one row per order that held a
- * use) names: the customer's, then the coupon's (the shared row last). Two steps, never below zero.
+ * use) names: the customer's, then the coupon's. Two steps, never below zero.
  */
 export function giveBackCouponUses(uses: Sql): { customerUses: Sql; couponUses: Sql } {
   return {
     customerUses: sql`update coupon_customer_use set used = used - 1
                        where (coupon_id, customer_id) in (${uses}) and used > 0
                       returning coupon_id`,
-    couponUses: sql`update coupon set used_count = used_count - 1
-                     where id in (select coupon_id from (${uses}) u) and used_count > 0
-                    returning id`,
+    couponUses: sql`update coupon_use u set used = u.used - 1
+                      from (select g.coupon_id, ${pickStripe(sql`g.coupon_id`, sql`used > 0`)} as stripe from (${uses}) g) pick
+                     where u.coupon_id = pick.coupon_id and u.stripe = pick.stripe and u.used > 0
+                    returning u.coupon_id`,
   };
 }

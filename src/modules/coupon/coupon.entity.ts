@@ -1,4 +1,4 @@
-import { ArrayType, Check, Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { ArrayType, Check, Entity, Enum, Formula, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { Customer } from '../customer';
 
@@ -10,14 +10,16 @@ export enum CouponKind {
 /** Normalises a code for comparison: codes are unique ignoring case and surrounding spaces. */
 export const couponKey = (code: string): string => code.trim().toUpperCase();
 
+/** How many live uses of the coupon aliased `alias` its stripes count (see {@link CouponUseStripe}). */
+export const usedCountOf = (alias: string): string => `(select coalesce(sum(u.used), 0)::int from coupon_use u where u.coupon_id = ${alias}.id)`;
+
 /**
- * A discount code. `usedCount` counts live uses (cancelled orders give theirs back); the database
- * refuses to let it pass `maxUses`.
+ * A discount code. `usedCount` counts live uses (cancelled orders give theirs back), in stripes
+ * ({@link CouponUseStripe}); the database refuses to let it pass `maxUses`.
  */
 @Entity({ tableName: 'coupon' })
 @Index({ name: 'coupon_created_idx', properties: ['createdAt', 'id'] })
 @Check({ name: 'coupon_value_check', expression: "value > 0 and (kind <> 'PERCENT' or value <= 100)" })
-@Check({ name: 'coupon_used_count_check', expression: 'used_count >= 0 and (max_uses is null or used_count <= max_uses)' })
 @Check({ name: 'coupon_window_check', expression: 'starts_at is null or ends_at is null or ends_at > starts_at' })
 @Check({ name: 'coupon_limits_check', expression: '(max_uses is null or max_uses >= 1) and (max_uses_per_user is null or max_uses_per_user >= 1) and (min_amount is null or min_amount >= 0)' })
 export class Coupon {
@@ -57,7 +59,8 @@ export class Coupon {
   @Property({ type: 'integer', nullable: true })
   minAmount: number | null = null;
 
-  @Property({ type: 'integer', default: 0 })
+  /** Live uses: the sum of the coupon's stripes, read with the coupon (never written through it). */
+  @Formula((table) => usedCountOf(table.alias), { type: 'integer' })
   usedCount: number = 0;
 
   @Property({ type: 'boolean', default: true })
@@ -96,4 +99,27 @@ export class CouponCustomerUse {
 
   // Rows come only from the guarded upsert in CouponService (insert ... on conflict ... where used < limit);
   // nothing builds one here, so there is no constructor to pretend otherwise.
+}
+
+/**
+ * One stripe of a coupon's live uses: up to 16 per coupon, made with the coupon (a trigger), so orders
+ * of a popular coupon take their uses from different rows instead of queueing on one. `quota` is this
+ * stripe's share of `maxUses` (the quotas sum to it; null without a maximum), which `used` never passes.
+ */
+@Entity({ tableName: 'coupon_use' })
+@Check({ name: 'coupon_use_used_check', expression: 'used >= 0 and (quota is null or used <= quota)' })
+export class CouponUseStripe {
+  @ManyToOne(() => Coupon, { primary: true, deleteRule: 'cascade' })
+  coupon: Coupon;
+
+  @PrimaryKey({ type: 'smallint' })
+  stripe: number;
+
+  @Property({ type: 'integer', default: 0 })
+  used: number = 0;
+
+  @Property({ type: 'integer', nullable: true })
+  quota: number | null = null;
+
+  // Rows come only from the coupon's insert trigger and the guarded steps in coupon-uses.ts.
 }

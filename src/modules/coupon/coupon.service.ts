@@ -13,7 +13,7 @@ import { unitOfWork } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import { Plan, resolvePurchase, type PlanService } from '../plan';
 import { couponRead, type CouponRows } from './coupon-uses';
-import { Coupon, CouponKind } from './coupon.entity';
+import { Coupon, CouponKind, usedCountOf } from './coupon.entity';
 import { couponMessage, couponRejection, CouponRejection } from './coupon.rules';
 import { MAX_CODE_LENGTH, type CreateCouponInput } from './coupon.types';
 
@@ -39,10 +39,10 @@ export interface CouponVerdict {
 
 /**
  * Coupons: administration, previews, and the guarded counters that enforce their limits. The limits
- * live in the database: `coupon.used_count` (all live uses, checked against `max_uses`) and
- * `coupon_customer_use.used` (one customer's live uses, checked against `max_uses_per_user`), each
- * moved by a single conditional statement, never by reading then writing (the steps in
- * coupon-uses.ts, which an order runs inside its own statement).
+ * live in the database: `coupon_use.used` (all live uses in stripes, each checked against its share of
+ * `max_uses`) and `coupon_customer_use.used` (one customer's live uses, checked against
+ * `max_uses_per_user`), each moved by a single conditional statement, never by reading then writing
+ * (the steps in coupon-uses.ts, which an order runs inside its own statement).
  */
 export class CouponService {
   constructor(
@@ -128,7 +128,7 @@ export class CouponService {
     }
     params.push(first + 1);
     const rows = await em.execute<Array<Record<string, unknown> & { id: string; created_at_micros: string }>>(
-      `select *, ${microsOf('created_at')} as created_at_micros from coupon
+      `select *, ${usedCountOf('coupon')} as used_count, ${microsOf('created_at')} as created_at_micros from coupon
         ${where.length ? `where ${where.join(' and ')}` : ''}
         order by created_at desc, id desc
         limit ?`,
@@ -144,7 +144,7 @@ export class CouponService {
   async setEnabled(em: EntityManager, id: string, enabled: boolean, actor: string): Promise<Coupon> {
     if (!isUuid(id)) throw new NotFoundError('No such coupon');
     const row = await unitOfWork(em, async (tx) => {
-      const rows = await tx.execute<Array<Record<string, unknown> & { code: string }>>(`update coupon set enabled = ? where id = ? returning *`, [enabled, id]);
+      const rows = await tx.execute<Array<Record<string, unknown> & { code: string }>>(`update coupon set enabled = ? where id = ? returning *, ${usedCountOf('coupon')} as used_count`, [enabled, id]);
       if (rows.length === 0) throw new NotFoundError('No such coupon');
       await this.deps.audits.record(tx, { actor, action: 'setCouponEnabled', targetType: AuditTargetType.COUPON, targetId: id, details: { enabled, code: rows[0].code } });
       return rows[0];

@@ -1,14 +1,14 @@
 /** Coupons: their rules, previews, and the uses an order holds. */
-import { Coupon, CouponCustomerUse } from './coupon.entity';
+import { Coupon, CouponCustomerUse, CouponUseStripe } from './coupon.entity';
 import { CouponResolver } from './coupon.resolver';
 
-export { Coupon, CouponCustomerUse, CouponKind, couponKey } from './coupon.entity';
+export { Coupon, CouponCustomerUse, CouponKind, couponKey, CouponUseStripe } from './coupon.entity';
 export { couponRead, giveBackCouponUses, takeCouponUse, takeCustomerUse, type CouponRows } from './coupon-uses';
 export { CouponRejection, couponMessage } from './coupon.rules';
 export { CouponService } from './coupon.service';
 export { CouponResolver };
 
 /** The module's entities, for the ORM. */
-export const entities = [Coupon, CouponCustomerUse];
+export const entities = [Coupon, CouponCustomerUse, CouponUseStripe];
 /** The module's resolvers, for the schema. */
 export const resolvers = [CouponResolver] as const;

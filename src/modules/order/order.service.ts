@@ -13,7 +13,7 @@ import { isUuid } from '../../shared/ids';
 import { MAX_ORDER_AMOUNT, priceOrder, type PriceBreakdown } from '../../shared/money';
 import { joinSql, query, rawSql, sql, textArray, type Sql } from '../../shared/sql';
 import type { PageInfo } from '../../shared/types';
-import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
+import { AfterCommit, unitOfWork } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import {
   couponKey,
@@ -82,13 +82,23 @@ interface GivenBackRow {
 /** What the statement that places an order answers (no row: the idempotency key was taken meanwhile). */
 interface PlacedRow {
   placed: OrderRow;
-  /** Each guard in turn; a step runs only when the one before it passed. */
-  slot: boolean;
-  /** Taken: true; the plan was made unlimited meanwhile: false (nothing taken); sold out: null. */
-  stock?: boolean | null;
-  customer_use?: boolean;
-  coupon_use?: boolean;
 }
+
+/**
+ * Why the statement that places an order undid itself (SQLSTATE {@link REFUSED_SQLSTATE}, the reason as
+ * the error's detail): the first limit that refused, in the order they are taken.
+ */
+enum Refusal {
+  UNPAID_ORDER_LIMIT = 'UNPAID_ORDER_LIMIT',
+  OUT_OF_STOCK = 'OUT_OF_STOCK',
+  /** The plan was made unlimited since it was read: nothing to take, and the order must not record a unit. */
+  PLAN_MADE_UNLIMITED = 'PLAN_MADE_UNLIMITED',
+  PER_USER_LIMIT_REACHED = 'PER_USER_LIMIT_REACHED',
+  COUPON_USE_REFUSED = 'COUPON_USE_REFUSED',
+}
+
+/** The SQLSTATE of `order_refuse` (migrations/Migration20261202180001_OrderRefused.ts). */
+const REFUSED_SQLSTATE = 'CO409';
 
 /**
  * Expires, after commit, the open Checkout Sessions of an order leaving PENDING inside `tx` (the payment
@@ -96,10 +106,19 @@ interface PlacedRow {
  */
 export interface OpenCheckouts {
   expireOpen(tx: EntityManager, orderId: string): Promise<void>;
+  /**
+   * The same as a step of the statement that takes orders out of PENDING: asks for the expiry of the
+   * open sessions of the orders `orderIds` (a subquery of order ids) names. When the payment module
+   * offers it, a customer's cancel is one statement, without BEGIN and COMMIT.
+   */
+  expireOpenStep?(orderIds: Sql): Sql;
 }
 
-/** Thrown inside a createOrder transaction whose idempotency key is already taken: roll back, answer the first order. */
+/** Thrown when an order's idempotency key is already taken: nothing was written; answer the first order. */
 class DuplicateRequest extends Error {}
+
+/** Thrown when the plan was made unlimited between the read and the write of an order: nothing was written; try again. */
+class PlanMadeUnlimited extends Error {}
 
 /** `ORD-000123` from `order_number_seq`, in SQL (more digits once past 999999). */
 const NEXT_ORDER_NUMBER = rawSql(`(select 'ORD-' || lpad(n::text, greatest(6, length(n::text)), '0') from nextval('order_number_seq') as n)`);
@@ -151,10 +170,11 @@ export class OrderService {
    * orders (UNPAID_ORDER_LIMIT), the plan's stock when it has one (OUT_OF_STOCK), the customer's uses of
    * the coupon, and last the coupon's uses; and the payment timeout job is asked for.
    *
-   * Two statements between BEGIN and COMMIT: one read (the plan with the upgrades asked for, the
-   * caller's group, the coupon with the caller's uses of it) and one write that places the order, takes
-   * every limit, asks for the timeout job and returns the order as written (see {@link place}). A limit
-   * that refuses rolls the whole transaction back.
+   * Two statements: one read (the plan with the upgrades asked for, the caller's group, the coupon with
+   * the caller's uses of it) and one write that places the order, takes every limit, asks for the
+   * timeout job and returns the order as written (see {@link place}). The write is atomic on its own
+   * (no BEGIN and COMMIT around it): a limit that refuses undoes all of it. The read takes no lock, so
+   * it is the same inside a transaction or before one.
    *
    * The same `idempotencyKey` from the same customer answers the first order, also when both requests
    * race: the order insert skips on the (customer, key) unique constraint, waiting for the first
@@ -174,19 +194,22 @@ export class OrderService {
     const couponCode = input.couponCode == null ? null : this.deps.coupons.normaliseCode(input.couponCode, 'couponCode');
     const upgradeIds = input.upgradeIds ?? [];
     if (!checkPurchaseIds(input.planId, upgradeIds)) throw new NotFoundError('No such plan');
-    try {
-      return await unitOfWork(em, async (tx, after) => {
-        const { purchase, coupon, price } = await this.readPurchase(tx, caller, input.planId, upgradeIds, couponCode);
-        const snapshot = await this.place(tx, after, caller.customerId, purchase, coupon, price, key);
+    for (let attempt = 1; ; attempt++) {
+      const after = new AfterCommit();
+      try {
+        const { purchase, coupon, price } = await this.readPurchase(em, caller, input.planId, upgradeIds, couponCode);
+        const snapshot = await this.place(em, after, caller.customerId, purchase, coupon, price, key);
         this.deps.events.afterCommit(after, snapshot);
+        await after.run(() => undefined);
         return snapshot;
-      });
-    } catch (e) {
-      if (e instanceof DuplicateRequest && key !== null) {
-        const first = await this.findByKey(em, caller.customerId, key);
-        if (first) return this.sameRequest(first, input);
+      } catch (e) {
+        if (e instanceof PlanMadeUnlimited && attempt < 3) continue;
+        if (e instanceof DuplicateRequest && key !== null) {
+          const first = await this.findByKey(em, caller.customerId, key);
+          if (first) return this.sameRequest(first, input);
+        }
+        throw e;
       }
-      throw e;
     }
   }
 
@@ -200,7 +223,7 @@ export class OrderService {
   async cancel(em: EntityManager, caller: OrderActor, orderId: string): Promise<OrderSnapshot> {
     if (!isUuid(orderId)) throw new NotFoundError('No such order');
     const admin = caller.role === Role.ADMIN;
-    return unitOfWork(em, async (tx, after) => {
+    const cancel = async (tx: EntityManager, after: AfterCommit) => {
       // The guarded update checks ownership too; only a refusal reads the owner, to tell NOT_FOUND apart.
       const snapshot = admin
         ? await this.cancelPending(tx, after, orderId, caller.customerId, { ownReasonFor: caller.customerId })
@@ -214,7 +237,13 @@ export class OrderService {
         await this.deps.audits.record(tx, { actor: caller.customerId, action: 'cancelOrder', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: snapshot.number, reason: snapshot.cancelReason } });
       }
       return snapshot;
-    });
+    };
+    if (admin || !this.deps.checkouts.expireOpenStep) return unitOfWork(em, cancel);
+    // A customer's cancel is then one statement, atomic on its own: no BEGIN and COMMIT around it.
+    const after = new AfterCommit();
+    const snapshot = await cancel(em, after);
+    await after.run(() => undefined);
+    return snapshot;
   }
 
   /**
@@ -278,10 +307,12 @@ export class OrderService {
     reason: CancelReason | { ownReasonFor: string },
     ownerId?: string,
   ): Promise<OrderSnapshot | null> {
-    const [row] = await this.giveBackWith(tx, after, cancelTransition(orderId, actor, reason, ownerId));
+    // Its open Checkout Session could still be paid for up to 24 h: expired at the gateway after commit,
+    // asked for in the same statement when the payment module offers that as a step.
+    const expiry = this.deps.checkouts.expireOpenStep?.(sql`select id from changed`);
+    const [row] = await this.giveBackWith(tx, after, cancelTransition(orderId, actor, reason, ownerId), expiry);
     if (!row) return null;
-    // Its open Checkout Session could still be paid for up to 24 h: expired at the gateway after commit.
-    await this.deps.checkouts.expireOpen(tx, orderId);
+    if (!expiry) await this.deps.checkouts.expireOpen(tx, orderId);
     const snapshot = snapshotFromRows(row.order, row.delivery, row.plan_provider_id);
     this.deps.events.afterCommit(after, snapshot);
     return snapshot;
@@ -293,27 +324,28 @@ export class OrderService {
    * slot, the unit of stock (counted in `stock_used` even if the plan has become unlimited since, so the
    * count stays right if a stock is set again), the customer's and then the coupon's use. The rows are
    * locked in the order creating takes them (order, customer, plan, the customer's coupon use, the
-   * coupon), so a cancel and an order never deadlock. Returns the changed order as written (no row when
-   * `change` changed nothing).
+   * coupon), so a cancel and an order never deadlock. `also` is one more step of the statement (it may
+   * read `changed`). Returns the changed order as written (no row when `change` changed nothing).
    */
-  private async giveBackWith(tx: EntityManager, after: AfterCommit, change: Sql): Promise<GivenBackRow[]> {
+  private async giveBackWith(tx: EntityManager, after: AfterCommit, change: Sql, also?: Sql): Promise<GivenBackRow[]> {
     const uses = giveBackCouponUses(sql`select coupon_id, customer_id from changed where released_coupon_use`);
+    const steps = new Steps().add('changed', change);
+    if (also) steps.add('also', also);
     const rows = await query<GivenBackRow>(
       tx,
-      new Steps()
-        .add('changed', change)
+      steps
         .add('slot', giveBackUnpaidSlots(sql`select customer_id from changed where released_unpaid_slot`))
         .add('stock', giveBackStockUnits(sql`select plan_id from changed where released_stock`))
-        .add('customer_use', uses.customerUses)
-        .add('coupon_use', uses.couponUses)
+        .add('customer_coupon_use', uses.customerUses)
+        .add('coupon_use_given', uses.couponUses)
         // Each step is read in turn, so they run in that order (a step nobody reads would run last).
         .then(sql`select row_to_json(c) as order,
                          (select row_to_json(d) from delivery d where d.order_id = c.id) as delivery,
                          (select provider_id from plan where id = c.plan_id) as plan_provider_id,
                          (select count(*) from slot) as slots,
                          coalesce((select bool_or(limited) from stock), false) as stock_listed,
-                         (select count(*) from customer_use) as customer_uses,
-                         (select count(*) from coupon_use) as coupon_uses
+                         (select count(*) from customer_coupon_use) as customer_coupon_uses,
+                         (select count(*) from coupon_use_given) as coupon_uses
                     from changed c`),
     );
     if (rows[0]?.stock_listed) this.deps.plans.catalogueChanged(after, rows[0].order.plan_id);
@@ -326,7 +358,7 @@ export class OrderService {
    * coupon with the caller's uses of it. Judges them as {@link create} says and prices the order.
    */
   private async readPurchase(
-    tx: EntityManager,
+    em: EntityManager,
     caller: OrderCreator,
     planId: string,
     upgradeIds: readonly string[],
@@ -334,14 +366,14 @@ export class OrderService {
   ): Promise<{ purchase: Purchase; coupon: Coupon | null; price: PriceBreakdown }> {
     const { config, plans, coupons } = this.deps;
     const [row] = await query<{ purchase: PurchaseRows | null; customer_group: string | null; coupon?: CouponRows | null }>(
-      tx,
+      em,
       sql`select ${purchaseRead(planId, upgradeIds)} as purchase, ${customerGroupOf(caller.customerId)} as customer_group
                  ${couponCode === null ? rawSql('') : sql`, ${couponRead(couponCode, caller.customerId)} as coupon`}`,
     );
     const group = row.customer_group ?? (await caller.restore()).group;
-    const purchase = purchaseFrom(tx, plans, { group, role: caller.role, customerId: caller.customerId }, row.purchase, upgradeIds);
+    const purchase = purchaseFrom(em, plans, { group, role: caller.role, customerId: caller.customerId }, row.purchase, upgradeIds);
     if (couponCode === null) return { purchase, coupon: null, price: this.checkedPrice(priceOrder(purchase.subtotal, null, config.taxRateBps)) };
-    const verdict = coupons.judgeRead(tx, row.coupon ?? null, purchase.plan.id, purchase.subtotal);
+    const verdict = coupons.judgeRead(em, row.coupon ?? null, purchase.plan.id, purchase.subtotal);
     if (verdict.rejection) throw this.couponInvalid(couponCode, verdict.rejection, verdict.coupon);
     return { purchase, coupon: verdict.coupon, price: this.checkedPrice(verdict.price) };
   }
@@ -355,13 +387,13 @@ export class OrderService {
    * Places the order in one statement, each step running only if the one before it passed, in the
    * order every path locks these rows: the order (its insert claims the idempotency key, waiting for a
    * racing request with the same key), one of the customer's unpaid slots, a unit of the plan's stock
-   * when it has one, the customer's use of the coupon, the payment timeout job (an outbox row, so this
-   * transaction does not NOTIFY), and last the coupon's use, the row every order of a popular coupon
-   * updates, locked only from there to commit. Returns the order as written; throws (rolling the
-   * transaction back) when a limit refuses.
+   * when it has one, the customer's use of the coupon, the payment timeout job (an outbox row, so the
+   * statement does not NOTIFY), and last one of the coupon's use stripes. It ends by calling
+   * `order_refuse` with the first limit that refused, if one did, which undoes everything it wrote.
+   * Returns the order as written.
    */
   private async place(
-    tx: EntityManager,
+    em: EntityManager,
     after: AfterCommit,
     customerId: string,
     purchase: Purchase,
@@ -382,53 +414,70 @@ export class OrderService {
                   ${coupon?.id ?? null}::uuid, ${coupon?.code ?? null}, ${config.currency},
                   ${price.subtotal}::int, ${price.discount}::int, ${price.tax}::int, ${price.total}::int, ${OrderStatus.PENDING},
                   now() + make_interval(secs => ${config.orderPaymentTimeoutSeconds}::double precision), 1, ${key},
-                  -- Every limit below is taken or the transaction rolls back, so the flags can be written now;
-                  -- only a plan made unlimited meanwhile takes no unit, and that is corrected afterwards.
                   true, ${limited}, ${coupon !== null},
                   ${config.taxRateBps}::int, ${config.platformFeeBps}::int, ${config.profitTaxBps}::int,
-                  -- What was bought, as it is now: later edits of the plan or its upgrades leave the order alone.
                   ${customerId}, ${plan.name}, ${plan.price}::int, ${JSON.stringify(upgrades.map((u) => ({ id: u.id, name: u.name, price: u.price })))}::jsonb)
           on conflict on constraint order_customer_idempotency_unique do nothing
           returning *`,
     );
-    const columns: Sql[] = [sql`row_to_json(placed) as placed`];
+    // The holds are written as taken: a limit that refuses undoes the whole statement. What was bought
+    // is stored as it is now (name, price, upgrades): later edits of the plan leave the order alone.
+    const refusals: Sql[] = [];
+    const refuseUnless = (passed: Sql, refusal: Refusal) => refusals.push(sql`when not ${passed} then ${refusal}::text`);
     steps.add('slot', takeUnpaidSlot(customerId, config.maxUnpaidOrders, steps.after()));
-    columns.push(sql`exists (select from slot) as slot`);
+    refuseUnless(steps.after(), Refusal.UNPAID_ORDER_LIMIT);
     if (limited) {
       steps.add('stock', takeStockUnit(plan.id, steps.after()));
-      columns.push(sql`(select limited from stock) as stock`);
+      refuseUnless(steps.after(), Refusal.OUT_OF_STOCK);
+      refuseUnless(sql`(select limited from stock)`, Refusal.PLAN_MADE_UNLIMITED);
     }
     if (coupon) {
-      steps.add('customer_use', takeCustomerUse(coupon, customerId, steps.after()));
-      columns.push(sql`exists (select from customer_use) as customer_use`);
+      steps.add('customer_coupon_use', takeCustomerUse(coupon, customerId, steps.after()));
+      refuseUnless(steps.after(), Refusal.PER_USER_LIMIT_REACHED);
     }
-    const lastLimit = steps.last;
     steps.add(
       'timeout_job',
       sql`insert into job_outbox (task, payload, job_key, run_at, max_attempts)
           select ${ORDER_TIMEOUT_TASK}, jsonb_build_object('orderId', id), ${`${ORDER_TIMEOUT_TASK}:`}::text || id::text, expires_at, ${ORDER_TIMEOUT_MAX_ATTEMPTS}::int
-            from placed where ${steps.after(lastLimit)}
+            from placed where ${steps.after()}
           returning id`,
     );
-    columns.push(sql`exists (select from timeout_job) as timeout_job`);
     if (coupon) {
-      steps.add('coupon_use', takeCouponUse(coupon.id, steps.after(lastLimit)));
-      columns.push(sql`exists (select from coupon_use) as coupon_use`);
+      steps.add('coupon_use_taken', takeCouponUse(coupon.id, steps.after()));
+      refuseUnless(steps.after(), Refusal.COUPON_USE_REFUSED);
     }
-    // The columns are computed in turn, and each reads its step: that is the order the steps run in.
-    const [row] = await query<PlacedRow>(tx, steps.then(sql`select ${joinSql(columns, ', ')} from placed`));
-    if (!row) throw new DuplicateRequest();
-    if (!row.slot) {
-      throw new UnpaidOrderLimitError(`You already hold ${config.maxUnpaidOrders} unpaid orders; pay or cancel one first`, { limit: config.maxUnpaidOrders });
+    // The refusals are checked in turn, each reading its step: that is the order the steps run in.
+    const refused = sql`order_refuse(case ${joinSql(refusals, ' ')} end)`;
+    let rows: PlacedRow[];
+    try {
+      rows = await query<PlacedRow>(em, steps.then(sql`select row_to_json(placed) as placed, ${refused} as accepted from placed`));
+    } catch (e) {
+      throw await this.refusedBy(em, e, coupon);
     }
-    if (limited) {
-      if (row.stock == null) throw new OutOfStockError();
-      if (row.stock) this.deps.plans.catalogueChanged(after, plan.id);
-      else await query(tx, sql`update "order" set holds_stock = false where id = ${row.placed.id}::uuid`);
+    if (rows.length === 0) throw new DuplicateRequest();
+    if (limited) this.deps.plans.catalogueChanged(after, plan.id);
+    return snapshotFromRows(rows[0].placed, null, plan.provider?.id ?? null);
+  }
+
+  /** The error to answer for what the statement placing an order was refused by (`e` itself when it was not a refusal). */
+  private async refusedBy(em: EntityManager, e: unknown, coupon: Coupon | null): Promise<unknown> {
+    const { code, detail } = e as { code?: string; detail?: string };
+    if (code !== REFUSED_SQLSTATE) return e;
+    const { maxUnpaidOrders } = this.deps.config;
+    switch (detail as Refusal) {
+      case Refusal.UNPAID_ORDER_LIMIT:
+        return new UnpaidOrderLimitError(`You already hold ${maxUnpaidOrders} unpaid orders; pay or cancel one first`, { limit: maxUnpaidOrders });
+      case Refusal.OUT_OF_STOCK:
+        return new OutOfStockError();
+      case Refusal.PLAN_MADE_UNLIMITED:
+        return new PlanMadeUnlimited();
+      case Refusal.PER_USER_LIMIT_REACHED:
+        return this.couponInvalid(coupon!.code, CouponRejection.PER_USER_LIMIT_REACHED, coupon);
+      case Refusal.COUPON_USE_REFUSED:
+        return this.couponInvalid(coupon!.code, await this.deps.coupons.refusal(em, coupon!.id), coupon);
+      default:
+        return e;
     }
-    if (coupon && !row.customer_use) throw this.couponInvalid(coupon.code, CouponRejection.PER_USER_LIMIT_REACHED, coupon);
-    if (coupon && !row.coupon_use) throw this.couponInvalid(coupon.code, await this.deps.coupons.refusal(tx, coupon.id), coupon);
-    return snapshotFromRows(row.placed, null, plan.provider?.id ?? null);
   }
 
   private couponInvalid(code: string, rejection: CouponRejection, coupon: Coupon | null = null): CouponInvalidError {

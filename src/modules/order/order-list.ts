@@ -1,4 +1,5 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import { createHash } from 'node:crypto';
 import { pageRequest } from '../../shared/cursor';
 import { pageOf, type Page } from '../../shared/types';
 import { decodeOrderCursor, encodeOrderCursor, myOrdersQuery } from './order.cursor';
@@ -61,6 +62,28 @@ function pageStatement(keyset: string): string {
    order by o.created_at desc, o.id desc`;
 }
 
+/** A page statement and the name it is prepared under. */
+interface PreparedPage {
+  text: string;
+  name: string;
+}
+
+/**
+ * The page statements made so far, by keyset query: a few shapes (which filters, a cursor or not), each
+ * built once. The name is a digest of the text, so one name never stands for two texts on a connection.
+ */
+const pageStatements = new Map<string, PreparedPage>();
+
+function preparedPage(keyset: string): PreparedPage {
+  let page = pageStatements.get(keyset);
+  if (!page) {
+    const text = pageStatement(keyset);
+    page = { text, name: `order_page_${createHash('sha256').update(text).digest('hex').slice(0, 24)}` };
+    pageStatements.set(keyset, page);
+  }
+  return page;
+}
+
 /** The snapshot of a page row: what `toSnapshot` makes of the same order read as an entity. */
 function snapshotOf(r: PageRow): OrderSnapshot {
   return {
@@ -101,7 +124,12 @@ function snapshotOf(r: PageRow): OrderSnapshot {
  * the request.
  */
 export async function readOrderPage(em: EntityManager, keyset: { sql: string; params: unknown[] }, first: number): Promise<Page<OrderSnapshot>> {
-  const rows = await em.execute<PageRow[]>(pageStatement(keyset.sql), keyset.params);
+  const page = preparedPage(keyset.sql);
+  // A named statement with bind parameters: each connection parses and plans a shape once, then only
+  // binds and runs it (lists are read far more often than anything else). Inside em's transaction when
+  // it has one.
+  const knex: Knex = em.getTransactionContext<Knex.Transaction>() ?? em.getConnection().getKnex();
+  const { rows } = await knex.raw<{ rows: PageRow[] }>(page.text, keyset.params as Knex.RawBinding[]).options({ name: page.name });
   return pageOf(rows, first, (r) => ({ cursor: encodeOrderCursor({ createdAtMicros: r.created_at_micros, id: r.id }), node: snapshotOf(r) }));
 }
 

@@ -9,8 +9,10 @@ import type { PlanService } from './plan.service';
  * Per-request batch loaders of the catalogue, so lists of plans and orders cost one query per kind at
  * most. `em` is the request's EntityManager, asked for only when a loader reads the database.
  */
-export function planLoaders(em: () => EntityManager, plans: Pick<PlanService, 'plansById'>) {
+export function planLoaders(em: () => EntityManager, plans: Pick<PlanService, 'plansById' | 'knownPlan'>) {
   return {
+    /** A plan by id as {@link planViewById} gives it, without waiting when this instance remembers it. */
+    knownPlan: (id: string): CataloguePlan | undefined => plans.knownPlan(id),
     upgradesByPlan: new DataLoader<string, PlanUpgrade[]>(async (planIds) => {
       const rows = await em().find(PlanUpgrade, { plan: { $in: [...planIds] } }, { orderBy: { position: 'asc' } });
       const byPlan = new Map<string, PlanUpgrade[]>();

@@ -41,6 +41,8 @@ export class PlanService {
   private readonly plans: LRUCache<string, CataloguePlan>;
   private plansVersion = -1;
   private listening: Promise<Unlisten> | null = null;
+  /** Whether {@link listening} has been confirmed (what `listeningToChanges` awaits), for synchronous reads. */
+  private heard = false;
 
   constructor(
     private readonly bus: EventBus<CatalogueTopics>,
@@ -77,6 +79,15 @@ export class PlanService {
    * after its commit) and for `maxAgeMs` at most; `em` is asked for only when some are not remembered.
    * Without the bus every call reads the database.
    */
+  /**
+   * The plan of `id` as {@link plansById} remembers it, when it does and its copy is still current; no
+   * promise, so a page of orders whose plans are remembered resolves `plan` without waiting.
+   */
+  knownPlan(id: string): CataloguePlan | undefined {
+    if (!this.heard || this.catalogue.version !== this.plansVersion) return undefined;
+    return this.plans.get(id);
+  }
+
   async plansById(em: () => EntityManager, ids: readonly string[]): Promise<Array<CataloguePlan | null>> {
     if (!(await this.listeningToChanges())) {
       const read = new Map((await loadPlans(em(), ids)).map((p) => [p.id, p]));
@@ -151,7 +162,10 @@ export class PlanService {
         if ('planId' in change) this.catalogue.invalidate();
         else this.groups.delete(change.customerId);
       });
-      this.listening.catch(() => (this.listening = null));
+      this.listening.then(
+        () => (this.heard = true),
+        () => (this.listening = null),
+      );
     }
     try {
       await this.listening;

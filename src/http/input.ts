@@ -24,6 +24,26 @@ function holdsNul(value: unknown): boolean {
 }
 
 /**
+ * Whether a document has a string literal holding NUL, by document: Apollo (and the WebSocket document
+ * cache) hand out one parsed document per query text, so an operation sent again is not walked again.
+ */
+const literalNul = new WeakMap<DocumentNode, boolean>();
+
+function hasNulLiteral(document: DocumentNode): boolean {
+  let known = literalNul.get(document);
+  if (known === undefined) {
+    known = false;
+    visit(document, {
+      StringValue(node) {
+        if (node.value.includes(NUL)) known = true;
+      },
+    });
+    literalNul.set(document, known);
+  }
+  return known;
+}
+
+/**
  * Refuses text the database cannot store before any resolver runs: a NUL character in a string
  * literal of the document or in a variable the operation declares. Left alone it reaches SQL and
  * fails there, which the client would see as INTERNAL_SERVER_ERROR instead of its own mistake.
@@ -32,13 +52,7 @@ function holdsNul(value: unknown): boolean {
 export function nulCharacterError(document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): GraphQLError | null {
   const refuse = (what: string) =>
     new GraphQLError(`${what} contains a NUL character (U+0000), which no argument accepts`, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
-  let literal = false;
-  visit(document, {
-    StringValue(node) {
-      if (node.value.includes(NUL)) literal = true;
-    },
-  });
-  if (literal) return refuse('A string in the operation');
+  if (hasNulLiteral(document)) return refuse('A string in the operation');
   const operation = getOperationAST(document, operationName ?? undefined);
   for (const definition of operation?.variableDefinitions ?? []) {
     const name = definition.variable.name.value;

@@ -33,8 +33,12 @@ export class OrderResolver {
     return ctx.services.orders.get(ctx.em, await actor(ctx), id);
   }
 
+  /**
+   * The arguments are checked by the list itself (`first` 1 to 100, `after` a cursor of this list, both
+   * BAD_USER_INPUT naming the argument), so class-validator is not run on them for every page read.
+   */
   @Query(() => OrderConnection)
-  async myOrders(@Args(() => MyOrdersArgs) args: MyOrdersArgs, @Ctx() ctx: Context): Promise<OrderPage> {
+  async myOrders(@Args(() => MyOrdersArgs, { validate: false }) args: MyOrdersArgs, @Ctx() ctx: Context): Promise<OrderPage> {
     return ctx.services.orders.list(ctx.em, await actor(ctx), args);
   }
 

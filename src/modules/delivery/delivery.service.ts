@@ -8,7 +8,7 @@ import { splitRelease } from '../../shared/money';
 import { query, sql } from '../../shared/sql';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
-import { DeliveryStatus, Order, OrderStatus, orderTransition, readSnapshot, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
+import { DeliveryStatus, Order, OrderStatus, orderTouched, orderTransition, readSnapshot, toSnapshot, type OrderEvents, type OrderSnapshot } from '../order';
 import { AccountKind, EntryKind, type LedgerLine, type LedgerService } from '../wallet';
 import { deliveryTransition } from './delivery-transitions';
 import { DeliveryActor, DeliveryMode, deliveryMoves } from './delivery.fsm';
@@ -220,7 +220,7 @@ export class DeliveryService {
       await this.release(tx, o, actorId);
       await mailJob(tx, o.id, MailKind.DELIVERED);
     } else {
-      await tx.execute(`update "order" set version = version + 1, actor = ? where id = ?`, [actorId, o.id]);
+      await query(tx, orderTouched(o.id, actorId));
       if (to === DeliveryStatus.NEW) await this.enqueueAutomatic(tx, o.id);
     }
 

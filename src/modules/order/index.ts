@@ -12,7 +12,7 @@ export { DeliveryStatus, type OrderDelivery } from './order.delivery';
 export { CancelReason, Order, OrderStatus, PaymentMethod, type BoughtUpgrade } from './order.entity';
 export { OrderEvents, type OrderTopics } from './order.events';
 export { orderLifecycle } from './order.fsm';
-export { orderTransition, type OrderTransition, type ReleasedHolds } from './order-transitions';
+export { orderTouched, orderTransition, type OrderTransition, type ReleasedHolds } from './order-transitions';
 export { OrderService, type OpenCheckouts } from './order.service';
 export { snapshotFromRows, type DeliveryRow, type OrderRow } from './order.row';
 export { readSnapshot, readSnapshots, toSnapshot, type DeliverySnapshot, type OrderSnapshot } from './order.snapshot';

@@ -97,3 +97,11 @@ export function cancelTransition(orderId: string, actor: string, reason: CancelR
     releaseHolds: true,
   });
 }
+
+/**
+ * Not a status change: a new version of the order for a change of its delivery (the delivery module's
+ * moves that leave the order's status as it is), named after `actor` in the order's history.
+ */
+export function orderTouched(orderId: string, actor: string): Sql {
+  return sql`update "order" set version = version + 1, actor = ${actor} where id = ${orderId}::uuid`;
+}

@@ -50,12 +50,31 @@ export function textArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
+/** Statement names by text, for {@link query}'s `prepared` (bounded: beyond it, statements are sent whole). */
+const preparedNames = new Map<string, string>();
+const MAX_PREPARED = 500;
+
+function preparedName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < MAX_PREPARED) {
+    name = `sql_${preparedNames.size + 1}`;
+    preparedNames.set(text, name);
+  }
+  return name;
+}
+
 /**
  * Runs `statement` on `em`'s connection, inside its transaction when it has one, with the values as
  * bind parameters, and returns its rows. (The ORM's `execute` inlines every value into the text.)
+ *
+ * `prepared`: the statement is parsed and planned once per connection and later sent as its name and
+ * values alone. For hot statements whose text comes from constants of the program (so there are few
+ * distinct texts); a statement naming columns with `*` must then not outlive a change of its tables.
  */
-export async function query<T>(em: EntityManager, statement: Sql): Promise<T[]> {
+export async function query<T>(em: EntityManager, statement: Sql, opts: { prepared?: boolean } = {}): Promise<T[]> {
   const knex: Knex = em.getTransactionContext<Knex.Transaction>() ?? em.getConnection().getKnex();
-  const result = await knex.raw<{ rows: T[] }>(statement.text, statement.bindings as Knex.RawBinding[]);
+  const raw = knex.raw<{ rows: T[] }>(statement.text, statement.bindings as Knex.RawBinding[]);
+  const name = opts.prepared ? preparedName(statement.text) : undefined;
+  const result = await (name === undefined ? raw : raw.options({ name }));
   return result.rows;
 }

@@ -347,6 +347,7 @@ export class OrderService {
                          (select count(*) from customer_coupon_use) as customer_coupon_uses,
                          (select count(*) from coupon_use_given) as coupon_uses
                     from changed c`),
+      { prepared: true },
     );
     if (rows[0]?.stock_listed) this.deps.plans.catalogueChanged(after, rows[0].order.plan_id);
     return rows;
@@ -369,6 +370,7 @@ export class OrderService {
       em,
       sql`select ${purchaseRead(planId, upgradeIds)} as purchase, ${customerGroupOf(caller.customerId)} as customer_group
                  ${couponCode === null ? rawSql('') : sql`, ${couponRead(couponCode, caller.customerId)} as coupon`}`,
+      { prepared: true },
     );
     const group = row.customer_group ?? (await caller.restore()).group;
     const purchase = purchaseFrom(em, plans, { group, role: caller.role, customerId: caller.customerId }, row.purchase, upgradeIds);
@@ -450,7 +452,7 @@ export class OrderService {
     const refused = sql`order_refuse(case ${joinSql(refusals, ' ')} end)`;
     let rows: PlacedRow[];
     try {
-      rows = await query<PlacedRow>(em, steps.then(sql`select row_to_json(placed) as placed, ${refused} as accepted from placed`));
+      rows = await query<PlacedRow>(em, steps.then(sql`select row_to_json(placed) as placed, ${refused} as accepted from placed`), { prepared: true });
     } catch (e) {
       throw await this.refusedBy(em, e, coupon);
     }

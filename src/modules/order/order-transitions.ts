@@ -8,7 +8,10 @@ import { orderLifecycle } from './order.fsm';
  * racing changes (payment, cancel, timeout, refund, delivery) cannot both win, and the table and the
  * database agree on every change. Each change raises `version` by one and names its `actor` (the
  * order's history takes both). The statements are parts (see src/shared/sql.ts): run alone, or as the
- * first step of a statement that also gives back what the order held.
+ * first step of a statement that also gives back what the order held. The one change made in the
+ * database is PENDING → PAID: the function `order_pay` (migrations/Migration20261202170000_ConfirmPayment.ts),
+ * called by the payment's `confirm_payment` with the from-states this module's table gives
+ * (`orderLifecycle.from(PAID)`), guarded the same way.
  */
 
 /** What an order held just before a change cleared it (each `released_*` as the flag was). */

@@ -59,6 +59,8 @@ interface Session {
   /** Server RSS growth per subscriber, bytes (per instance). */
   bytesPerSubscriber: number[];
   connectSeconds: number;
+  /** Share of one core each server used while the subscribers sat connected and nothing changed (keep-alive, timers, GC). */
+  idleCpu: number[];
   subscribeFailures: number;
   firstSubscribeError?: string;
   /** Orders not changed yet, interleaved across the instances. */
@@ -74,6 +76,8 @@ const CANCEL = 'mutation Cancel($orderId: ID!) { cancelOrder(orderId: $orderId) 
 const CONNECT_LANES = 100;
 /** Client processes per server instance. */
 const CLIENT_PROCESSES_PER_SERVER = 2;
+/** Seconds the subscribers sit connected with nothing changing, to measure what holding them costs. */
+const IDLE_SECONDS = 5;
 /** Share of the subscribers connected before the memory baseline is taken. */
 const WARM_FRACTION = 0.1;
 /** The driver gives up keeping pace beyond this many mutations in flight. */
@@ -237,7 +241,8 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
           : `No rate tried met p99 < ${MAX_P99_MS} ms with every change delivered once; the value is 0. `) +
         probeNote +
         stepsNote +
-        `${single.subscribers} subscribers connected in ${single.connectSeconds.toFixed(1)} s${single.subscribeFailures ? `; ${single.subscribeFailures} subscriptions FAILED (first: ${single.firstSubscribeError})` : ''}. ` +
+        `${single.subscribers} subscribers connected in ${single.connectSeconds.toFixed(1)} s${single.subscribeFailures ? `; ${single.subscribeFailures} subscriptions FAILED (first: ${single.firstSubscribeError})` : ''}; ` +
+        `holding them idle costs the server ${idleLine(single)} of a core. ` +
         `${LATENCY_NOTE} ${best ? `At ${best.asked}/s: ${latencyLine(best)}. ` : ''}${hopNote}`,
     },
     {
@@ -268,7 +273,8 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
           ? `Asked for ${atRate.asked}/s, the rate ${best ? 'reported for one instance' : 'of the slowest step on one instance (none met the bound)'}: ${stepLine(twoStep, false)}. ` +
             `Each change is made on the instance that does not hold its subscriber, so every event crosses Redis to the other instance. ${latencyLine(twoStep)}. `
           : 'Not driven: the one-instance run measured no step. ') +
-        `${double.subscribers} subscribers connected in ${double.connectSeconds.toFixed(1)} s${double.subscribeFailures ? `; ${double.subscribeFailures} subscriptions FAILED (first: ${double.firstSubscribeError})` : ''}. ` +
+        `${double.subscribers} subscribers connected in ${double.connectSeconds.toFixed(1)} s${double.subscribeFailures ? `; ${double.subscribeFailures} subscriptions FAILED (first: ${double.firstSubscribeError})` : ''}; ` +
+        `holding them idle costs the servers ${idleLine(double)} of a core. ` +
         `Memory per subscriber: ${(mean(double.bytesPerSubscriber) / 1024).toFixed(1)} KB.`,
     },
   ];
@@ -279,6 +285,8 @@ const LATENCY_NOTE =
   "Commit-to-client is bounded from above by the time from the change's transaction start (cancelledAt, PostgreSQL's now(), carried in the event) " +
   "to the subscriber's receipt, on the machine's wall clock: that is the value's p50/p99. Also shown: from the mutation request's start " +
   "(adds its queueing and parsing) and from the mutation's HTTP answer (which comes after the commit; the event can beat it, so that figure can be negative).";
+
+const idleLine = (s: Session) => s.idleCpu.map((c) => `${(c * 100).toFixed(1)}%`).join(' + ');
 
 const healthy = (s: Step) => s.lost === 0 && s.failedMutations === 0 && s.duplicates === 0;
 
@@ -443,10 +451,17 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
     const connectSeconds = (nowMs() - connectStarted) / 1000;
     await new Promise((r) => setTimeout(r, 1_000));
     const rssAfter = servers.map((s) => s.rss());
+    const idleFrom = nowMs();
+    const idleCpuBefore = servers.map((s) => s.cpuMs());
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    const idleCpu = servers.map((s, i) => (s.cpuMs() - idleCpuBefore[i]) / (nowMs() - idleFrom));
     const measured = servers.map((s) => procs.filter((p) => p.server === s).reduce((sum, p) => sum + p.subs.length - warm(p), 0));
     const subscribeFailures = connected.reduce((s, c) => s + c.failed, 0);
     const firstSubscribeError = connected.find((c) => c.firstError)?.firstError;
-    ctx.log(`${targets.length} subscribers connected in ${connectSeconds.toFixed(1)} s (${subscribeFailures} failed); RSS +${servers.map((_, i) => ((rssAfter[i] - rssBefore[i]) / 1024 ** 2).toFixed(0)).join('/')} MB`);
+    ctx.log(
+      `${targets.length} subscribers connected in ${connectSeconds.toFixed(1)} s (${subscribeFailures} failed); RSS +${servers.map((_, i) => ((rssAfter[i] - rssBefore[i]) / 1024 ** 2).toFixed(0)).join('/')} MB; ` +
+        `server CPU while they sit idle ${idleCpu.map((c) => `${(c * 100).toFixed(1)}%`).join(' + ')} of a core`,
+    );
 
     const mutateAt = new Map<string, Server>();
     groups.forEach((g, i) => g.targets.forEach((t) => mutateAt.set(t.orderId, mutateOn === 'same' ? g.server : groups[(i + 1) % groups.length].server)));
@@ -527,6 +542,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       subscribers: targets.length,
       bytesPerSubscriber: servers.map((_, i) => (rssAfter[i] - rssBefore[i]) / (measured[i] || 1)),
       connectSeconds,
+      idleCpu,
       subscribeFailures,
       firstSubscribeError,
       remaining: () => order.length - used,

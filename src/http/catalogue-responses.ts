@@ -54,7 +54,7 @@ export function catalogueResponseCache(maxAgeMs: number): ApolloServerPlugin<Con
       return {
         async responseForOperation({ operation, contextValue: ctx, queryHash, operationName, request }) {
           if (!isCatalogueQuery(operation)) return null;
-          const listing = await ctx.services.plans.listingKey(ctx.principal, () => ctx.viewer());
+          const listing = await ctx.services.plans.listingKey(ctx.principal, () => ctx.viewer(), () => ctx.fork());
           if (!listing) return null;
           key = answerKey([listing.version, listing.group, listing.admin, queryHash, operationName ?? null], operation, request.variables);
           if (key === null) return null;

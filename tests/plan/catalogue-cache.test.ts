@@ -96,6 +96,20 @@ describe('one instance', () => {
     // Served from memory until then, but never longer than the configured second (plus a listing's own time).
     expect(Date.now() - changedAt).toBeLessThan(5_000);
   });
+
+  test("a customer's group changed by hand shows within CATALOGUE_MAX_AGE_SECONDS while they keep browsing", async () => {
+    const group = `hand-${randomUUID().slice(0, 8)}`;
+    const id = await createPlan(s, admin, { name: 'Hand-picked', groups: [group] });
+    const dave = `dave-${randomUUID()}`;
+    const auth = await token(dave);
+    expect(find(await listing(s, auth), id)).toBeUndefined();
+    await s.sql(`update customer set customer_group = $1 where id = $2`, [group, dave]);
+    const changedAt = Date.now();
+    // Listing all along: the remembered group is re-read in the background, never served past its age.
+    await until('the listing to show the plan of the group set by hand', async () => find(await listing(s, auth), id) !== undefined, 10_000, 50);
+    expect(Date.now() - changedAt).toBeLessThan(5_000);
+    expect(find(await listing(s), id)).toBeUndefined();
+  });
 });
 
 const redisUrl = readTestEnv().redisUrl;

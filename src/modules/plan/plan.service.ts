@@ -29,14 +29,36 @@ export const CATALOGUE_MAX_AGE_MS = 5_000;
 
 /** Customers whose group each instance remembers for listings. */
 const REMEMBERED_GROUPS = 50_000;
+/** Customers whose groups one statement re-reads at most. */
+const GROUP_REFRESH_BATCH = 1_000;
+/** The share of `maxAgeMs` after which a remembered group in use is re-read. */
+const GROUP_REFRESH_AT = 0.75;
+/** How long remembered groups due for a re-read wait for others to join their statement. */
+const GROUP_REFRESH_DELAY_MS = 20;
+
+/** A customer's group as last read: for which token role, and when (epoch ms). */
+interface RememberedGroup {
+  group: string;
+  role: Role;
+  readAt: number;
+}
 /** Plans each instance remembers by id for orders' `plan` (of any sale status). */
 const REMEMBERED_PLANS = 10_000;
 
 /** The plan catalogue: what each customer group may buy, and its administration. */
 export class PlanService {
   private readonly catalogue: CatalogueCache;
-  /** The group of recent callers by customer id, with the role it was read for, so a listing costs no SQL. */
-  private readonly groups: LRUCache<string, { group: string; role: Role }>;
+  /**
+   * The group of recent callers by customer id, with the role it was read for, so a listing costs no
+   * SQL. An entry serves for `maxAgeMs` after its read; past three quarters of that it is re-read in a batch
+   * ({@link refreshGroups}), so a steady caller's listings never wait for the database.
+   */
+  private readonly groups: LRUCache<string, RememberedGroup>;
+  /** Customers due for a re-read of their group. */
+  private readonly groupsDue = new Set<string>();
+  private groupRefresh: ReturnType<typeof setTimeout> | null = null;
+  /** Moves on whenever remembered groups are forgotten (a change heard), so a read begun before is not kept. */
+  private groupGeneration = 0;
   /** Plans read by id, valid for the catalogue version {@link plansVersion} and `maxAgeMs` at most. */
   private readonly plans: LRUCache<string, CataloguePlan>;
   private plansVersion = -1;
@@ -52,7 +74,7 @@ export class PlanService {
     readonly maxAgeMs = CATALOGUE_MAX_AGE_MS,
   ) {
     this.catalogue = new CatalogueCache(maxAgeMs);
-    this.groups = new LRUCache({ max: REMEMBERED_GROUPS, ttl: maxAgeMs });
+    this.groups = new LRUCache({ max: REMEMBERED_GROUPS });
     this.plans = new LRUCache({ max: REMEMBERED_PLANS, ttl: maxAgeMs });
     // Events missed while Redis was away may have been catalogue changes.
     bus.onReconnect(() => this.forgetAll());
@@ -68,17 +90,10 @@ export class PlanService {
       const group = (await viewer()).group;
       return listedTo(await loadCatalogue(em), group);
     }
-    const group = principal ? await this.groupOf(principal, viewer) : DEFAULT_GROUP;
+    const group = principal ? await this.groupOf(principal, viewer, () => em) : DEFAULT_GROUP;
     return this.catalogue.visibleTo(group, () => loadCatalogue(em));
   }
 
-  /**
-   * Plans by id (any sale status, null for an unknown id), in the catalogue's form, for the `plan` of
-   * orders: a page of orders names a few plans, read again and again. They are remembered as listings
-   * are, while the catalogue's version holds (every plan or stock change moves it, on every instance,
-   * after its commit) and for `maxAgeMs` at most; `em` is asked for only when some are not remembered.
-   * Without the bus every call reads the database.
-   */
   /**
    * The plan of `id` as {@link plansById} remembers it, when it does and its copy is still current; no
    * promise, so a page of orders whose plans are remembered resolves `plan` without waiting.
@@ -88,6 +103,13 @@ export class PlanService {
     return this.plans.get(id);
   }
 
+  /**
+   * Plans by id (any sale status, null for an unknown id), in the catalogue's form, for the `plan` of
+   * orders: a page of orders names a few plans, read again and again. They are remembered as listings
+   * are, while the catalogue's version holds (every plan or stock change moves it, on every instance,
+   * after its commit) and for `maxAgeMs` at most; `em` is asked for only when some are not remembered.
+   * Without the bus every call reads the database.
+   */
   async plansById(em: () => EntityManager, ids: readonly string[]): Promise<Array<CataloguePlan | null>> {
     if (!(await this.listeningToChanges())) {
       const read = new Map((await loadPlans(em(), ids)).map((p) => [p.id, p]));
@@ -110,12 +132,17 @@ export class PlanService {
   /**
    * What a catalogue listing for this caller depends on: the caller's group, whether it is an admin (who
    * also sees each plan's groups) and the version of the catalogue copy. Null when listings are read from
-   * the database (this instance does not hear of changes).
+   * the database (this instance does not hear of changes). `fork` gives an EntityManager for re-reading
+   * remembered groups in the background.
    */
-  async listingKey(principal: Principal | null, viewer: () => Promise<Viewer>): Promise<{ group: string; admin: boolean; version: number } | null> {
+  async listingKey(
+    principal: Principal | null,
+    viewer: () => Promise<Viewer>,
+    fork: () => EntityManager,
+  ): Promise<{ group: string; admin: boolean; version: number } | null> {
     if (!(await this.listeningToChanges())) return null;
     const version = this.catalogue.version;
-    const group = principal ? await this.groupOf(principal, viewer) : DEFAULT_GROUP;
+    const group = principal ? await this.groupOf(principal, viewer, fork) : DEFAULT_GROUP;
     return { group, admin: principal?.role === Role.ADMIN, version };
   }
 
@@ -134,23 +161,82 @@ export class PlanService {
   /** As {@link catalogueChanged}, for a customer moved into another group. */
   customerGroupChanged(after: AfterCommit, customerId: string): void {
     after.add(async () => {
-      this.groups.delete(customerId);
+      this.forgetGroup(customerId);
       await this.bus.publish(Topic.CATALOGUE_CHANGED, CATALOGUE_KEY, { customerId });
     });
   }
 
-  private async groupOf(principal: Principal, viewer: () => Promise<Viewer>): Promise<string> {
+  private async groupOf(principal: Principal, viewer: () => Promise<Viewer>, fork: () => EntityManager): Promise<string> {
     const known = this.groups.get(principal.sub);
     // A token with another role updates the stored role, so it goes through the customer row.
-    if (known && known.role === principal.role) return known.group;
+    if (known && known.role === principal.role) {
+      const age = Date.now() - known.readAt;
+      if (age < this.maxAgeMs) {
+        if (age >= this.maxAgeMs * GROUP_REFRESH_AT) this.refreshGroupSoon(principal.sub, fork);
+        return known.group;
+      }
+    }
+    const generation = this.groupGeneration;
+    const readAt = Date.now();
     const { group } = await viewer();
-    this.groups.set(principal.sub, { group, role: principal.role });
+    if (generation === this.groupGeneration) this.groups.set(principal.sub, { group, role: principal.role, readAt });
     return group;
+  }
+
+  private forgetGroup(customerId: string): void {
+    this.groups.delete(customerId);
+    this.groupGeneration++;
+  }
+
+  /** Puts a remembered group in the next batch re-read, which starts after a short wait for others. */
+  private refreshGroupSoon(customerId: string, fork: () => EntityManager): void {
+    this.groupsDue.add(customerId);
+    this.scheduleGroupRefresh(fork);
+  }
+
+  private scheduleGroupRefresh(fork: () => EntityManager): void {
+    if (this.groupRefresh || !this.groupsDue.size) return;
+    this.groupRefresh = setTimeout(() => void this.refreshGroups(fork), GROUP_REFRESH_DELAY_MS);
+    this.groupRefresh.unref();
+  }
+
+  /**
+   * Re-reads the groups due, a batch per statement (their roles with them): each entry gets its new group
+   * and read time, or is forgotten when the row is gone or has another role (the caller's next listing
+   * then reads it through its customer row). Nothing is kept from a read that a heard change overtook; a
+   * failed read leaves the entries to expire.
+   */
+  private async refreshGroups(fork: () => EntityManager): Promise<void> {
+    const ids = [...this.groupsDue].slice(0, GROUP_REFRESH_BATCH);
+    for (const id of ids) this.groupsDue.delete(id);
+    const generation = this.groupGeneration;
+    const readAt = Date.now();
+    try {
+      const rows = await fork().execute<Array<{ id: string; customer_group: string; role: Role }>>(
+        `select id, customer_group, role from customer where id in (${ids.map(() => '?').join(', ')})`,
+        ids,
+      );
+      if (generation !== this.groupGeneration) return;
+      const read = new Map(rows.map((r) => [r.id, r]));
+      for (const id of ids) {
+        const known = this.groups.get(id);
+        const row = read.get(id);
+        if (!known) continue;
+        if (row && row.role === known.role) this.groups.set(id, { group: row.customer_group, role: known.role, readAt });
+        else this.groups.delete(id);
+      }
+    } catch {
+      // The entries expire at their age; the next listing of each reads its customer row.
+    } finally {
+      this.groupRefresh = null;
+      this.scheduleGroupRefresh(fork);
+    }
   }
 
   private forgetAll(): void {
     this.catalogue.invalidate();
     this.groups.clear();
+    this.groupGeneration++;
     this.plans.clear();
   }
 
@@ -160,7 +246,7 @@ export class PlanService {
       if (!this.bus.healthy()) return false;
       this.listening = this.bus.listen(Topic.CATALOGUE_CHANGED, CATALOGUE_KEY, (change) => {
         if ('planId' in change) this.catalogue.invalidate();
-        else this.groups.delete(change.customerId);
+        else this.forgetGroup(change.customerId);
       });
       this.listening.then(
         () => (this.heard = true),

@@ -1,5 +1,5 @@
-import { rawSql, sql, type Sql } from '../../shared/sql';
-import { couponKey, usedCountOf } from './coupon.entity';
+import { rawSql, sql, textArray, type Sql } from '../../shared/sql';
+import { couponKey, usedCountOf, type Coupon, type CouponKind } from './coupon.entity';
 
 /*
  * The uses a coupon's limits count, as steps another module's statement runs (a CTE each), so an order
@@ -27,6 +27,41 @@ export function couponRead(code: string, customerId: string): Sql {
   return sql`(select json_build_object('coupon', to_jsonb(c) || jsonb_build_object('used_count', ${rawSql(usedCountOf('c'))}),
                 'used_by_customer', (select used from coupon_customer_use where coupon_id = c.id and customer_id = ${customerId}))
               from coupon c where c.code_key = ${couponKey(code)})`;
+}
+
+/**
+ * What an order with a coupon is priced and written from, as plain data (no entity), so it can be kept
+ * between requests: see {@link couponStill}.
+ */
+export interface CouponFacts {
+  id: string;
+  code: string;
+  kind: CouponKind;
+  value: number;
+  minAmount: number | null;
+  planIds: readonly string[];
+  maxUsesPerUser: number | null;
+  /** For the sentence of a refusal (the steps check the window by the database clock). */
+  startsAt: Date | null;
+  endsAt: Date | null;
+}
+
+/** The {@link CouponFacts} of a coupon. */
+export function couponFacts(c: Coupon): CouponFacts {
+  const { id, code, kind, value, minAmount, maxUsesPerUser, startsAt, endsAt } = c;
+  return { id, code, kind, value, minAmount, planIds: [...c.planIds], maxUsesPerUser, startsAt, endsAt };
+}
+
+/**
+ * A condition (for another module's statement) that holds while `facts` are still true of the coupon:
+ * what prices an order and the rules that do not depend on the moment or on uses (those are checked by
+ * the steps that take the uses).
+ */
+export function couponStill(facts: CouponFacts): Sql {
+  return sql`exists (select from coupon c
+                      where c.id = ${facts.id}::uuid and c.code = ${facts.code} and c.kind = ${facts.kind} and c.value = ${facts.value}::int
+                        and c.min_amount is not distinct from ${facts.minAmount}::int and c.plan_ids = ${textArray(facts.planIds)}::text[]
+                        and c.max_uses_per_user is not distinct from ${facts.maxUsesPerUser}::int)`;
 }
 
 /**

@@ -43,8 +43,11 @@ export function couponRejection(coupon: Coupon | null, use: CouponUse): CouponRe
   return null;
 }
 
+/** What a sentence about a coupon shows of it. */
+export type CouponShown = Pick<Coupon, 'code' | 'kind' | 'value' | 'startsAt' | 'endsAt' | 'minAmount'>;
+
 /** The sentence a person reads about a coupon, valid or not. */
-export function couponMessage(code: string, coupon: Coupon | null, rejection: CouponRejection | null, discount: number, currency: string): string {
+export function couponMessage(code: string, coupon: CouponShown | null, rejection: CouponRejection | null, discount: number, currency: string): string {
   const shown = coupon?.code ?? code;
   switch (rejection) {
     case null: {

@@ -3,8 +3,17 @@ import { Coupon, CouponCustomerUse, CouponUseStripe } from './coupon.entity';
 import { CouponResolver } from './coupon.resolver';
 
 export { Coupon, CouponCustomerUse, CouponKind, couponKey, CouponUseStripe } from './coupon.entity';
-export { couponRead, giveBackCouponUses, takeCouponUse, takeCustomerUse, type CouponRows } from './coupon-uses';
-export { CouponRejection, couponMessage } from './coupon.rules';
+export {
+  couponFacts,
+  couponRead,
+  couponStill,
+  giveBackCouponUses,
+  takeCouponUse,
+  takeCustomerUse,
+  type CouponFacts,
+  type CouponRows,
+} from './coupon-uses';
+export { CouponRejection, couponMessage, type CouponShown } from './coupon.rules';
 export { CouponService } from './coupon.service';
 export { CouponResolver };
 

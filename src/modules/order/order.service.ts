@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config';
 import { Role, type Viewer } from '../../shared/caller';
 import {
@@ -16,19 +17,33 @@ import type { PageInfo } from '../../shared/types';
 import { AfterCommit, unitOfWork } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
 import {
+  couponFacts,
   couponKey,
+  couponMessage,
   couponRead,
   CouponRejection,
-  couponMessage,
+  couponStill,
   giveBackCouponUses,
   takeCouponUse,
   takeCustomerUse,
-  type Coupon,
+  type CouponFacts,
   type CouponRows,
   type CouponService,
+  type CouponShown,
 } from '../coupon';
 import { customerGroupOf, giveBackUnpaidSlots, takeUnpaidSlot } from '../customer';
-import { checkPurchaseIds, giveBackStockUnits, purchaseFrom, purchaseRead, takeStockUnit, type PlanService, type Purchase, type PurchaseRows } from '../plan';
+import {
+  checkPurchaseIds,
+  giveBackStockUnits,
+  purchaseFacts,
+  purchaseFrom,
+  purchaseRead,
+  purchaseStill,
+  takeStockUnit,
+  type PlanService,
+  type PurchaseFacts,
+  type PurchaseRows,
+} from '../plan';
 import { listCustomerOrders } from './order-list';
 import { cancelTransition, releaseHolds, type ReleasedHolds } from './order-transitions';
 import { CancelReason, Order, OrderStatus } from './order.entity';
@@ -95,7 +110,19 @@ enum Refusal {
   PLAN_MADE_UNLIMITED = 'PLAN_MADE_UNLIMITED',
   PER_USER_LIMIT_REACHED = 'PER_USER_LIMIT_REACHED',
   COUPON_USE_REFUSED = 'COUPON_USE_REFUSED',
+  /** What the order was to be placed with (plan, upgrades, coupon, the customer's group) has changed. */
+  CHANGED = 'CHANGED',
 }
+
+/** What an order is placed with: the purchase and coupon as plain data, and the price they make. */
+interface Placement {
+  purchase: PurchaseFacts;
+  coupon: CouponFacts | null;
+  price: PriceBreakdown;
+}
+
+/** Placements remembered, one per (plan, upgrades, coupon) asked for. */
+const REMEMBERED_PLACEMENTS = 1_000;
 
 /** The SQLSTATE of `order_refuse` (migrations/Migration20261202180001_OrderRefused.ts). */
 const REFUSED_SQLSTATE = 'CO409';
@@ -149,6 +176,9 @@ class Steps {
  * deadlocking, and the popular coupon row is locked last, only until commit.
  */
 export class OrderService {
+  /** The last placement of each (plan, upgrades, coupon) asked for: see {@link create}. */
+  private readonly placements = new LRUCache<string, Placement>({ max: REMEMBERED_PLACEMENTS });
+
   constructor(
     private readonly deps: {
       config: Config;
@@ -176,6 +206,10 @@ export class OrderService {
    * (no BEGIN and COMMIT around it): a limit that refuses undoes all of it. The read takes no lock, so
    * it is the same inside a transaction or before one.
    *
+   * The plan, upgrades and coupon an order was placed with are remembered (plain data, per instance):
+   * the next order asking for the same is one statement, which re-checks them all as it writes (see
+   * {@link place}) and is refused when any has changed since; the full path then reads them again.
+   *
    * The same `idempotencyKey` from the same customer answers the first order, also when both requests
    * race: the order insert skips on the (customer, key) unique constraint, waiting for the first
    * transaction to settle, and the loser rolls back and reads the winner. The same key with another
@@ -194,22 +228,34 @@ export class OrderService {
     const couponCode = input.couponCode == null ? null : this.deps.coupons.normaliseCode(input.couponCode, 'couponCode');
     const upgradeIds = input.upgradeIds ?? [];
     if (!checkPurchaseIds(input.planId, upgradeIds)) throw new NotFoundError('No such plan');
-    for (let attempt = 1; ; attempt++) {
-      const after = new AfterCommit();
-      try {
-        const { purchase, coupon, price } = await this.readPurchase(em, caller, input.planId, upgradeIds, couponCode);
-        const snapshot = await this.place(em, after, caller.customerId, purchase, coupon, price, key);
-        this.deps.events.afterCommit(after, snapshot);
-        await after.run(() => undefined);
-        return snapshot;
-      } catch (e) {
-        if (e instanceof PlanMadeUnlimited && attempt < 3) continue;
-        if (e instanceof DuplicateRequest && key !== null) {
-          const first = await this.findByKey(em, caller.customerId, key);
-          if (first) return this.sameRequest(first, input);
-        }
-        throw e;
+    const asked = [input.planId, ...upgradeIds].map((id) => id.toLowerCase()).join(' ') + (couponCode === null ? '' : ` ${couponKey(couponCode)}`);
+    try {
+      // What the last order asking for the same was placed with, re-checked by the write itself: one
+      // statement. Any refusal (a limit, or the facts have changed) is answered by the full path below,
+      // which says exactly why.
+      const known = this.placements.get(asked);
+      if (known) {
+        const placed = await this.placeOnce(em, caller.customerId, known, key, true);
+        if (placed) return placed;
+        this.placements.delete(asked);
       }
+      for (let attempt = 1; ; attempt++) {
+        const placement = await this.readPlacement(em, caller, input.planId, upgradeIds, couponCode);
+        const placed = await this.placeOnce(em, caller.customerId, placement, key, false).catch((e: unknown) => {
+          if (e instanceof PlanMadeUnlimited && attempt < 3) return null;
+          throw e;
+        });
+        if (placed) {
+          this.placements.set(asked, placement);
+          return placed;
+        }
+      }
+    } catch (e) {
+      if (e instanceof DuplicateRequest && key !== null) {
+        const first = await this.findByKey(em, caller.customerId, key);
+        if (first) return this.sameRequest(first, input);
+      }
+      throw e;
     }
   }
 
@@ -358,13 +404,7 @@ export class OrderService {
    * caller's group (read here, so it is never stale; a caller whose row has gone gets it back), and the
    * coupon with the caller's uses of it. Judges them as {@link create} says and prices the order.
    */
-  private async readPurchase(
-    em: EntityManager,
-    caller: OrderCreator,
-    planId: string,
-    upgradeIds: readonly string[],
-    couponCode: string | null,
-  ): Promise<{ purchase: Purchase; coupon: Coupon | null; price: PriceBreakdown }> {
+  private async readPlacement(em: EntityManager, caller: OrderCreator, planId: string, upgradeIds: readonly string[], couponCode: string | null): Promise<Placement> {
     const { config, plans, coupons } = this.deps;
     const [row] = await query<{ purchase: PurchaseRows | null; customer_group: string | null; coupon?: CouponRows | null }>(
       em,
@@ -374,10 +414,10 @@ export class OrderService {
     );
     const group = row.customer_group ?? (await caller.restore()).group;
     const purchase = purchaseFrom(em, plans, { group, role: caller.role, customerId: caller.customerId }, row.purchase, upgradeIds);
-    if (couponCode === null) return { purchase, coupon: null, price: this.checkedPrice(priceOrder(purchase.subtotal, null, config.taxRateBps)) };
+    if (couponCode === null) return { purchase: purchaseFacts(purchase), coupon: null, price: this.checkedPrice(priceOrder(purchase.subtotal, null, config.taxRateBps)) };
     const verdict = coupons.judgeRead(em, row.coupon ?? null, purchase.plan.id, purchase.subtotal);
     if (verdict.rejection) throw this.couponInvalid(couponCode, verdict.rejection, verdict.coupon);
-    return { purchase, coupon: verdict.coupon, price: this.checkedPrice(verdict.price) };
+    return { purchase: purchaseFacts(purchase), coupon: couponFacts(verdict.coupon!), price: this.checkedPrice(verdict.price) };
   }
 
   private checkedPrice(price: PriceBreakdown): PriceBreakdown {
@@ -386,33 +426,52 @@ export class OrderService {
   }
 
   /**
+   * Places the order (see {@link place}) and publishes it after commit. With `recheck`, a refusal of any
+   * kind answers null (nothing was written) instead of its error.
+   */
+  private async placeOnce(em: EntityManager, customerId: string, placement: Placement, key: string | null, recheck: boolean): Promise<OrderSnapshot | null> {
+    const after = new AfterCommit();
+    let snapshot: OrderSnapshot;
+    try {
+      snapshot = await this.place(em, after, customerId, placement, key, recheck);
+    } catch (e) {
+      if (recheck && (e as { code?: string }).code === REFUSED_SQLSTATE) return null;
+      throw await this.refusedBy(em, e, placement.coupon);
+    }
+    this.deps.events.afterCommit(after, snapshot);
+    await after.run(() => undefined);
+    return snapshot;
+  }
+
+  /**
    * Places the order in one statement, each step running only if the one before it passed, in the
    * order every path locks these rows: the order (its insert claims the idempotency key, waiting for a
    * racing request with the same key), one of the customer's unpaid slots, a unit of the plan's stock
    * when it has one, the customer's use of the coupon, the payment timeout job (an outbox row, so the
-   * statement does not NOTIFY), and last one of the coupon's use stripes. It ends by calling
-   * `order_refuse` with the first limit that refused, if one did, which undoes everything it wrote.
-   * Returns the order as written.
+   * statement does not NOTIFY), and last one of the coupon's use stripes. With `recheck`, it first checks
+   * that the plan, upgrades and coupon are still as `placement` says and on sale to the customer (the
+   * first refusal when not). It ends by calling `order_refuse` with the first refusal, if any, which
+   * undoes everything it wrote. Returns the order as written.
    */
-  private async place(
-    em: EntityManager,
-    after: AfterCommit,
-    customerId: string,
-    purchase: Purchase,
-    coupon: Coupon | null,
-    price: PriceBreakdown,
-    key: string | null,
-  ): Promise<OrderSnapshot> {
+  private async place(em: EntityManager, after: AfterCommit, customerId: string, placement: Placement, key: string | null, recheck: boolean): Promise<OrderSnapshot> {
     const { config } = this.deps;
-    const { plan, upgrades } = purchase;
-    const limited = plan.stock !== null;
-    const steps = new Steps().add(
+    const { purchase: plan, coupon, price } = placement;
+    const { upgrades, limited } = plan;
+    const refusals: Sql[] = [];
+    const refuseUnless = (passed: Sql, refusal: Refusal) => refusals.push(sql`when not ${passed} then ${refusal}::text`);
+    const steps = new Steps();
+    if (recheck) {
+      const still = coupon ? sql`${purchaseStill(plan, customerGroupOf(customerId))} and ${couponStill(coupon)}` : purchaseStill(plan, customerGroupOf(customerId));
+      steps.add('still', sql`select where ${still}`);
+      refuseUnless(steps.after(), Refusal.CHANGED);
+    }
+    steps.add(
       'placed',
       sql`insert into "order" (id, number, customer_id, plan_id, upgrade_ids, coupon_id, coupon_code, currency,
                                subtotal, discount, tax, total, status, expires_at, version, idempotency_key,
                                holds_unpaid_slot, holds_stock, holds_coupon_use, tax_rate_bps, platform_fee_bps, profit_tax_bps,
                                actor, plan_name, plan_price, upgrades)
-          values (gen_random_uuid(), ${NEXT_ORDER_NUMBER}, ${customerId}, ${plan.id}::uuid, ${textArray(upgrades.map((u) => u.id))}::text[],
+          values (gen_random_uuid(), ${NEXT_ORDER_NUMBER}, ${customerId}, ${plan.planId}::uuid, ${textArray(upgrades.map((u) => u.id))}::text[],
                   ${coupon?.id ?? null}::uuid, ${coupon?.code ?? null}, ${config.currency},
                   ${price.subtotal}::int, ${price.discount}::int, ${price.tax}::int, ${price.total}::int, ${OrderStatus.PENDING},
                   now() + make_interval(secs => ${config.orderPaymentTimeoutSeconds}::double precision), 1, ${key},
@@ -424,12 +483,10 @@ export class OrderService {
     );
     // The holds are written as taken: a limit that refuses undoes the whole statement. What was bought
     // is stored as it is now (name, price, upgrades): later edits of the plan leave the order alone.
-    const refusals: Sql[] = [];
-    const refuseUnless = (passed: Sql, refusal: Refusal) => refusals.push(sql`when not ${passed} then ${refusal}::text`);
-    steps.add('slot', takeUnpaidSlot(customerId, config.maxUnpaidOrders, steps.after()));
+    steps.add('slot', takeUnpaidSlot(customerId, config.maxUnpaidOrders, recheck ? sql`${steps.after()} and exists (select from still)` : steps.after()));
     refuseUnless(steps.after(), Refusal.UNPAID_ORDER_LIMIT);
     if (limited) {
-      steps.add('stock', takeStockUnit(plan.id, steps.after()));
+      steps.add('stock', takeStockUnit(plan.planId, steps.after()));
       refuseUnless(steps.after(), Refusal.OUT_OF_STOCK);
       refuseUnless(sql`(select limited from stock)`, Refusal.PLAN_MADE_UNLIMITED);
     }
@@ -450,19 +507,14 @@ export class OrderService {
     }
     // The refusals are checked in turn, each reading its step: that is the order the steps run in.
     const refused = sql`order_refuse(case ${joinSql(refusals, ' ')} end)`;
-    let rows: PlacedRow[];
-    try {
-      rows = await query<PlacedRow>(em, steps.then(sql`select row_to_json(placed) as placed, ${refused} as accepted from placed`), { prepared: true });
-    } catch (e) {
-      throw await this.refusedBy(em, e, coupon);
-    }
+    const rows = await query<PlacedRow>(em, steps.then(sql`select row_to_json(placed) as placed, ${refused} as accepted from placed`), { prepared: true });
     if (rows.length === 0) throw new DuplicateRequest();
-    if (limited) this.deps.plans.catalogueChanged(after, plan.id);
-    return snapshotFromRows(rows[0].placed, null, plan.provider?.id ?? null);
+    if (limited) this.deps.plans.catalogueChanged(after, plan.planId);
+    return snapshotFromRows(rows[0].placed, null, plan.providerId);
   }
 
   /** The error to answer for what the statement placing an order was refused by (`e` itself when it was not a refusal). */
-  private async refusedBy(em: EntityManager, e: unknown, coupon: Coupon | null): Promise<unknown> {
+  private async refusedBy(em: EntityManager, e: unknown, coupon: CouponFacts | null): Promise<unknown> {
     const { code, detail } = e as { code?: string; detail?: string };
     if (code !== REFUSED_SQLSTATE) return e;
     const { maxUnpaidOrders } = this.deps.config;
@@ -477,12 +529,13 @@ export class OrderService {
         return this.couponInvalid(coupon!.code, CouponRejection.PER_USER_LIMIT_REACHED, coupon);
       case Refusal.COUPON_USE_REFUSED:
         return this.couponInvalid(coupon!.code, await this.deps.coupons.refusal(em, coupon!.id), coupon);
+      case Refusal.CHANGED:
       default:
         return e;
     }
   }
 
-  private couponInvalid(code: string, rejection: CouponRejection, coupon: Coupon | null = null): CouponInvalidError {
+  private couponInvalid(code: string, rejection: CouponRejection, coupon: CouponShown | null = null): CouponInvalidError {
     return new CouponInvalidError(couponMessage(code, coupon, rejection, 0, this.deps.config.currency), { rejection });
   }
 

@@ -7,7 +7,17 @@ export type { CataloguePlan, CatalogueUpgrade } from './catalogue';
 export { planLoaders, type LoadingContext, type PlanLoaders } from './plan.loaders';
 export { PlanService, type CatalogueTopics } from './plan.service';
 export { MAX_PRICE, PlanType, PlanUpgradeType } from './plan.types';
-export { checkPurchaseIds, purchaseFrom, purchaseRead, resolvePurchase, type Purchase, type PurchaseRows } from './purchase';
+export {
+  checkPurchaseIds,
+  purchaseFacts,
+  purchaseFrom,
+  purchaseRead,
+  purchaseStill,
+  resolvePurchase,
+  type Purchase,
+  type PurchaseFacts,
+  type PurchaseRows,
+} from './purchase';
 export { giveBackStockUnits, takeStockUnit } from './stock';
 export { PlanResolver, PlanUpgradeResolver };
 

@@ -4,7 +4,7 @@ import { BadUserInputError, NotFoundError, PlanNotAvailableError } from '../../s
 import { isUuid } from '../../shared/ids';
 import { MAX_ORDER_AMOUNT } from '../../shared/money';
 import { query, sql, textArray, type Sql } from '../../shared/sql';
-import { Plan, PlanUpgrade } from './plan.entity';
+import { Plan, PlanUpgrade, SaleStatus } from './plan.entity';
 import type { PlanService } from './plan.service';
 
 /** A plan and upgrades the caller may buy, with their subtotal. */
@@ -14,6 +14,55 @@ export interface Purchase {
   upgrades: PlanUpgrade[];
   /** Plan price plus upgrade prices, minor units. */
   subtotal: number;
+}
+
+/**
+ * What an order of a purchase is priced and written from, as plain data (no entity), so it can be kept
+ * between requests: see {@link purchaseStill}.
+ */
+export interface PurchaseFacts {
+  planId: string;
+  name: string;
+  price: number;
+  /** Whether the plan has a stock (an order then takes a unit of it). */
+  limited: boolean;
+  providerId: string | null;
+  /** In the order the caller named them. */
+  upgrades: ReadonlyArray<{ id: string; name: string; price: number }>;
+  subtotal: number;
+}
+
+/** The {@link PurchaseFacts} of a resolved purchase. */
+export function purchaseFacts({ plan, upgrades, subtotal }: Purchase): PurchaseFacts {
+  return {
+    planId: plan.id,
+    name: plan.name,
+    price: plan.price,
+    limited: plan.stock !== null,
+    providerId: plan.provider?.id ?? null,
+    upgrades: upgrades.map((u) => ({ id: u.id, name: u.name, price: u.price })),
+    subtotal,
+  };
+}
+
+/**
+ * A condition (for another module's statement) that holds while `facts` are still true of the plan and
+ * its upgrades (name, price, stock or none, provider, each upgrade's name and price) and the plan is on
+ * sale to the customer whose group `group` gives (an expression, null when the customer has no row),
+ * so a statement can act on facts read earlier and refuse when they have changed since.
+ */
+export function purchaseStill(facts: PurchaseFacts, group: Sql): Sql {
+  const ids = facts.upgrades.map((u) => u.id);
+  const upgrades = ids.length
+    ? sql`(select jsonb_agg(jsonb_build_object('id', u.id, 'name', u.name, 'price', u.price) order by x.n)
+             from unnest(${textArray(ids)}::uuid[]) with ordinality as x(id, n) join plan_upgrade u on u.id = x.id and u.plan_id = p.id)
+          = ${JSON.stringify(facts.upgrades)}::jsonb`
+    : sql`true`;
+  return sql`exists (select from plan p
+                      where p.id = ${facts.planId}::uuid and p.name = ${facts.name} and p.price = ${facts.price}::int
+                        and (p.stock is not null) = ${facts.limited} and p.provider_id is not distinct from ${facts.providerId}::text
+                        and p.sale_status = ${SaleStatus.ON_SALE} and ${group} is not null and (cardinality(p.groups) = 0 or ${group} = any(p.groups))
+                        and ${upgrades})`;
 }
 
 /** What {@link purchaseRead} reads: the plan's row and the rows of the upgrades asked for, as JSON. */

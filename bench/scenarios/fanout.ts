@@ -76,7 +76,7 @@ const CANCEL = 'mutation Cancel($orderId: ID!) { cancelOrder(orderId: $orderId) 
 const CONNECT_LANES = 100;
 /** Client processes per server instance. */
 const CLIENT_PROCESSES_PER_SERVER = 2;
-/** Seconds the subscribers sit connected with nothing changing, to measure what holding them costs. */
+/** Seconds the subscribers sit connected with nothing changing, to measure what holding them costs (with --profile the profiler's own work counts too). */
 const IDLE_SECONDS = 5;
 /** Share of the subscribers connected before the memory baseline is taken. */
 const WARM_FRACTION = 0.1;
@@ -451,6 +451,8 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
     const connectSeconds = (nowMs() - connectStarted) / 1000;
     await new Promise((r) => setTimeout(r, 1_000));
     const rssAfter = servers.map((s) => s.rss());
+    // A few seconds more first: the connections' own garbage is collected after the last of them.
+    await new Promise((r) => setTimeout(r, 3_000));
     const idleFrom = nowMs();
     const idleCpuBefore = servers.map((s) => s.cpuMs());
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));

@@ -11,13 +11,14 @@ export class Migration20261202160000_JobOutbox extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
       create table job_outbox (
-        id bigint generated always as identity primary key,
+        id bigserial primary key,
         task text not null,
         payload jsonb not null,
         job_key text,
         run_at timestamptz,
-        max_attempts int not null default 25 check (max_attempts between 1 and 32767),
-        created_at timestamptz not null default now()
+        max_attempts int not null default 25,
+        created_at timestamptz not null default now(),
+        constraint job_outbox_max_attempts_check check (max_attempts >= 1 and max_attempts <= 32767)
       );`);
   }
 

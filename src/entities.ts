@@ -1,3 +1,4 @@
+import { JobOutboxRow } from './infra/job-outbox.entity';
 import * as audit from './modules/audit';
 import * as coupon from './modules/coupon';
 import * as customer from './modules/customer';
@@ -17,4 +18,5 @@ export const entities = [
   ...wallet.entities,
   ...payment.entities,
   ...audit.entities,
+  JobOutboxRow,
 ];

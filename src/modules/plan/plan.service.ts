@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import { CATALOGUE_KEY, Topic, type EventBus, type Unlisten } from '../../infra/pubsub';
 import { Role, type Principal, type Viewer } from '../../shared/caller';
@@ -42,6 +43,13 @@ interface RememberedGroup {
   role: Role;
   readAt: number;
 }
+
+/** What a customer row says of its group and role. */
+interface GroupRow {
+  id: string;
+  customer_group: string;
+  role: Role;
+}
 /** Plans each instance remembers by id for orders' `plan` (of any sale status). */
 const REMEMBERED_PLANS = 10_000;
 
@@ -59,6 +67,10 @@ export class PlanService {
   private groupRefresh: ReturnType<typeof setTimeout> | null = null;
   /** Moves on whenever remembered groups are forgotten (a change heard), so a read begun before is not kept. */
   private groupGeneration = 0;
+  /** Customer rows' groups, the reads asked for in one tick taken by one statement. */
+  private readonly groupRows: DataLoader<string, GroupRow | null>;
+  /** Where {@link groupRows} reads: an EntityManager of whoever asked last. */
+  private groupRowsFork: (() => EntityManager) | null = null;
   /** Plans read by id, valid for the catalogue version {@link plansVersion} and `maxAgeMs` at most. */
   private readonly plans: LRUCache<string, CataloguePlan>;
   private plansVersion = -1;
@@ -75,6 +87,17 @@ export class PlanService {
   ) {
     this.catalogue = new CatalogueCache(maxAgeMs);
     this.groups = new LRUCache({ max: REMEMBERED_GROUPS });
+    this.groupRows = new DataLoader(
+      async (ids) => {
+        const rows = await this.groupRowsFork!().execute<GroupRow[]>(
+          `select id, customer_group, role from customer where id in (${ids.map(() => '?').join(', ')})`,
+          [...ids],
+        );
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id) ?? null);
+      },
+      { cache: false, maxBatchSize: GROUP_REFRESH_BATCH },
+    );
     this.plans = new LRUCache({ max: REMEMBERED_PLANS, ttl: maxAgeMs });
     // Events missed while Redis was away may have been catalogue changes.
     bus.onReconnect(() => this.forgetAll());
@@ -147,6 +170,17 @@ export class PlanService {
   }
 
   /**
+   * {@link listingKey} without waiting for anything: null unless this instance hears of changes and
+   * remembers the caller's group (then the next listing, through the whole pipeline, remembers it).
+   */
+  knownListingKey(principal: Principal | null, fork: () => EntityManager): { group: string; admin: boolean; version: number } | null {
+    if (!this.heard) return null;
+    const group = principal ? this.rememberedGroup(principal, fork) : DEFAULT_GROUP;
+    if (group === undefined) return null;
+    return { group, admin: principal?.role === Role.ADMIN, version: this.catalogue.version };
+  }
+
+  /**
    * Registers, in the unit of work that changed a plan or its stock, that every instance must drop its
    * catalogue copy once the change has committed: this one before the mutation answers, the others
    * through the bus.
@@ -166,21 +200,40 @@ export class PlanService {
     });
   }
 
-  private async groupOf(principal: Principal, viewer: () => Promise<Viewer>, fork: () => EntityManager): Promise<string> {
+  /** The caller's remembered group while it may serve (its re-read asked for when due), else undefined. */
+  private rememberedGroup(principal: Principal, fork: () => EntityManager): string | undefined {
     const known = this.groups.get(principal.sub);
     // A token with another role updates the stored role, so it goes through the customer row.
-    if (known && known.role === principal.role) {
-      const age = Date.now() - known.readAt;
-      if (age < this.maxAgeMs) {
-        if (age >= this.maxAgeMs * GROUP_REFRESH_AT) this.refreshGroupSoon(principal.sub, fork);
-        return known.group;
-      }
-    }
+    if (!known || known.role !== principal.role) return undefined;
+    const age = Date.now() - known.readAt;
+    if (age >= this.maxAgeMs) return undefined;
+    if (age >= this.maxAgeMs * GROUP_REFRESH_AT) this.refreshGroupSoon(principal.sub, fork);
+    return known.group;
+  }
+
+  private async groupOf(principal: Principal, viewer: () => Promise<Viewer>, fork: () => EntityManager): Promise<string> {
+    const known = this.rememberedGroup(principal, fork);
+    if (known !== undefined) return known;
     const generation = this.groupGeneration;
     const readAt = Date.now();
+    if (this.groups.get(principal.sub)?.role === principal.role) {
+      // Past its age, but this instance has seen the row with this role: it is read again with the other
+      // callers' rows asked for at the same moment, one statement for all (no upsert of the row).
+      const [row] = await this.readGroupRows([principal.sub], fork);
+      if (row?.role === principal.role) {
+        if (generation === this.groupGeneration) this.groups.set(principal.sub, { group: row.customer_group, role: row.role, readAt });
+        return row.customer_group;
+      }
+    }
     const { group } = await viewer();
     if (generation === this.groupGeneration) this.groups.set(principal.sub, { group, role: principal.role, readAt });
     return group;
+  }
+
+  /** The rows of `ids` (null for a missing row), read in one batch with whatever else is asked for now. */
+  private readGroupRows(ids: readonly string[], fork: () => EntityManager): Promise<Array<GroupRow | null>> {
+    this.groupRowsFork = fork;
+    return Promise.all(ids.map((id) => this.groupRows.load(id)));
   }
 
   private forgetGroup(customerId: string): void {
@@ -212,15 +265,11 @@ export class PlanService {
     const generation = this.groupGeneration;
     const readAt = Date.now();
     try {
-      const rows = await fork().execute<Array<{ id: string; customer_group: string; role: Role }>>(
-        `select id, customer_group, role from customer where id in (${ids.map(() => '?').join(', ')})`,
-        ids,
-      );
+      const rows = await this.readGroupRows(ids, fork);
       if (generation !== this.groupGeneration) return;
-      const read = new Map(rows.map((r) => [r.id, r]));
-      for (const id of ids) {
+      for (const [i, id] of ids.entries()) {
         const known = this.groups.get(id);
-        const row = read.get(id);
+        const row = rows[i];
         if (!known) continue;
         if (row && row.role === known.role) this.groups.set(id, { group: row.customer_group, role: known.role, readAt });
         else this.groups.delete(id);

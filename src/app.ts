@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createContext, type Context } from './context';
 import { entities } from './entities';
-import { catalogueResponseCache } from './http/catalogue-responses';
+import { CatalogueAnswers, catalogueResponseCache, serveCatalogueAnswers } from './http/catalogue-responses';
 import { formatError, httpErrorHandler } from './http/errors';
 import { graphiqlLandingPage } from './http/graphiql';
 import { callerKey, DocumentCache, isMutation, limitRules, limitsOf, limitsPlugin, MutationLimiter } from './http/limits';
@@ -102,6 +102,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
   await registerRoutes(http, { config, orm, services });
 
   const limits = limitsOf(config);
+  const catalogueAnswers = new CatalogueAnswers(services.plans.maxAgeMs);
   const mutationLimiter = new MutationLimiter(config, (e) => log.warn({ err: e.message }, 'rate limiter store error'));
 
   const apollo = new ApolloServer<Context>({
@@ -118,7 +119,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
       fastifyApolloDrainPlugin(http),
       // No cache hints are used (answers may be private or per group); without this Apollo wraps every resolver to collect them.
       ApolloServerPluginCacheControlDisabled(),
-      catalogueResponseCache(services.plans.maxAgeMs),
+      catalogueResponseCache(catalogueAnswers),
       // The IDE needs introspection; with introspection off the landing page is off too.
       ...(config.introspection ? [graphiqlLandingPage()] : [ApolloServerPluginLandingPageDisabled()]),
       operationLogPlugin(log),
@@ -126,6 +127,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     ],
   });
   await apollo.start();
+  serveCatalogueAnswers(http, { answers: catalogueAnswers, verifier, plans: services.plans, fork: () => orm.em.fork(), path: '/graphql' });
   await http.register(fastifyApollo(apollo), {
     path: '/graphql',
     context: async (req) => {

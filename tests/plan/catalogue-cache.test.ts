@@ -97,6 +97,45 @@ describe('one instance', () => {
     expect(Date.now() - changedAt).toBeLessThan(5_000);
   });
 
+  test('a listing sent again gets the same body, status and content type as the first, whoever asks and however they accept', async () => {
+    await createPlan(s, admin, { name: `again-${randomUUID()}`, upgrades: [{ name: 'Extra', price: 10 }] });
+    const auth = await token(`erin-${randomUUID()}`);
+    const post = async (headers: Record<string, string>, body: Record<string, unknown>) => {
+      const r = await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
+    };
+    const asks: Array<[Record<string, string>, Record<string, unknown>]> = [
+      [{}, { query: LIST }],
+      [{ authorization: `Bearer ${auth}` }, { query: LIST }],
+      [{ authorization: `Bearer ${auth}` }, { query: `query Browse ${LIST}`, operationName: 'Browse', variables: {} }],
+      [{ authorization: `Bearer ${auth}`, accept: 'application/graphql-response+json' }, { query: LIST }],
+    ];
+    for (const [headers, body] of asks) {
+      const first = await post(headers, body);
+      expect(first.status).toBe(200);
+      expect(JSON.parse(first.body).data.plans.length).toBeGreaterThan(0);
+      expect(await post(headers, body)).toEqual(first);
+      expect(await post(headers, body)).toEqual(first);
+    }
+    expect((await post({ accept: 'application/graphql-response+json' }, { query: LIST })).type).toMatch(/^application\/graphql-response\+json/);
+    expect((await post({}, { query: LIST })).type).toBe('application/json; charset=utf-8');
+    const refused = await post({ authorization: 'Bearer not-a-token' }, { query: LIST });
+    expect(refused.status).toBe(401);
+    expect(JSON.parse(refused.body).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  test('a token that expires while its listing is kept is refused once past exp and the 5 s clock tolerance', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const auth = await token(`frank-${randomUUID()}`, 'customer', { expiresIn: exp });
+    const status = async () => (await s.gql(LIST, {}, auth)).status;
+    expect(await status()).toBe(200);
+    expect(await status()).toBe(200);
+    await until('the expired token to be refused', async () => (await status()) === 401, 15_000, 100);
+    // Accepted up to exp + 5 s (the tolerance), refused after it, whether or not the listing is kept.
+    expect(Date.now()).toBeGreaterThan((exp + 5) * 1000);
+    for (let i = 0; i < 5; i++) expect(await status()).toBe(401);
+  });
+
   test("a customer's group changed by hand shows within CATALOGUE_MAX_AGE_SECONDS while they keep browsing", async () => {
     const group = `hand-${randomUUID().slice(0, 8)}`;
     const id = await createPlan(s, admin, { name: 'Hand-picked', groups: [group] });

@@ -46,7 +46,8 @@ interface PageRow {
  * The page statement around a keyset query selecting `ORDER_PAGE_COLUMNS` (order.cursor.ts): the rows
  * the keyset query walked, each with its delivery and its plan's provider, moments already in the
  * snapshot's text form. The keyset query keeps its index walk and its limit (a subquery with a limit is
- * never flattened); the joins then touch only the page's rows, by key.
+ * never flattened); the joins then touch only the page's rows (the plans joined once, not looked up per
+ * row: a page names a few plans).
  */
 function pageStatement(keyset: string): string {
   return `select o.id, o.number, o.customer_id, o.plan_id, o.upgrade_ids, o.upgrades, o.coupon_code, o.currency,
@@ -56,9 +57,10 @@ function pageStatement(keyset: string): string {
          o.created_at_micros,
          d.id as delivery_id, d.provider_id as delivery_provider_id, d.status as delivery_status, d.attempts as delivery_attempts,
          ${isoOf('d.updated_at')} as delivery_updated_at, ${isoOf('d.completed_at')} as delivery_completed_at,
-         (select p.provider_id from plan p where p.id = o.plan_id) as plan_provider_id
+         p.provider_id as plan_provider_id
     from (${keyset}) o
     left join delivery d on d.order_id = o.id
+    left join plan p on p.id = o.plan_id
    order by o.created_at desc, o.id desc`;
 }
 

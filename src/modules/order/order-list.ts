@@ -3,35 +3,15 @@ import { createHash } from 'node:crypto';
 import { pageRequest } from '../../shared/cursor';
 import { pageOf, type Page } from '../../shared/types';
 import { decodeOrderCursor, encodeOrderCursor, myOrdersQuery } from './order.cursor';
-import type { BoughtUpgrade, OrderStatus } from './order.entity';
+import type { OrderStatus } from './order.entity';
+import type { OrderRow } from './order.row';
 import type { OrderSnapshot } from './order.snapshot';
 
 /** A moment as {@link OrderSnapshot} writes it (`Date#toISOString`: UTC, milliseconds), formatted by PostgreSQL. */
 const isoOf = (column: string): string => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** A row of {@link pageStatement}: the order's columns, its delivery's (null without one), its plan's provider. */
-interface PageRow {
-  id: string;
-  number: string;
-  customer_id: string;
-  plan_id: string;
-  upgrade_ids: string[];
-  upgrades: BoughtUpgrade[] | null;
-  coupon_code: string | null;
-  currency: string;
-  subtotal: number;
-  discount: number;
-  tax: number;
-  total: number;
-  status: string;
-  created_at: string;
-  expires_at: string | null;
-  paid_at: string | null;
-  payment_method: string | null;
-  delivered_at: string | null;
-  cancelled_at: string | null;
-  cancel_reason: string | null;
-  version: number;
+interface PageRow extends OrderRow {
   created_at_micros: string;
   delivery_id: string | null;
   delivery_provider_id: string | null;

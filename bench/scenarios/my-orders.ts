@@ -1,7 +1,7 @@
 import type { BenchContext } from '../lib/context';
 import { scalar } from '../lib/database';
 import { HELLO_NAME } from '../lib/hello';
-import { httpLoad } from '../lib/load';
+import { cpuPerAnswer, httpLoad } from '../lib/load';
 import { latencyRatio, throughputResult, type ScenarioResult } from '../lib/report';
 import { growOrders, seedCustomersWithOrders } from '../lib/seed';
 import { tokens } from '../lib/tokens';
@@ -37,13 +37,14 @@ export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResul
   const api = await ctx.api();
   // Both runs get a warm-up as long as the run: the first one must not pay for the JIT's warm-up alone.
   const warmupSeconds = Math.max(sizes.warmup, sizes.duration);
-  const small = await httpLoad({ url: api.url, connections: CONNECTIONS, seconds: sizes.duration, warmupSeconds, next, verify });
+  const cpuOf = () => api.cpuMs();
+  const small = await httpLoad({ url: api.url, connections: CONNECTIONS, seconds: sizes.duration, warmupSeconds, next, verify, cpuOf });
   const smallRows = Number(await scalar<string>(pool, `select count(*) from "order"`));
   ctx.log(`myOrders on ${smallRows} orders: ${small.rps.toFixed(0)} req/s, mean ${small.mean} ms`);
 
   const bigRows = await growOrders(pool, { prefix: 'bulk-', total: sizes.bigOrders, perCustomer: PER_CUSTOMER, planId: base.planId, price: base.planPrice }, (line) => ctx.log(line));
 
-  const big = await httpLoad({ url: api.url, connections: CONNECTIONS, seconds: sizes.duration, warmupSeconds, next, verify });
+  const big = await httpLoad({ url: api.url, connections: CONNECTIONS, seconds: sizes.duration, warmupSeconds, next, verify, cpuOf });
   ctx.log(`myOrders on ${bigRows} orders: ${big.rps.toFixed(0)} req/s, mean ${big.mean} ms`);
 
   const inBig = `in ${bigRows.toLocaleString('en-US')} orders`;
@@ -54,7 +55,8 @@ export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResul
       hello,
       HELLO_NAME,
       0.2,
-      `Measured on the big table; on ${smallRows.toLocaleString('en-US')} orders: ${small.rps.toFixed(0)} req/s (${(small.rps / hello.rps).toFixed(2)}x).`,
+      `Measured on the big table; on ${smallRows.toLocaleString('en-US')} orders: ${small.rps.toFixed(0)} req/s (${(small.rps / hello.rps).toFixed(2)}x). ` +
+        `API process CPU per page: ${cpuPerAnswer(big).toFixed(2)} ms (${cpuPerAnswer(small).toFixed(2)} ms on the small table).`,
     ),
     latencyRatio(`myOrders(first: 20), 50 orders of ${READERS} customers, ${inBig} vs ${smallRows.toLocaleString('en-US')}, c=32`, big, small, `same on ${smallRows.toLocaleString('en-US')} orders`, 1.2),
   ];

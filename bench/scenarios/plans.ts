@@ -1,6 +1,6 @@
 import type { BenchContext } from '../lib/context';
 import { HELLO_NAME } from '../lib/hello';
-import { httpLoad } from '../lib/load';
+import { cpuPerAnswer, httpLoad } from '../lib/load';
 import { throughputResult, type ScenarioResult } from '../lib/report';
 import { tokens } from '../lib/tokens';
 
@@ -21,7 +21,8 @@ export async function plansScenarios(ctx: BenchContext): Promise<ScenarioResult[
 
   const api = await ctx.api();
   // The first run on a fresh server warms up as long as it runs, so it does not pay for the JIT alone.
-  const anonymous = await httpLoad({ url: api.url, connections: CONNECTIONS, seconds: duration, warmupSeconds: Math.max(warmup, duration), next: () => ({ body: PLANS_QUERY }) });
+  const cpuOf = () => api.cpuMs();
+  const anonymous = await httpLoad({ url: api.url, connections: CONNECTIONS, seconds: duration, warmupSeconds: Math.max(warmup, duration), next: () => ({ body: PLANS_QUERY }), cpuOf });
   ctx.log(`plans anonymous: ${anonymous.rps.toFixed(0)} req/s`);
 
   const auth = (await tokens(Array.from({ length: CUSTOMERS }, (_, i) => `plans-${i}`))).map((t) => `Bearer ${t}`);
@@ -32,11 +33,12 @@ export async function plansScenarios(ctx: BenchContext): Promise<ScenarioResult[
     seconds: duration,
     warmupSeconds: warmup,
     next: () => ({ body: PLANS_QUERY, headers: { authorization: auth[i++ % auth.length] } }),
+    cpuOf,
   });
   ctx.log(`plans with token: ${withToken.rps.toFixed(0)} req/s`);
 
   return [
-    throughputResult('plans, anonymous, c=32', anonymous, ceiling, HELLO_NAME, 0.6),
-    throughputResult('plans, with a token (1,000 customers), c=32', withToken, ceiling, HELLO_NAME, 0.8),
+    throughputResult('plans, anonymous, c=32', anonymous, ceiling, HELLO_NAME, 0.6, `API process CPU per answer: ${cpuPerAnswer(anonymous).toFixed(3)} ms.`),
+    throughputResult('plans, with a token (1,000 customers), c=32', withToken, ceiling, HELLO_NAME, 0.8, `API process CPU per answer: ${cpuPerAnswer(withToken).toFixed(3)} ms.`),
   ];
 }

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { InsufficientBalanceError } from '../../shared/errors';
+import { textArray } from '../../shared/sql';
 import type { AfterCommit } from '../../shared/unit-of-work';
 import { orderLifecycle, OrderStatus, PaymentMethod, snapshotFromRows, type DeliveryRow, type OrderEvents, type OrderRow, type OrderSnapshot } from '../order';
 
@@ -55,7 +56,7 @@ export class PaymentConfirmation {
     try {
       rows = await tx.execute<ConfirmedRow[]>(`select * from confirm_payment(?::uuid, ?::text[], ?, ?, ?, ?, ?, ?, ?::uuid, ?::uuid, ?::uuid, ?::int)`, [
         orderId,
-        `{${orderLifecycle.from(OrderStatus.PAID).join(',')}}`,
+        textArray(orderLifecycle.from(OrderStatus.PAID)),
         source.method,
         source.payerId ?? null,
         source.gatewayRef ?? null,

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { enqueue } from '../../infra/jobs';
+import { query, sql, type Sql } from '../../shared/sql';
 
 /** Task name of the job that expires a Checkout Session at the gateway. */
 export const EXPIRE_CHECKOUT_TASK = 'expire_checkout';
@@ -14,11 +15,19 @@ export const EXPIRE_CHECKOUT_MAX_ATTEMPTS = 25;
  * transaction); one statement, and nothing when the order has no open session.
  */
 export async function expireOpenCheckouts(tx: EntityManager, orderId: string): Promise<void> {
-  await tx.execute(
-    `insert into job_outbox (task, payload, job_key, max_attempts)
-     select ?, jsonb_build_object('sessionId', id), ? || id, ? from checkout_session where order_id = ? and status = 'OPEN'`,
-    [EXPIRE_CHECKOUT_TASK, `${EXPIRE_CHECKOUT_TASK}:`, EXPIRE_CHECKOUT_MAX_ATTEMPTS, orderId],
-  );
+  await query(tx, expireOpenCheckoutsOf(sql`select ${orderId}::uuid`), { prepared: true });
+}
+
+/**
+ * The same as a step of a larger statement: asks for the expiry of the open sessions of the orders
+ * `orderIds` (a subquery of order ids) names, so a change that takes orders out of PENDING can do it
+ * in its own statement.
+ */
+export function expireOpenCheckoutsOf(orderIds: Sql): Sql {
+  return sql`insert into job_outbox (task, payload, job_key, max_attempts)
+             select ${EXPIRE_CHECKOUT_TASK}, jsonb_build_object('sessionId', id), ${`${EXPIRE_CHECKOUT_TASK}:`} || id, ${EXPIRE_CHECKOUT_MAX_ATTEMPTS}::int
+               from checkout_session where order_id in (${orderIds}) and status = 'OPEN'
+             returning id`;
 }
 
 /** The same for one session, e.g. one the gateway opened for an order that stopped being payable meanwhile. */

@@ -2,8 +2,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
 import { BadUserInputError, NotFoundError, OrderNotPayableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
+import type { Sql } from '../../shared/sql';
 import { Order, OrderStatus, toSnapshot, type OrderSnapshot } from '../order';
-import { expireCheckoutLater, expireOpenCheckouts } from './checkout-expiry';
+import { expireCheckoutLater, expireOpenCheckouts, expireOpenCheckoutsOf } from './checkout-expiry';
 import { checkoutExpiry, type PaymentGateway } from './gateway';
 import { CheckoutSession, CheckoutStatus } from './payment.entity';
 
@@ -98,6 +99,11 @@ export class GatewayCheckoutService {
    */
   async expireOpen(tx: EntityManager, orderId: string): Promise<void> {
     await expireOpenCheckouts(tx, orderId);
+  }
+
+  /** The same as a step of the statement that takes the orders `orderIds` names out of PENDING. */
+  expireOpenStep(orderIds: Sql): Sql {
+    return expireOpenCheckoutsOf(orderIds);
   }
 
   /**

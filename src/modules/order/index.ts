@@ -13,7 +13,8 @@ export { CancelReason, Order, OrderStatus, PaymentMethod, type BoughtUpgrade } f
 export { OrderEvents, type OrderTopics } from './order.events';
 export { orderLifecycle } from './order.fsm';
 export { orderTouched, orderTransition, type OrderTransition, type ReleasedHolds } from './order-transitions';
-export { OrderService, type OpenCheckouts } from './order.service';
+export type { OpenCheckouts } from './order-release';
+export { OrderService } from './order.service';
 export { snapshotFromRows, type DeliveryRow, type OrderRow } from './order.row';
 export { readSnapshot, readSnapshots, toSnapshot, type DeliverySnapshot, type OrderSnapshot } from './order.snapshot';
 export { OrderType } from './order.types';

@@ -12,9 +12,14 @@ export interface OrderTopics {
 export class OrderEvents {
   constructor(private readonly bus: EventBus<OrderTopics>) {}
 
-  /** Publishes `snapshot` once the surrounding unit of work has committed. */
+  /**
+   * Publishes `snapshot` once the surrounding unit of work has committed. The answer to the change does
+   * not wait for the transport to confirm the publish (a Redis round trip): the event leaves after the
+   * commit either way, a failed publish is only logged (see {@link EventBus.publish}), and one
+   * connection keeps a key's events in the order they were published.
+   */
   afterCommit(after: AfterCommit, snapshot: OrderSnapshot): void {
-    after.add(() => this.publish(snapshot));
+    after.add(() => void this.publish(snapshot));
   }
 
   async publish(snapshot: OrderSnapshot): Promise<void> {

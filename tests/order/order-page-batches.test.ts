@@ -104,6 +104,18 @@ test('the asks of one event-loop turn are read by one statement per shape; an as
     const [bad, good] = await Promise.allSettled([read({ customerId: 'x\u0000y' }), read({ customerId: a })]);
     expect(bad.status).toBe('rejected');
     expect(good).toEqual({ status: 'fulfilled', value: alone[0] });
+
+    // Ids travel inside array literals: quotes, backslashes, commas, braces, spaces and NULL stay themselves.
+    const odd = [`q"u\\o,t{e}-${Date.now()}`, ` NULL `];
+    await s.sql(`insert into customer (id, role) select unnest($1::text[]), 'customer'`, [odd]);
+    const planId = (await s.sql(`select plan_id from "order" where customer_id = $1 limit 1`, [a]))[0].plan_id;
+    await s.sql(
+      `insert into "order" (id, number, customer_id, plan_id, currency, subtotal, discount, tax, total, status)
+       select gen_random_uuid(), 'ODD-' || n || '-' || $3, c, $2, 'USD', 100, 0, 0, 100, 'PENDING' from unnest($1::text[]) with ordinality as x(c, n)`,
+      [odd, planId, Date.now()],
+    );
+    const oddPages = await Promise.all([read({ customerId: odd[0] }), read({ customerId: odd[1] }), read({ customerId: a })]);
+    expect(oddPages.map((p) => p.edges.map((e) => e.node.customerId))).toEqual([[odd[0]], [odd[1]], alone[0].edges.map(() => a)]);
   } finally {
     knex.off('query', onQuery);
   }

@@ -38,13 +38,12 @@ interface GivenBackRow {
  * module's GatewayCheckoutService; passed in, so this module does not depend on that one).
  */
 export interface OpenCheckouts {
-  expireOpen(tx: EntityManager, orderId: string): Promise<void>;
   /**
-   * The same as a step of the statement that takes orders out of PENDING: asks for the expiry of the
-   * open sessions of the orders `orderIds` (a subquery of order ids) names. When the payment module
-   * offers it, a customer's cancel is one statement, without BEGIN and COMMIT.
+   * A step of the statement that takes orders out of PENDING: asks for the expiry of the open sessions
+   * of the orders `orderIds` (a subquery of order ids) names, so a customer's cancel is one statement,
+   * without BEGIN and COMMIT.
    */
-  expireOpenStep?(orderIds: Sql): Sql;
+  expireOpenStep(orderIds: Sql): Sql;
 }
 
 /** What ending an order needs from the rest of the app. */
@@ -90,7 +89,7 @@ export class OrderRelease {
       }
       return snapshot;
     };
-    if (admin || !this.deps.checkouts.expireOpenStep) return unitOfWork(em, cancel);
+    if (admin) return unitOfWork(em, cancel);
     // A customer's cancel is then one statement, atomic on its own: no BEGIN and COMMIT around it.
     const after = new AfterCommit();
     const snapshot = await cancel(em, after);
@@ -148,11 +147,10 @@ export class OrderRelease {
     ownerId?: string,
   ): Promise<OrderSnapshot | null> {
     // Its open Checkout Session could still be paid for up to 24 h: expired at the gateway after commit,
-    // asked for in the same statement when the payment module offers that as a step.
-    const expiry = this.deps.checkouts.expireOpenStep?.(sql`select id from changed`);
+    // asked for in the same statement.
+    const expiry = this.deps.checkouts.expireOpenStep(sql`select id from changed`);
     const [row] = await this.giveBackWith(tx, after, cancelTransition(orderId, actor, reason, ownerId), expiry);
     if (!row) return null;
-    if (!expiry) await this.deps.checkouts.expireOpen(tx, orderId);
     const snapshot = snapshotFromRows(row.order, row.delivery, row.plan_provider_id);
     this.deps.events.afterCommit(after, snapshot);
     return snapshot;

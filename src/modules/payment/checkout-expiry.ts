@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { enqueue } from '../../infra/jobs';
-import { query, sql, type Sql } from '../../shared/sql';
+import { sql, type Sql } from '../../shared/sql';
 
 /** Task name of the job that expires a Checkout Session at the gateway. */
 export const EXPIRE_CHECKOUT_TASK = 'expire_checkout';
@@ -12,16 +12,8 @@ export const EXPIRE_CHECKOUT_MAX_ATTEMPTS = 25;
  * Asks, inside the transaction that takes an order out of PENDING (cancel, timeout, payment), for its
  * open Checkout Sessions to be expired at the gateway, so none of them can be paid any more. The jobs
  * commit or roll back with the change and run after it (the gateway is never called inside a
- * transaction); one statement, and nothing when the order has no open session.
- */
-export async function expireOpenCheckouts(tx: EntityManager, orderId: string): Promise<void> {
-  await query(tx, expireOpenCheckoutsOf(sql`select ${orderId}::uuid`), { prepared: true });
-}
-
-/**
- * The same as a step of a larger statement: asks for the expiry of the open sessions of the orders
- * `orderIds` (a subquery of order ids) names, so a change that takes orders out of PENDING can do it
- * in its own statement.
+ * transaction). A step of the statement that makes the change, for the orders `orderIds` (a subquery
+ * of order ids) names; nothing when they have no open session.
  */
 export function expireOpenCheckoutsOf(orderIds: Sql): Sql {
   return sql`insert into job_outbox (task, payload, job_key, max_attempts)

@@ -4,7 +4,7 @@ import { BadUserInputError, NotFoundError, OrderNotPayableError } from '../../sh
 import { isUuid } from '../../shared/ids';
 import type { Sql } from '../../shared/sql';
 import { Order, OrderStatus, toSnapshot, type OrderSnapshot } from '../order';
-import { expireCheckoutLater, expireOpenCheckouts, expireOpenCheckoutsOf } from './checkout-expiry';
+import { expireCheckoutLater, expireOpenCheckoutsOf } from './checkout-expiry';
 import { checkoutExpiry, type PaymentGateway } from './gateway';
 import { CheckoutSession, CheckoutStatus } from './payment.entity';
 
@@ -94,14 +94,9 @@ export class GatewayCheckoutService {
   }
 
   /**
-   * Asks, inside the transaction that takes an order out of PENDING, for its open sessions to be
-   * expired at the gateway by a job after commit (see {@link expireOpenCheckouts}).
+   * Asks, as a step of the statement that takes the orders `orderIds` names out of PENDING, for their
+   * open sessions to be expired at the gateway by a job after commit (see {@link expireOpenCheckoutsOf}).
    */
-  async expireOpen(tx: EntityManager, orderId: string): Promise<void> {
-    await expireOpenCheckouts(tx, orderId);
-  }
-
-  /** The same as a step of the statement that takes the orders `orderIds` names out of PENDING. */
   expireOpenStep(orderIds: Sql): Sql {
     return expireOpenCheckoutsOf(orderIds);
   }

@@ -73,6 +73,9 @@ export async function startTestServer(
     DATABASE_URL: databaseUrl,
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Two jest workers, each with servers, their job runners and SQL pools, stay well under PostgreSQL's
+    // default 100 connections, leaving room for whatever else uses the same server.
+    DB_POOL_SIZE: '10',
     ...env,
   });
   const app = await startApp(config, databaseUrl, opts.app);

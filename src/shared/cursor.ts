@@ -49,8 +49,11 @@ export function decodeCursor(cursor: string, idKind: CursorIdKind = 'uuid'): Key
 /** SQL for a row's keyset micros from a timestamptz column, as text (no float rounding on the way). */
 export const microsOf = (column: string): string => `(extract(epoch from ${column}) * 1000000)::bigint::text`;
 
+/** SQL that turns `micros` (an expression: microseconds since the epoch) back into a timestamptz. */
+export const timestampOfMicros = (micros: string): string => `(timestamptz 'epoch' + ${micros} * interval '1 microsecond')`;
+
 /** SQL that turns a cursor's micros parameter back into a timestamptz. */
-export const timestampFromMicros = `(timestamptz 'epoch' + ?::bigint * interval '1 microsecond')`;
+export const timestampFromMicros = timestampOfMicros('?::bigint');
 
 /**
  * The cursor of a list ordered by a text key alone (customers by id): the same codec, with a zero sort

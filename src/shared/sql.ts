@@ -1,4 +1,5 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import { createHash } from 'node:crypto';
 
 /**
  * A piece of SQL with its values kept apart (`?` placeholders, sent as bind parameters), so modules can
@@ -50,6 +51,14 @@ export function textArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
+/**
+ * The name `text` is prepared under on a connection: a digest of the text, so one name never stands for
+ * two texts. For statements made from constants of the program (a few shapes, each named once).
+ */
+export function preparedNameOf(prefix: string, text: string): string {
+  return `${prefix}_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+}
+
 /** Statement names by text, for {@link query}'s `prepared` (bounded: beyond it, statements are sent whole). */
 const preparedNames = new Map<string, string>();
 const MAX_PREPARED = 500;
@@ -57,10 +66,23 @@ const MAX_PREPARED = 500;
 function preparedName(text: string): string | undefined {
   let name = preparedNames.get(text);
   if (name === undefined && preparedNames.size < MAX_PREPARED) {
-    name = `sql_${preparedNames.size + 1}`;
+    name = preparedNameOf('sql', text);
     preparedNames.set(text, name);
   }
   return name;
+}
+
+/** Where `em` runs SQL: its transaction when it has one, else its connection pool. */
+export const connectionOf = (em: EntityManager): Knex => em.getTransactionContext<Knex.Transaction>() ?? em.getConnection().getKnex();
+
+/**
+ * Runs `text` on `knex` (a pool or a transaction) with `bindings` as bind parameters, prepared under
+ * `name` when given (parsed and planned once per connection, then sent as its name and values alone),
+ * and returns its rows.
+ */
+export async function runOn<T>(knex: Knex, text: string, bindings: readonly unknown[], name?: string): Promise<T[]> {
+  const raw = knex.raw<{ rows: T[] }>(text, bindings as Knex.RawBinding[]);
+  return (await (name === undefined ? raw : raw.options({ name }))).rows;
 }
 
 /**
@@ -71,10 +93,6 @@ function preparedName(text: string): string | undefined {
  * values alone. For hot statements whose text comes from constants of the program (so there are few
  * distinct texts); a statement naming columns with `*` must then not outlive a change of its tables.
  */
-export async function query<T>(em: EntityManager, statement: Sql, opts: { prepared?: boolean } = {}): Promise<T[]> {
-  const knex: Knex = em.getTransactionContext<Knex.Transaction>() ?? em.getConnection().getKnex();
-  const raw = knex.raw<{ rows: T[] }>(statement.text, statement.bindings as Knex.RawBinding[]);
-  const name = opts.prepared ? preparedName(statement.text) : undefined;
-  const result = await (name === undefined ? raw : raw.options({ name }));
-  return result.rows;
+export function query<T>(em: EntityManager, statement: Sql, opts: { prepared?: boolean } = {}): Promise<T[]> {
+  return runOn<T>(connectionOf(em), statement.text, statement.bindings, opts.prepared ? preparedName(statement.text) : undefined);
 }

@@ -1,7 +1,8 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
-import { textArray } from '../../shared/sql';
-import { PAGE_COLUMNS, PAGE_JOINS, preparedNameOf, type PageRow } from './order-page';
+import { timestampOfMicros } from '../../shared/cursor';
+import { preparedNameOf, runOn, textArray } from '../../shared/sql';
+import { PAGE_COLUMNS, PAGE_JOINS, type PageRow } from './order-page';
 import { ORDER_PAGE_COLUMNS, type OrderCursor } from './order.cursor';
 import type { OrderStatus } from './order.entity';
 
@@ -40,7 +41,7 @@ export function customerPagesStatement(shape: PageShape): string {
   if (shape.after) {
     arrays.push('?::bigint[]', '?::uuid[]');
     columns.push('ask_micros', 'ask_id');
-    where.push(`(created_at, id) < (timestamptz 'epoch' + a.ask_micros * interval '1 microsecond', a.ask_id)`);
+    where.push(`(created_at, id) < (${timestampOfMicros('a.ask_micros')}, a.ask_id)`);
   }
   return `select a.ask::int as ask, ${PAGE_COLUMNS}
     from unnest(${arrays.join(', ')}) with ordinality as a(${columns.join(', ')}, ask)
@@ -75,7 +76,7 @@ async function readPages(knex: Knex, asks: readonly CustomerPageAsk[]): Promise<
   const bindings = [textArray(asks.map((a) => a.customerId)), textArray(asks.map((a) => String(a.limit)))];
   if (asks[0].status !== null) bindings.push(textArray(asks.map((a) => a.status!)));
   if (asks[0].after !== null) bindings.push(textArray(asks.map((a) => a.after!.createdAtMicros)), textArray(asks.map((a) => a.after!.id)));
-  const { rows } = await knex.raw<{ rows: AskRow[] }>(statement.text, bindings).options({ name: statement.name });
+  const rows = await runOn<AskRow>(knex, statement.text, bindings, statement.name);
   const pages: PageRow[][] = asks.map(() => []);
   for (const row of rows) pages[row.ask - 1].push(row);
   return pages;

@@ -1,8 +1,9 @@
-import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { pageRequest } from '../../shared/cursor';
+import { connectionOf, preparedNameOf, runOn } from '../../shared/sql';
 import type { Page } from '../../shared/types';
 import { readCustomerPage } from './customer-pages';
-import { PAGE_COLUMNS, PAGE_JOINS, pageOfRows, preparedNameOf, type PageRow } from './order-page';
+import { PAGE_COLUMNS, PAGE_JOINS, pageOfRows, type PageRow } from './order-page';
 import { decodeOrderCursor } from './order.cursor';
 import type { OrderStatus } from './order.entity';
 import type { OrderSnapshot } from './order.snapshot';
@@ -50,8 +51,7 @@ export async function readOrderPage(em: EntityManager, keyset: { sql: string; pa
   const page = preparedPage(keyset.sql);
   // A named statement with bind parameters: each connection parses and plans a shape once, then only
   // binds and runs it. Inside em's transaction when it has one.
-  const knex: Knex = em.getTransactionContext<Knex.Transaction>() ?? em.getConnection().getKnex();
-  const { rows } = await knex.raw<{ rows: PageRow[] }>(page.text, keyset.params as Knex.RawBinding[]).options({ name: page.name });
+  const rows = await runOn<PageRow>(connectionOf(em), page.text, keyset.params, page.name);
   return pageOfRows(rows, first);
 }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { pageOf, type Page } from '../../shared/types';
 import { encodeOrderCursor } from './order.cursor';
 import type { OrderRow } from './order.row';
@@ -39,14 +38,6 @@ export const PAGE_COLUMNS = `o.id, o.number, o.customer_id, o.plan_id, o.upgrade
  */
 export const PAGE_JOINS = `left join delivery d on d.order_id = o.id
     left join plan p on p.id = o.plan_id`;
-
-/**
- * The name a page statement is prepared under: a digest of its text, so one name never stands for two
- * texts on a connection. Statements are made from a few shapes, each once.
- */
-export function preparedNameOf(prefix: string, text: string): string {
-  return `${prefix}_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
-}
 
 /** The snapshot of a page row: what `toSnapshot` makes of the same order read as an entity. */
 function snapshotOf(r: PageRow): OrderSnapshot {

@@ -163,8 +163,8 @@ function shape(sql: string): string {
 }
 
 /**
- * Captures the statements payWithWallet sends now (an in-process API with the ORM's query observer)
- * and compares their shapes with the pgbench script's, so a changed payment path cannot silently
+ * Captures the statements payWithWallet sends now (an in-process API, every query counted at the
+ * driver) and compares their shapes with the pgbench script's, so a changed payment path cannot silently
  * leave the ceiling measuring other SQL.
  */
 async function checkScript(ctx: BenchContext): Promise<{ matches: boolean; statements: number; note: string }> {
@@ -174,7 +174,8 @@ async function checkScript(ctx: BenchContext): Promise<{ matches: boolean; state
   const script = readFileSync(SCRIPT, 'utf8')
     .split('\n')
     .filter((l) => l.trim() && !l.startsWith('--') && !l.startsWith('\\') && !l.includes('bench_pay_queue'));
-  const a = api.statements.map(shape);
+  // What the driver sent, below every library: the ORM's own statements and SQL run on its connections alike.
+  const a = api.roundTrips.map(shape);
   const b = script.map(shape);
   if (a.join('|') === b.join('|')) return { matches: true, statements: a.length, note: `The pgbench script matches the ${a.length} statements payWithWallet sends (checked in this run).` };
   return {

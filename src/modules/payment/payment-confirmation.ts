@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { InsufficientBalanceError } from '../../shared/errors';
-import { textArray } from '../../shared/sql';
+import { query, sql, textArray } from '../../shared/sql';
 import type { AfterCommit } from '../../shared/unit-of-work';
 import { orderLifecycle, OrderStatus, PaymentMethod, snapshotFromRows, type DeliveryRow, type OrderEvents, type OrderRow, type OrderSnapshot } from '../order';
 
@@ -46,7 +46,7 @@ export class PaymentConfirmation {
    * NEW with its mail and delivery jobs, the order's other open Checkout Sessions are expired at the
    * gateway by a job, and the new state is published after commit. All of it is one call of the
    * database function `confirm_payment` (migrations/Migration20261202170000_ConfirmPayment.ts): one
-   * statement, plans cached by PostgreSQL. Returns null, changing nothing, when the order is not PENDING
+   * statement, prepared once per connection, its steps' plans cached by PostgreSQL. Returns null, changing nothing, when the order is not PENDING
    * (paid, cancelled or refunded meanwhile), is past its `expiresAt`, or, paid by wallet, is not the
    * payer's own; INSUFFICIENT_BALANCE when the wallet cannot pay (the caller's transaction then rolls
    * back whole). The caller has checked that the amount paid is the total.
@@ -54,20 +54,13 @@ export class PaymentConfirmation {
   async confirm(tx: EntityManager, orderId: string, source: PaymentSource, after: AfterCommit): Promise<OrderSnapshot | null> {
     let rows: ConfirmedRow[];
     try {
-      rows = await tx.execute<ConfirmedRow[]>(`select * from confirm_payment(?::uuid, ?::text[], ?, ?, ?, ?, ?, ?, ?::uuid, ?::uuid, ?::uuid, ?::int)`, [
-        orderId,
-        textArray(orderLifecycle.from(OrderStatus.PAID)),
-        source.method,
-        source.payerId ?? null,
-        source.gatewayRef ?? null,
-        source.sessionId ?? null,
-        source.actor,
-        historyActor(source),
-        randomUUID(),
-        randomUUID(),
-        randomUUID(),
-        this.deps.deliveryMaxAttempts,
-      ]);
+      rows = await query<ConfirmedRow>(
+        tx,
+        sql`select * from confirm_payment(${orderId}::uuid, ${textArray(orderLifecycle.from(OrderStatus.PAID))}::text[], ${source.method}, ${source.payerId ?? null},
+              ${source.gatewayRef ?? null}, ${source.sessionId ?? null}, ${source.actor}, ${historyActor(source)},
+              ${randomUUID()}::uuid, ${randomUUID()}::uuid, ${randomUUID()}::uuid, ${this.deps.deliveryMaxAttempts}::int)`,
+        { prepared: true },
+      );
     } catch (e) {
       if ((e as { code?: string }).code === INSUFFICIENT_BALANCE_SQLSTATE) throw new InsufficientBalanceError();
       throw e;

@@ -15,6 +15,7 @@ import { Migration20261202160001_JobOutboxRelay as M11 } from './Migration202612
 import { Migration20261202170000_ConfirmPayment as M12 } from './Migration20261202170000_ConfirmPayment';
 import { Migration20261202180000_CouponUseStripes as M13 } from './Migration20261202180000_CouponUseStripes';
 import { Migration20261202180001_OrderRefused as M14 } from './Migration20261202180001_OrderRefused';
+import { Migration20261202190000_PaymentStepsPlpgsql as M15 } from './Migration20261202190000_PaymentStepsPlpgsql';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -32,4 +33,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202170000_ConfirmPayment', class: M12 },
   { name: 'Migration20261202180000_CouponUseStripes', class: M13 },
   { name: 'Migration20261202180001_OrderRefused', class: M14 },
+  { name: 'Migration20261202190000_PaymentStepsPlpgsql', class: M15 },
 ];

@@ -16,6 +16,7 @@ import { Migration20261202170000_ConfirmPayment as M12 } from './Migration202612
 import { Migration20261202180000_CouponUseStripes as M13 } from './Migration20261202180000_CouponUseStripes';
 import { Migration20261202180001_OrderRefused as M14 } from './Migration20261202180001_OrderRefused';
 import { Migration20261202190000_PaymentStepsPlpgsql as M15 } from './Migration20261202190000_PaymentStepsPlpgsql';
+import { Migration20261202190001_TimeOrderedIds as M16 } from './Migration20261202190001_TimeOrderedIds';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -34,4 +35,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202180000_CouponUseStripes', class: M13 },
   { name: 'Migration20261202180001_OrderRefused', class: M14 },
   { name: 'Migration20261202190000_PaymentStepsPlpgsql', class: M15 },
+  { name: 'Migration20261202190001_TimeOrderedIds', class: M16 },
 ];

@@ -14,17 +14,17 @@ export interface BaseSeed {
 export async function seedBase(pool: Pool): Promise<BaseSeed> {
   await pool.query(`
     insert into plan (id, name, description, price, duration_days, sale_status, groups, stock, created_at, updated_at)
-    select gen_random_uuid(), 'Plan ' || g, 'A plan for benchmarks, number ' || g, 1000 + g * 100, case when g % 3 = 0 then null else 30 end,
+    select uuid_v7(), 'Plan ' || g, 'A plan for benchmarks, number ' || g, 1000 + g * 100, case when g % 3 = 0 then null else 30 end,
            'ON_SALE', '{}', null, now() - (100 - g) * interval '1 minute', now()
       from generate_series(1, 12) g`);
   await pool.query(`
     insert into plan_upgrade (id, plan_id, name, price, position)
-    select gen_random_uuid(), p.id, 'Upgrade ' || u, 200 * u, u from plan p cross join generate_series(0, 2) u`);
+    select uuid_v7(), p.id, 'Upgrade ' || u, 200 * u, u from plan p cross join generate_series(0, 2) u`);
   const { rows } = await pool.query<{ id: string; price: number }>(`select id, price from plan order by created_at, id limit 1`);
   const couponCode = 'POPULAR10';
   await pool.query(
     `insert into coupon (id, code, code_key, kind, value, max_uses, enabled, plan_ids)
-     values (gen_random_uuid(), $1, $1, 'PERCENT', 10, 100000000, true, '{}')`,
+     values (uuid_v7(), $1, $1, 'PERCENT', 10, 100000000, true, '{}')`,
     [couponCode],
   );
   return { planId: rows[0].id, planPrice: rows[0].price, couponCode };
@@ -52,7 +52,7 @@ export async function seedOrders(
   await pool.query(
     `insert into "order" (id, number, customer_id, plan_id, currency, subtotal, discount, tax, total, status, created_at,
                           expires_at, paid_at, payment_method, delivered_at, version)
-     select gen_random_uuid(), 'ORD-' || lpad(n, greatest(6, length(n)), '0'), $1 || c, $2::uuid, 'USD', $3::int, 0, $4::int, $3::int + $4::int,
+     select uuid_v7(now() - k * interval '1 minute'), 'ORD-' || lpad(n, greatest(6, length(n)), '0'), $1 || c, $2::uuid, 'USD', $3::int, 0, $4::int, $3::int + $4::int,
             $5, now() - k * interval '1 minute',
             case when $6 then now() + interval '1 day' end,
             case when $6 then null else now() - k * interval '1 minute' end,
@@ -113,11 +113,11 @@ export async function creditWallets(pool: Pool, prefix: string, from: number, to
     [prefix, from, to, amount],
   );
   await pool.query(
-    `with j as (select $1 || g as customer_id, gen_random_uuid() as journal_id from generate_series($2::int, $3::int - 1) g)
+    `with j as (select $1 || g as customer_id, uuid_v7() as journal_id from generate_series($2::int, $3::int - 1) g)
      insert into ledger_entry (id, journal_id, account, customer_id, order_id, amount, kind, actor)
-     select gen_random_uuid(), journal_id, 'WALLET', customer_id, null::uuid, $4::bigint, 'CREDIT', 'bench' from j
+     select uuid_v7(), journal_id, 'WALLET', customer_id, null::uuid, $4::bigint, 'CREDIT', 'bench' from j
      union all
-     select gen_random_uuid(), journal_id, 'FUNDING', null, null::uuid, -$4::bigint, 'CREDIT', 'bench' from j`,
+     select uuid_v7(), journal_id, 'FUNDING', null, null::uuid, -$4::bigint, 'CREDIT', 'bench' from j`,
     [prefix, from, to, amount],
   );
 }

@@ -1,5 +1,5 @@
 import { Entity, Enum, Index, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../shared/ids';
 
 /** What an audit entry may name as touched (CONTRACT.md, `AuditEntry.targetType`). */
 export enum AuditTargetType {
@@ -27,7 +27,7 @@ export class AuditEntry {
   [OptionalProps]?: 'at' | 'details';
 
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   at: Date = new Date();

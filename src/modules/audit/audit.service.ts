@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { randomUUID } from 'node:crypto';
 import { decodeCursor, encodeCursor, microsOf, pageRequest, timestampFromMicros, type KeysetCursor } from '../../shared/cursor';
+import { newId } from '../../shared/ids';
 import { pageOf, type Page } from '../../shared/types';
 import type { AuditTargetType } from './audit.entity';
 
@@ -62,7 +62,7 @@ export class AuditService {
     await tx.execute(
       `insert into audit_entry (id, at, actor, action, target_type, target_id, details) values (?, clock_timestamp(), ?, ?, ?, ?, ?::jsonb)`,
       [
-        randomUUID(),
+        newId(),
         entry.actor.slice(0, MAX_ACTOR),
         entry.action,
         entry.targetType,

@@ -1,5 +1,5 @@
 import { ArrayType, Check, Entity, Enum, Formula, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../shared/ids';
 import { Customer } from '../customer';
 
 export enum CouponKind {
@@ -26,7 +26,7 @@ export class Coupon {
   [OptionalProps]?: 'startsAt' | 'endsAt' | 'maxUses' | 'maxUsesPerUser' | 'minAmount' | 'usedCount' | 'enabled' | 'planIds' | 'createdAt';
 
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   /** As the admin typed it (trimmed). */
   @Property({ type: 'string', length: 64 })

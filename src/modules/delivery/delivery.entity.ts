@@ -1,5 +1,5 @@
 import { Check, Entity, Enum, Index, ManyToOne, OneToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../shared/ids';
 import { Customer } from '../customer';
 import { DeliveryStatus, Order } from '../order';
 import { Plan } from '../plan';
@@ -12,7 +12,7 @@ export class Delivery {
   [OptionalProps]?: 'status' | 'attempts' | 'provider' | 'createdAt' | 'updatedAt' | 'completedAt';
 
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @OneToOne(() => Order, (o) => o.delivery, { owner: true, unique: 'delivery_order_unique', deleteRule: 'cascade' })
   order: Order;

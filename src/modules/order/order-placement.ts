@@ -241,7 +241,7 @@ export class OrderPlacement {
                                subtotal, discount, tax, total, status, expires_at, version, idempotency_key,
                                holds_unpaid_slot, holds_stock, holds_coupon_use, tax_rate_bps, platform_fee_bps, profit_tax_bps,
                                actor, plan_name, plan_price, upgrades)
-          values (gen_random_uuid(), ${NEXT_ORDER_NUMBER}, ${customerId}, ${plan.planId}::uuid, ${textArray(upgrades.map((u) => u.id))}::text[],
+          values (uuid_v7(), ${NEXT_ORDER_NUMBER}, ${customerId}, ${plan.planId}::uuid, ${textArray(upgrades.map((u) => u.id))}::text[],
                   ${coupon?.id ?? null}::uuid, ${coupon?.code ?? null}, ${config.currency},
                   ${price.subtotal}::int, ${price.discount}::int, ${price.tax}::int, ${price.total}::int, ${OrderStatus.PENDING},
                   now() + make_interval(secs => ${config.orderPaymentTimeoutSeconds}::double precision), 1, ${key},

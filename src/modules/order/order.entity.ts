@@ -1,5 +1,5 @@
 import { ArrayType, Check, Entity, Enum, Index, ManyToOne, OneToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../shared/ids';
 import { Coupon } from '../coupon';
 import { Customer } from '../customer';
 import { Plan } from '../plan';
@@ -81,7 +81,7 @@ export class Order {
     | 'upgrades';
 
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   /** Human-readable, from the `order_number_seq` sequence: ORD-000123. */
   @Property({ type: 'string', length: 32 })

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { randomUUID } from 'node:crypto';
 import { InsufficientBalanceError } from '../../shared/errors';
+import { newId } from '../../shared/ids';
 import { query, sql, textArray } from '../../shared/sql';
 import type { AfterCommit } from '../../shared/unit-of-work';
 import { orderLifecycle, OrderStatus, PaymentMethod, snapshotFromRows, type DeliveryRow, type OrderEvents, type OrderRow, type OrderSnapshot } from '../order';
@@ -58,7 +58,7 @@ export class PaymentConfirmation {
         tx,
         sql`select * from confirm_payment(${orderId}::uuid, ${textArray(orderLifecycle.from(OrderStatus.PAID))}::text[], ${source.method}, ${source.payerId ?? null},
               ${source.gatewayRef ?? null}, ${source.sessionId ?? null}, ${source.actor}, ${historyActor(source)},
-              ${randomUUID()}::uuid, ${randomUUID()}::uuid, ${randomUUID()}::uuid, ${this.deps.deliveryMaxAttempts}::int)`,
+              ${newId()}::uuid, ${newId()}::uuid, ${newId()}::uuid, ${this.deps.deliveryMaxAttempts}::int)`,
         { prepared: true },
       );
     } catch (e) {

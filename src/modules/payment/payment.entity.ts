@@ -1,5 +1,5 @@
 import { BigIntType, Entity, Enum, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../shared/ids';
 import { PaymentMethod } from '../order';
 
 /**
@@ -11,7 +11,7 @@ export class Payment {
   [OptionalProps]?: 'createdAt' | 'gatewayRef' | 'payerId' | 'journalId';
 
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @Property({ type: 'uuid' })
   @Unique({ name: 'payment_order_unique' })
@@ -63,7 +63,7 @@ export class Refund {
   [OptionalProps]?: 'createdAt' | 'gatewayRef' | 'error' | 'settledAt' | 'journalId';
 
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @Property({ type: 'uuid' })
   @Unique({ name: 'refund_payment_unique' })

@@ -1,9 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config';
 import { enqueue } from '../../infra/jobs';
 import { NotFoundError, OrderNotRefundableError } from '../../shared/errors';
-import { isUuid } from '../../shared/ids';
+import { isUuid, newId } from '../../shared/ids';
 import { query } from '../../shared/sql';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
@@ -153,9 +152,9 @@ export class RefundService {
     if (!payment) throw new Error(`paid order ${order.id} has no payment`);
     const amount = Number(payment.amount);
     const throughGateway = payment.method === PaymentMethod.GATEWAY && amount > 0;
-    const refundId = randomUUID();
+    const refundId = newId();
     // A wallet refund's transaction id is its ledger journal, known before it is posted.
-    const journalId = payment.method === PaymentMethod.WALLET && amount > 0 ? randomUUID() : null;
+    const journalId = payment.method === PaymentMethod.WALLET && amount > 0 ? newId() : null;
     await tx.execute(
       `insert into refund (id, payment_id, order_id, amount, status, settled_at, journal_id) values (?, ?, ?, ?, ?, ${throughGateway ? 'null' : 'now()'}, ?)`,
       [refundId, payment.id, order.id, amount, throughGateway ? RefundStatus.PENDING : RefundStatus.SUCCEEDED, journalId],

@@ -1,5 +1,5 @@
 import { BigIntType, Check, Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../shared/ids';
 import { Customer } from '../customer';
 
 /** Where a wallet top-up stands. */
@@ -30,7 +30,7 @@ export class WalletTopUp {
   [OptionalProps]?: 'status' | 'journalId' | 'expiresAt' | 'createdAt' | 'settledAt';
 
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @ManyToOne(() => Customer, { deleteRule: 'restrict' })
   customer: Customer;

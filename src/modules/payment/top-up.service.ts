@@ -1,8 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config';
 import { BadUserInputError } from '../../shared/errors';
-import { isUuid } from '../../shared/ids';
+import { isUuid, newId } from '../../shared/ids';
 import { AuditTargetType, type AuditService } from '../audit';
 import { AccountKind, EntryKind, MAX_CREDIT, MAX_WALLET_BALANCE, type LedgerService } from '../wallet';
 import { checkoutExpiry, type PaymentGateway } from './gateway';
@@ -73,7 +72,7 @@ export class TopUpService {
       throw BadUserInputError.field('amount', `this would take the wallet's balance past ${MAX_WALLET_BALANCE} minor units, the most a wallet may hold`);
     }
     const { currency, publicUrl } = this.deps.config;
-    const id = randomUUID();
+    const id = newId();
     const expiresAt = checkoutExpiry(new Date(), null);
     const opened = await this.deps.gateway.createCheckout(
       {

@@ -11,7 +11,7 @@ import {
   PrimaryKey,
   Property,
 } from '@mikro-orm/core';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../shared/ids';
 import { Customer } from '../customer';
 
 /** Whether a plan is listed. */
@@ -40,7 +40,7 @@ export class Plan {
   [OptionalProps]?: 'description' | 'durationDays' | 'saleStatus' | 'groups' | 'stock' | 'stockUsed' | 'provider' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @Property({ type: 'string', length: 200 })
   name: string;
@@ -105,7 +105,7 @@ export class Plan {
 @Check({ name: 'plan_upgrade_price_check', expression: 'price >= 0' })
 export class PlanUpgrade {
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @ManyToOne(() => Plan, { deleteRule: 'cascade' })
   plan: Plan;

@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { randomUUID } from 'node:crypto';
 import { BadUserInputError, InsufficientBalanceError } from '../../shared/errors';
-import { isUuid } from '../../shared/ids';
+import { isUuid, newId } from '../../shared/ids';
 import { AccountKind, EntryKind, MAX_WALLET_BALANCE } from './wallet.entity';
 
 /** One line of a journal transaction. */
@@ -61,10 +60,10 @@ export class LedgerService {
       const held: LedgerLine = { account: AccountKind.PAYABLE, amount: l.amount - inWallet, kind: l.kind, customerId: l.customerId, orderId: l.orderId };
       return inWallet === 0 ? [held] : [{ ...l, amount: inWallet }, held];
     });
-    const journalId = opts.journalId ?? randomUUID();
+    const journalId = opts.journalId ?? newId();
     const values: unknown[] = [];
     const rows = posted.map((l) => {
-      values.push(randomUUID(), journalId, l.account, l.customerId ?? null, l.orderId ?? null, l.amount, l.kind, actor.slice(0, 80));
+      values.push(newId(), journalId, l.account, l.customerId ?? null, l.orderId ?? null, l.amount, l.kind, actor.slice(0, 80));
       return '(?, ?, ?, ?, ?, ?, ?, ?)';
     });
     await tx.execute(

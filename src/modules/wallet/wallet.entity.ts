@@ -1,5 +1,5 @@
 import { BigIntType, Check, Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../shared/ids';
 import { Customer } from '../customer';
 
 /**
@@ -78,7 +78,7 @@ export class LedgerEntry {
   [OptionalProps]?: 'customer' | 'orderId' | 'createdAt' | 'actor';
 
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @Property({ type: 'uuid' })
   journalId: string;

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { randomUUID } from 'node:crypto';
 import { decodeCursor, encodeCursor, microsOf, timestampFromMicros } from '../../shared/cursor';
 import { BadUserInputError, NotFoundError } from '../../shared/errors';
+import { newId } from '../../shared/ids';
 import { pageOf } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
@@ -81,7 +81,7 @@ export class WalletService {
     await unitOfWork(em, async (tx) => {
       const found = await tx.execute<{ id: string }[]>(`select id from customer where id = ?`, [input.customerId]);
       if (found.length === 0) throw new NotFoundError('No such customer');
-      const journalId = randomUUID();
+      const journalId = newId();
       const claimed = await tx.execute<{ reference: string }[]>(
         `insert into wallet_credit (reference, customer_id, amount, journal_id) values (?, ?, ?, ?)
          on conflict (reference) do nothing returning reference`,

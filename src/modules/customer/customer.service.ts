@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Principal, Role } from '../../shared/caller';
 import { decodeKeyCursor, encodeKeyCursor, pageRequest } from '../../shared/cursor';
 import { NotFoundError } from '../../shared/errors';
+import { query, sql } from '../../shared/sql';
 import { pageOf, type Page } from '../../shared/types';
 import { unitOfWork, type AfterCommit } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
@@ -62,7 +63,7 @@ export class CustomerService {
   /** The caller's customer id, after making sure the row exists (see {@link ensure}). */
   async ensureId(em: EntityManager, principal: Principal): Promise<string> {
     if (this.seen.get(principal.sub) === principal.role) return principal.sub;
-    return (await this.ensure(em, principal)).id;
+    return (await this.ensureRow(em, principal)).id;
   }
 
   /**
@@ -72,26 +73,32 @@ export class CustomerService {
    * never written or locked (`on conflict do update` locks the row even when its `where` skips the update).
    */
   async ensure(em: EntityManager, principal: Principal): Promise<Customer> {
-    let rows = await em.execute<CustomerRow[]>(
-      `with cur as (
-         select id, customer_group, role, unpaid_orders, created_at from customer where id = ? and role = ?),
-       ins as (
-         insert into customer (id, role) select ?, ? where not exists (select 1 from cur)
-         on conflict (id) do update set role = excluded.role where customer.role <> excluded.role
-         returning id, customer_group, role, unpaid_orders, created_at)
-       select * from cur
-       union all
-       select * from ins`,
-      [principal.sub, principal.role, principal.sub, principal.role],
+    return em.map(Customer, await this.ensureRow(em, principal));
+  }
+
+  /** {@link ensure}'s statement, its row as read: a caller that needs the id alone builds no entity. */
+  private async ensureRow(em: EntityManager, principal: Principal): Promise<CustomerRow> {
+    let rows = await query<CustomerRow>(
+      em,
+      sql`with cur as (
+            select id, customer_group, role, unpaid_orders, created_at from customer where id = ${principal.sub} and role = ${principal.role}),
+          ins as (
+            insert into customer (id, role) select ${principal.sub}, ${principal.role} where not exists (select 1 from cur)
+            on conflict (id) do update set role = excluded.role where customer.role <> excluded.role
+            returning id, customer_group, role, unpaid_orders, created_at)
+          select * from cur
+          union all
+          select * from ins`,
+      { prepared: true },
     );
     if (rows.length === 0) {
       // The row was committed by a racing request after this statement's snapshot was taken (a first
       // request, or one that stored this role): the conflict waited for it and skipped the update, but
       // this statement cannot read it. A new statement does.
-      rows = await em.execute<CustomerRow[]>(`select id, customer_group, role, unpaid_orders, created_at from customer where id = ?`, [principal.sub]);
+      rows = await query<CustomerRow>(em, sql`select id, customer_group, role, unpaid_orders, created_at from customer where id = ${principal.sub}`, { prepared: true });
     }
     this.seen.set(principal.sub, principal.role);
-    return em.map(Customer, rows[0]);
+    return rows[0];
   }
 
   /**

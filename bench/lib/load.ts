@@ -48,6 +48,30 @@ export async function httpLoad(opts: {
   return cpuBefore === undefined ? r : { ...r, serverCpuMs: opts.cpuOf!() - cpuBefore };
 }
 
+/**
+ * One result of several runs of the same load taken at different moments (e.g. interleaved with
+ * another load, so slow drifts of a shared machine fall on both alike): answers and seconds add up;
+ * p50 and p99 are the highest of the parts (latencies of separate runs cannot be merged exactly), the
+ * mean is weighted by answers.
+ */
+export function combineLoads(parts: readonly LoadResult[]): LoadResult {
+  const ok = parts.reduce((n, r) => n + r.ok, 0);
+  const seconds = parts.reduce((n, r) => n + r.seconds, 0);
+  const cpu = parts.every((r) => r.serverCpuMs !== undefined) ? parts.reduce((n, r) => n + r.serverCpuMs!, 0) : undefined;
+  return {
+    connections: parts[0].connections,
+    seconds,
+    rps: ok / seconds,
+    p50: Math.max(...parts.map((r) => r.p50)),
+    p99: Math.max(...parts.map((r) => r.p99)),
+    mean: ok ? parts.reduce((n, r) => n + r.mean * r.ok, 0) / ok : NaN,
+    ok,
+    failed: parts.reduce((n, r) => n + r.failed, 0),
+    firstFailure: parts.find((r) => r.firstFailure)?.firstFailure,
+    ...(cpu === undefined ? {} : { serverCpuMs: cpu }),
+  };
+}
+
 /** The server's CPU ms per verified answer of a run measured with `cpuOf` (NaN without). */
 export const cpuPerAnswer = (r: LoadResult): number => (r.serverCpuMs === undefined || r.ok === 0 ? NaN : r.serverCpuMs / r.ok);
 

@@ -1,25 +1,13 @@
 import { Migration } from '@mikro-orm/migrations';
 
-/** A payment's ledger journal, as `confirm_payment` writes it; `id` is the key expression of its entries. */
-const walletPayOrder = (id: string) => `
-  create or replace function wallet_pay_order(p_journal uuid, p_method text, p_payer text, p_order uuid, p_amount bigint, p_actor text)
-  returns void language plpgsql as $$
-  begin
-    if p_amount <= 0 then
-      return;
-    end if;
-    if p_method = 'WALLET' then
-      update wallet set balance = balance - p_amount, updated_at = now() where customer_id = p_payer and balance >= p_amount;
-      if not found then
-        raise exception 'insufficient balance' using errcode = 'CM402';
-      end if;
-    end if;
-    insert into ledger_entry (id, journal_id, account, customer_id, order_id, amount, kind, actor)
-    values (${id}, p_journal, case when p_method = 'WALLET' then 'WALLET' else 'GATEWAY_CLEARING' end,
-            case when p_method = 'WALLET' then p_payer end, p_order, -p_amount, 'PAYMENT', left(p_actor, 80)),
-           (${id}, p_journal, 'ESCROW', null, p_order, p_amount, 'PAYMENT', left(p_actor, 80));
-  end;
-  $$;`;
+/**
+ * Redefines `wallet_pay_order` (Migration20261202170000_ConfirmPayment) as it stands with its ledger
+ * entries' key expression `from` replaced by `to`: the same function, only its keys made otherwise.
+ */
+const rekeyLedgerEntries = (from: string, to: string) => `
+  do $$ begin
+    execute replace(pg_get_functiondef('wallet_pay_order(uuid, text, text, uuid, bigint, text)'::regprocedure), '${from}', '${to}');
+  end $$;`;
 
 /**
  * Keys made in the database are time-ordered, as those made by the API are (`newId()`,
@@ -39,11 +27,11 @@ export class Migration20261202190001_TimeOrderedIds extends Migration {
         select encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
                  placing substring(int8send(floor(extract(epoch from p_at) * 1000)::bigint) from 3) from 1 for 6), 52, 1), 53, 1), 'hex')::uuid
       $$;`);
-    this.addSql(walletPayOrder('uuid_v7()'));
+    this.addSql(rekeyLedgerEntries('gen_random_uuid()', 'uuid_v7()'));
   }
 
   override async down(): Promise<void> {
-    this.addSql(walletPayOrder('gen_random_uuid()'));
+    this.addSql(rekeyLedgerEntries('uuid_v7()', 'gen_random_uuid()'));
     this.addSql(`drop function if exists uuid_v7(timestamptz);`);
   }
 }

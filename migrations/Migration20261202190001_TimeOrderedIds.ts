@@ -14,7 +14,8 @@ const rekeyLedgerEntries = (from: string, to: string) => `
  * src/shared/ids.ts): `uuid_v7()` returns a UUIDv7 (RFC 9562: 48 bits of Unix time in milliseconds, the
  * version, then random bits), which PostgreSQL 15 does not have built in. Orders (createOrder) and a
  * payment's ledger entries take their keys from it, so each insert lands on the right-hand pages of the
- * indexes keyed by them rather than on a random page of the whole index.
+ * indexes keyed by them rather than on a random page of the whole index. Keys are ordered to the
+ * millisecond (within one they are random, unlike `newId()`'s, which count), which is what locality needs.
  *
  * Written in SQL so the planner inlines it into the statements that call it: the time (the clock's, or
  * `p_at` for a row made as of another time) overlays the first 6 bytes of a random UUID, and two bits

@@ -56,7 +56,7 @@ export class PaymentConfirmation {
     try {
       rows = await query<ConfirmedRow>(
         tx,
-        sql`select * from confirm_payment(${orderId}::uuid, ${textArray(orderLifecycle.from(OrderStatus.PAID))}::text[], ${source.method}, ${source.payerId ?? null},
+        sql`select paid_order, paid_delivery, plan_provider_id from confirm_payment(${orderId}::uuid, ${textArray(orderLifecycle.from(OrderStatus.PAID))}::text[], ${source.method}, ${source.payerId ?? null},
               ${source.gatewayRef ?? null}, ${source.sessionId ?? null}, ${source.actor}, ${historyActor(source)},
               ${newId()}::uuid, ${newId()}::uuid, ${newId()}::uuid, ${this.deps.deliveryMaxAttempts}::int)`,
         { prepared: true },

@@ -7,6 +7,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { inLanes } from '../lib/lanes';
 import { nowMs } from '../lib/stats';
 import type { ToClients, FromClients } from './protocol';
 
@@ -33,7 +34,6 @@ function fail(e: unknown): void {
 }
 
 async function connectAll(url: string, subs: Array<{ orderId: string; token: string }>, concurrency: number): Promise<void> {
-  let next = 0;
   const one = (s: { orderId: string; token: string }) =>
     new Promise<void>((resolve) => {
       const client = createClient({
@@ -78,10 +78,7 @@ async function connectAll(url: string, subs: Array<{ orderId: string; token: str
         },
       );
     });
-  const lane = async () => {
-    while (next < subs.length) await one(subs[next++]);
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
+  await inLanes(subs, concurrency, one);
 }
 
 process.on('message', (m: ToClients) => {

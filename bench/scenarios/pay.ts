@@ -3,6 +3,7 @@ import path from 'node:path';
 import { captureStatements } from '../capture-sql';
 import { carefulName, carefulTps } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
+import { inLanes } from '../lib/lanes';
 import { cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { pgbench, type PgbenchResult } from '../lib/pgbench';
 import type { ScenarioResult } from '../lib/report';
@@ -161,16 +162,11 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
  */
 async function introduce(url: string, auth: string[]): Promise<void> {
   const body = JSON.stringify({ query: '{ wallet { balance { amount } } }' });
-  let i = 0;
-  const lane = async () => {
-    while (i < auth.length) {
-      const authorization = auth[i++];
-      const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body });
-      const text = await res.text();
-      if (!text.startsWith('{"data":{"wallet":')) throw new Error(`introducing the paying customers failed: ${text.slice(0, 200)}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, lane));
+  await inLanes(auth, 8, async (authorization) => {
+    const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body });
+    const text = await res.text();
+    if (!text.startsWith('{"data":{"wallet":')) throw new Error(`introducing the paying customers failed: ${text.slice(0, 200)}`);
+  });
 }
 
 /** What a statement does, for comparing the API's statements with the script's: verb and table. */

@@ -157,10 +157,12 @@ export function listEstimator(schema: GraphQLSchema): ComplexityEstimator {
  * whose fragments spread each other cannot stand for a huge one. Call it on a validated document only.
  */
 export function complexityOf(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): number {
-  // Without variables the count depends on the document alone, and Apollo hands out one parsed document
-  // per distinct query text: the same query sent again is not counted again.
-  const constant = document.definitions.every((d) => d.kind !== Kind.OPERATION_DEFINITION || !d.variableDefinitions?.length);
-  const known = constant ? constantComplexity.get(document)?.get(operationName ?? '') : undefined;
+  // Apollo and the socket path hand out one parsed document per distinct query text, so the count is
+  // kept per document and per the variables it can depend on (see countedVariables): the same mutation
+  // sent again with another order id is not counted again.
+  const key = complexityKey(document, variables, operationName);
+  const byKey = knownComplexity.get(document);
+  const known = key === null ? undefined : byKey?.get(key);
   if (known !== undefined) return known;
   const complexity = getComplexity({
     schema,
@@ -170,12 +172,48 @@ export function complexityOf(schema: GraphQLSchema, document: DocumentNode, vari
     estimators: [fieldExtensionsEstimator(), estimatorOf(schema), simpleEstimator({ defaultComplexity: 1 })],
     maxQueryNodes: 20_000,
   });
-  if (constant) {
-    const byOperation = constantComplexity.get(document) ?? new Map<string, number>();
-    byOperation.set(operationName ?? '', complexity);
-    constantComplexity.set(document, byOperation);
+  if (key !== null) {
+    const counts = byKey ?? new Map<string, number>();
+    if (counts.size < MAX_COUNTS_PER_DOCUMENT) counts.set(key, complexity);
+    if (!byKey) knownComplexity.set(document, counts);
   }
   return complexity;
+}
+
+/** Counts kept per document: a client paging with ever other `first` values cannot grow it further. */
+const MAX_COUNTS_PER_DOCUMENT = 64;
+
+const knownComplexity = new WeakMap<DocumentNode, Map<string, number>>();
+
+/**
+ * The variables of each operation that can change its count: those of type Int (a page's `first`, see
+ * {@link listEstimator}) or Boolean (`@include`/`@skip`). An ID, a String, an enum or an input object
+ * cannot be a page size nor a directive's condition, so their values do not matter to the count.
+ */
+const countedVariables = new WeakMap<DocumentNode, Map<string, string[]>>();
+
+/** The cache key of the count: the operation and the values of its counted variables; null when they cannot be keyed. */
+function complexityKey(document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null): string | null {
+  let byOperation = countedVariables.get(document);
+  if (!byOperation) countedVariables.set(document, (byOperation = new Map<string, string[]>()));
+  const op = operationName ?? '';
+  let names = byOperation.get(op);
+  if (!names) {
+    const operation = getOperationAST(document, operationName ?? undefined);
+    names = (operation?.variableDefinitions ?? [])
+      .filter((v) => {
+        let t = v.type;
+        while (t.kind !== Kind.NAMED_TYPE) t = t.type;
+        return t.name.value === 'Int' || t.name.value === 'Boolean';
+      })
+      .map((v) => v.variable.name.value);
+    byOperation.set(op, names);
+  }
+  if (names.length === 0) return op;
+  const values = names.map((n) => variables?.[n] ?? null);
+  // Only plain values make a key (a list given for an Int is refused later, and counted afresh now).
+  if (!values.every((v) => v === null || typeof v === 'number' || typeof v === 'boolean')) return null;
+  return `${op}\u0000${values.join(',')}`;
 }
 
 const estimators = new WeakMap<GraphQLSchema, ComplexityEstimator>();
@@ -185,7 +223,6 @@ const estimatorOf = (schema: GraphQLSchema): ComplexityEstimator => {
   return e;
 };
 
-const constantComplexity = new WeakMap<DocumentNode, Map<string, number>>();
 
 /** Whether the request's variables coerce to the operation's variable types. */
 function variablesCoerce(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): boolean {

@@ -95,6 +95,18 @@ describe('complexity counts a list’s selection once per item it may return', (
     expect(cost(q, { n: 5 })).toBe(cost(pages(1, 5)));
   });
 
+  test('one parsed document counts anew for each page size and condition, and alike for any order id', () => {
+    const paged = parse(`query($n: Int, $deep: Boolean!, $status: OrderStatus) { myOrders(first: $n, status: $status) { edges { node { id plan @include(if: $deep) { name } } } } }`);
+    const at = (variables: Record<string, unknown>) => complexityOf(contract, paged, variables);
+    const small = at({ n: 5, deep: false });
+    expect(at({ n: 100, deep: false })).toBeGreaterThan(10 * small);
+    expect(at({ n: 5, deep: true })).toBeGreaterThan(small);
+    expect(at({ n: 5, deep: false, status: 'PAID' })).toBe(small);
+    expect(at({ n: 5, deep: false })).toBe(small);
+    const cancel = parse(`mutation($id: ID!) { cancelOrder(orderId: $id) { id status } }`);
+    expect(complexityOf(contract, cancel, { id: 'a' })).toBe(complexityOf(contract, cancel, { id: 'b' }));
+  });
+
   test('a page read for its pageInfo alone still costs its rows', () => {
     expect(cost(pages(1, 100, 'pageInfo { hasNextPage }'))).toBeGreaterThan(100);
     expect(cost(pages(30, 100, 'pageInfo { hasNextPage }'))).toBeGreaterThan(defaults.maxComplexity);

@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { MeDocument } from '../__generated__/graphql';
+import { CancelOrderDocument, MeDocument } from '../__generated__/graphql';
+import { createOrder, createPlan } from '../support/orders';
 import { codeOf, startTestServer, TEST_SECRET, token, type GqlResult, type TestServer } from '../support/server';
 
 let s: TestServer;
@@ -105,6 +106,24 @@ describe('customers', () => {
       expect(r.data?.me).toEqual({ id, group: 'default', role: 'customer' });
     }
     expect(await s.sql('select count(*)::int as n from customer where id = $1', [id])).toEqual([{ n: 1 }]);
+  });
+
+  test('a cancel as first request creates the row; a cancel with a new role stores it', async () => {
+    const first = `cust-${randomUUID()}`;
+    const unknown = await s.gql(CancelOrderDocument, { orderId: randomUUID() }, await token(first));
+    expect(codeOf(unknown)).toBe('NOT_FOUND');
+    expect(await s.sql('select role from customer where id = $1', [first])).toEqual([{ role: 'customer' }]);
+    const notAnId = `cust-${randomUUID()}`;
+    expect(codeOf(await s.gql(CancelOrderDocument, { orderId: 'nope' }, await token(notAnId)))).toBe('NOT_FOUND');
+    expect(await s.sql('select role from customer where id = $1', [notAnId])).toEqual([{ role: 'customer' }]);
+
+    const id = `cust-${randomUUID()}`;
+    const plan = await createPlan(s);
+    const order = await createOrder(s, await token(id), { planId: plan.id });
+    expect(order.errors).toBeUndefined();
+    const cancelled = await s.gql(CancelOrderDocument, { orderId: order.data!.createOrder.id }, await token(id, 'provider'));
+    expect(cancelled.data?.cancelOrder.status).toBe('CANCELLED');
+    expect(await s.sql('select role from customer where id = $1', [id])).toEqual([{ role: 'provider' }]);
   });
 
   test('the stored role follows the latest token; the group is kept', async () => {

@@ -31,6 +31,14 @@ interface GivenBackRow {
   plan_provider_id: string | null;
   /** Whether the unit of stock given back was of a plan with a stock (its listing changed). */
   stock_listed: boolean | null;
+  /** The role stored for the order's customer (see {@link OrderActor.ensure}). */
+  customer_role: string | null;
+}
+
+/** An order a statement ended: as committed, and its customer's stored role. */
+interface Ended {
+  snapshot: OrderSnapshot;
+  customerRole: string | null;
 }
 
 /**
@@ -72,13 +80,19 @@ export class OrderRelease {
    * changes the order; a cancel that loses answers ORDER_NOT_CANCELLABLE.
    */
   async cancel(em: EntityManager, caller: OrderActor, orderId: string): Promise<OrderSnapshot> {
-    if (!isUuid(orderId)) throw new NotFoundError('No such order');
+    if (!isUuid(orderId)) {
+      await caller.ensure?.();
+      throw new NotFoundError('No such order');
+    }
     const admin = caller.role === Role.ADMIN;
     const cancel = async (tx: EntityManager, after: AfterCommit) => {
       // The guarded update checks ownership too; only a refusal reads the owner, to tell NOT_FOUND apart.
-      const snapshot = admin
+      const ended = admin
         ? await this.cancelPending(tx, after, orderId, caller.customerId, { ownReasonFor: caller.customerId })
         : await this.cancelPending(tx, after, orderId, caller.customerId, CancelReason.CUSTOMER, caller.customerId);
+      // A caller whose row was not made sure of: the order proves it exists, unless none was theirs.
+      if (caller.ensure && (!ended || ended.customerRole !== caller.role)) await caller.ensure();
+      const snapshot = ended?.snapshot;
       if (!snapshot) {
         const [row] = await query<{ customer_id: string }>(tx, sql`select customer_id from "order" where id = ${orderId}::uuid`);
         if (!row || (!admin && row.customer_id !== caller.customerId)) throw new NotFoundError('No such order');
@@ -105,7 +119,7 @@ export class OrderRelease {
     if (!isUuid(orderId)) return false;
     const snapshot = await unitOfWork(em, async (tx, after) => {
       const cancelled = await this.cancelPending(tx, after, orderId, 'system:timeout', CancelReason.TIMEOUT);
-      if (cancelled) await this.deps.audits.record(tx, { actor: 'system:timeout', action: 'orderTimeout', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: cancelled.number } });
+      if (cancelled) await this.deps.audits.record(tx, { actor: 'system:timeout', action: 'orderTimeout', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: cancelled.snapshot.number } });
       return cancelled;
     });
     return snapshot !== null;
@@ -145,7 +159,7 @@ export class OrderRelease {
     actor: string,
     reason: CancelReason | { ownReasonFor: string },
     ownerId?: string,
-  ): Promise<OrderSnapshot | null> {
+  ): Promise<Ended | null> {
     // Its open Checkout Session could still be paid for up to 24 h: expired at the gateway after commit,
     // asked for in the same statement.
     const expiry = this.deps.checkouts.expireOpenStep(sql`select id from changed`);
@@ -153,7 +167,7 @@ export class OrderRelease {
     if (!row) return null;
     const snapshot = snapshotFromRows(row.order, row.delivery, row.plan_provider_id);
     this.deps.events.afterCommit(after, snapshot);
-    return snapshot;
+    return { snapshot, customerRole: row.customer_role };
   }
 
   /**
@@ -180,6 +194,7 @@ export class OrderRelease {
         .then(sql`select row_to_json(c) as order,
                          (select row_to_json(d) from delivery d where d.order_id = c.id) as delivery,
                          (select provider_id from plan where id = c.plan_id) as plan_provider_id,
+                         (select role from customer where id = c.customer_id) as customer_role,
                          (select count(*) from slot) as slots,
                          coalesce((select bool_or(limited) from stock), false) as stock_listed,
                          (select count(*) from customer_coupon_use) as customer_coupon_uses,

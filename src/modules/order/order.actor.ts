@@ -4,6 +4,12 @@ import type { Role, Viewer } from '../../shared/caller';
 export interface OrderActor {
   customerId: string;
   role: Role | null;
+  /**
+   * Makes sure the caller's customer row exists with the token's role, when the caller did not wait for
+   * that before acting: a customer's cancel skips the round trip, since an order of theirs proves the
+   * row is there; it is called when the cancel finds no order of theirs or a stored role that differs.
+   */
+  ensure?: () => Promise<unknown>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import type { CallerContext } from '../../shared/caller';
+import { Role, type CallerContext } from '../../shared/caller';
 import { CancelOrderArgs, CreateOrderInput, MyOrdersArgs, OrderArgs } from './order.inputs';
 import type { OrderActor, OrderCreator, OrderPage, OrderService } from './order.service';
 import type { OrderSnapshot } from './order.snapshot';
@@ -19,6 +19,16 @@ async function creator(ctx: Context): Promise<OrderCreator> {
 /** The caller's id and role alone, for reading and cancelling orders (UNAUTHENTICATED without a token). */
 async function actor(ctx: Context): Promise<OrderActor> {
   return { customerId: await ctx.customerId(), role: ctx.principal!.role };
+}
+
+/**
+ * The caller as the canceller of an order: an admin's row is made sure of first (the audit names it); a
+ * customer's only when the cancel needs it (see {@link OrderActor.ensure}), saving a round trip.
+ */
+async function canceller(ctx: Context): Promise<OrderActor> {
+  const principal = ctx.principal;
+  if (!principal || principal.role === Role.ADMIN) return actor(ctx);
+  return { customerId: principal.sub, role: principal.role, ensure: () => ctx.customerId() };
 }
 
 /** Creating, cancelling and reading orders. */
@@ -49,6 +59,6 @@ export class OrderResolver {
 
   @Mutation(() => OrderType)
   async cancelOrder(@Args(() => CancelOrderArgs) { orderId }: CancelOrderArgs, @Ctx() ctx: Context): Promise<OrderSnapshot> {
-    return ctx.services.orders.cancel(ctx.em, await actor(ctx), orderId);
+    return ctx.services.orders.cancel(ctx.em, await canceller(ctx), orderId);
   }
 }

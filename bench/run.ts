@@ -10,6 +10,8 @@
  *                                      (a group measures the ceilings it compares to when they were not run)
  *   --keep-db  keep the database afterwards; --no-build  reuse dist/; --profile  CPU profiles of the servers
  *   --seconds=N  measured seconds per HTTP run; --subscribers=N  fan-out subscribers on one instance
+ *   --fanout-rates=R1,R2  drive the fan-out at these rates instead of searching (diagnosis; its figures
+ *                         then answer "what happens at R", not the goal's question)
  *
  * Needs PostgreSQL (DATABASE_URL's server, else 127.0.0.1:5432 as postgres) with pgbench, and Redis
  * (REDIS_URL, else 127.0.0.1:6379). When something cannot start it says so and exits non-zero.

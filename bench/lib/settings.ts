@@ -21,6 +21,8 @@ export interface Sizes {
   fanoutRate: number;
   /** Seconds of order changes during a fan-out run. */
   fanoutSeconds: number;
+  /** Fan-out rates to drive one instance at instead of searching for the highest that meets the goal (diagnosis). */
+  fanoutRates?: number[];
   /** myOrders: rows of the big table. */
   bigOrders: number;
 }
@@ -57,6 +59,8 @@ export function parseOptions(argv: string[]): Options {
   if (seconds) sizes.duration = Number(seconds.slice('--seconds='.length));
   const subscribers = argv.find((a) => a.startsWith('--subscribers='));
   if (subscribers) sizes.fanoutSubscribers = Number(subscribers.slice('--subscribers='.length));
+  const rates = argv.find((a) => a.startsWith('--fanout-rates='));
+  if (rates) sizes.fanoutRates = rates.slice('--fanout-rates='.length).split(',').map(Number).filter((r) => r > 0);
   return {
     sizes,
     only: onlyArg ? onlyArg.slice('--only='.length).split(',').filter(Boolean) : [],

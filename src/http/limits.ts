@@ -223,7 +223,6 @@ const estimatorOf = (schema: GraphQLSchema): ComplexityEstimator => {
   return e;
 };
 
-
 /** Whether the request's variables coerce to the operation's variable types. */
 function variablesCoerce(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): boolean {
   const operation = getOperationAST(document, operationName ?? undefined);

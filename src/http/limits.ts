@@ -158,11 +158,11 @@ export function listEstimator(schema: GraphQLSchema): ComplexityEstimator {
  */
 export function complexityOf(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): number {
   // Apollo and the socket path hand out one parsed document per distinct query text, so the count is
-  // kept per document and per the variables it can depend on (see countedVariables): the same mutation
-  // sent again with another order id is not counted again.
-  const key = complexityKey(document, variables, operationName);
-  const byKey = knownComplexity.get(document);
-  const known = key === null ? undefined : byKey?.get(key);
+  // kept per document and operation, by the values of the variables it can depend on: the same
+  // mutation sent again with another order id is not counted again.
+  const operation = countedOperation(document, operationName);
+  const key = countKey(operation.counted, variables);
+  const known = key === null ? undefined : operation.counts.get(key);
   if (known !== undefined) return known;
   const complexity = getComplexity({
     schema,
@@ -172,48 +172,52 @@ export function complexityOf(schema: GraphQLSchema, document: DocumentNode, vari
     estimators: [fieldExtensionsEstimator(), estimatorOf(schema), simpleEstimator({ defaultComplexity: 1 })],
     maxQueryNodes: 20_000,
   });
-  if (key !== null) {
-    const counts = byKey ?? new Map<string, number>();
-    if (counts.size < MAX_COUNTS_PER_DOCUMENT) counts.set(key, complexity);
-    if (!byKey) knownComplexity.set(document, counts);
-  }
+  if (key !== null && operation.counts.size < MAX_COUNTS_PER_OPERATION) operation.counts.set(key, complexity);
   return complexity;
 }
 
-/** Counts kept per document: a client paging with ever other `first` values cannot grow it further. */
-const MAX_COUNTS_PER_DOCUMENT = 64;
-
-const knownComplexity = new WeakMap<DocumentNode, Map<string, number>>();
+/** Counts kept per operation: a client paging with ever other `first` values cannot grow it further. */
+const MAX_COUNTS_PER_OPERATION = 64;
 
 /**
- * The variables of each operation that can change its count: those of type Int (a page's `first`, see
- * {@link listEstimator}) or Boolean (`@include`/`@skip`). An ID, a String, an enum or an input object
- * cannot be a page size nor a directive's condition, so their values do not matter to the count.
+ * One operation of a parsed document: the variables that can change its count, those of type Int (a
+ * page's `first`, see {@link listEstimator}) or Boolean (`@include`/`@skip`), since an ID, a String, an
+ * enum or an input object can be neither a page size nor a directive's condition; and its counts so far,
+ * by {@link countKey}.
  */
-const countedVariables = new WeakMap<DocumentNode, Map<string, string[]>>();
+interface CountedOperation {
+  counted: string[];
+  counts: Map<string, number>;
+}
 
-/** The cache key of the count: the operation and the values of its counted variables; null when they cannot be keyed. */
-function complexityKey(document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null): string | null {
-  let byOperation = countedVariables.get(document);
-  if (!byOperation) countedVariables.set(document, (byOperation = new Map<string, string[]>()));
-  const op = operationName ?? '';
-  let names = byOperation.get(op);
-  if (!names) {
-    const operation = getOperationAST(document, operationName ?? undefined);
-    names = (operation?.variableDefinitions ?? [])
+const countedOperations = new WeakMap<DocumentNode, Map<string, CountedOperation>>();
+
+function countedOperation(document: DocumentNode, operationName?: string | null): CountedOperation {
+  let byName = countedOperations.get(document);
+  if (!byName) countedOperations.set(document, (byName = new Map<string, CountedOperation>()));
+  let operation = byName.get(operationName ?? '');
+  if (!operation) {
+    const counted = (getOperationAST(document, operationName ?? undefined)?.variableDefinitions ?? [])
       .filter((v) => {
         let t = v.type;
         while (t.kind !== Kind.NAMED_TYPE) t = t.type;
         return t.name.value === 'Int' || t.name.value === 'Boolean';
       })
       .map((v) => v.variable.name.value);
-    byOperation.set(op, names);
+    byName.set(operationName ?? '', (operation = { counted, counts: new Map() }));
   }
-  if (names.length === 0) return op;
-  const values = names.map((n) => variables?.[n] ?? null);
-  // Only plain values make a key (a list given for an Int is refused later, and counted afresh now).
-  if (!values.every((v) => v === null || typeof v === 'number' || typeof v === 'boolean')) return null;
-  return `${op}\u0000${values.join(',')}`;
+  return operation;
+}
+
+/**
+ * The values of the counted variables as one key; null when one is not a plain value (a list given
+ * for an Int is refused later, and counted afresh now). A variable left out is keyed apart from one
+ * given as null: the first takes the variable's default, the second does not.
+ */
+function countKey(counted: readonly string[], variables: Record<string, unknown> | undefined): string | null {
+  const values = counted.map((n) => (variables !== undefined && n in variables ? variables[n] : undefined));
+  if (!values.every((v) => v === undefined || v === null || typeof v === 'number' || typeof v === 'boolean')) return null;
+  return values.map((v) => (v === undefined ? '-' : String(v))).join(',');
 }
 
 const estimators = new WeakMap<GraphQLSchema, ComplexityEstimator>();

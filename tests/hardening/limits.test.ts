@@ -103,6 +103,10 @@ describe('complexity counts a list’s selection once per item it may return', (
     expect(at({ n: 5, deep: true })).toBeGreaterThan(small);
     expect(at({ n: 5, deep: false, status: 'PAID' })).toBe(small);
     expect(at({ n: 5, deep: false })).toBe(small);
+    // A variable left out takes its default; one given as null does not: counted apart, in either order.
+    const defaulted = parse(`query($n: Int = 100) { myOrders(first: $n) { edges { node { id } } } }`);
+    expect(complexityOf(contract, defaulted, { n: null })).toBe(cost(pages(1, null)));
+    expect(complexityOf(contract, defaulted, {})).toBe(cost(pages(1, 100)));
     const cancel = parse(`mutation($id: ID!) { cancelOrder(orderId: $id) { id status } }`);
     expect(complexityOf(contract, cancel, { id: 'a' })).toBe(complexityOf(contract, cancel, { id: 'b' }));
   });

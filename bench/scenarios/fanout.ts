@@ -111,8 +111,10 @@ const BELOW_PEAK = 0.9;
  * machine (measured with the subscribers connected) reaches it; when neither meets the bound it steps
  * down until a rate does, and reports the highest rate that met it, every step in the notes. Each
  * step changes orders no earlier step changed, and every change must reach its subscriber exactly once.
- * The two instances are driven at the rate reported for one, and their p99 compared to one's at it,
- * after the same warm-up the one instance had from its probe (a closed loop of cancels, split across them).
+ * The two instances get the same warm-up the one instance had from its probe (a closed loop of cancels,
+ * split across them); their p99 is compared to one's at the floor's rate when one instance met it or
+ * more (they are then driven at one instance's own rate too, for the notes), else at the rate reported
+ * for one.
  * The in-process bus hop alone (publish -> feed iterator) is measured too, for the notes.
  */
 export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
@@ -228,7 +230,8 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       ),
     );
     ctx.log(`two instances warmed up: cancelOrder closed loop, ${warm.map((w) => `${w.rps.toFixed(0)}`).join(' + ')} req/s`);
-    // Diagnosis (--fanout-rates): every rate the one instance was driven at; else the rate it reported.
+    // The rate the comparison is judged at and, when one instance met more, that rate too; with
+    // --fanout-rates (diagnosis), every rate the one instance was driven at.
     for (const rate of atRate ? (sizes.fanoutRates ?? [atRate.asked, ...(alsoAt ? [alsoAt] : [])]) : []) {
       if (double.remaining() < Math.min(MIN_STEP_CHANGES, n / 4)) break;
       await new Promise((r) => setTimeout(r, 500));

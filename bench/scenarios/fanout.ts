@@ -8,6 +8,7 @@ import type { OrderSnapshot } from '../../src/modules/order/order.snapshot';
 import type { FromClients, ToClients } from '../fanout/protocol';
 import { nodeFlags, startApi, type Server } from '../lib/api';
 import type { BenchContext } from '../lib/context';
+import { introduce } from '../lib/introduce';
 import { cpuPerAnswer, httpLoad } from '../lib/load';
 import { startChild, type Child } from '../lib/processes';
 import type { ScenarioResult } from '../lib/report';
@@ -51,6 +52,8 @@ interface Step {
   serverCpuMsPerChange: number;
   /** The driving window on the machine's monotonic clock (µs), to cut the servers' CPU profiles to it. */
   windowUs: [number, number];
+  /** PostgreSQL checkpoints that began while the changes were driven (their writes and syncs can hold commits up). */
+  checkpoints: number;
 }
 
 /** Subscribers connected to their servers, ready for batches of changes. */
@@ -65,6 +68,12 @@ interface Session {
   firstSubscribeError?: string;
   /** Orders not changed yet, interleaved across the instances. */
   remaining(): number;
+  /**
+   * Makes each subscriber's customer known to the instance their changes are sent to (see
+   * {@link introduce}), as the instance holding a subscriber already knows its customer from the
+   * subscription: so one instance and two compare the same work per change.
+   */
+  introduce(): Promise<void>;
   /** Changes the next `count` unchanged orders at `rate` per second and measures their delivery. */
   step(rate: number, count: number): Promise<Step>;
   /** Disconnects the subscribers and stops their client processes. */
@@ -115,6 +124,8 @@ const BELOW_PEAK = 0.9;
  * split across them); their p99 is compared to one's at the floor's rate when one instance met it or
  * more (they are then driven at one instance's own rate too, for the notes), else at the rate reported
  * for one.
+ * Each phase's steps start from a clean PostgreSQL checkpoint, with every subscriber's customer known
+ * to the instance their changes are sent to (as a customer who subscribed or ordered there is).
  * The in-process bus hop alone (publish -> feed iterator) is measured too, for the notes.
  */
 export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
@@ -140,6 +151,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
   try {
     single = await connect(ctx, [one], targets1, 'same');
     const session = single;
+    await cleanCheckpoint(ctx);
     let k = 0;
     const load = await httpLoad({
       url: one.url,
@@ -152,6 +164,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     probe = { rps: load.rps, cpuMsPerChange: cpuPerAnswer(load) };
     if (k > probeTargets.length) ctx.log(`(probe ran out of orders: ${k} requests for ${probeTargets.length} orders; its rate is a lower bound)`);
     ctx.log(`cancelOrder closed loop (${PROBE_CONNECTIONS} connections, subscribers connected): ${probe.rps.toFixed(0)} req/s, ${probe.cpuMsPerChange.toFixed(2)} ms server CPU each`);
+    await session.introduce();
 
     const run = async (rate: number): Promise<Step | null> => {
       const count = Math.min(session.remaining(), stepSize(rate));
@@ -214,6 +227,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
   try {
     const targets = await seedTargets(ctx, 'f2-', n);
     double = await connect(ctx, [a, b], targets, 'other');
+    await cleanCheckpoint(ctx);
     // The same warm-up the one instance had from its probe (cancelOrder closed loop on spare orders, as
     // long), split across the two, so both compare with their code optimised, not while V8 compiles it.
     let k = 0;
@@ -230,6 +244,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       ),
     );
     ctx.log(`two instances warmed up: cancelOrder closed loop, ${warm.map((w) => `${w.rps.toFixed(0)}`).join(' + ')} req/s`);
+    await double.introduce();
     // The rate the comparison is judged at and, when one instance met more, that rate too; with
     // --fanout-rates (diagnosis), every rate the one instance was driven at.
     for (const rate of atRate ? (sizes.fanoutRates ?? [atRate.asked, ...(alsoAt ? [alsoAt] : [])]) : []) {
@@ -354,9 +369,26 @@ function stepLine(s: Step, judged = true): string {
   return (
     `${s.changes} changes, achieved ${s.achievedRate.toFixed(0)}/s, p50 ${percentile(s.fromTxStart, 50).toFixed(1)} / p99 ${percentile(s.fromTxStart, 99).toFixed(1)} ms from transaction start, ` +
     `server CPU ${s.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')} of a core, ${s.serverCpuMsPerChange.toFixed(2)} ms per change` +
+    (s.checkpoints ? ' (a PostgreSQL checkpoint began during it)' : '') +
     (problems.length ? ` (PROBLEMS: ${problems.join('; ')})` : '') +
     (judged ? (meets(s) ? ': meets' : ': misses') : '')
   );
+}
+
+/**
+ * Starts a phase from a clean PostgreSQL checkpoint: the WAL the earlier scenarios wrote (a million
+ * seeded orders, the payment runs) would otherwise start one while the changes are driven, and its
+ * writes and syncs can hold commits up for a quarter of a second on this kind of disk, which then
+ * shows in the p99 of whichever phase it falls on. A phase writes far less WAL than starts one.
+ */
+async function cleanCheckpoint(ctx: BenchContext): Promise<void> {
+  await ctx.pool.query('checkpoint');
+}
+
+/** Checkpoints PostgreSQL has begun so far (timed and requested). */
+async function checkpointCount(ctx: BenchContext): Promise<number> {
+  const { rows } = await ctx.pool.query<{ n: string }>('select checkpoints_timed + checkpoints_req as n from pg_stat_bgwriter');
+  return Number(rows[0].n);
 }
 
 const cancelRequest = (t: Target) => ({ body: JSON.stringify({ query: CANCEL, variables: { orderId: t.orderId } }), headers: { authorization: `Bearer ${t.token}` } });
@@ -529,11 +561,13 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
     const step = async (rate: number, count: number): Promise<Step> => {
       const chosen = order.slice(used, used + count);
       used += chosen.length;
+      const checkpointsBefore = await checkpointCount(ctx);
       const cpuBefore = servers.map((s) => s.cpuMs());
       const driveStarted = nowMs();
       const driven = await drive(chosen, (t) => mutateAt.get(t.orderId)!, rate);
       const driveEnded = nowMs();
       const cpuUsed = servers.map((s, i) => s.cpuMs() - cpuBefore[i]);
+      const checkpoints = (await checkpointCount(ctx)) - checkpointsBefore;
       // Wait for the events still on their way (up to 3 s), then a moment for any duplicate to show.
       const answered = [...driven.times.entries()].filter(([, t]) => t.ok).map(([id]) => id);
       let seen = await collect();
@@ -578,6 +612,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
         serverCpuWhileDriving: cpuUsed.map((ms) => ms / (driveEnded - driveStarted)),
         serverCpuMsPerChange: cpuUsed.reduce((x, y) => x + y, 0) / (chosen.length || 1),
         windowUs: [Math.round(driveStarted * 1000), Math.round(driveEnded * 1000)],
+        checkpoints,
       };
     };
 
@@ -589,6 +624,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       subscribeFailures,
       firstSubscribeError,
       remaining: () => order.length - used,
+      introduce: () => Promise.all(servers.map((server) => introduce(server.url, order.filter((t) => mutateAt.get(t.orderId) === server).map((t) => `Bearer ${t.token}`)))).then(() => undefined),
       step,
       close,
     };

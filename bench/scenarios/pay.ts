@@ -3,7 +3,7 @@ import path from 'node:path';
 import { captureStatements } from '../capture-sql';
 import { carefulName, carefulTps } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
-import { inLanes } from '../lib/lanes';
+import { introduce } from '../lib/introduce';
 import { cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { pgbench, type PgbenchResult } from '../lib/pgbench';
 import type { ScenarioResult } from '../lib/report';
@@ -152,21 +152,6 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
     } satisfies ScenarioResult;
   });
   return [...vsCareful, ...vsOwnSql];
-}
-
-/**
- * One request per customer before the runs: every order is made through the API (createOrder) shortly
- * before it is paid, so the API already knows the paying customer's token and row. The bench makes its
- * orders by SQL instead; without this, the first request of each of the 2,000 customers in the measured
- * runs would also verify a token and write the customer row, which a real payment does not do.
- */
-async function introduce(url: string, auth: string[]): Promise<void> {
-  const body = JSON.stringify({ query: '{ wallet { balance { amount } } }' });
-  await inLanes(auth, 8, async (authorization) => {
-    const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body });
-    const text = await res.text();
-    if (!text.startsWith('{"data":{"wallet":')) throw new Error(`introducing the paying customers failed: ${text.slice(0, 200)}`);
-  });
 }
 
 /** What a statement does, for comparing the API's statements with the script's: verb and table. */

@@ -84,7 +84,7 @@ describe('with the default timeout', () => {
 
   test('an order records what it took, and a give-back after cancelling finds nothing left to give', async () => {
     const limited = await createPlan(s, { stock: 5 });
-    const coupon = await createCoupon(s, { maxUses: 5 });
+    const coupon = await createCoupon(s, { maxUses: 5, maxUsesPerUser: 5 });
     const customer = newCustomer();
     const tok = await token(customer);
     const o = (await createOrder(s, tok, { planId: limited.id, couponCode: coupon.code })).data!.createOrder;
@@ -106,7 +106,7 @@ describe('with the default timeout', () => {
 
   test('a paid order keeps its unit and coupon use but not its slot; they are given back once', async () => {
     const limited = await createPlan(s, { stock: 5 });
-    const coupon = await createCoupon(s, { maxUses: 5 });
+    const coupon = await createCoupon(s, { maxUses: 5, maxUsesPerUser: 5 });
     const customer = newCustomer();
     const tok = await token(customer);
     const o = (await createOrder(s, tok, { planId: limited.id, couponCode: coupon.code })).data!.createOrder;

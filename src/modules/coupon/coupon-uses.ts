@@ -4,8 +4,9 @@ import { couponKey, usedCountOf, type Coupon, type CouponKind } from './coupon.e
 /*
  * The uses a coupon's limits count, as steps another module's statement runs (a CTE each), so an order
  * takes or gives back its use in the statement that makes or ends it:
- * - `coupon_customer_use.used`, one customer's live uses, checked against `max_uses_per_user`; the row
- *   is the customer's own, so it never contends across customers;
+ * - `coupon_customer_use.used`, one customer's live uses, checked against `max_uses_per_user` (only
+ *   counted for a coupon that has that limit); the row is the customer's own, so it never contends
+ *   across customers;
  * - `coupon_use.used`, all live uses in up to 16 stripes per coupon, each checked against its share of
  *   `max_uses` (`quota`): an order takes its use from any stripe with room, one that no other
  *   transaction holds if there is one, so orders of a popular coupon do not queue on one row, and a
@@ -68,12 +69,17 @@ export function couponStill(facts: CouponFacts): Sql {
  * Takes one of `customerId`'s uses of the coupon when `condition` holds (which also orders this step
  * after the one it names): a guarded upsert that refuses to pass `maxUsesPerUser`. Returns a row when
  * taken, none at the customer's limit.
+ *
+ * Null for a coupon without a per-customer limit: no rule reads its customers' uses (a coupon's limits
+ * are fixed when it is created), so an order of it takes no step and writes no row for its customer;
+ * giving back finds none to give back.
  */
-export function takeCustomerUse(coupon: { id: string; maxUsesPerUser: number | null }, customerId: string, condition: Sql): Sql {
+export function takeCustomerUse(coupon: { id: string; maxUsesPerUser: number | null }, customerId: string, condition: Sql): Sql | null {
+  if (coupon.maxUsesPerUser === null) return null;
   return sql`insert into coupon_customer_use (coupon_id, customer_id, used)
              select ${coupon.id}::uuid, ${customerId}, 1 where ${condition}
              on conflict (coupon_id, customer_id) do update set used = coupon_customer_use.used + 1
-              where ${coupon.maxUsesPerUser}::int is null or coupon_customer_use.used < ${coupon.maxUsesPerUser}::int
+              where coupon_customer_use.used < ${coupon.maxUsesPerUser}::int
              returning used`;
 }
 

@@ -217,10 +217,10 @@ export class OrderPlacement {
    * Places the order in one statement, each step running only if the one before it passed, in the
    * order every path locks these rows: the order (its insert claims the idempotency key, waiting for a
    * racing request with the same key), one of the customer's unpaid slots, a unit of the plan's stock
-   * when it has one, the customer's use of the coupon, the payment timeout job (an outbox row, so the
-   * statement does not NOTIFY), and last one of the coupon's use stripes. With `recheck`, it first checks
-   * that the plan, upgrades and coupon are still as `placement` says and on sale to the customer (the
-   * first refusal when not). It ends by calling `order_refuse` with the first refusal, if any, which
+   * when it has one, the customer's use of the coupon when it limits uses per customer, the payment
+   * timeout job (an outbox row, so the statement does not NOTIFY), and last one of the coupon's use
+   * stripes. With `recheck`, it first checks that the plan, upgrades and coupon are still as
+   * `placement` says and on sale to the customer (the first refusal when not). It ends by calling `order_refuse` with the first refusal, if any, which
    * undoes everything it wrote. Returns the order as written.
    */
   private async place(em: EntityManager, after: AfterCommit, customerId: string, placement: Placement, key: string | null, recheck: boolean): Promise<OrderSnapshot> {
@@ -260,8 +260,9 @@ export class OrderPlacement {
       refuseUnless(steps.after(), Refusal.OUT_OF_STOCK);
       refuseUnless(sql`(select limited from stock)`, Refusal.PLAN_MADE_UNLIMITED);
     }
-    if (coupon) {
-      steps.add('customer_coupon_use', takeCustomerUse(coupon, customerId, steps.after()));
+    const customerUse = coupon && takeCustomerUse(coupon, customerId, steps.after());
+    if (customerUse) {
+      steps.add('customer_coupon_use', customerUse);
       refuseUnless(steps.after(), Refusal.PER_USER_LIMIT_REACHED);
     }
     steps.add(

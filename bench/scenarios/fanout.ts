@@ -86,8 +86,12 @@ const PROBE_CONNECTIONS = 16;
 const PROBE_SECONDS = 2;
 /** Handshakes in flight per client process while subscribers connect. */
 const CONNECT_LANES = 100;
-/** Client processes per server instance. */
-const CLIENT_PROCESSES_PER_SERVER = 2;
+/**
+ * Client processes holding the subscribers, however many instances serve them (each instance gets its
+ * share): the bench's own processes stay the same when one instance and two are compared, since they
+ * share the machine's two cores with the servers.
+ */
+const CLIENT_PROCESSES = 2;
 /** Seconds the subscribers sit connected with nothing changing, to measure what holding them costs (with --profile the profiler's own work counts too). */
 const IDLE_SECONDS = 5;
 /** Share of the subscribers connected before the memory baseline is taken. */
@@ -498,8 +502,9 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
   const groups = servers.map((s, i) => ({ server: s, targets: targets.slice(i * perServer, (i + 1) * perServer) }));
   const procs: Array<{ proc: ClientProcess; server: Server; subs: Target[] }> = [];
   for (const g of groups) {
-    const per = Math.ceil(g.targets.length / CLIENT_PROCESSES_PER_SERVER);
-    for (let i = 0; i < CLIENT_PROCESSES_PER_SERVER; i++) {
+    const processes = Math.max(1, Math.floor(CLIENT_PROCESSES / groups.length));
+    const per = Math.ceil(g.targets.length / processes);
+    for (let i = 0; i < processes; i++) {
       const child = startChild(`clients-${g.server.name}-${i}`, process.execPath, [...nodeFlags(`clients-${g.server.name}-${i}`), '--import', 'tsx', path.join(ROOT, 'bench', 'fanout', 'client-process.ts')], process.env, { ipc: true });
       procs.push({ proc: new ClientProcess(child), server: g.server, subs: g.targets.slice(i * per, (i + 1) * per) });
     }

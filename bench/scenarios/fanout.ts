@@ -501,8 +501,8 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
   const perServer = Math.ceil(targets.length / servers.length);
   const groups = servers.map((s, i) => ({ server: s, targets: targets.slice(i * perServer, (i + 1) * perServer) }));
   const procs: Array<{ proc: ClientProcess; server: Server; subs: Target[] }> = [];
+  const processes = Math.max(1, Math.floor(CLIENT_PROCESSES / groups.length));
   for (const g of groups) {
-    const processes = Math.max(1, Math.floor(CLIENT_PROCESSES / groups.length));
     const per = Math.ceil(g.targets.length / processes);
     for (let i = 0; i < processes; i++) {
       const child = startChild(`clients-${g.server.name}-${i}`, process.execPath, [...nodeFlags(`clients-${g.server.name}-${i}`), '--import', 'tsx', path.join(ROOT, 'bench', 'fanout', 'client-process.ts')], process.env, { ipc: true });

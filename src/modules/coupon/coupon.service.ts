@@ -42,8 +42,8 @@ export interface CouponVerdict {
  * live in the database: `coupon_use.used` (all live uses in stripes, each checked against its share of
  * `max_uses`) and `coupon_customer_use.used` (one customer's live uses, checked against
  * `max_uses_per_user`, counted only when the coupon has that limit), each moved by a single
- * conditional statement, never by reading then writing
- * (the steps in coupon-uses.ts, which an order runs inside its own statement).
+ * conditional statement, never by reading then writing (the steps in coupon-uses.ts, which an order
+ * runs inside its own statement).
  */
 export class CouponService {
   constructor(

@@ -220,8 +220,9 @@ export class OrderPlacement {
    * when it has one, the customer's use of the coupon when it limits uses per customer, the payment
    * timeout job (an outbox row, so the statement does not NOTIFY), and last one of the coupon's use
    * stripes. With `recheck`, it first checks that the plan, upgrades and coupon are still as
-   * `placement` says and on sale to the customer (the first refusal when not). It ends by calling `order_refuse` with the first refusal, if any, which
-   * undoes everything it wrote. Returns the order as written.
+   * `placement` says and on sale to the customer (the first refusal when not). It ends by calling
+   * `order_refuse` with the first refusal, if any, which undoes everything it wrote. Returns the order
+   * as written.
    */
   private async place(em: EntityManager, after: AfterCommit, customerId: string, placement: Placement, key: string | null, recheck: boolean): Promise<OrderSnapshot> {
     const { config } = this.deps;

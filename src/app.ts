@@ -8,6 +8,7 @@ import type { Config } from './config';
 import { createContext, type Context } from './context';
 import { entities } from './entities';
 import { CatalogueAnswers, catalogueResponseCache, serveCatalogueAnswers } from './http/catalogue-responses';
+import { CompiledExecution, compiledExecutionGateway } from './http/compiled-execution';
 import { formatError, httpErrorHandler } from './http/errors';
 import { graphiqlLandingPage } from './http/graphiql';
 import { callerKey, DocumentCache, isMutation, limitRules, limitsOf, limitsPlugin, MutationLimiter } from './http/limits';
@@ -105,8 +106,9 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
   const catalogueAnswers = new CatalogueAnswers(services.plans.maxAgeMs);
   const mutationLimiter = new MutationLimiter(config, (e) => log.warn({ err: e.message }, 'rate limiter store error'));
 
+  const execution = new CompiledExecution(schema);
   const apollo = new ApolloServer<Context>({
-    schema,
+    gateway: compiledExecutionGateway(schema, execution),
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     // Whatever Apollo itself reports goes to the JSON logs, never to the console.
@@ -156,6 +158,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     context: (p) => contextFor(p, randomUUID()),
     initTimeoutMs: config.wsInitTimeoutMs,
     maxSocketsPerCaller: config.wsMaxSocketsPerCaller,
+    execute: (run) => execution.execute(run),
     prepareOperation: async (caller, payload) => {
       const prepared = documents.prepare(payload.query, payload.variables, payload.operationName);
       if (prepared.errors) return prepared;

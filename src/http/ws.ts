@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import type { PromiseOrValue } from 'graphql/jsutils/PromiseOrValue';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
@@ -8,6 +9,7 @@ import { WebSocketServer } from 'ws';
 import type { Context } from '../context';
 import type { Principal, TokenVerifier } from '../infra/auth';
 import { INTERNAL_MESSAGE, RateLimitedError } from '../shared/errors';
+import type { OperationRun } from './compiled-execution';
 import { formatError, isExpected } from './errors';
 
 /** Custom close code for a socket without a token at its first operation or at the init timeout (4401 Unauthorized, as graphql-ws' own 4403). */
@@ -109,6 +111,8 @@ export function attachWebSocket(opts: {
     caller: { principal: Principal | null; ip: string | undefined },
     payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
   ) => Promise<{ document: DocumentNode; errors?: undefined } | { document?: undefined; errors: readonly GraphQLError[] }>;
+  /** Runs queries and mutations (graphql-js's `execute` without it); subscriptions always use graphql-js. */
+  execute?: (run: OperationRun) => PromiseOrValue<ExecutionResult>;
 }) {
   const initTimeoutMs = opts.initTimeoutMs ?? 10_000;
   const maxSockets = opts.maxSocketsPerCaller ?? 20;
@@ -191,6 +195,9 @@ export function attachWebSocket(opts: {
   const disposable = useServer<Params, Extra>(
     {
       schema: opts.schema,
+      execute: opts.execute
+        ? (args) => opts.execute!({ document: args.document, operationName: args.operationName, variables: args.variableValues, context: args.contextValue })
+        : undefined,
       connectionInitWaitTimeout: initTimeoutMs,
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RateLimitedError } from '../shared/errors';
 
 /** Options of one {@link RateLimiter}. */
@@ -15,27 +15,66 @@ export interface RateLimiterOptions {
 }
 
 /**
- * A fixed-window counter per caller (rate-limiter-flexible). With Redis every instance counts into
- * the same key, so the limit holds however the calls are spread. If Redis cannot answer, an
- * in-process limiter with the same limit stands in (the limit then holds per instance) rather than
- * failing every request.
+ * Points a caller's window may still have after a lease, divided by this, is the next lease: a lease
+ * never takes more than a sixteenth of what is left, so points leased by an instance and not spent
+ * there (the caller moved to another instance) are a small share of the window's allowance.
+ */
+const LEASE_SHARE = 16;
+/** The most points one lease takes. */
+const MAX_LEASE = 64;
+
+/**
+ * Takes `ARGV[1]` points of the window counter `KEYS[1]` at once, starting a window of `ARGV[2]` ms
+ * if none is running, and returns the count after it and the window's milliseconds left.
+ */
+const LEASE_SCRIPT = `
+local count = redis.call('incrby', KEYS[1], ARGV[1])
+local left = redis.call('pttl', KEYS[1])
+if left < 0 then
+  redis.call('pexpire', KEYS[1], ARGV[2])
+  left = tonumber(ARGV[2])
+end
+return {count, left}`;
+
+/** Points of one caller's window leased to this instance and not spent yet. */
+interface Lease {
+  left: number;
+  /** When the window ends (epoch ms): the lease ends with it. */
+  until: number;
+  /** What is left of the window's allowance after this lease, as Redis counted it; sizes the next lease. */
+  remaining: number;
+}
+
+/**
+ * A fixed-window counter per caller. Without Redis the window is counted in this process
+ * (rate-limiter-flexible). With Redis every instance counts into the same key, so the limit holds
+ * however the calls are spread, and an instance leases points from it rather than asking for each call:
+ * a lease is a sixteenth of what is left of the window (at most 64 points; one point at a time once
+ * fewer than 32 are left, so a small allowance is counted call by call), and the calls it covers are
+ * counted without a round trip. A caller is never allowed more than the allowance; points an instance
+ * leased but the caller spent elsewhere are lost with the window, so a caller moving between instances
+ * may be refused a little early (by at most a sixteenth of the allowance per instance it left). If Redis cannot answer, an in-process limiter with the same limit stands in (the limit
+ * then holds per instance) rather than failing every request.
  */
 export class RateLimiter {
-  private readonly limiter: RateLimiterAbstract;
-  private readonly redis: Redis | null;
+  private readonly memory: RateLimiterAbstract;
+  private readonly redis: (Redis & { leasePoints(key: string, points: number, windowMs: number): Promise<[number, number]> }) | null;
+  private readonly leases = new Map<string, Lease>();
+  /** When ended leases may next be swept (epoch ms). */
+  private nextSweep = 0;
 
   constructor(readonly opts: RateLimiterOptions) {
-    const base = { keyPrefix: opts.keyPrefix, points: opts.points, duration: opts.windowSeconds };
+    this.memory = new RateLimiterMemory({ keyPrefix: opts.keyPrefix, points: opts.points, duration: opts.windowSeconds });
     if (opts.redisUrl) {
       // The offline queue stays on so the first calls after start wait for the connection instead of
       // falling back to the per-instance counter; one retry keeps a Redis outage from stalling calls.
       // Calls counted in the same tick leave in one write (auto-pipelining) instead of one each.
-      this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true, retryStrategy: (n) => Math.min(n * 200, 2_000) });
-      this.redis.on('error', (e) => opts.onError?.(e));
-      this.limiter = new RateLimiterRedis({ ...base, storeClient: this.redis, insuranceLimiter: new RateLimiterMemory(base) });
+      const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true, retryStrategy: (n) => Math.min(n * 200, 2_000) });
+      redis.on('error', (e) => opts.onError?.(e));
+      redis.defineCommand('leasePoints', { numberOfKeys: 1, lua: LEASE_SCRIPT });
+      this.redis = redis as NonNullable<RateLimiter['redis']>;
     } else {
       this.redis = null;
-      this.limiter = new RateLimiterMemory(base);
     }
   }
 
@@ -44,18 +83,60 @@ export class RateLimiter {
    * `retryAfterSeconds` in its extensions, once the window's allowance is spent.
    */
   async consume(key: string): Promise<void> {
-    try {
-      await this.limiter.consume(key, 1);
-    } catch (e) {
-      if (e instanceof RateLimiterRes) {
-        throw new RateLimitedError(`Too many requests: at most ${this.opts.points} per ${this.opts.windowSeconds} s; try again later`, {
-          limit: this.opts.points,
-          window: this.opts.windowSeconds,
-          retryAfterSeconds: Math.max(1, Math.ceil(e.msBeforeNext / 1000)),
-        });
+    if (!this.redis) return this.consumeInMemory(key);
+    const now = Date.now();
+    const lease = this.leases.get(key);
+    if (lease && lease.until > now) {
+      if (lease.left > 0) {
+        lease.left--;
+        return;
       }
+      // Spent, and nothing was left to lease: refused until the window ends, without asking again.
+      if (lease.remaining <= 0) throw this.refusal(lease.until - now);
+    }
+    // What is left of a window not seen yet is at most the whole allowance; Redis grants no more than is left.
+    const left = lease && lease.until > now ? lease.remaining : this.opts.points;
+    const size = Math.min(MAX_LEASE, Math.max(1, Math.floor(left / LEASE_SHARE)));
+    let count: number;
+    let windowLeftMs: number;
+    try {
+      [count, windowLeftMs] = await this.redis.leasePoints(`${this.opts.keyPrefix}:${key}`, size, this.opts.windowSeconds * 1000);
+    } catch (e) {
+      this.opts.onError?.(e as Error);
+      return this.consumeInMemory(key);
+    }
+    const granted = Math.max(0, Math.min(size, this.opts.points - (count - size)));
+    const until = Date.now() + windowLeftMs;
+    // Calls that raced for a lease each got one: what the others left unspent is kept, not replaced.
+    const current = this.leases.get(key);
+    const carried = current && current.until > now ? current.left : 0;
+    this.leases.set(key, { left: carried + Math.max(0, granted - 1), until, remaining: this.opts.points - count });
+    this.forgetEnded(now);
+    if (granted === 0) throw this.refusal(windowLeftMs);
+  }
+
+  private async consumeInMemory(key: string): Promise<void> {
+    try {
+      await this.memory.consume(key, 1);
+    } catch (e) {
+      if (e instanceof RateLimiterRes) throw this.refusal(e.msBeforeNext);
       throw e;
     }
+  }
+
+  private refusal(msBeforeNext: number): RateLimitedError {
+    return new RateLimitedError(`Too many requests: at most ${this.opts.points} per ${this.opts.windowSeconds} s; try again later`, {
+      limit: this.opts.points,
+      window: this.opts.windowSeconds,
+      retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)),
+    });
+  }
+
+  /** Drops ended leases now and then, so callers seen once do not stay in memory. */
+  private forgetEnded(now: number): void {
+    if (this.leases.size < 10_000 || now < this.nextSweep) return;
+    this.nextSweep = now + 1_000;
+    for (const [key, lease] of this.leases) if (lease.until <= now) this.leases.delete(key);
   }
 
   /** Closes the Redis connection, if any. */

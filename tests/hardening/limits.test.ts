@@ -327,6 +327,32 @@ describe('with Redis the mutation allowance holds across instances', () => {
       await a.stop();
     }
   });
+
+  run('a larger allowance, spent on one instance then racing on two: exactly the allowance on one, never more than it on two', async () => {
+    const env = { REDIS_URL: redisUrl!, MUTATION_RATE_LIMIT: '100', RATE_LIMIT_WINDOW_SECONDS: '60' };
+    const a = await startTestServer(env);
+    const b = await startTestServer(env, { databaseUrl: a.databaseUrl });
+    try {
+      const m = `mutation { createPlan(input: { name: "x", price: 1 }) { id } }`;
+      const one = await token(`cust-${randomUUID()}`);
+      const alone: Array<string | undefined> = [];
+      for (let i = 0; i < 101; i++) alone.push(codeOf(await a.gql(m, {}, one)));
+      expect(alone).toEqual([...Array<string>(100).fill('FORBIDDEN'), 'RATE_LIMITED']);
+      // The allowance spent, the other instance refuses too.
+      expect(codeOf(await b.gql(m, {}, one))).toBe('RATE_LIMITED');
+
+      const two = await token(`cust-${randomUUID()}`);
+      const raced = await Promise.all(Array.from({ length: 160 }, (_, i) => (i % 2 ? a : b).gql(m, {}, two).then(codeOf)));
+      const served = raced.filter((c) => c === 'FORBIDDEN').length;
+      expect(raced.filter((c) => c !== 'FORBIDDEN' && c !== 'RATE_LIMITED')).toEqual([]);
+      expect(served).toBeLessThanOrEqual(100);
+      // Points one instance leased and the caller spent on the other are lost with the window: a few at most.
+      expect(served).toBeGreaterThanOrEqual(90);
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
+  });
 });
 
 describe('GRAPHQL_INTROSPECTION=false', () => {

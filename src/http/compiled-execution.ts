@@ -21,6 +21,12 @@ export interface OperationRun {
  * Answers that compiled code cannot give exactly as graphql-js would are left to graphql-js:
  * refused variables (Apollo turns graphql-js's wording of them into `BAD_USER_INPUT` with status
  * 400) and documents graphql-jit does not compile.
+ *
+ * Two differences from graphql-js decide what stays with it:
+ * - A field without a resolver reads its parent's property and never calls it: objects handed to the
+ *   schema carry values (or the field has a resolver), not methods.
+ * - graphql-jit hands a subscription field's `subscribe` the operation's variables instead of the
+ *   field's arguments, so subscriptions stay with graphql-js (graphql-ws's own `subscribe`).
  */
 export class CompiledExecution {
   private readonly compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();

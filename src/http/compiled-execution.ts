@@ -3,6 +3,9 @@ import { execute, type DocumentNode, type ExecutionResult, type GraphQLSchema } 
 import type { PromiseOrValue } from 'graphql/jsutils/PromiseOrValue';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
+/** Marks a document run once and not compiled yet. */
+const SEEN = Symbol('seen once');
+
 /** What an operation is executed with; the same for HTTP and WebSocket. */
 export interface OperationRun {
   document: DocumentNode;
@@ -17,7 +20,9 @@ export interface OperationRun {
  * hundred field resolutions, and the walk cost more CPU than the database did.
  *
  * Compiled code is kept per parsed document: Apollo and the WebSocket server each keep parsed
- * documents in a bounded cache, so a document that drops out of theirs drops out of this one.
+ * documents in a bounded cache, so a document that drops out of theirs drops out of this one. A
+ * document is compiled when it runs a second time: compiling costs more than running once, so a
+ * document sent once (a one-off, or a stream of distinct documents meant to burn CPU) never pays it.
  * Answers that compiled code cannot give exactly as graphql-js would are left to graphql-js:
  * refused variables (Apollo turns graphql-js's wording of them into `BAD_USER_INPUT` with status
  * 400) and documents graphql-jit does not compile.
@@ -29,7 +34,8 @@ export interface OperationRun {
  *   field's arguments, so subscriptions stay with graphql-js (graphql-ws's own `subscribe`).
  */
 export class CompiledExecution {
-  private readonly compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+  /** Per document and operation name: its compiled code, `null` if it does not compile, `SEEN` after one run. */
+  private readonly compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null | typeof SEEN>>();
 
   constructor(private readonly schema: GraphQLSchema) {}
 
@@ -59,16 +65,20 @@ export class CompiledExecution {
     });
   }
 
+  /** The compiled code to run `document` with, or null to interpret it this time. */
   private compile(document: DocumentNode, operationName: string | undefined): CompiledQuery | null {
     let byName = this.compiled.get(document);
-    if (!byName) this.compiled.set(document, (byName = new Map<string, CompiledQuery | null>()));
+    if (!byName) this.compiled.set(document, (byName = new Map<string, CompiledQuery | null | typeof SEEN>()));
     const key = operationName ?? '';
-    let compiled = byName.get(key);
-    if (compiled === undefined) {
-      const made = compileQuery(this.schema, document, operationName, { disablingCapturingStackErrors: true });
-      compiled = isCompiledQuery(made) ? made : null;
-      byName.set(key, compiled);
+    const known = byName.get(key);
+    if (known === undefined) {
+      byName.set(key, SEEN);
+      return null;
     }
+    if (known !== SEEN) return known;
+    const made = compileQuery(this.schema, document, operationName, { disablingCapturingStackErrors: true });
+    const compiled = isCompiledQuery(made) ? made : null;
+    byName.set(key, compiled);
     return compiled;
   }
 }

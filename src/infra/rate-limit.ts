@@ -53,8 +53,9 @@ interface Lease {
  * fewer than 32 are left, so a small allowance is counted call by call), and the calls it covers are
  * counted without a round trip. A caller is never allowed more than the allowance; points an instance
  * leased but the caller spent elsewhere are lost with the window, so a caller moving between instances
- * may be refused a little early (by at most a sixteenth of the allowance per instance it left). If Redis cannot answer, an in-process limiter with the same limit stands in (the limit
- * then holds per instance) rather than failing every request.
+ * may be refused a little early (by at most a sixteenth of the allowance per instance it left). If
+ * Redis cannot answer, an in-process limiter with the same limit stands in (the limit then holds per
+ * instance) rather than failing every request.
  */
 export class RateLimiter {
   private readonly memory: RateLimiterAbstract;

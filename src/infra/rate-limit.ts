@@ -86,8 +86,8 @@ export class RateLimiter {
   async consume(key: string): Promise<void> {
     if (!this.redis) return this.consumeInMemory(key);
     const now = Date.now();
-    const lease = this.leases.get(key);
-    if (lease && lease.until > now) {
+    const lease = this.liveLease(key, now);
+    if (lease) {
       if (lease.left > 0) {
         lease.left--;
         return;
@@ -96,7 +96,7 @@ export class RateLimiter {
       if (lease.remaining <= 0) throw this.refusal(lease.until - now);
     }
     // What is left of a window not seen yet is at most the whole allowance; Redis grants no more than is left.
-    const left = lease && lease.until > now ? lease.remaining : this.opts.points;
+    const left = lease ? lease.remaining : this.opts.points;
     const size = Math.min(MAX_LEASE, Math.max(1, Math.floor(left / LEASE_SHARE)));
     let count: number;
     let windowLeftMs: number;
@@ -109,11 +109,16 @@ export class RateLimiter {
     const granted = Math.max(0, Math.min(size, this.opts.points - (count - size)));
     const until = Date.now() + windowLeftMs;
     // Calls that raced for a lease each got one: what the others left unspent is kept, not replaced.
-    const current = this.leases.get(key);
-    const carried = current && current.until > now ? current.left : 0;
+    const carried = this.liveLease(key, now)?.left ?? 0;
     this.leases.set(key, { left: carried + Math.max(0, granted - 1), until, remaining: this.opts.points - count });
     this.forgetEnded(now);
     if (granted === 0) throw this.refusal(windowLeftMs);
+  }
+
+  /** `key`'s lease if its window had not ended at `now`. */
+  private liveLease(key: string, now: number): Lease | undefined {
+    const lease = this.leases.get(key);
+    return lease && lease.until > now ? lease : undefined;
   }
 
   private async consumeInMemory(key: string): Promise<void> {

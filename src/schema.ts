@@ -9,6 +9,7 @@ import * as order from './modules/order';
 import * as payment from './modules/payment';
 import * as plan from './modules/plan';
 import * as wallet from './modules/wallet';
+import { validateArgument } from './shared/argument-validation';
 import { DateTimeScalar } from './shared/date-time';
 
 /** Every resolver class of the API, module by module. */
@@ -34,12 +35,12 @@ const unusedPubSub: PubSub = {
   }) as never,
 };
 
-/** Builds the executable schema from the resolvers, validating arguments with class-validator. */
+/** Builds the executable schema from the resolvers, validating arguments with class-validator ({@link validateArgument}). */
 export async function createSchema(emitTo?: string): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
-    validate: { forbidUnknownValues: false, stopAtFirstError: true },
+    validateFn: validateArgument,
     pubSub: unusedPubSub,
     emitSchemaFile: emitTo ? { path: emitTo, sortedSchema: false } : false,
     disableInferringDefaultValues: true,

@@ -1,4 +1,5 @@
 import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { skipValidation } from '../../shared/argument-validation';
 import type { CallerContext } from '../../shared/caller';
 import { UnauthenticatedError } from '../../shared/errors';
 import type { OrderLiveService } from './order-live.service';
@@ -28,7 +29,7 @@ export class OrderSubscriptionResolver {
       return ctx.services.live.watchOrder(() => ctx.fork(), callerOf(ctx), String((args as { orderId: string }).orderId));
     },
   })
-  orderUpdated(@Root() order: OrderSnapshot, @Arg('orderId', () => ID, { validate: false }) _orderId: string): OrderSnapshot {
+  orderUpdated(@Root() order: OrderSnapshot, @Arg('orderId', () => ID, { validateFn: skipValidation }) _orderId: string): OrderSnapshot {
     return order;
   }
 

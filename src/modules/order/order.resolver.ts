@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { skipValidation } from '../../shared/argument-validation';
 import { Role, type CallerContext } from '../../shared/caller';
 import { CancelOrderArgs, CreateOrderInput, MyOrdersArgs, OrderArgs } from './order.inputs';
 import type { OrderActor, OrderCreator, OrderPage, OrderService } from './order.service';
@@ -48,7 +49,7 @@ export class OrderResolver {
    * BAD_USER_INPUT naming the argument), so class-validator is not run on them for every page read.
    */
   @Query(() => OrderConnection)
-  async myOrders(@Args(() => MyOrdersArgs, { validate: false }) args: MyOrdersArgs, @Ctx() ctx: Context): Promise<OrderPage> {
+  async myOrders(@Args(() => MyOrdersArgs, { validateFn: skipValidation }) args: MyOrdersArgs, @Ctx() ctx: Context): Promise<OrderPage> {
     return ctx.services.orders.list(ctx.em, await actor(ctx), args);
   }
 

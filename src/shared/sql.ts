@@ -1,5 +1,6 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { createHash } from 'node:crypto';
+import type { Client as PgClient, QueryResultRow } from 'pg';
 
 /**
  * A piece of SQL with its values kept apart (`?` placeholders, sent as bind parameters), so modules can
@@ -81,9 +82,54 @@ export const connectionOf = (em: EntityManager): Knex => em.getTransactionContex
  * and returns its rows.
  */
 export async function runOn<T>(knex: Knex, text: string, bindings: readonly unknown[], name?: string): Promise<T[]> {
-  const raw = knex.raw<{ rows: T[] }>(text, bindings as Knex.RawBinding[]);
-  return (await (name === undefined ? raw : raw.options({ name }))).rows;
+  const positional = knex.isTransaction ? null : positionalText(text, bindings);
+  if (positional === null) {
+    const raw = knex.raw<{ rows: T[] }>(text, bindings as Knex.RawBinding[]);
+    return (await (name === undefined ? raw : raw.options({ name }))).rows;
+  }
+  // Outside a transaction a statement needs nothing of the query builder: it goes straight to a pooled
+  // connection of the same pool. knex's raw path (compiling the text, its runner, events, response
+  // processing) cost a payment's API process about as much CPU as node-postgres itself.
+  const pool = knex.client as PoolOf<PgClient>;
+  const connection = await pool.acquireConnection();
+  try {
+    return (await connection.query<T & QueryResultRow>(name === undefined ? { text: positional, values: bindings as unknown[] } : { text: positional, values: bindings as unknown[], name })).rows;
+  } finally {
+    void pool.releaseConnection(connection);
+  }
 }
+
+/** The connection pool behind a knex instance, as knex's own runner takes and gives back connections. */
+interface PoolOf<C> {
+  acquireConnection(): Promise<C>;
+  releaseConnection(connection: C): Promise<void>;
+}
+
+/** Texts with their `?` placeholders numbered (`$1`, `$2`...), by text: programs have few distinct texts. */
+const positionalTexts = new Map<string, string>();
+const MAX_POSITIONAL = 1_000;
+
+/**
+ * `text` as PostgreSQL takes it, each `?` numbered and each escaped `\\?` a plain `?`, exactly as knex
+ * turns a raw statement into what it sends; null where only knex can say what to send or what is wrong
+ * (`??` identifiers, a value count that does not match, undefined values, query-builder values).
+ */
+function positionalText(text: string, bindings: readonly unknown[]): string | null {
+  if (bindings.length === 0) return text.includes('?') ? null : text;
+  if (!bindings.every(isPlainValue)) return null;
+  let positional = positionalTexts.get(text);
+  if (positional === undefined) {
+    if (text.includes('??')) return null;
+    let count = 0;
+    positional = text.replace(/(\\*)(\?)/g, (_match, escapes: string) => (escapes.length % 2 ? '?' : `$${++count}`));
+    if (count !== bindings.length) return null;
+    if (positionalTexts.size < MAX_POSITIONAL) positionalTexts.set(text, positional);
+  }
+  return positional;
+}
+
+const isPlainValue = (v: unknown): boolean =>
+  v !== undefined && typeof v !== 'function' && !(typeof v === 'object' && v !== null && typeof (v as { toSQL?: unknown }).toSQL === 'function');
 
 /**
  * Runs `statement` on `em`'s connection, inside its transaction when it has one, with the values as

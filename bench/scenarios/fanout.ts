@@ -409,7 +409,7 @@ async function seedTargets(ctx: BenchContext, prefix: string, count: number): Pr
   return rows.map((r, i) => ({ orderId: r.id, token: toks[i] }));
 }
 
-/** The in-process hop: `n` feeds on a memory bus, `rate` publishes per second to distinct keys. */
+/** The in-process hop: `n` feeds on a memory bus (one customer key each, as one order per customer), `rate` publishes per second to distinct keys. */
 async function memoryHop(n: number, rate: number, seconds: number): Promise<{ p50: number; p99: number; count: number }> {
   const bus = memoryBus<OrderTopics>();
   const published = new Map<string, number>();
@@ -418,7 +418,7 @@ async function memoryHop(n: number, rate: number, seconds: number): Promise<{ p5
   for (let i = 0; i < n; i++) {
     const key = `hop-${i}`;
     const feed = new OrderFeed();
-    feed.onClose(await bus.listen(Topic.ORDER_UPDATED, key, (s) => feed.offer(s)));
+    feed.onClose(await bus.listen(Topic.CUSTOMER_ORDERS_UPDATED, key, (s) => feed.offer(s)));
     feeds.push(feed);
     void (async () => {
       for await (const s of feed) latencies.push(nowMs() - published.get(s.id)!);
@@ -431,7 +431,7 @@ async function memoryHop(n: number, rate: number, seconds: number): Promise<{ p5
     for (; i < due; i++) {
       const key = `hop-${i}`;
       published.set(key, nowMs());
-      await bus.publish(Topic.ORDER_UPDATED, key, hopSnapshot(key));
+      await bus.publish(Topic.CUSTOMER_ORDERS_UPDATED, key, hopSnapshot(key));
     }
     await new Promise((r) => setTimeout(r, 1));
   }

@@ -3,11 +3,13 @@ import { PubSub as MemoryPubSub } from 'graphql-subscriptions';
 import Redis, { type RedisOptions } from 'ioredis';
 import { EventEmitter } from 'node:events';
 
-/** Subscription topics. Each is keyed (by order id, by customer id) into one channel per key. */
+/** Subscription topics. Each is keyed (by customer id, say) into one channel per key. */
 export enum Topic {
-  /** Every committed change of one order; key: the order id. */
-  ORDER_UPDATED = 'ORDER_UPDATED',
-  /** Every committed change of any order of one customer; key: the customer id. */
+  /**
+   * Every committed change of any order of one customer; key: the customer id. A watcher of one order
+   * listens to its customer's key and keeps that order's changes: a change is published once, not once
+   * per topic that could want it.
+   */
   CUSTOMER_ORDERS_UPDATED = 'CUSTOMER_ORDERS_UPDATED',
   /**
    * What the catalogue shows changed: a plan or its stock (every instance drops its catalogue copy), or
@@ -157,8 +159,8 @@ export function redisBus<P extends TopicPayloads = Record<Topic, unknown>>(url: 
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
   };
-  // Publishes issued in the same tick (a change goes to its order's and its customer's channel; busy
-  // instances publish many changes at once) leave in one write instead of one each.
+  // Publishes issued in the same tick (busy instances publish many changes at once) leave in one write
+  // instead of one each.
   const publisher = new Redis(url, { ...options, enableAutoPipelining: true, connectionName: 'commerce-pub' });
   // The subscriber queues its SUBSCRIBE commands while reconnecting, so subscriptions are restored.
   const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'commerce-sub' });

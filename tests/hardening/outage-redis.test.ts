@@ -51,7 +51,7 @@ test('Redis stops and comes back: mutations commit, /readyz says 503 meanwhile, 
   const { client } = wsClient(s, p.customer);
   const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
   await sub.count(1);
-  await waitSubscribers(redis, Topic.ORDER_UPDATED, orderId, 1);
+  await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
   expect(await readyz(s)).toMatchObject({ status: 200, body: { checks: { database: 'ok', redis: 'ok' } } });
 
   await stopRedis(redisProc!);
@@ -68,7 +68,7 @@ test('Redis stops and comes back: mutations commit, /readyz says 503 meanwhile, 
   // The subscriber catches up with the change it missed (the state is re-read on reconnection)...
   await until('the missed version', () => sub.events.find((e) => e.version === 2), 10_000);
   // ...and later changes flow through Redis again.
-  await waitSubscribers(redis, Topic.ORDER_UPDATED, orderId, 1);
+  await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
   ok(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider));
   await sub.count(3);
   expect(sub.events.map((e) => [e.version, e.status, e.delivery?.status ?? null])).toEqual([

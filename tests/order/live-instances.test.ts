@@ -29,7 +29,7 @@ describeRedis('two instances on one database and Redis', () => {
     const { client } = wsClient(a, p.customer);
     const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
     await sub.count(1);
-    await waitSubscribers(redis, Topic.ORDER_UPDATED, orderId, 1);
+    await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
 
     ok(await payWithWallet(b, orderId, p.customer));
     ok(await setDeliveryStatus(b, orderId, 'IN_PROGRESS', p.provider));
@@ -50,7 +50,7 @@ describeRedis('two instances on one database and Redis', () => {
     const clients = Array.from({ length: 10 }, (_, i) => wsClient(i % 2 ? b : a, p.customer).client);
     const subs: Sub[] = clients.flatMap((c) => Array.from({ length: 10 }, () => subscribe(c, ORDER_UPDATED, { id: orderId })));
     await Promise.all(subs.map((x) => x.count(1)));
-    await waitSubscribers(redis, Topic.ORDER_UPDATED, orderId, 2);
+    await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 2);
 
     // Paid on b; delivered by whichever instance's worker takes the job.
     ok(await payWithWallet(b, orderId, p.customer));
@@ -60,7 +60,7 @@ describeRedis('two instances on one database and Redis', () => {
     const laterId = await createOrder(a, p, planId);
     const later = clients.map((c) => subscribe(c, ORDER_UPDATED, { id: laterId }));
     await Promise.all(later.map((x) => x.count(1)));
-    await waitSubscribers(redis, Topic.ORDER_UPDATED, laterId, 2);
+    await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 2);
     ok(await cancelOrder(b, laterId, p.customer));
     await Promise.all(later.map((x) => x.count(2)));
     await Promise.all(clients.map(async (c) => c.dispose()));

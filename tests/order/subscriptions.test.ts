@@ -43,7 +43,7 @@ test('a failed mutation publishes nothing: the subscriber sees the snapshot, the
   const { client } = wsClient(s, p.other);
   const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
   await sub.count(1);
-  if (redisUrl) await waitSubscribers(redis, Topic.ORDER_UPDATED, orderId, 1);
+  if (redisUrl) await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.other, 1);
 
   // The wallet is empty: the payment rolls back, and so does its event.
   expect(codeOf(await payWithWallet(s, orderId, p.other))).toBe('INSUFFICIENT_BALANCE');
@@ -167,14 +167,14 @@ describeRedis('with Redis', () => {
     }
     // And some completed before their snapshot was even read.
     for (let i = 0; i < 10; i++) subscribe(client, ORDER_UPDATED, { id: orderId }).dispose();
-    await until('no subscriber left', async () => (await numsub(redis, Topic.ORDER_UPDATED, orderId)) === 0, 5_000);
+    await until('no subscriber left', async () => (await numsub(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer)) === 0, 5_000);
     // A socket that goes away takes its subscriptions with it.
     const gone = wsClient(s, p.customer);
     const subs = Array.from({ length: 5 }, () => subscribe(gone.client, ORDER_UPDATED, { id: orderId }));
     await Promise.all(subs.map((x) => x.count(1)));
-    expect(await numsub(redis, Topic.ORDER_UPDATED, orderId)).toBe(1);
+    expect(await numsub(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer)).toBe(1);
     await gone.client.dispose();
-    await until('no subscriber left after disconnect', async () => (await numsub(redis, Topic.ORDER_UPDATED, orderId)) === 0, 5_000);
+    await until('no subscriber left after disconnect', async () => (await numsub(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer)) === 0, 5_000);
     await client.dispose();
   });
 });

@@ -107,7 +107,7 @@ export class OrderLiveService {
 
   /**
    * `orderUpdated`: checks the caller may watch the order (NOT_FOUND / FORBIDDEN otherwise, before
-   * anything is sent), subscribes to its topic, and only then reads the current state, which goes
+   * anything is sent), listens to its customer's orders, and only then reads the current state, which goes
    * out first; every later committed change follows in version order. When the bus comes back from
    * an outage the state is read again, so an event lost meanwhile never leaves the subscriber behind.
    */
@@ -122,7 +122,11 @@ export class OrderLiveService {
       if (now) feed.offer(now);
     };
     try {
-      feed.onClose(await this.bus.listen(Topic.ORDER_UPDATED, orderId, (s) => feed.offer(s)));
+      // Changes are published to the customer's key (an order never changes customer); this feed keeps its order's.
+      const ofThisOrder = (s: OrderSnapshot) => {
+        if (s.id === orderId) feed.offer(s);
+      };
+      feed.onClose(await this.bus.listen(Topic.CUSTOMER_ORDERS_UPDATED, found.customerId, ofThisOrder));
       feed.onClose(this.bus.onReconnect(() => void reread().catch(() => undefined)));
       await reread();
     } catch (e) {

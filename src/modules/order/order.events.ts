@@ -2,13 +2,15 @@ import { Topic, type EventBus } from '../../infra/pubsub';
 import type { AfterCommit } from '../../shared/unit-of-work';
 import type { OrderSnapshot } from './order.snapshot';
 
-/** What the order topics carry: the order as committed, to the order's own key and to its customer's. */
+/** What the order topic carries: the order as committed, to its customer's key. */
 export interface OrderTopics {
-  [Topic.ORDER_UPDATED]: OrderSnapshot;
   [Topic.CUSTOMER_ORDERS_UPDATED]: OrderSnapshot;
 }
 
-/** Publishes committed order changes: to the order's topic and to its customer's. */
+/**
+ * Publishes committed order changes, once each, to the order's customer's key: the customer's own feed
+ * and every watcher of one of their orders (who keeps that order's changes) listen there.
+ */
 export class OrderEvents {
   constructor(private readonly bus: EventBus<OrderTopics>) {}
 
@@ -22,10 +24,7 @@ export class OrderEvents {
     after.add(() => void this.publish(snapshot));
   }
 
-  async publish(snapshot: OrderSnapshot): Promise<void> {
-    await Promise.all([
-      this.bus.publish(Topic.ORDER_UPDATED, snapshot.id, snapshot),
-      this.bus.publish(Topic.CUSTOMER_ORDERS_UPDATED, snapshot.customerId, snapshot),
-    ]);
+  publish(snapshot: OrderSnapshot): Promise<void> {
+    return this.bus.publish(Topic.CUSTOMER_ORDERS_UPDATED, snapshot.customerId, snapshot);
   }
 }

@@ -3,7 +3,7 @@ import { PubSub as MemoryPubSub } from 'graphql-subscriptions';
 import Redis, { type RedisOptions } from 'ioredis';
 import { EventEmitter } from 'node:events';
 
-/** Subscription topics. Each is keyed (by customer id, say) into one channel per key. */
+/** Subscription topics. Each is keyed (a customer id; the catalogue its one key) into one channel per key. */
 export enum Topic {
   /**
    * Every committed change of any order of one customer; key: the customer id. A watcher of one order

@@ -107,8 +107,8 @@ export class OrderLiveService {
 
   /**
    * `orderUpdated`: checks the caller may watch the order (NOT_FOUND / FORBIDDEN otherwise, before
-   * anything is sent), listens to its customer's orders, and only then reads the current state, which goes
-   * out first; every later committed change follows in version order. When the bus comes back from
+   * anything is sent), listens to its customer's order changes, and only then reads the current state,
+   * which goes out first; every later committed change follows in version order. When the bus comes back from
    * an outage the state is read again, so an event lost meanwhile never leaves the subscriber behind.
    */
   async watchOrder(em: () => EntityManager, caller: Principal, orderId: string): Promise<OrderFeed> {

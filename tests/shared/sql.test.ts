@@ -1,0 +1,56 @@
+import { Client } from 'pg';
+import { runOn, sql } from '../../src/shared/sql';
+import { startTestServer, type TestServer } from '../support/server';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer();
+});
+afterAll(() => s.stop());
+
+/** What node-postgres was sent while `fn` ran, by statement text. */
+async function sent(fn: () => Promise<unknown>): Promise<string[]> {
+  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  const texts: string[] = [];
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const q = args[0] as string | { text?: string } | undefined;
+    texts.push(typeof q === 'string' ? q : (q?.text ?? ''));
+    return original.apply(this, args);
+  };
+  try {
+    await fn();
+  } finally {
+    proto.query = original;
+  }
+  return texts;
+}
+
+test('a statement outside a transaction answers as it did through knex: values bound, escaped ? kept, named or not', async () => {
+  const knex = s.app.orm.em.getConnection().getKnex();
+  const statement = sql`select ${2}::int + ${3}::int as sum, '{"a":1}'::jsonb \\? ${'a'} as has_a, ${"it's ?"}::text as text`;
+  const expected = [{ sum: 5, has_a: true, text: "it's ?" }];
+  const texts = await sent(async () => {
+    expect(await runOn(knex, statement.text, statement.bindings)).toEqual(expected);
+    expect(await runOn(knex, statement.text, statement.bindings, 'sql_test_named')).toEqual(expected);
+    expect(await runOn(knex, statement.text, statement.bindings, 'sql_test_named')).toEqual(expected);
+  });
+  expect(texts.filter((t) => t.includes('has_a'))).toEqual(Array(3).fill(`select $1::int + $2::int as sum, '{"a":1}'::jsonb ? $3 as has_a, $4::text as text`));
+
+  // Inside a transaction the same statement goes through knex, with the same answer.
+  await s.app.orm.em.fork().transactional(async (em) => {
+    const trx = em.getTransactionContext() as typeof knex;
+    expect(await runOn(trx, statement.text, statement.bindings)).toEqual(expected);
+  });
+});
+
+test('what only knex can judge still goes through knex: a wrong value count and undefined values are refused before anything is sent', async () => {
+  const knex = s.app.orm.em.getConnection().getKnex();
+  const texts = await sent(async () => {
+    await expect(runOn(knex, 'select ?::int as a, ?::int as b', [1])).rejects.toThrow(/bindings/i);
+    await expect(runOn(knex, 'select ?::int as a', [undefined])).rejects.toThrow(/undefined binding/i);
+  });
+  expect(texts.filter((t) => t.includes('as a'))).toEqual([]);
+  // A database error keeps its SQLSTATE, which the services map to the contract's codes.
+  await expect(runOn(knex, 'select 1 / ?::int', [0])).rejects.toMatchObject({ code: '22012' });
+});

@@ -3,6 +3,7 @@ import { customerPagesStatement, readCustomerPage, type CustomerPageAsk } from '
 import { pageOfRows } from '../../src/modules/order/order-page';
 import { decodeOrderCursor } from '../../src/modules/order/order.cursor';
 import { OrderStatus } from '../../src/modules/order/order.entity';
+import { watchSent } from '../support/driver';
 import { createPlan } from '../support/orders';
 import { startTestServer, token, type TestServer } from '../support/server';
 
@@ -76,15 +77,8 @@ test('the asks of one event-loop turn are read by one statement per shape; an as
   const [a, b] = await seed(`turn-${Date.now()}-`, 2, 12);
   const em = s.app.orm.em.fork();
   // Counted at node-postgres, below every library: each page statement sent is one query there.
-  const statements: string[] = [];
-  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const sent = proto.query;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    const q = args[0] as string | { text?: string } | undefined;
-    const text = typeof q === 'string' ? q : q?.text;
-    if (text?.includes('ask_customer')) statements.push(text);
-    return sent.apply(this, args);
-  };
+  const sent = watchSent((text) => text.includes('ask_customer'));
+  const statements = sent.texts;
   try {
     // As the API answers them (the rows also carry the number of their ask in the statement).
     const read = async (ask: Partial<CustomerPageAsk> & { customerId: string }) => pageOfRows(await readCustomerPage(em, { status: null, after: null, limit: 5, ...ask }), 100);
@@ -123,7 +117,7 @@ test('the asks of one event-loop turn are read by one statement per shape; an as
     const oddPages = await Promise.all([read({ customerId: odd[0] }), read({ customerId: odd[1] }), read({ customerId: a })]);
     expect(oddPages.map((p) => p.edges.map((e) => e.node.customerId))).toEqual([[odd[0]], [odd[1]], alone[0].edges.map(() => a)]);
   } finally {
-    proto.query = sent;
+    sent.stop();
   }
 });
 

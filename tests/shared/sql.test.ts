@@ -1,5 +1,5 @@
-import { Client } from 'pg';
 import { runOn, sql } from '../../src/shared/sql';
+import { watchSent } from '../support/driver';
 import { startTestServer, type TestServer } from '../support/server';
 
 let s: TestServer;
@@ -10,20 +10,13 @@ afterAll(() => s.stop());
 
 /** What node-postgres was sent while `fn` ran, by statement text. */
 async function sent(fn: () => Promise<unknown>): Promise<string[]> {
-  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  const texts: string[] = [];
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    const q = args[0] as string | { text?: string } | undefined;
-    texts.push(typeof q === 'string' ? q : (q?.text ?? ''));
-    return original.apply(this, args);
-  };
+  const watch = watchSent();
   try {
     await fn();
   } finally {
-    proto.query = original;
+    watch.stop();
   }
-  return texts;
+  return watch.texts;
 }
 
 test('a statement outside a transaction answers as it did through knex: values bound, escaped ? kept, named or not', async () => {

@@ -93,7 +93,8 @@ export async function runOn<T>(knex: Knex, text: string, bindings: readonly unkn
   const pool = knex.client as PoolOf<PgClient>;
   const connection = await pool.acquireConnection();
   try {
-    return (await connection.query<T & QueryResultRow>(name === undefined ? { text: positional, values: bindings as unknown[] } : { text: positional, values: bindings as unknown[], name })).rows;
+    // An unnamed statement (`name` undefined) is parsed afresh, as through knex.
+    return (await connection.query<T & QueryResultRow>({ text: positional, values: bindings as unknown[], name })).rows;
   } finally {
     void pool.releaseConnection(connection);
   }
@@ -105,8 +106,8 @@ interface PoolOf<C> {
   releaseConnection(connection: C): Promise<void>;
 }
 
-/** Texts with their `?` placeholders numbered (`$1`, `$2`...), by text: programs have few distinct texts. */
-const positionalTexts = new Map<string, string>();
+/** Texts with their `?` placeholders numbered (`$1`, `$2`...) and counted, by text: programs have few distinct texts. */
+const positionalTexts = new Map<string, { text: string; values: number } | null>();
 const MAX_POSITIONAL = 1_000;
 
 /**
@@ -117,15 +118,19 @@ const MAX_POSITIONAL = 1_000;
 function positionalText(text: string, bindings: readonly unknown[]): string | null {
   if (bindings.length === 0) return text.includes('?') ? null : text;
   if (!bindings.every(isPlainValue)) return null;
-  let positional = positionalTexts.get(text);
-  if (positional === undefined) {
-    if (text.includes('??')) return null;
-    let count = 0;
-    positional = text.replace(/(\\*)(\?)/g, (_match, escapes: string) => (escapes.length % 2 ? '?' : `$${++count}`));
-    if (count !== bindings.length) return null;
-    if (positionalTexts.size < MAX_POSITIONAL) positionalTexts.set(text, positional);
+  let numbered = positionalTexts.get(text);
+  if (numbered === undefined) {
+    numbered = numberPlaceholders(text);
+    if (positionalTexts.size < MAX_POSITIONAL) positionalTexts.set(text, numbered);
   }
-  return positional;
+  return numbered !== null && numbered.values === bindings.length ? numbered.text : null;
+}
+
+function numberPlaceholders(text: string): { text: string; values: number } | null {
+  if (text.includes('??')) return null;
+  let values = 0;
+  const numbered = text.replace(/(\\*)(\?)/g, (_match, escapes: string) => (escapes.length % 2 ? '?' : `$${++values}`));
+  return { text: numbered, values };
 }
 
 const isPlainValue = (v: unknown): boolean =>

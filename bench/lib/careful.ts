@@ -21,6 +21,13 @@ export interface CarefulCeiling {
   customers: number;
   /** One line for notes: what was run and how. */
   describe: string;
+  /**
+   * Runs the careful payment again, reset first, at `clients` for `seconds`: a scenario measures it in
+   * parts around its own load, so a machine that speeds up or slows down meanwhile weighs on both alike.
+   */
+  run(clients: number, seconds: number): Promise<PgbenchResult>;
+  /** Drops its database. */
+  close(): Promise<void>;
 }
 
 /** The careful ceiling's name as the results show it. */
@@ -31,6 +38,7 @@ export const carefulName = (clients: number): string => `careful wallet payment,
  * wallet.sql) as its README runs it: in its own database, pgbench -M prepared, reset before every
  * run, at c=8 and c=32 for the same seconds as the API's runs (after a warm-up as long as theirs).
  * Its orders are sized so that no run pays the same order twice (pgbench's permute wraps around).
+ * Its database stays until {@link CarefulCeiling.close}, for scenarios that run it again.
  */
 export async function measureCareful(adminUrl: string, sizes: Sizes, log: (m: string) => void): Promise<CarefulCeiling> {
   const missing = FILES.filter((f) => !existsSync(path.join(CAREFUL_DIR, f)));
@@ -49,19 +57,22 @@ export async function measureCareful(adminUrl: string, sizes: Sizes, log: (m: st
     const started = Date.now();
     psqlFile(url, path.join(CAREFUL_DIR, 'setup.sql'), { norders: orders, ncustomers: customers });
     log(`careful ceiling: seeded ${orders} orders, ${customers} customers in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const run = async (clients: number, seconds: number) => {
+      psqlFile(url, path.join(CAREFUL_DIR, 'reset.sql'));
+      const r = await pgbench(url, path.join(CAREFUL_DIR, 'wallet.sql'), clients, seconds, { norders: orders, ncustomers: customers, nclients: clients, n: 0 });
+      if (r.failed > 0 || r.tps <= 0) throw new Error(`the careful ceiling had ${r.failed} failed transactions and ${r.tps} tps at c=${clients}: ${r.summary}`);
+      return r;
+    };
     const byClients = new Map<number, PgbenchResult>();
     for (const clients of CAREFUL_LEVELS) {
-      const run = async (seconds: number) => {
-        psqlFile(url, path.join(CAREFUL_DIR, 'reset.sql'));
-        return pgbench(url, path.join(CAREFUL_DIR, 'wallet.sql'), clients, seconds, { norders: orders, ncustomers: customers, nclients: clients, n: 0 });
-      };
-      if (sizes.warmup > 0) await run(sizes.warmup);
-      const r = await run(seconds);
-      if (r.failed > 0 || r.tps <= 0) throw new Error(`the careful ceiling had ${r.failed} failed transactions and ${r.tps} tps at c=${clients}: ${r.summary}`);
+      if (sizes.warmup > 0) await run(clients, sizes.warmup);
+      const r = await run(clients, seconds);
       log(`careful wallet payment c=${clients}: ${r.tps.toFixed(0)} tps, p99 ${r.p99.toFixed(1)} ms`);
       byClients.set(clients, r);
     }
     return {
+      run,
+      close: () => dropDatabase(adminUrl, CAREFUL_DB).catch(() => undefined),
       byClients,
       orders,
       customers,
@@ -71,8 +82,9 @@ export async function measureCareful(adminUrl: string, sizes: Sizes, log: (m: st
         CAREFUL_LEVELS.map((c) => `c=${c} ${byClients.get(c)!.tps.toFixed(0)} tps`).join(', ') +
         ` (${Math.round(seconds)} s each).`,
     };
-  } finally {
+  } catch (e) {
     await dropDatabase(adminUrl, CAREFUL_DB).catch(() => undefined);
+    throw e;
   }
 }
 

@@ -124,3 +124,23 @@ export async function pgbench(databaseUrl: string, script: string, clients: numb
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * One result of several pgbench runs of the same script taken at different moments (interleaved with
+ * another load): transactions and seconds add up; p50 and p99 are the highest of the parts, as for
+ * HTTP loads (see `combineLoads` in load.ts); the mean is weighted by transactions.
+ */
+export function combinePgbench(parts: readonly PgbenchResult[]): PgbenchResult {
+  const transactions = parts.reduce((n, r) => n + r.transactions, 0);
+  const seconds = parts.reduce((n, r) => n + (r.tps > 0 ? r.transactions / r.tps : 0), 0);
+  return {
+    clients: parts[0].clients,
+    tps: seconds > 0 ? transactions / seconds : 0,
+    p50: Math.max(...parts.map((r) => r.p50)),
+    p99: Math.max(...parts.map((r) => r.p99)),
+    mean: transactions ? parts.reduce((n, r) => n + r.mean * r.transactions, 0) / transactions : NaN,
+    transactions,
+    failed: parts.reduce((n, r) => n + r.failed, 0),
+    summary: parts.map((r) => r.summary).join(' | '),
+  };
+}

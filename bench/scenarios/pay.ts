@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { captureStatements } from '../capture-sql';
-import { carefulName, carefulTps } from '../lib/careful';
+import { carefulName } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
 import { introduce } from '../lib/introduce';
-import { cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
-import { pgbench, type PgbenchResult } from '../lib/pgbench';
+import { combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
+import { combinePgbench, pgbench, type PgbenchResult } from '../lib/pgbench';
 import type { ScenarioResult } from '../lib/report';
 import { creditWallets, seedCustomersWithOrders } from '../lib/seed';
 import { ROOT, sqlSeconds } from '../lib/settings';
@@ -30,8 +30,8 @@ const MIN_VS_OWN_SQL = 0.5;
  * request paying its own pre-created PENDING order, customers in turn; against two ceilings at the
  * same concurrency: the careful wallet payment in plain SQL (../shared/ceilings/wallet-payment), and
  * pgbench running the API's own SQL (bench/scenarios/pay.pgbench.sql, checked against what the API
- * sends in this run) prepared, on its own orders. The SQL runs go first, so the API's process (and
- * its profile with --profile) sees only its own load. The paying customers have each made one request
+ * sends in this run) prepared, on its own orders. Each level measures the three in halves, interleaved,
+ * so all three ratios compare runs of the same minute. The paying customers have each made one request
  * before (see {@link introduce}), as customers who created their orders through the API have.
  */
 export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
@@ -68,24 +68,15 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   const drift = await checkScript(ctx);
   ctx.log(drift.note);
 
-  const sqlRuns = new Map<number, PgbenchResult>();
-  for (const c of LEVELS) {
-    if (sizes.warmup > 0) await pgbench(ctx.databaseUrl, SCRIPT, c, sizes.warmup);
-    const sql = await pgbench(ctx.databaseUrl, SCRIPT, c, sqlSeconds(sizes));
-    if (sql.tps <= 0) throw new Error(`pgbench of the payment's own SQL processed nothing at c=${c} in ${sqlSeconds(sizes)} s: ${sql.summary}`);
-    ctx.log(`pgbench of the payment's own SQL c=${c}: ${sql.tps.toFixed(0)} tps, p99 ${sql.p99.toFixed(1)} ms`);
-    sqlRuns.set(c, sql);
-  }
-
   const api = await ctx.api();
   let next = 0;
   let exhausted = false;
-  const payLoad = (connections: number) =>
+  const payLoad = (connections: number, seconds: number, warmupSeconds: number) =>
     httpLoad({
       url: api.url,
       connections,
-      seconds: sizes.duration,
-      warmupSeconds: sizes.warmup,
+      seconds,
+      warmupSeconds,
       next: () => {
         if (next >= httpQueue.length) exhausted = true;
         const o = httpQueue[next++ % httpQueue.length];
@@ -94,15 +85,38 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
       verify: (b) => b.startsWith('{"data":{"payWithWallet":{') && b.includes('"status":"PAID"') && !b.includes('"errors":'),
       cpuOf: () => api.cpuMs(),
     });
+  const ownSql = async (c: number, seconds: number) => {
+    const r = await pgbench(ctx.databaseUrl, SCRIPT, c, seconds);
+    if (r.tps <= 0) throw new Error(`pgbench of the payment's own SQL processed nothing at c=${c} in ${seconds} s: ${r.summary}`);
+    return r;
+  };
 
-  const levels: Array<{ c: number; app: LoadResult; sql: PgbenchResult; careful: number }> = [];
+  // Each level is measured in halves, interleaved as careful, own SQL, API, API, own SQL, careful, so a
+  // machine that speeds up or slows down during the level weighs on the API and its ceilings alike. The
+  // API's process is idle while pgbench runs, so its CPU (and profile, with --profile) is its own load's.
+  const levels: Array<{ c: number; app: LoadResult; sql: PgbenchResult; careful: PgbenchResult; halves: string }> = [];
   for (const c of LEVELS) {
-    // Right before each level: the API remembers tokens and customers for a minute.
+    const sqlHalf = sqlSeconds(sizes) / 2;
+    if (sizes.warmup > 0) {
+      await careful.run(c, sizes.warmup);
+      await ownSql(c, sizes.warmup);
+    }
+    const k1 = await careful.run(c, sqlHalf);
+    const s1 = await ownSql(c, sqlHalf);
+    // Right before the API's halves: the API remembers tokens and customers for a minute.
     await introduce(api.url, auth);
-    const app = await payLoad(c);
-    const vsCareful = carefulTps(careful, c);
-    ctx.log(`payWithWallet c=${c}: ${app.rps.toFixed(0)} req/s, p99 ${app.p99} ms, API CPU ${cpuPerAnswer(app).toFixed(2)} ms per payment (${(app.rps / vsCareful).toFixed(2)}x careful, ${(app.rps / sqlRuns.get(c)!.tps).toFixed(2)}x its own SQL)`);
-    levels.push({ c, app, sql: sqlRuns.get(c)!, careful: vsCareful });
+    const a1 = await payLoad(c, sizes.duration / 2, sizes.warmup);
+    const a2 = await payLoad(c, sizes.duration / 2, 0);
+    const s2 = await ownSql(c, sqlHalf);
+    const k2 = await careful.run(c, sqlHalf);
+    const app = combineLoads([a1, a2]);
+    const sql = combinePgbench([s1, s2]);
+    const ceiling = combinePgbench([k1, k2]);
+    const halves = `careful ${k1.tps.toFixed(0)}, own SQL ${s1.tps.toFixed(0)}, API ${a1.rps.toFixed(0)}, API ${a2.rps.toFixed(0)}, own SQL ${s2.tps.toFixed(0)}, careful ${k2.tps.toFixed(0)}`;
+    ctx.log(
+      `payWithWallet c=${c}: ${app.rps.toFixed(0)} req/s, p99 ${app.p99} ms, API CPU ${cpuPerAnswer(app).toFixed(2)} ms per payment (${(app.rps / ceiling.tps).toFixed(2)}x careful, ${(app.rps / sql.tps).toFixed(2)}x its own SQL; halves: ${halves})`,
+    );
+    levels.push({ c, app, sql, careful: ceiling, halves });
   }
   if (exhausted) throw new Error(`payWithWallet ran out of pre-created orders (${httpQueue.length}): raise HTTP_ORDERS_PER_SECOND`);
 
@@ -111,7 +125,9 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   const appProblems = (app: LoadResult) => (app.failed ? `PROBLEMS: ${app.failed} failed answers (first: ${app.firstFailure ?? 'socket error or timeout'}). ` : '');
   const sqlLine = (sql: PgbenchResult) => `pgbench of its own SQL: ${sql.tps.toFixed(0)} tps, p50 ${sql.p50.toFixed(1)} ms, p99 ${sql.p99.toFixed(1)} ms.`;
   const cpuLine = (app: LoadResult) => `API process CPU per payment: ${cpuPerAnswer(app).toFixed(2)} ms.`;
-  const vsCareful = levels.map(({ c, app, sql, careful: ceiling }) => {
+  const measuredWith = (halves: string) => `Measured in halves interleaved with its ceilings (tps and req/s: ${halves}).`;
+  const vsCareful = levels.map(({ c, app, sql, careful: measured, halves }) => {
+    const ceiling = measured.tps;
     const ratio = app.rps / ceiling;
     const scales = c === low.c || app.rps >= low.app.rps;
     return {
@@ -119,7 +135,7 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
       value: app.rps,
       unit: 'req/s',
       ceiling,
-      ceilingName: carefulName(c),
+      ceilingName: `${carefulName(c)}, in this scenario's halves`,
       ratio,
       goal: c === low.c ? `>= ${MIN_VS_CAREFUL}x` : `>= ${MIN_VS_CAREFUL}x and >= the c=${low.c} rate`,
       met: app.failed === 0 && ratio >= MIN_VS_CAREFUL && scales,
@@ -128,17 +144,17 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
       p99Ms: app.p99,
       notes:
         appProblems(app) +
-        `${c === low.c ? '' : `${scaling} `}${cpuLine(app)} ${sqlLine(sql)} Each request pays its own PENDING order; ${CUSTOMERS} customers in turn, each known to the API from one earlier request. ${careful.describe}`,
+        `${c === low.c ? '' : `${scaling} `}${cpuLine(app)} ${sqlLine(sql)} ${measuredWith(halves)} Each request pays its own PENDING order; ${CUSTOMERS} customers in turn, each known to the API from one earlier request. ${careful.describe}`,
     } satisfies ScenarioResult;
   });
-  const vsOwnSql = levels.map(({ c, app, sql, careful: ceiling }) => {
+  const vsOwnSql = levels.map(({ c, app, sql, careful: measured, halves }) => {
     const ratio = app.rps / sql.tps;
     return {
       name: `payWithWallet end to end, c=${c}, vs pgbench of its own SQL`,
       value: app.rps,
       unit: 'req/s',
       ceiling: sql.tps,
-      ceilingName: `pgbench of the API's own ${drift.statements} statements, -M prepared, c=${c}; itself ${(sql.tps / ceiling).toFixed(2)}x the careful ceiling`,
+      ceilingName: `pgbench of the API's own ${drift.statements} statements, -M prepared, c=${c}; itself ${(sql.tps / measured.tps).toFixed(2)}x the careful ceiling`,
       ratio,
       goal: `>= ${MIN_VS_OWN_SQL}x, script matching the API's SQL`,
       met: app.failed === 0 && sql.failed === 0 && drift.matches && ratio >= MIN_VS_OWN_SQL,
@@ -148,7 +164,7 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
       notes:
         appProblems(app) +
         (sql.failed ? `PROBLEMS: ${sql.failed} failed pgbench transactions. ` : '') +
-        `${sqlLine(sql)} ${drift.note}`,
+        `${sqlLine(sql)} ${measuredWith(halves)} ${drift.note}`,
     } satisfies ScenarioResult;
   });
   return [...vsCareful, ...vsOwnSql];

@@ -20,7 +20,8 @@ export interface BenchContext {
   stopApi(): Promise<void>;
   /**
    * The careful wallet payment (../shared/ceilings/wallet-payment) at c=8 and c=32, measured once per
-   * run: by the `ceiling` group when it runs, else by the first scenario that compares to it.
+   * run: by the `ceiling` group when it runs, else by the first scenario that compares to it. Its
+   * database stays to the end of the run, for scenarios that measure it again around their own load.
    */
   careful(): Promise<CarefulCeiling>;
   /** Apollo's `{ hello }` at 32 connections, measured once per run by the first scenario that needs it. */

@@ -94,19 +94,28 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   // Each level is measured in halves, interleaved as careful, own SQL, API, API, own SQL, careful, so a
   // machine that speeds up or slows down during the level weighs on the API and its ceilings alike. The
   // API's process is idle while pgbench runs, so its CPU (and profile, with --profile) is its own load's.
+  // Every part starts from a clean checkpoint, as the careful ceiling's reset gives its runs: otherwise
+  // one the earlier parts' WAL started would flush and sync during whichever part came next.
+  const checkpoint = () => pool.query('checkpoint');
   const levels: Array<{ c: number; app: LoadResult; sql: PgbenchResult; careful: PgbenchResult; halves: string }> = [];
   for (const c of LEVELS) {
     const sqlHalf = sqlSeconds(sizes) / 2;
+    const apiHalf = sizes.duration / 2;
     if (sizes.warmup > 0) {
       await careful.run(c, sizes.warmup);
       await ownSql(c, sizes.warmup);
     }
     const k1 = await careful.run(c, sqlHalf);
+    await checkpoint();
     const s1 = await ownSql(c, sqlHalf);
     // Right before the API's halves: the API remembers tokens and customers for a minute.
     await introduce(api.url, auth);
-    const a1 = await payLoad(c, sizes.duration / 2, sizes.warmup);
-    const a2 = await payLoad(c, sizes.duration / 2, 0);
+    if (sizes.warmup > 0) await payLoad(c, sizes.warmup, 0);
+    await checkpoint();
+    const a1 = await payLoad(c, apiHalf, 0);
+    await checkpoint();
+    const a2 = await payLoad(c, apiHalf, 0);
+    await checkpoint();
     const s2 = await ownSql(c, sqlHalf);
     const k2 = await careful.run(c, sqlHalf);
     const app = combineLoads([a1, a2]);

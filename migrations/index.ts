@@ -17,6 +17,7 @@ import { Migration20261202180000_CouponUseStripes as M13 } from './Migration2026
 import { Migration20261202180001_OrderRefused as M14 } from './Migration20261202180001_OrderRefused';
 import { Migration20261202190000_PaymentStepsPlpgsql as M15 } from './Migration20261202190000_PaymentStepsPlpgsql';
 import { Migration20261202190001_TimeOrderedIds as M16 } from './Migration20261202190001_TimeOrderedIds';
+import { Migration20261203140000_PaymentStepCalls as M17 } from './Migration20261203140000_PaymentStepCalls';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -36,4 +37,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202180001_OrderRefused', class: M14 },
   { name: 'Migration20261202190000_PaymentStepsPlpgsql', class: M15 },
   { name: 'Migration20261202190001_TimeOrderedIds', class: M16 },
+  { name: 'Migration20261203140000_PaymentStepCalls', class: M17 },
 ];

@@ -9,7 +9,8 @@ import { orderLifecycle } from './order.fsm';
  * database agree on every change. Each change raises `version` by one and names its `actor` (the
  * order's history takes both). The statements are parts (see src/shared/sql.ts): run alone, or as the
  * first step of a statement that also gives back what the order held. The one change made in the
- * database is PENDING → PAID: the function `order_pay` (migrations/Migration20261202170000_ConfirmPayment.ts),
+ * database is PENDING → PAID: the function `order_pay` (migrations/Migration20261202170000_ConfirmPayment.ts;
+ * as it stands now, Migration20261203140000_PaymentStepCalls.ts),
  * called by the payment's `confirm_payment` with the from-states this module's table gives
  * (`orderLifecycle.from(PAID)`), guarded the same way.
  */

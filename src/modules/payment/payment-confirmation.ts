@@ -45,8 +45,9 @@ export class PaymentConfirmation {
    * the gateway's clearing account into escrow, the unpaid-order slot is freed, the delivery is created
    * NEW with its mail and delivery jobs, the order's other open Checkout Sessions are expired at the
    * gateway by a job, and the new state is published after commit. All of it is one call of the
-   * database function `confirm_payment` (migrations/Migration20261202170000_ConfirmPayment.ts): one
-   * statement, prepared once per connection, its steps' plans cached by PostgreSQL. Returns null,
+   * database function `confirm_payment` (migrations/Migration20261202170000_ConfirmPayment.ts, as it
+   * stands now Migration20261203140000_PaymentStepCalls.ts): one statement, prepared once per
+   * connection, its steps' plans cached by PostgreSQL. Returns null,
    * changing nothing, when the order is not PENDING (paid, cancelled or refunded meanwhile), is past its
    * `expiresAt`, or, paid by wallet, is not the payer's own; INSUFFICIENT_BALANCE when the wallet cannot
    * pay (the caller's transaction then rolls back whole). The caller has checked that the amount paid is

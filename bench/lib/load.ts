@@ -21,6 +21,8 @@ export interface LoadResult {
   firstFailure?: string;
   /** CPU time the measured server used during the measured run (ms), when asked for with `cpuOf`. */
   serverCpuMs?: number;
+  /** CPU time the load generator itself (this process) used during the measured run (ms). */
+  clientCpuMs?: number;
 }
 
 /** An answer is good when it carries data and no GraphQL error. */
@@ -69,16 +71,21 @@ export function combineLoads(parts: readonly LoadResult[]): LoadResult {
     failed: parts.reduce((n, r) => n + r.failed, 0),
     firstFailure: parts.find((r) => r.firstFailure)?.firstFailure,
     ...(cpu === undefined ? {} : { serverCpuMs: cpu }),
+    ...(parts.every((r) => r.clientCpuMs !== undefined) ? { clientCpuMs: parts.reduce((n, r) => n + r.clientCpuMs!, 0) } : {}),
   };
 }
 
 /** The server's CPU ms per verified answer of a run measured with `cpuOf` (NaN without). */
 export const cpuPerAnswer = (r: LoadResult): number => (r.serverCpuMs === undefined || r.ok === 0 ? NaN : r.serverCpuMs / r.ok);
 
+/** The load generator's own CPU ms per verified answer (NaN when not measured). */
+export const clientCpuPerAnswer = (r: LoadResult): number => (r.clientCpuMs === undefined || r.ok === 0 ? NaN : r.clientCpuMs / r.ok);
+
 async function once(opts: { url: string; connections: number; seconds: number; next: () => GqlRequest; verify?: (body: string) => boolean }): Promise<LoadResult> {
   const verify = opts.verify ?? okGraphql;
   let firstFailure: string | undefined;
   let verified = 0;
+  const cpuBefore = process.cpuUsage();
   const result = await autocannon({
     url: `${opts.url}/graphql`,
     connections: opts.connections,
@@ -104,8 +111,10 @@ async function once(opts: { url: string; connections: number; seconds: number; n
       return good;
     },
   });
+  const cpu = process.cpuUsage(cpuBefore);
   const failed = Math.max(0, result.requests.total - verified) + result.errors + result.timeouts;
   return {
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
     connections: opts.connections,
     seconds: result.duration,
     rps: verified / result.duration,

@@ -4,7 +4,7 @@ import { captureStatements } from '../capture-sql';
 import { carefulName } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
 import { introduce } from '../lib/introduce';
-import { combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
+import { clientCpuPerAnswer, combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { combinePgbench, pgbench, type PgbenchResult } from '../lib/pgbench';
 import type { ScenarioResult } from '../lib/report';
 import { creditWallets, seedCustomersWithOrders } from '../lib/seed';
@@ -123,7 +123,7 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
     const ceiling = combinePgbench([k1, k2]);
     const halves = `careful ${k1.tps.toFixed(0)}, own SQL ${s1.tps.toFixed(0)}, API ${a1.rps.toFixed(0)}, API ${a2.rps.toFixed(0)}, own SQL ${s2.tps.toFixed(0)}, careful ${k2.tps.toFixed(0)}`;
     ctx.log(
-      `payWithWallet c=${c}: ${app.rps.toFixed(0)} req/s, p99 ${app.p99} ms, API CPU ${cpuPerAnswer(app).toFixed(2)} ms per payment (${(app.rps / ceiling.tps).toFixed(2)}x careful, ${(app.rps / sql.tps).toFixed(2)}x its own SQL; halves: ${halves})`,
+      `payWithWallet c=${c}: ${app.rps.toFixed(0)} req/s, p99 ${app.p99} ms, API CPU ${cpuPerAnswer(app).toFixed(2)} ms per payment, load generator ${clientCpuPerAnswer(app).toFixed(2)} ms (${(app.rps / ceiling.tps).toFixed(2)}x careful, ${(app.rps / sql.tps).toFixed(2)}x its own SQL; halves: ${halves})`,
     );
     levels.push({ c, app, sql, careful: ceiling, halves });
   }

@@ -1,5 +1,5 @@
 import type { BenchContext } from '../lib/context';
-import { scalar } from '../lib/database';
+import { cleanCheckpoint, scalar } from '../lib/database';
 import { httpLoad } from '../lib/load';
 import { latencyRatio, type ScenarioResult } from '../lib/report';
 import { growOrders, seedCustomersWithOrders } from '../lib/seed';
@@ -56,6 +56,7 @@ export async function adminOrdersScenario(ctx: BenchContext): Promise<ScenarioRe
     // Every run gets a warm-up as long as itself: the first must not pay for the JIT's warm-up alone.
     const run = (next: typeof byStatus) => httpLoad({ url: api.url, connections: CONNECTIONS, seconds: sizes.duration, warmupSeconds: Math.max(sizes.warmup, sizes.duration), next, verify });
     const smallRows = Number(await scalar<string>(pool, `select count(*) from "order"`));
+    await cleanCheckpoint(pool);
     const small = { customer: await run(byCustomer), status: await run(byStatus) };
     ctx.log(`orders on ${smallRows} orders: by customer mean ${small.customer.mean} ms, by status mean ${small.status.mean} ms`);
 

@@ -8,6 +8,7 @@ import type { OrderSnapshot } from '../../src/modules/order/order.snapshot';
 import type { FromClients, ToClients } from '../fanout/protocol';
 import { nodeFlags, startApi, type Server } from '../lib/api';
 import type { BenchContext } from '../lib/context';
+import { cleanCheckpoint } from '../lib/database';
 import { introduce } from '../lib/introduce';
 import { cpuPerAnswer, httpLoad } from '../lib/load';
 import { startChild, type Child } from '../lib/processes';
@@ -155,7 +156,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
   try {
     single = await connect(ctx, [one], targets1, 'same');
     const session = single;
-    await cleanCheckpoint(ctx);
+    await cleanCheckpoint(ctx.pool);
     let k = 0;
     const load = await httpLoad({
       url: one.url,
@@ -231,7 +232,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
   try {
     const targets = await seedTargets(ctx, 'f2-', n);
     double = await connect(ctx, [a, b], targets, 'other');
-    await cleanCheckpoint(ctx);
+    await cleanCheckpoint(ctx.pool);
     // The same warm-up the one instance had from its probe (cancelOrder closed loop on spare orders, as
     // long), split across the two, so both compare with their code optimised, not while V8 compiles it.
     let k = 0;
@@ -377,16 +378,6 @@ function stepLine(s: Step, judged = true): string {
     (problems.length ? ` (PROBLEMS: ${problems.join('; ')})` : '') +
     (judged ? (meets(s) ? ': meets' : ': misses') : '')
   );
-}
-
-/**
- * Starts a phase from a clean PostgreSQL checkpoint: the WAL the earlier scenarios wrote (a million
- * seeded orders, the payment runs) would otherwise start one while the changes are driven, and its
- * writes and syncs can hold commits up for a quarter of a second on this kind of disk, which then
- * shows in the p99 of whichever phase it falls on. A phase writes far less WAL than starts one.
- */
-async function cleanCheckpoint(ctx: BenchContext): Promise<void> {
-  await ctx.pool.query('checkpoint');
 }
 
 /** Checkpoints PostgreSQL has begun so far (timed and requested). */

@@ -1,5 +1,5 @@
 import type { BenchContext } from '../lib/context';
-import { scalar } from '../lib/database';
+import { cleanCheckpoint, scalar } from '../lib/database';
 import { HELLO_NAME } from '../lib/hello';
 import { cpuPerAnswer, httpLoad } from '../lib/load';
 import { latencyRatio, throughputResult, type ScenarioResult } from '../lib/report';
@@ -38,6 +38,7 @@ export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResul
   // Both runs get a warm-up as long as the run: the first one must not pay for the JIT's warm-up alone.
   const warmupSeconds = Math.max(sizes.warmup, sizes.duration);
   const cpuOf = () => api.cpuMs();
+  await cleanCheckpoint(pool);
   const small = await httpLoad({ url: api.url, connections: CONNECTIONS, seconds: sizes.duration, warmupSeconds, next, verify, cpuOf });
   const smallRows = Number(await scalar<string>(pool, `select count(*) from "order"`));
   ctx.log(`myOrders on ${smallRows} orders: ${small.rps.toFixed(0)} req/s, mean ${small.mean} ms`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { captureStatements } from '../capture-sql';
 import { carefulName } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
+import { cleanCheckpoint } from '../lib/database';
 import { introduce } from '../lib/introduce';
 import { clientCpuPerAnswer, combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { combinePgbench, pgbench, type PgbenchResult } from '../lib/pgbench';
@@ -94,9 +95,8 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   // Each level is measured in halves, interleaved as careful, own SQL, API, API, own SQL, careful, so a
   // machine that speeds up or slows down during the level weighs on the API and its ceilings alike. The
   // API's process is idle while pgbench runs, so its CPU (and profile, with --profile) is its own load's.
-  // Every part starts from a clean checkpoint, as the careful ceiling's reset gives its runs: otherwise
-  // one the earlier parts' WAL started would flush and sync during whichever part came next.
-  const checkpoint = () => pool.query('checkpoint');
+  // Every part starts from a clean checkpoint, as the careful ceiling's reset gives its runs.
+  const checkpoint = () => cleanCheckpoint(pool);
   const levels: Array<{ c: number; app: LoadResult; sql: PgbenchResult; careful: PgbenchResult; halves: string }> = [];
   for (const c of LEVELS) {
     const sqlHalf = sqlSeconds(sizes) / 2;

@@ -1,41 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
-/**
- * A payment confirmed in one call: `confirm_payment(...)`, so a payment costs one statement instead of
- * eleven, and PostgreSQL keeps the plans of its steps per connection (PL/pgSQL caches them) instead of
- * parsing and planning eleven statements per payment. Each step is a function of the module that owns
- * the table it writes, called by the payment's:
- *
- * - `job_enqueue` (src/infra/jobs.ts): one row of `job_outbox`, as `enqueue()` writes it from TypeScript;
- * - `customer_release_unpaid_slot` (customer module): one fewer unpaid order counted for the customer;
- * - `order_pay` (order module, src/modules/order/order-transitions.ts names it): the guarded transition
- *   to PAID (from-states passed by the caller from the order state machine; not past `expires_at`; a
- *   wallet pays only its own customer's orders), freeing the unpaid-order slot the order held; returns
- *   nothing when it does not match, and nothing else happens;
- * - `wallet_pay_order` (wallet module): the money as one balanced journal, insert-only entries, the
- *   wallet row the only one updated, with a guarded debit that raises SQLSTATE CM402 ("insufficient
- *   balance") when the wallet cannot pay, which undoes the whole call;
- * - `delivery_open` (delivery module): the delivery, NEW, and its jobs: the confirmation mail and, for a
- *   plan without a provider, the automatic delivery;
- * - `confirm_payment` (payment module, src/modules/payment/payment-confirmation.ts): the payment row
- *   (one per order), the receipt (numbered from `receipt_number_seq`, its lines the plan and upgrades
- *   as bought and the discount), the Checkout Sessions (the paying one completed, any other open one
- *   expired at the gateway by a job), then the steps above in order.
- *
- * Jobs go to the outbox, so the transaction does not NOTIFY.
- */
-export class Migration20261202170000_ConfirmPayment extends Migration {
-  override async up(): Promise<void> {
-    this.addSql(`
-      create function job_enqueue(p_task text, p_payload jsonb, p_job_key text, p_max_attempts int, p_run_at timestamptz default null)
-      returns void language sql as $$
-        insert into job_outbox (task, payload, job_key, run_at, max_attempts) values (p_task, p_payload, p_job_key, p_run_at, p_max_attempts);
-      $$;`);
-    this.addSql(`
-      create function customer_release_unpaid_slot(p_customer text) returns void language sql as $$
-        update customer set unpaid_orders = unpaid_orders - 1 where id = p_customer and unpaid_orders > 0;
-      $$;`);
-    this.addSql(`
+/** The step `order_pay` as this migration made it. */
+export const ORDER_PAY_V1 = `
       create function order_pay(p_order uuid, p_from text[], p_method text, p_payer text, p_actor text)
       returns setof "order" language plpgsql as $$
       declare
@@ -57,8 +23,10 @@ export class Migration20261202170000_ConfirmPayment extends Migration {
         end if;
         return next o;
       end;
-      $$;`);
-    this.addSql(`
+      $$;`;
+
+/** The step `wallet_pay_order` as this migration made it (20261202190001 later made its keys with `uuid_v7()`). */
+export const WALLET_PAY_ORDER_V1 = `
       create function wallet_pay_order(p_journal uuid, p_method text, p_payer text, p_order uuid, p_amount bigint, p_actor text)
       returns void language plpgsql as $$
       begin
@@ -76,8 +44,10 @@ export class Migration20261202170000_ConfirmPayment extends Migration {
                 case when p_method = 'WALLET' then p_payer end, p_order, -p_amount, 'PAYMENT', left(p_actor, 80)),
                (gen_random_uuid(), p_journal, 'ESCROW', null, p_order, p_amount, 'PAYMENT', left(p_actor, 80));
       end;
-      $$;`);
-    this.addSql(`
+      $$;`;
+
+/** The step `delivery_open` as this migration made it. */
+export const DELIVERY_OPEN_V1 = `
       create function delivery_open(p_delivery uuid, p_order uuid, p_provider text, p_attempts int)
       returns setof delivery language plpgsql as $$
       declare
@@ -91,8 +61,10 @@ export class Migration20261202170000_ConfirmPayment extends Migration {
         end if;
         return next d;
       end;
-      $$;`);
-    this.addSql(`
+      $$;`;
+
+/** `confirm_payment` as this migration made it. */
+export const CONFIRM_PAYMENT_V1 = `
       create function confirm_payment(
         p_order uuid, p_from text[], p_method text, p_payer text, p_gateway_ref text, p_session text,
         p_actor text, p_history_actor text, p_payment uuid, p_journal uuid, p_delivery uuid, p_delivery_attempts int
@@ -141,7 +113,47 @@ export class Migration20261202170000_ConfirmPayment extends Migration {
         select * into d from delivery_open(p_delivery, o.id, provider, p_delivery_attempts);
         return query select row_to_json(o), row_to_json(d), provider;
       end;
+      $$;`;
+
+/**
+ * A payment confirmed in one call: `confirm_payment(...)`, so a payment costs one statement instead of
+ * eleven, and PostgreSQL keeps the plans of its steps per connection (PL/pgSQL caches them) instead of
+ * parsing and planning eleven statements per payment. Each step is a function of the module that owns
+ * the table it writes, called by the payment's:
+ *
+ * - `job_enqueue` (src/infra/jobs.ts): one row of `job_outbox`, as `enqueue()` writes it from TypeScript;
+ * - `customer_release_unpaid_slot` (customer module): one fewer unpaid order counted for the customer;
+ * - `order_pay` (order module, src/modules/order/order-transitions.ts names it): the guarded transition
+ *   to PAID (from-states passed by the caller from the order state machine; not past `expires_at`; a
+ *   wallet pays only its own customer's orders), freeing the unpaid-order slot the order held; returns
+ *   nothing when it does not match, and nothing else happens;
+ * - `wallet_pay_order` (wallet module): the money as one balanced journal, insert-only entries, the
+ *   wallet row the only one updated, with a guarded debit that raises SQLSTATE CM402 ("insufficient
+ *   balance") when the wallet cannot pay, which undoes the whole call;
+ * - `delivery_open` (delivery module): the delivery, NEW, and its jobs: the confirmation mail and, for a
+ *   plan without a provider, the automatic delivery;
+ * - `confirm_payment` (payment module, src/modules/payment/payment-confirmation.ts): the payment row
+ *   (one per order), the receipt (numbered from `receipt_number_seq`, its lines the plan and upgrades
+ *   as bought and the discount), the Checkout Sessions (the paying one completed, any other open one
+ *   expired at the gateway by a job), then the steps above in order.
+ *
+ * Jobs go to the outbox, so the transaction does not NOTIFY.
+ */
+export class Migration20261202170000_ConfirmPayment extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`
+      create function job_enqueue(p_task text, p_payload jsonb, p_job_key text, p_max_attempts int, p_run_at timestamptz default null)
+      returns void language sql as $$
+        insert into job_outbox (task, payload, job_key, run_at, max_attempts) values (p_task, p_payload, p_job_key, p_run_at, p_max_attempts);
       $$;`);
+    this.addSql(`
+      create function customer_release_unpaid_slot(p_customer text) returns void language sql as $$
+        update customer set unpaid_orders = unpaid_orders - 1 where id = p_customer and unpaid_orders > 0;
+      $$;`);
+    this.addSql(ORDER_PAY_V1);
+    this.addSql(WALLET_PAY_ORDER_V1);
+    this.addSql(DELIVERY_OPEN_V1);
+    this.addSql(CONFIRM_PAYMENT_V1);
   }
 
   override async down(): Promise<void> {

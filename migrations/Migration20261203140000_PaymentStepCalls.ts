@@ -1,108 +1,38 @@
 import { Migration } from '@mikro-orm/migrations';
+import { CONFIRM_PAYMENT_V1, DELIVERY_OPEN_V1, ORDER_PAY_V1, WALLET_PAY_ORDER_V1 } from './Migration20261202170000_ConfirmPayment';
+import { RELEASE_UNPAID_SLOT_PLPGSQL } from './Migration20261202190000_PaymentStepsPlpgsql';
 
-/** The steps as they stood before this migration (Migration20261202170000_ConfirmPayment, with the keys of 20261202190001), for `down`. */
-const STEPS_BEFORE = [
-  `drop function if exists job_enqueue_many(text[], jsonb[], text[], int[]);`,
-  `create or replace function customer_release_unpaid_slot(p_customer text) returns void language plpgsql as $$
-   begin update customer set unpaid_orders = unpaid_orders - 1 where id = p_customer and unpaid_orders > 0; end; $$;`,
-  `create or replace function order_pay(p_order uuid, p_from text[], p_method text, p_payer text, p_actor text)
-   returns setof "order" language plpgsql as $$
-   declare
-     held boolean;
-     o "order";
-   begin
-     select h.holds_unpaid_slot into held from "order" h
-      where h.id = p_order and h.status = any(p_from) and h.expires_at > now()
-        and (p_method <> 'WALLET' or h.customer_id = p_payer)
-      for update;
-     if not found then
-       return;
-     end if;
-     update "order" set status = 'PAID', paid_at = now(), payment_method = p_method, expires_at = null,
-            version = version + 1, actor = p_actor, holds_unpaid_slot = false
-      where id = p_order returning * into o;
-     if held then
-       perform customer_release_unpaid_slot(o.customer_id);
-     end if;
-     return next o;
-   end; $$;`,
-  `create or replace function wallet_pay_order(p_journal uuid, p_method text, p_payer text, p_order uuid, p_amount bigint, p_actor text)
-   returns void language plpgsql as $$
-   begin
-     if p_amount <= 0 then
-       return;
-     end if;
-     if p_method = 'WALLET' then
-       update wallet set balance = balance - p_amount, updated_at = now() where customer_id = p_payer and balance >= p_amount;
-       if not found then
-         raise exception 'insufficient balance' using errcode = 'CM402';
-       end if;
-     end if;
-     insert into ledger_entry (id, journal_id, account, customer_id, order_id, amount, kind, actor)
-     values (uuid_v7(), p_journal, case when p_method = 'WALLET' then 'WALLET' else 'GATEWAY_CLEARING' end,
-             case when p_method = 'WALLET' then p_payer end, p_order, -p_amount, 'PAYMENT', left(p_actor, 80)),
-            (uuid_v7(), p_journal, 'ESCROW', null, p_order, p_amount, 'PAYMENT', left(p_actor, 80));
-   end; $$;`,
-  `create or replace function delivery_open(p_delivery uuid, p_order uuid, p_provider text, p_attempts int)
-   returns setof delivery language plpgsql as $$
-   declare
-     d delivery;
-   begin
-     insert into delivery (id, order_id, provider_id, status, attempts, created_at, updated_at)
-     values (p_delivery, p_order, p_provider, 'NEW', 0, now(), now()) returning * into d;
-     perform job_enqueue('send_mail', jsonb_build_object('orderId', p_order, 'kind', 'PAID'), 'mail:' || p_order || ':PAID', 10);
-     if p_provider is null then
-       perform job_enqueue('deliver_order', jsonb_build_object('orderId', p_order), 'deliver:' || p_order, p_attempts);
-     end if;
-     return next d;
-   end; $$;`,
-];
+/**
+ * `text` with each `[from, to]` replaced once; throws when one is not found, so the redefinition below
+ * cannot silently drift from the definition it is made from.
+ */
+function edited(text: string, edits: ReadonlyArray<readonly [string, string]>): string {
+  return edits.reduce((t, [from, to]) => {
+    if (!t.includes(from)) throw new Error(`migration: "${from}" not found in the definition it edits`);
+    return t.replace(from, () => to); // a function, so `$$` in `to` stays as written
+  }, text);
+}
 
-/** `confirm_payment`'s body before this migration, for `down`. */
-const CONFIRM_BEFORE = `
-  declare
-    o "order";
-    d delivery;
-    v_plan_name text;
-    provider text;
-    upgrades_total int;
-    v_lines jsonb;
-  begin
-    select * into o from order_pay(p_order, p_from, p_method, p_payer, p_history_actor);
-    if o.id is null then
-      return;
-    end if;
-    select p.name, p.provider_id into v_plan_name, provider from plan p where p.id = o.plan_id;
+/** `order_pay` from this migration on: the same statements, returning the paid order (null when nothing matched). */
+const ORDER_PAY = edited(ORDER_PAY_V1, [
+  ['returns setof "order"', 'returns "order"'],
+  ['return;', 'return null;'],
+  ['perform customer_release_unpaid_slot(o.customer_id);', 'held := customer_release_unpaid_slot(o.customer_id);'],
+  ['return next o;', 'return o;'],
+]);
 
-    insert into payment (id, order_id, method, amount, currency, payer_id, gateway_ref, journal_id)
-    values (p_payment, o.id, p_method, o.total, o.currency, p_payer, p_gateway_ref, case when p_method = 'WALLET' and o.total > 0 then p_journal end);
-
-    select coalesce(sum((u ->> 'price')::int), 0) into upgrades_total from jsonb_array_elements(o.upgrades) u;
-    v_lines := jsonb_build_array(jsonb_build_object(
-               'description', coalesce(o.plan_name, v_plan_name),
-               'amount', coalesce(o.plan_price, greatest(0, o.subtotal - upgrades_total))))
-          || coalesce((select jsonb_agg(jsonb_build_object('description', u ->> 'name', 'amount', (u ->> 'price')::int) order by n)
-                         from jsonb_array_elements(o.upgrades) with ordinality as x(u, n)), '[]'::jsonb)
-          || case when o.discount > 0
-               then jsonb_build_array(jsonb_build_object(
-                      'description', case when o.coupon_code is null then 'Discount' else 'Discount (' || o.coupon_code || ')' end,
-                      'amount', -o.discount))
-               else '[]'::jsonb end;
-    insert into receipt (order_id, number, issued_at, currency, lines, subtotal, discount, tax, total)
-    select o.id, 'RCT-' || lpad(n::text, greatest(6, length(n::text)), '0'), now(), o.currency, v_lines, o.subtotal, o.discount, o.tax, o.total
-      from nextval('receipt_number_seq') as n;
-
-    perform wallet_pay_order(p_journal, p_method, p_payer, o.id, o.total, p_actor);
-
-    if p_session is not null then
-      update checkout_session set status = 'COMPLETED' where id = p_session;
-    end if;
-    perform job_enqueue('expire_checkout', jsonb_build_object('sessionId', cs.id), 'expire_checkout:' || cs.id, 25)
-       from checkout_session cs where cs.order_id = o.id and cs.status = 'OPEN' and cs.id is distinct from p_session;
-
-    select * into d from delivery_open(p_delivery, o.id, provider, p_delivery_attempts);
-    return query select row_to_json(o), row_to_json(d), provider;
-  end;`;
+/**
+ * `wallet_pay_order` from this migration on: the same statements, with the keys of 20261202190001,
+ * returning the wallet's balance after a wallet payment (null otherwise).
+ */
+const WALLET_PAY_ORDER = edited(WALLET_PAY_ORDER_V1, [
+  ['gen_random_uuid()', 'uuid_v7()'],
+  ['gen_random_uuid()', 'uuid_v7()'],
+  ['returns void language plpgsql as $$\n      begin', 'returns bigint language plpgsql as $$\n      declare\n        balance_after bigint;\n      begin'],
+  ['return;', 'return null;'],
+  ['and balance >= p_amount;', 'and balance >= p_amount\n          returning balance into balance_after;'],
+  ["left(p_actor, 80));\n      end;", "left(p_actor, 80));\n        return balance_after;\n      end;"],
+]);
 
 /** `confirm_payment`'s body from this migration on. */
 const CONFIRM_AFTER = `
@@ -196,50 +126,8 @@ export class Migration20261203140000_PaymentStepCalls extends Migration {
         update customer set unpaid_orders = unpaid_orders - 1 where id = p_customer and unpaid_orders > 0;
         return found;
       end; $$;`);
-    this.addSql(`
-      create function order_pay(p_order uuid, p_from text[], p_method text, p_payer text, p_actor text)
-      returns "order" language plpgsql as $$
-      declare
-        held boolean;
-        o "order";
-      begin
-        select h.holds_unpaid_slot into held from "order" h
-         where h.id = p_order and h.status = any(p_from) and h.expires_at > now()
-           and (p_method <> 'WALLET' or h.customer_id = p_payer)
-         for update;
-        if not found then
-          return null;
-        end if;
-        update "order" set status = 'PAID', paid_at = now(), payment_method = p_method, expires_at = null,
-               version = version + 1, actor = p_actor, holds_unpaid_slot = false
-         where id = p_order returning * into o;
-        if held then
-          held := customer_release_unpaid_slot(o.customer_id);
-        end if;
-        return o;
-      end; $$;`);
-    this.addSql(`
-      create function wallet_pay_order(p_journal uuid, p_method text, p_payer text, p_order uuid, p_amount bigint, p_actor text)
-      returns bigint language plpgsql as $$
-      declare
-        balance_after bigint;
-      begin
-        if p_amount <= 0 then
-          return null;
-        end if;
-        if p_method = 'WALLET' then
-          update wallet set balance = balance - p_amount, updated_at = now() where customer_id = p_payer and balance >= p_amount
-          returning balance into balance_after;
-          if not found then
-            raise exception 'insufficient balance' using errcode = 'CM402';
-          end if;
-        end if;
-        insert into ledger_entry (id, journal_id, account, customer_id, order_id, amount, kind, actor)
-        values (uuid_v7(), p_journal, case when p_method = 'WALLET' then 'WALLET' else 'GATEWAY_CLEARING' end,
-                case when p_method = 'WALLET' then p_payer end, p_order, -p_amount, 'PAYMENT', left(p_actor, 80)),
-               (uuid_v7(), p_journal, 'ESCROW', null, p_order, p_amount, 'PAYMENT', left(p_actor, 80));
-        return balance_after;
-      end; $$;`);
+    this.addSql(ORDER_PAY);
+    this.addSql(WALLET_PAY_ORDER);
     this.addSql(`
       create function delivery_open(p_delivery uuid, p_order uuid, p_provider text, p_attempts int)
       returns delivery language plpgsql as $$
@@ -263,9 +151,14 @@ export class Migration20261203140000_PaymentStepCalls extends Migration {
     this.addSql(`create or replace function ${CONFIRM_SIGNATURE} language plpgsql as $$${CONFIRM_AFTER}$$;`);
   }
 
+  /** Back to the steps as the earlier migrations left them (`wallet_pay_order` with the keys of 20261202190001). */
   override async down(): Promise<void> {
     for (const s of DROP_STEPS) this.addSql(s);
-    for (const s of STEPS_BEFORE) this.addSql(s);
-    this.addSql(`create or replace function ${CONFIRM_SIGNATURE} language plpgsql as $$${CONFIRM_BEFORE}$$;`);
+    this.addSql(`drop function if exists job_enqueue_many(text[], jsonb[], text[], int[]);`);
+    this.addSql(RELEASE_UNPAID_SLOT_PLPGSQL);
+    this.addSql(ORDER_PAY_V1);
+    this.addSql(WALLET_PAY_ORDER_V1.replaceAll('gen_random_uuid()', 'uuid_v7()'));
+    this.addSql(DELIVERY_OPEN_V1);
+    this.addSql(CONFIRM_PAYMENT_V1.replace('create function', 'create or replace function'));
   }
 }

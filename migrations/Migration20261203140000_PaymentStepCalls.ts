@@ -102,7 +102,7 @@ const DROP_STEPS = [
  * delivery's jobs go into the outbox with one insert (`job_enqueue_many`, jobs module) instead of one
  * call and one insert each. Executor start-up was the largest single cost of a payment in a profile of
  * its backend; these cut the statements a wallet payment runs by a third (from 24 to 16, triggers
- * included) and its database CPU by about 5 % in pgbench of the payment's own SQL.
+ * included) and its database CPU by about 5% in pgbench of the payment's own SQL.
  *
  * The steps keep their owners and their effects. To be called that way each returns one value instead
  * of a set or nothing: `order_pay` the paid order (null when it does not match, and nothing happened),

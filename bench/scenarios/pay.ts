@@ -133,7 +133,7 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   const scaling = `c=32 / c=8 throughput: ${(high.app.rps / low.app.rps).toFixed(2)}.`;
   const appProblems = (app: LoadResult) => (app.failed ? `PROBLEMS: ${app.failed} failed answers (first: ${app.firstFailure ?? 'socket error or timeout'}). ` : '');
   const sqlLine = (sql: PgbenchResult) => `pgbench of its own SQL: ${sql.tps.toFixed(0)} tps, p50 ${sql.p50.toFixed(1)} ms, p99 ${sql.p99.toFixed(1)} ms.`;
-  const cpuLine = (app: LoadResult) => `API process CPU per payment: ${cpuPerAnswer(app).toFixed(2)} ms.`;
+  const cpuLine = (app: LoadResult) => `API process CPU per payment: ${cpuPerAnswer(app).toFixed(2)} ms (the load generator's own: ${clientCpuPerAnswer(app).toFixed(2)} ms).`;
   const measuredWith = (halves: string) => `Measured in halves interleaved with its ceilings (tps and req/s: ${halves}).`;
   const vsCareful = levels.map(({ c, app, sql, careful: measured, halves }) => {
     const ceiling = measured.tps;

@@ -59,7 +59,8 @@ export async function httpLoad(opts: {
 export function combineLoads(parts: readonly LoadResult[]): LoadResult {
   const ok = parts.reduce((n, r) => n + r.ok, 0);
   const seconds = parts.reduce((n, r) => n + r.seconds, 0);
-  const cpu = parts.every((r) => r.serverCpuMs !== undefined) ? parts.reduce((n, r) => n + r.serverCpuMs!, 0) : undefined;
+  const serverCpuMs = totalOf(parts, 'serverCpuMs');
+  const clientCpuMs = totalOf(parts, 'clientCpuMs');
   return {
     connections: parts[0].connections,
     seconds,
@@ -70,16 +71,29 @@ export function combineLoads(parts: readonly LoadResult[]): LoadResult {
     ok,
     failed: parts.reduce((n, r) => n + r.failed, 0),
     firstFailure: parts.find((r) => r.firstFailure)?.firstFailure,
-    ...(cpu === undefined ? {} : { serverCpuMs: cpu }),
-    ...(parts.every((r) => r.clientCpuMs !== undefined) ? { clientCpuMs: parts.reduce((n, r) => n + r.clientCpuMs!, 0) } : {}),
+    ...(serverCpuMs === undefined ? {} : { serverCpuMs }),
+    ...(clientCpuMs === undefined ? {} : { clientCpuMs }),
   };
 }
 
+/** A load's CPU measurements (ms over the measured run). */
+type CpuField = 'serverCpuMs' | 'clientCpuMs';
+
+/** The parts' `field` added up, when every part measured it. */
+const totalOf = (parts: readonly LoadResult[], field: CpuField): number | undefined =>
+  parts.every((r) => r[field] !== undefined) ? parts.reduce((n, r) => n + r[field]!, 0) : undefined;
+
+/** `field` per verified answer (NaN when not measured or nothing was answered). */
+const perAnswer = (r: LoadResult, field: CpuField): number => {
+  const ms = r[field];
+  return ms === undefined || r.ok === 0 ? NaN : ms / r.ok;
+};
+
 /** The server's CPU ms per verified answer of a run measured with `cpuOf` (NaN without). */
-export const cpuPerAnswer = (r: LoadResult): number => (r.serverCpuMs === undefined || r.ok === 0 ? NaN : r.serverCpuMs / r.ok);
+export const cpuPerAnswer = (r: LoadResult): number => perAnswer(r, 'serverCpuMs');
 
 /** The load generator's own CPU ms per verified answer (NaN when not measured). */
-export const clientCpuPerAnswer = (r: LoadResult): number => (r.clientCpuMs === undefined || r.ok === 0 ? NaN : r.clientCpuMs / r.ok);
+export const clientCpuPerAnswer = (r: LoadResult): number => perAnswer(r, 'clientCpuMs');
 
 async function once(opts: { url: string; connections: number; seconds: number; next: () => GqlRequest; verify?: (body: string) => boolean }): Promise<LoadResult> {
   const verify = opts.verify ?? okGraphql;

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { combinedLatency } from './stats';
 
 /** One GraphQL request to send: its JSON body and extra headers (a token). */
 export interface GqlRequest {
@@ -52,9 +53,8 @@ export async function httpLoad(opts: {
 
 /**
  * One result of several runs of the same load taken at different moments (e.g. interleaved with
- * another load, so slow drifts of a shared machine fall on both alike): answers and seconds add up;
- * p50 and p99 are the highest of the parts (latencies of separate runs cannot be merged exactly), the
- * mean is weighted by answers.
+ * another load, so slow drifts of a shared machine fall on both alike): answers, seconds and CPU add
+ * up; the latency as {@link combinedLatency} takes it, weighted by answers.
  */
 export function combineLoads(parts: readonly LoadResult[]): LoadResult {
   const ok = parts.reduce((n, r) => n + r.ok, 0);
@@ -65,9 +65,7 @@ export function combineLoads(parts: readonly LoadResult[]): LoadResult {
     connections: parts[0].connections,
     seconds,
     rps: ok / seconds,
-    p50: Math.max(...parts.map((r) => r.p50)),
-    p99: Math.max(...parts.map((r) => r.p99)),
-    mean: ok ? parts.reduce((n, r) => n + r.mean * r.ok, 0) / ok : NaN,
+    ...combinedLatency(parts, parts.map((r) => r.ok)),
     ok,
     failed: parts.reduce((n, r) => n + r.failed, 0),
     firstFailure: parts.find((r) => r.firstFailure)?.firstFailure,

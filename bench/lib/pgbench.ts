@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { BenchSetupError } from './processes';
-import { percentile } from './stats';
+import { combinedLatency, percentile } from './stats';
 
 /** A client tool that ships with PostgreSQL (pgbench, psql): on PATH, else under /usr/lib/postgresql/<version>/bin. */
 export function findPgTool(name: 'pgbench' | 'psql'): string {
@@ -127,8 +127,7 @@ export async function pgbench(databaseUrl: string, script: string, clients: numb
 
 /**
  * One result of several pgbench runs of the same script taken at different moments (interleaved with
- * another load): transactions and seconds add up; p50 and p99 are the highest of the parts, as for
- * HTTP loads (see `combineLoads` in load.ts); the mean is weighted by transactions.
+ * another load): transactions and seconds add up; the latency as {@link combinedLatency} takes it.
  */
 export function combinePgbench(parts: readonly PgbenchResult[]): PgbenchResult {
   const transactions = parts.reduce((n, r) => n + r.transactions, 0);
@@ -136,9 +135,7 @@ export function combinePgbench(parts: readonly PgbenchResult[]): PgbenchResult {
   return {
     clients: parts[0].clients,
     tps: seconds > 0 ? transactions / seconds : 0,
-    p50: Math.max(...parts.map((r) => r.p50)),
-    p99: Math.max(...parts.map((r) => r.p99)),
-    mean: transactions ? parts.reduce((n, r) => n + r.mean * r.transactions, 0) / transactions : NaN,
+    ...combinedLatency(parts, parts.map((r) => r.transactions)),
     transactions,
     failed: parts.reduce((n, r) => n + r.failed, 0),
     summary: parts.map((r) => r.summary).join(' | '),

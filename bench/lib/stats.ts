@@ -21,3 +21,24 @@ export function round(x: number): number {
 
 /** Monotonic clock in milliseconds, comparable across processes of one machine (CLOCK_MONOTONIC). */
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Latency figures of one measured run. */
+export interface Latency {
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+/**
+ * The latency of several runs of the same load taken as one, each with its count of answers or
+ * transactions: p50 and p99 are the highest of the parts (percentiles of separate runs cannot be merged
+ * exactly), the mean is weighted by the counts (NaN when there are none).
+ */
+export function combinedLatency(parts: readonly Latency[], counts: readonly number[]): Latency {
+  const total = counts.reduce((n, c) => n + c, 0);
+  return {
+    p50: Math.max(...parts.map((r) => r.p50)),
+    p99: Math.max(...parts.map((r) => r.p99)),
+    mean: total ? parts.reduce((n, r, i) => n + r.mean * counts[i], 0) / total : NaN,
+  };
+}

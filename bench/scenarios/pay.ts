@@ -31,9 +31,10 @@ const MIN_VS_OWN_SQL = 0.5;
  * request paying its own pre-created PENDING order, customers in turn; against two ceilings at the
  * same concurrency: the careful wallet payment in plain SQL (../shared/ceilings/wallet-payment), and
  * pgbench running the API's own SQL (bench/scenarios/pay.pgbench.sql, checked against what the API
- * sends in this run) prepared, on its own orders. Each level measures the three in halves, interleaved,
- * so all three ratios compare runs of the same minute. The paying customers have each made one request
- * before (see {@link introduce}), as customers who created their orders through the API have.
+ * sends in this run) prepared, on its own orders. The three are measured in halves at both levels, in
+ * one sequence mirrored in time, so every ratio compares runs of the same minutes. The paying
+ * customers have each made one request before (see {@link introduce}), as customers who created their
+ * orders through the API have.
  */
 export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { sizes, pool, base } = ctx;
@@ -92,32 +93,44 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
     return r;
   };
 
-  // Each level is measured in halves, interleaved as careful, own SQL, API, API, own SQL, careful, so a
-  // machine that speeds up or slows down during the level weighs on the API and its ceilings alike. The
-  // API's process is idle while pgbench runs, so its CPU (and profile, with --profile) is its own load's.
-  // Every part starts from a clean checkpoint, as the careful ceiling's reset gives its runs.
+  // Both levels are measured in one sequence of halves, mirrored in time: careful and own SQL at c=8,
+  // then at c=32; the API at c=8, c=32, c=32, c=8; own SQL and careful at c=32, then at c=8. Every
+  // ratio (the API against its ceilings at one level, and the API at c=32 against c=8) then compares
+  // parts whose mean moment is the same, so a machine that speeds up or slows down during the scenario
+  // weighs on both sides alike. The API's process is idle while pgbench runs, so its CPU (and profile,
+  // with --profile) is its own load's. Every part starts from a clean checkpoint, as the careful
+  // ceiling's reset gives its runs.
+  const sqlHalf = sqlSeconds(sizes) / 2;
+  const apiHalf = sizes.duration / 2;
   const checkpoint = () => cleanCheckpoint(pool);
-  const levels: Array<{ c: number; app: LoadResult; sql: PgbenchResult; careful: PgbenchResult; halves: string }> = [];
-  for (const c of LEVELS) {
-    const sqlHalf = sqlSeconds(sizes) / 2;
-    const apiHalf = sizes.duration / 2;
-    if (sizes.warmup > 0) {
+  const mirrored = [...LEVELS].reverse();
+  const parts = new Map<number, { careful: PgbenchResult[]; sql: PgbenchResult[]; app: LoadResult[] }>(LEVELS.map((c) => [c, { careful: [], sql: [], app: [] }]));
+  const at = (c: number) => parts.get(c)!;
+  if (sizes.warmup > 0) {
+    for (const c of LEVELS) {
       await careful.run(c, sizes.warmup);
       await ownSql(c, sizes.warmup);
     }
-    const k1 = await careful.run(c, sqlHalf);
+  }
+  for (const c of LEVELS) {
+    at(c).careful.push(await careful.run(c, sqlHalf));
     await checkpoint();
-    const s1 = await ownSql(c, sqlHalf);
-    // Right before the API's halves: the API remembers tokens and customers for a minute.
-    await introduce(api.url, auth);
-    if (sizes.warmup > 0) await payLoad(c, sizes.warmup, 0);
+    at(c).sql.push(await ownSql(c, sqlHalf));
+  }
+  // Right before the API's halves: the API remembers tokens and customers for a minute.
+  await introduce(api.url, auth);
+  if (sizes.warmup > 0) for (const c of LEVELS) await payLoad(c, sizes.warmup, 0);
+  for (const c of [...LEVELS, ...mirrored]) {
     await checkpoint();
-    const a1 = await payLoad(c, apiHalf, 0);
+    at(c).app.push(await payLoad(c, apiHalf, 0));
+  }
+  for (const c of mirrored) {
     await checkpoint();
-    const a2 = await payLoad(c, apiHalf, 0);
-    await checkpoint();
-    const s2 = await ownSql(c, sqlHalf);
-    const k2 = await careful.run(c, sqlHalf);
+    at(c).sql.push(await ownSql(c, sqlHalf));
+    at(c).careful.push(await careful.run(c, sqlHalf));
+  }
+  const levels = LEVELS.map((c) => {
+    const { careful: [k1, k2], sql: [s1, s2], app: [a1, a2] } = at(c);
     const app = combineLoads([a1, a2]);
     const sql = combinePgbench([s1, s2]);
     const ceiling = combinePgbench([k1, k2]);
@@ -125,8 +138,8 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
     ctx.log(
       `payWithWallet c=${c}: ${app.rps.toFixed(0)} req/s, p99 ${app.p99} ms, API CPU ${cpuPerAnswer(app).toFixed(2)} ms per payment, load generator ${clientCpuPerAnswer(app).toFixed(2)} ms (${(app.rps / ceiling.tps).toFixed(2)}x careful, ${(app.rps / sql.tps).toFixed(2)}x its own SQL; halves: ${halves})`,
     );
-    levels.push({ c, app, sql, careful: ceiling, halves });
-  }
+    return { c, app, sql, careful: ceiling, halves };
+  });
   if (exhausted) throw new Error(`payWithWallet ran out of pre-created orders (${httpQueue.length}): raise HTTP_ORDERS_PER_SECOND`);
 
   const [low, high] = levels;

@@ -187,7 +187,13 @@ const configSchema = envSchema.transform((e, ctx) => {
     /** Run the graphile-worker job runner inside the API process. */
     runWorker: e.RUN_WORKER ?? true,
     workerConcurrency: e.WORKER_CONCURRENCY ?? 4,
-    dbPoolSize: e.DB_POOL_SIZE ?? 20,
+    /**
+     * Database connections per process. Ten, node-postgres' and knex's own default, sized to the database
+     * rather than to the callers: a request waits for a connection in this process instead of adding a
+     * backend that competes for the server's cores. On a 2-core PostgreSQL, payments at 32 concurrent
+     * requests ran 1.1-1.6x the rate of 8 through ten connections, and 0.87-1.0x through twenty.
+     */
+    dbPoolSize: e.DB_POOL_SIZE ?? 10,
   };
 });
 

@@ -16,7 +16,7 @@ export interface OrmHooks {
 export type EntityList = NonNullable<Options<PostgreSqlDriver>['entities']>;
 
 /** MikroORM options for a database URL and the entities to map. */
-export function ormOptions(entities: EntityList, clientUrl: string, poolSize = 20, hooks: OrmHooks = {}): Options<PostgreSqlDriver> {
+export function ormOptions(entities: EntityList, clientUrl: string, poolSize: number, hooks: OrmHooks = {}): Options<PostgreSqlDriver> {
   return defineConfig({
     clientUrl,
     entities,
@@ -43,7 +43,7 @@ export function ormOptions(entities: EntityList, clientUrl: string, poolSize = 2
 }
 
 /** Connects to the database, mapping `entities`. */
-export async function initOrm(entities: EntityList, clientUrl: string, poolSize?: number, hooks?: OrmHooks): Promise<Orm> {
+export async function initOrm(entities: EntityList, clientUrl: string, poolSize: number, hooks?: OrmHooks): Promise<Orm> {
   return MikroORM.init<PostgreSqlDriver>(ormOptions(entities, clientUrl, poolSize, hooks));
 }
 

@@ -109,6 +109,15 @@ const MAX_TWO_INSTANCE_RATIO = 1.5;
 const KEPT_PACE = 0.9;
 /** Fewest changes a step measures (its p99 is then about its third-worst change). */
 const MIN_STEP_CHANGES = 250;
+/**
+ * Changes per instance of the unmeasured step each phase drives through its subscribers before its
+ * measured steps (one instance: at the floor's rate, or below its closed-loop peak when that is lower;
+ * two: at the rate they are judged at; fewer changes when the phase has few subscribers): the closed-loop warm-ups change
+ * orders nobody watches, so without it the first measured step would also be the first time the
+ * servers deliver events (two instances: the first time an event crosses Redis), with that code not
+ * yet optimised by V8.
+ */
+const WARM_STEP_CHANGES = 500;
 /** Below the goal rates the search steps down by this factor, and gives up below MIN_SEARCH_RATE. */
 const STEP_DOWN = 0.7;
 const MIN_SEARCH_RATE = 10;
@@ -125,8 +134,9 @@ const BELOW_PEAK = 0.9;
  * machine (measured with the subscribers connected) reaches it; when neither meets the bound it steps
  * down until a rate does, and reports the highest rate that met it, every step in the notes. Each
  * step changes orders no earlier step changed, and every change must reach its subscriber exactly once.
- * The two instances get the same warm-up the one instance had from its probe (a closed loop of cancels,
- * split across them); their p99 is compared to one's at the floor's rate when one instance met it or
+ * The two instances get as much warm-up each as the one instance had from its probe (a closed loop of
+ * cancels, split across them and run twice as long), and each phase drives one unmeasured step through its subscribers before it
+ * measures (see {@link WARM_STEP_CHANGES}); their p99 is compared to one's at the floor's rate when one instance met it or
  * more (they are then driven at one instance's own rate too, for the notes), else at the rate reported
  * for one.
  * Each phase's steps start from a clean PostgreSQL checkpoint, with every subscriber's customer known
@@ -147,7 +157,8 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
   // the subscribers are connected (their sockets cost CPU too), before the measured changes.
   const probeOrders = Math.max(2_000, Math.round(AIM_RATE * (sizes.warmup + 2) * 1.5));
   const probeTargets = await seedTargets(ctx, 'fp-', probeOrders);
-  const warmTargets = await seedTargets(ctx, 'fw-', probeOrders);
+  // The two instances' warm-up runs twice as long as the probe (see below).
+  const warmTargets = await seedTargets(ctx, 'fw-', probeOrders * 2);
   const targets1 = await seedTargets(ctx, 'f1-', n);
   const one = await startApi('fanout-1', { databaseUrl: ctx.databaseUrl });
   const steps: Step[] = [];
@@ -170,6 +181,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     if (k > probeTargets.length) ctx.log(`(probe ran out of orders: ${k} requests for ${probeTargets.length} orders; its rate is a lower bound)`);
     ctx.log(`cancelOrder closed loop (${PROBE_CONNECTIONS} connections, subscribers connected): ${probe.rps.toFixed(0)} req/s, ${probe.cpuMsPerChange.toFixed(2)} ms server CPU each`);
     await session.introduce();
+    await warmStep(ctx, session, 'one instance', 1, Math.floor(Math.min(MIN_RATE, probe.rps * BELOW_PEAK)));
 
     const run = async (rate: number): Promise<Step | null> => {
       const count = Math.min(session.remaining(), stepSize(rate));
@@ -233,8 +245,10 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     const targets = await seedTargets(ctx, 'f2-', n);
     double = await connect(ctx, [a, b], targets, 'other');
     await cleanCheckpoint(ctx.pool);
-    // The same warm-up the one instance had from its probe (cancelOrder closed loop on spare orders, as
-    // long), split across the two, so both compare with their code optimised, not while V8 compiles it.
+    // The warm-up the one instance had from its probe (cancelOrder closed loop on spare orders), split
+    // across the two and run twice as long, so that each instance serves about as many requests as the
+    // one instance did (at half the connections) and both compare with their code optimised, not while
+    // V8 compiles it.
     let k = 0;
     const spare = () => warmTargets[k++ % warmTargets.length];
     const warm = await Promise.all(
@@ -242,14 +256,15 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
         httpLoad({
           url: server.url,
           connections: PROBE_CONNECTIONS / 2,
-          seconds: PROBE_SECONDS,
-          warmupSeconds: sizes.warmup,
+          seconds: PROBE_SECONDS * 2,
+          warmupSeconds: sizes.warmup * 2,
           next: () => cancelRequest(spare()),
         }),
       ),
     );
     ctx.log(`two instances warmed up: cancelOrder closed loop, ${warm.map((w) => `${w.rps.toFixed(0)}`).join(' + ')} req/s`);
     await double.introduce();
+    await warmStep(ctx, double, 'two instances', 2, atRate?.asked ?? MIN_RATE);
     // The rate the comparison is judged at and, when one instance met more, that rate too; with
     // --fanout-rates (diagnosis), every rate the one instance was driven at.
     for (const rate of atRate ? (sizes.fanoutRates ?? [atRate.asked, ...(alsoAt ? [alsoAt] : [])]) : []) {
@@ -362,6 +377,16 @@ function latencyLine(s: Step): string {
 
 /** With `--profile`: the step's driving window, for `bench/profile-top.ts --window=FROM,TO`. */
 const windowNote = (s: Step) => (process.env.BENCH_PROFILE === '1' ? ` [profile --window=${s.windowUs.join(',')}]` : '');
+
+/**
+ * The unmeasured step through `session`'s subscribers at `rate`, {@link WARM_STEP_CHANGES} for each of
+ * its `instances`: logged, not reported.
+ */
+async function warmStep(ctx: BenchContext, session: Session, who: string, instances: number, rate: number): Promise<void> {
+  const count = Math.min(WARM_STEP_CHANGES * instances, Math.floor(session.remaining() / 10));
+  const s = await session.step(rate, count);
+  ctx.log(`${who}, warm-up step (not measured), asked ${rate}/s: ${stepLine(s, false)}`);
+}
 
 /** One step in a line: rate, p99, CPU, anything that went wrong and, when `judged`, whether it met the one-instance bound. */
 function stepLine(s: Step, judged = true): string {

@@ -1,4 +1,4 @@
-import { startHello } from './api';
+import { startHello, type Server } from './api';
 import { httpLoad, type LoadResult } from './load';
 import type { Sizes } from './settings';
 
@@ -7,18 +7,23 @@ const HELLO_QUERY = JSON.stringify({ query: '{ hello }' });
 export const HELLO_CONNECTIONS = 32;
 export const HELLO_NAME = `Apollo hello, same stack, c=${HELLO_CONNECTIONS}`;
 
+/** One closed-loop run of `{ hello }` at {@link HELLO_CONNECTIONS} against a running hello server. */
+export function helloLoad(hello: Server, seconds: number, warmupSeconds: number): Promise<LoadResult> {
+  return httpLoad({
+    url: hello.url,
+    connections: HELLO_CONNECTIONS,
+    seconds,
+    warmupSeconds,
+    next: () => ({ body: HELLO_QUERY }),
+    verify: (b) => b.startsWith('{"data":{"hello":"world"}'),
+  });
+}
+
 /** Apollo Server's `{ hello }` on the same stack and process settings, closed loop at 32 connections. */
 export async function measureHello(sizes: Sizes): Promise<LoadResult> {
   const hello = await startHello();
   try {
-    return await httpLoad({
-      url: hello.url,
-      connections: HELLO_CONNECTIONS,
-      seconds: sizes.duration,
-      warmupSeconds: sizes.warmup,
-      next: () => ({ body: HELLO_QUERY }),
-      verify: (b) => b.startsWith('{"data":{"hello":"world"}'),
-    });
+    return await helloLoad(hello, sizes.duration, sizes.warmup);
   } finally {
     await hello.stop();
   }

@@ -1,7 +1,7 @@
 import { carefulName, carefulTps } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
 import { cleanCheckpoint } from '../lib/database';
-import { combineLoads, cpuPerAnswer, httpLoad } from '../lib/load';
+import { combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { throughputResult, type ScenarioResult } from '../lib/report';
 import { seedCustomers } from '../lib/seed';
 import { tokens } from '../lib/tokens';
@@ -14,7 +14,7 @@ const CUSTOMERS = 1_000;
  * createOrder at 32 connections from 1,000 customers in turn, every request a new order: without a
  * coupon, against the careful wallet payment at the same concurrency (a write transaction done with
  * care is the yardstick of any order write); and with one popular coupon (maxUses 100,000,000), whose
- * uses every request counts, against the run without, the two measured interleaved.
+ * uses every request counts, against the run without, the two measured interleaved in eight parts.
  */
 export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { sizes, base } = ctx;
@@ -36,29 +36,28 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
       cpuOf: () => api.cpuMs(),
     });
   };
-  // The two loads are measured in halves, interleaved as without, with, with, without (both warmed up
-  // first), so a drift of the shared machine during the runs weighs on both alike instead of on the
-  // second one only; the table grows by the same orders under both. Each half starts from a clean
-  // checkpoint, as the payment's parts do: a checkpoint that the WAL of one half set off would
-  // otherwise slow the next half alone (full-page writes), whichever load it is.
-  const half = sizes.duration / 2;
+  // The two loads are measured in eight parts, interleaved as without, with, with, without, with,
+  // without, without, with (both warmed up first), so a drift of the shared machine during the runs
+  // weighs on both alike, even one that speeds up or slows down unevenly (the halves of one sequence of
+  // four were 836, 821, 985 and 1,336 req/s); the table grows by the same orders under both. Each part
+  // starts from a clean checkpoint, as the payment's parts do: a checkpoint that the WAL of one part set
+  // off would otherwise slow the next part alone (full-page writes), whichever load it is.
+  const part = sizes.duration / 4;
   if (sizes.warmup > 0) {
     await run(null, sizes.warmup);
     await run(base.couponCode, sizes.warmup);
   }
-  const measured = async (couponCode: string | null) => {
+  const parts: Array<{ coupon: boolean; load: LoadResult }> = [];
+  for (const coupon of [false, true, true, false, true, false, false, true]) {
     await cleanCheckpoint(ctx.pool);
-    return run(couponCode, half);
-  };
-  const p1 = await measured(null);
-  const c1 = await measured(base.couponCode);
-  const c2 = await measured(base.couponCode);
-  const p2 = await measured(null);
-  const plain = combineLoads([p1, p2]);
-  const withCoupon = combineLoads([c1, c2]);
-  const halves = (a: number, b: number) => `halves ${a.toFixed(0)} and ${b.toFixed(0)} req/s`;
-  ctx.log(`createOrder without coupon: ${plain.rps.toFixed(0)} req/s (${(plain.rps / carefulRps).toFixed(2)}x the careful ceiling; ${halves(p1.rps, p2.rps)}), API CPU ${cpuPerAnswer(plain).toFixed(2)} ms per order`);
-  ctx.log(`createOrder with the popular coupon: ${withCoupon.rps.toFixed(0)} req/s (${halves(c1.rps, c2.rps)}), API CPU ${cpuPerAnswer(withCoupon).toFixed(2)} ms per order`);
+    parts.push({ coupon, load: await run(coupon ? base.couponCode : null, part) });
+  }
+  const of = (coupon: boolean) => parts.filter((p) => p.coupon === coupon).map((p) => p.load);
+  const plain = combineLoads(of(false));
+  const withCoupon = combineLoads(of(true));
+  const rates = (loads: readonly LoadResult[]) => loads.map((l) => l.rps.toFixed(0)).join(', ');
+  ctx.log(`createOrder without coupon: ${plain.rps.toFixed(0)} req/s (${(plain.rps / carefulRps).toFixed(2)}x the careful ceiling; parts ${rates(of(false))} req/s), API CPU ${cpuPerAnswer(plain).toFixed(2)} ms per order`);
+  ctx.log(`createOrder with the popular coupon: ${withCoupon.rps.toFixed(0)} req/s (parts ${rates(of(true))} req/s), API CPU ${cpuPerAnswer(withCoupon).toFixed(2)} ms per order`);
   const { rows } = await ctx.pool.query<{ used_count: number }>(
     `select coalesce(sum(u.used), 0)::int as used_count from coupon c join coupon_use u on u.coupon_id = c.id where c.code_key = $1`,
     [base.couponCode],
@@ -72,7 +71,7 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
       plain,
       `createOrder without coupon, c=${CONNECTIONS}; itself ${plainVsCareful}`,
       0.9,
-      `Measured interleaved with the run without, in halves each from a clean checkpoint (without, with, with, without: ${p1.rps.toFixed(0)}, ${c1.rps.toFixed(0)}, ${c2.rps.toFixed(0)}, ${p2.rps.toFixed(0)} req/s). API process CPU per order: ${cpuPerAnswer(withCoupon).toFixed(2)} ms. Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included). With the coupon: ${(withCoupon.rps / carefulRps).toFixed(2)}x the careful ceiling.`,
+      `Measured interleaved with the run without, in eight parts each from a clean checkpoint (${parts.map((p) => `${p.coupon ? 'with' : 'without'} ${p.load.rps.toFixed(0)}`).join(', ')} req/s). API process CPU per order: ${cpuPerAnswer(withCoupon).toFixed(2)} ms. Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included). With the coupon: ${(withCoupon.rps / carefulRps).toFixed(2)}x the careful ceiling.`,
     ),
   ];
 }

@@ -19,12 +19,17 @@ export function helloLoad(hello: Server, seconds: number, warmupSeconds: number)
   });
 }
 
-/** Apollo Server's `{ hello }` on the same stack and process settings, closed loop at 32 connections. */
-export async function measureHello(sizes: Sizes): Promise<LoadResult> {
+/** Runs `use` with a hello server started for it, stopped afterwards whatever happens. */
+export async function withHello<T>(use: (hello: Server) => Promise<T>): Promise<T> {
   const hello = await startHello();
   try {
-    return await helloLoad(hello, sizes.duration, sizes.warmup);
+    return await use(hello);
   } finally {
     await hello.stop();
   }
+}
+
+/** Apollo Server's `{ hello }` on the same stack and process settings, closed loop at 32 connections. */
+export function measureHello(sizes: Sizes): Promise<LoadResult> {
+  return withHello((hello) => helloLoad(hello, sizes.duration, sizes.warmup));
 }

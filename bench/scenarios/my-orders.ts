@@ -1,7 +1,6 @@
-import { startHello } from '../lib/api';
 import type { BenchContext } from '../lib/context';
 import { cleanCheckpoint, scalar } from '../lib/database';
-import { HELLO_NAME, helloLoad } from '../lib/hello';
+import { HELLO_NAME, helloLoad, withHello } from '../lib/hello';
 import { combineLoads, cpuPerAnswer, httpLoad } from '../lib/load';
 import { latencyRatio, throughputResult, type ScenarioResult } from '../lib/report';
 import { growOrders, seedCustomersWithOrders } from '../lib/seed';
@@ -49,23 +48,20 @@ export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResul
   // so a machine that speeds up or slows down during the runs weighs on both alike: hello measured at
   // the start of the bench, minutes before, would compare two different machines.
   const half = sizes.duration / 2;
-  const helloServer = await startHello();
-  let big;
-  let hello;
-  let halves: string;
-  try {
+  const pages = (seconds: number) => httpLoad({ url: api.url, connections: CONNECTIONS, seconds, warmupSeconds: 0, next, verify, cpuOf });
+  const { big, hello, halves } = await withHello(async (helloServer) => {
     await helloLoad(helloServer, sizes.warmup, 0);
-    await httpLoad({ url: api.url, connections: CONNECTIONS, seconds: warmupSeconds, warmupSeconds: 0, next, verify });
+    await pages(warmupSeconds);
     const h1 = await helloLoad(helloServer, half, 0);
-    const b1 = await httpLoad({ url: api.url, connections: CONNECTIONS, seconds: half, warmupSeconds: 0, next, verify, cpuOf });
-    const b2 = await httpLoad({ url: api.url, connections: CONNECTIONS, seconds: half, warmupSeconds: 0, next, verify, cpuOf });
+    const b1 = await pages(half);
+    const b2 = await pages(half);
     const h2 = await helloLoad(helloServer, half, 0);
-    big = combineLoads([b1, b2]);
-    hello = combineLoads([h1, h2]);
-    halves = `hello ${h1.rps.toFixed(0)}, myOrders ${b1.rps.toFixed(0)}, myOrders ${b2.rps.toFixed(0)}, hello ${h2.rps.toFixed(0)} req/s`;
-  } finally {
-    await helloServer.stop();
-  }
+    return {
+      big: combineLoads([b1, b2]),
+      hello: combineLoads([h1, h2]),
+      halves: `hello ${h1.rps.toFixed(0)}, myOrders ${b1.rps.toFixed(0)}, myOrders ${b2.rps.toFixed(0)}, hello ${h2.rps.toFixed(0)} req/s`,
+    };
+  });
   ctx.log(`myOrders on ${bigRows} orders: ${big.rps.toFixed(0)} req/s, mean ${big.mean.toFixed(1)} ms; hello ${hello.rps.toFixed(0)} req/s (halves: ${halves})`);
 
   const inBig = `in ${bigRows.toLocaleString('en-US')} orders`;

@@ -112,10 +112,10 @@ const MIN_STEP_CHANGES = 250;
 /**
  * Changes per instance of the unmeasured step each phase drives through its subscribers before its
  * measured steps (one instance: at the floor's rate, or below its closed-loop peak when that is lower;
- * two: at the rate they are judged at; fewer changes when the phase has few subscribers): the closed-loop warm-ups change
- * orders nobody watches, so without it the first measured step would also be the first time the
- * servers deliver events (two instances: the first time an event crosses Redis), with that code not
- * yet optimised by V8.
+ * two: at the rate they are judged at; fewer changes when the phase has few subscribers): the
+ * closed-loop warm-ups change orders nobody watches, so without it the first measured step would also
+ * be the first time the servers deliver events (two instances: the first time an event crosses Redis),
+ * with that code not yet optimised by V8.
  */
 const WARM_STEP_CHANGES = 500;
 /** Below the goal rates the search steps down by this factor, and gives up below MIN_SEARCH_RATE. */
@@ -135,10 +135,10 @@ const BELOW_PEAK = 0.9;
  * down until a rate does, and reports the highest rate that met it, every step in the notes. Each
  * step changes orders no earlier step changed, and every change must reach its subscriber exactly once.
  * The two instances get as much warm-up each as the one instance had from its probe (a closed loop of
- * cancels, split across them and run twice as long), and each phase drives one unmeasured step through its subscribers before it
- * measures (see {@link WARM_STEP_CHANGES}); their p99 is compared to one's at the floor's rate when one instance met it or
- * more (they are then driven at one instance's own rate too, for the notes), else at the rate reported
- * for one.
+ * cancels, split across them and run twice as long), and each phase drives one unmeasured step through
+ * its subscribers before it measures (see {@link WARM_STEP_CHANGES}); their p99 is compared to one's at
+ * the floor's rate when one instance met it or more (they are then driven at one instance's own rate
+ * too, for the notes), else at the rate reported for one.
  * Each phase's steps start from a clean PostgreSQL checkpoint, with every subscriber's customer known
  * to the instance their changes are sent to (as a customer who subscribed or ordered there is).
  * The in-process bus hop alone (publish -> feed iterator) is measured too, for the notes.
@@ -155,7 +155,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
 
   // The mutation's own ceiling on this machine: closed-loop cancelOrder on spare orders, measured once
   // the subscribers are connected (their sockets cost CPU too), before the measured changes.
-  const probeOrders = Math.max(2_000, Math.round(AIM_RATE * (sizes.warmup + 2) * 1.5));
+  const probeOrders = Math.max(2_000, Math.round(AIM_RATE * (sizes.warmup + PROBE_SECONDS) * 1.5));
   const probeTargets = await seedTargets(ctx, 'fp-', probeOrders);
   // The two instances' warm-up runs twice as long as the probe (see below).
   const warmTargets = await seedTargets(ctx, 'fw-', probeOrders * 2);

@@ -77,7 +77,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
   const schema = await createSchema();
 
   const contextFor = (principal: Principal | null, requestId: string): Context =>
-    createContext({ requestId, config, services, fork: () => orm.em.fork(), principal });
+    createContext({ requestId, config, services, fork: () => orm.em.fork(), root: orm.em, principal });
 
   registerRequestLog(http);
   // While stopping, answers close their connection so keep-alive clients do not hold the drain open.

@@ -25,9 +25,10 @@ export function createContext(opts: {
   config: Config;
   services: Services;
   fork: () => EntityManager;
+  root: EntityManager;
   principal: Principal | null;
 }): Context {
-  return new RequestContext(opts.requestId, opts.config, opts.services, opts.principal, opts.fork);
+  return new RequestContext(opts.requestId, opts.config, opts.services, opts.principal, opts.fork, opts.root);
 }
 
 /**
@@ -45,6 +46,7 @@ class RequestContext implements Context {
     readonly services: Services,
     readonly principal: Principal | null,
     private readonly forkRoot: () => EntityManager,
+    readonly reader: EntityManager,
   ) {}
 
   get em(): EntityManager {
@@ -63,7 +65,7 @@ class RequestContext implements Context {
   async customerId(): Promise<string> {
     if (!this.principal) throw new UnauthenticatedError();
     if (this.caller) return (await this.caller).id;
-    return this.services.customers.ensureId(this.em, this.principal);
+    return this.services.customers.ensureId(() => this.em, this.principal);
   }
 
   fork(): EntityManager {

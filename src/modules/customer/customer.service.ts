@@ -60,10 +60,14 @@ export class CustomerService {
     private readonly audits: AuditService,
   ) {}
 
-  /** The caller's customer id, after making sure the row exists (see {@link ensure}). */
-  async ensureId(em: EntityManager, principal: Principal): Promise<string> {
+  /**
+   * The caller's customer id, after making sure the row exists (see {@link ensure}). `em` is asked for
+   * only when this process has not seen the row lately, so a request that reads without entities forks
+   * no EntityManager for it.
+   */
+  async ensureId(em: () => EntityManager, principal: Principal): Promise<string> {
     if (this.seen.get(principal.sub) === principal.role) return principal.sub;
-    return (await this.ensureRow(em, principal)).id;
+    return (await this.ensureRow(em(), principal)).id;
   }
 
   /**

@@ -50,7 +50,7 @@ export class OrderResolver {
    */
   @Query(() => OrderConnection)
   async myOrders(@Args(() => MyOrdersArgs, { validateFn: skipValidation }) args: MyOrdersArgs, @Ctx() ctx: Context): Promise<OrderPage> {
-    return ctx.services.orders.list(ctx.em, await actor(ctx), args);
+    return ctx.services.orders.list(ctx.reader, await actor(ctx), args);
   }
 
   @Mutation(() => OrderType)

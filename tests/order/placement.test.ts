@@ -100,3 +100,26 @@ test("a popular coupon's uses are counted in stripes: usedCount is their sum, ca
   expect(expectError(await createOrder(s, await token(newCustomer()), { planId: plan.id, couponCode: coupon.code }), 'COUPON_INVALID').rejection).toBe('USAGE_LIMIT_REACHED');
   expect(await s.sql(`select count(*)::int as n from coupon_use where coupon_id = $1 and used > quota`, [coupon.id])).toEqual([{ n: 0 }]);
 });
+
+test("an order placed from memory whose connection's stripe is full takes its use from another: maxUses refuses only when all are full", async () => {
+  const coupon = await createCoupon(s, { maxUses: 32 });
+  const { order } = await remembered({}, coupon.code);
+  // Every stripe full but one, which has room for two: whichever stripe a connection keeps to, most are full.
+  await s.sql(`update coupon_use set used = case when stripe = 7 then 0 else quota end where coupon_id = $1`, [coupon.id]);
+  for (let i = 0; i < 2; i++) expect(codeOf(await order(await token(newCustomer())))).toBeUndefined();
+  expect(expectError(await order(await token(newCustomer())), 'COUPON_INVALID').rejection).toBe('USAGE_LIMIT_REACHED');
+  expect(await s.sql(`select sum(used)::int as used, count(*) filter (where used > quota)::int as over from coupon_use where coupon_id = $1`, [coupon.id])).toEqual([
+    { used: 32, over: 0 },
+  ]);
+});
+
+test("a coupon whose window ended or has not begun since is refused from memory as without it", async () => {
+  const coupon = await createCoupon(s);
+  const { order } = await remembered({}, coupon.code);
+  await s.sql(`update coupon set ends_at = now() - interval '1 minute' where id = $1`, [coupon.id]);
+  expect(expectError(await order(await token(newCustomer())), 'COUPON_INVALID').rejection).toBe('EXPIRED');
+  await s.sql(`update coupon set ends_at = null, starts_at = now() + interval '1 hour' where id = $1`, [coupon.id]);
+  expect(expectError(await order(await token(newCustomer())), 'COUPON_INVALID').rejection).toBe('NOT_STARTED');
+  await s.sql(`update coupon set starts_at = null where id = $1`, [coupon.id]);
+  expect(codeOf(await order(await token(newCustomer())))).toBeUndefined();
+});

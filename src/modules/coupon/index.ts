@@ -9,6 +9,7 @@ export {
   couponStill,
   giveBackCouponUses,
   takeCouponUse,
+  takeHomeCouponUse,
   takeCustomerUse,
   type CouponFacts,
   type CouponRows,

@@ -13,6 +13,7 @@ import {
   CouponRejection,
   couponStill,
   takeCouponUse,
+  takeHomeCouponUse,
   takeCustomerUse,
   type CouponFacts,
   type CouponRows,
@@ -220,7 +221,9 @@ export class OrderPlacement {
    * when it has one, the customer's use of the coupon when it limits uses per customer, the payment
    * timeout job (an outbox row, so the statement does not NOTIFY), and last one of the coupon's use
    * stripes. With `recheck`, it first checks that the plan, upgrades and coupon are still as
-   * `placement` says and on sale to the customer (the first refusal when not). It ends by calling
+   * `placement` says, on sale to the customer and open (the first refusal when not), and takes the
+   * coupon's use from the connection's own stripe alone (refused when that one is full; the full path
+   * then looks at every stripe: see {@link takeHomeCouponUse}). It ends by calling
    * `order_refuse` with the first refusal, if any, which undoes everything it wrote. Returns the order
    * as written.
    */
@@ -274,7 +277,7 @@ export class OrderPlacement {
           returning id`,
     );
     if (coupon) {
-      steps.add('coupon_use_taken', takeCouponUse(coupon.id, steps.after()));
+      steps.add('coupon_use_taken', recheck ? takeHomeCouponUse(coupon, steps.after()) : takeCouponUse(coupon.id, steps.after()));
       refuseUnless(steps.after(), Refusal.COUPON_USE_REFUSED);
     }
     // The refusals are checked in turn, each reading its step: that is the order the steps run in.

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { customerPagesStatement, readCustomerPage, type CustomerPageAsk } from '../../src/modules/order/customer-pages';
-import { pageOfRows } from '../../src/modules/order/order-page';
+import { pageOfRows, WHOLE_ROWS } from '../../src/modules/order/order-page';
 import { decodeOrderCursor } from '../../src/modules/order/order.cursor';
 import { OrderStatus } from '../../src/modules/order/order.entity';
 import { watchSent } from '../support/driver';
@@ -81,7 +81,7 @@ test('the asks of one event-loop turn are read by one statement per shape; an as
   const statements = sent.texts;
   try {
     // As the API answers them (the rows also carry the number of their ask in the statement).
-    const read = async (ask: Partial<CustomerPageAsk> & { customerId: string }) => pageOfRows(await readCustomerPage(em, { status: null, after: null, limit: 5, ...ask }), 100);
+    const read = async (ask: Partial<CustomerPageAsk> & { customerId: string }) => pageOfRows(await readCustomerPage(em, { status: null, after: null, limit: 5, selection: WHOLE_ROWS, ...ask }), 100);
     const alone = [await read({ customerId: a }), await read({ customerId: b, limit: 13 }), await read({ customerId: a, status: OrderStatus.PAID })];
     const cursor = decodeOrderCursor((await s.gql(PAGE, { first: 2 }, await token(b))).data.myOrders.pageInfo.endCursor);
     const afterCursor = await read({ customerId: b, after: cursor });
@@ -145,10 +145,10 @@ test('each ask of a page statement walks the customer index backwards, whatever 
     const limits = '{21,21,101}';
     const now = String(Date.now() * 1000);
     const cursors = [`{${now},${now},${now}}`, '{00000000-0000-4000-8000-000000000000,00000000-0000-4000-8000-000000000000,00000000-0000-4000-8000-000000000000}'];
-    const plain = await explain(customerPagesStatement({ status: false, after: false }), [customers, limits]);
-    const after = await explain(customerPagesStatement({ status: false, after: true }), [customers, limits, ...cursors]);
-    const byStatus = await explain(customerPagesStatement({ status: true, after: false }), [customers, limits, '{PAID,PAID,PENDING}']);
-    const both = await explain(customerPagesStatement({ status: true, after: true }), [customers, limits, '{PAID,PAID,PENDING}', ...cursors]);
+    const plain = await explain(customerPagesStatement({ status: false, after: false, selection: WHOLE_ROWS }), [customers, limits]);
+    const after = await explain(customerPagesStatement({ status: false, after: true, selection: WHOLE_ROWS }), [customers, limits, ...cursors]);
+    const byStatus = await explain(customerPagesStatement({ status: true, after: false, selection: WHOLE_ROWS }), [customers, limits, '{PAID,PAID,PENDING}']);
+    const both = await explain(customerPagesStatement({ status: true, after: true, selection: WHOLE_ROWS }), [customers, limits, '{PAID,PAID,PENDING}', ...cursors]);
     for (const plan of [plain, after]) expect(plan).toMatch(/Index Scan Backward using order_customer_created_idx on "order"/);
     for (const plan of [byStatus, both]) expect(plan).toMatch(/Index Scan Backward using order_customer_status_created_idx on "order"/);
     for (const plan of [plain, after, byStatus, both]) expect(plan).not.toMatch(/Seq Scan on "order"/);

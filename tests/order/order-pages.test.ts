@@ -75,3 +75,33 @@ test("an order's plan is the plan as it is now: a rename, a sale of its stock an
   ok(await s.gql(`mutation($id: ID!) { updatePlan(id: $id, input: { saleStatus: HIDDEN }) { id } }`, { id: plan.id }, admin));
   expect(await planOfMine()).toEqual({ id: plan.id, name: 'Renamed', saleStatus: 'HIDDEN', stockRemaining: 3 });
 });
+
+test('a page asked for some fields (through aliases and fragments) shows them as a page asked for all does', async () => {
+  const admin = await adminToken();
+  const plan = await createPlan(s, { price: 1800, upgrades: [{ name: 'Extra', price: 200 }] });
+  const coupon = await createCoupon(s, { kind: 'PERCENT', value: 10 });
+  const customer = newCustomer();
+  const tok = await token(customer);
+  ok(await createOrder(s, tok, { planId: plan.id, upgradeIds: [plan.upgrades[0].id], couponCode: coupon.code }));
+  const paid = ok(await createOrder(s, tok, { planId: plan.id })).createOrder.id;
+  ok(await s.gql(`mutation($c: ID!, $r: String!) { creditWallet(customerId: $c, amount: 100000, reference: $r) { balance { amount } } }`, { c: customer, r: `ref-${randomUUID()}` }, admin));
+  ok(await s.gql(`mutation($id: ID!) { payWithWallet(orderId: $id) { id } }`, { id: paid }, tok));
+  // Its delivery runs on its own (a job): compared once it has settled.
+  for (let tries = 0; ok(await s.gql(`query($id: ID!) { order(id: $id) { status } }`, { id: paid }, tok)).order.status !== 'DELIVERED'; tries++) {
+    if (tries > 100) throw new Error('the paid order was not delivered');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const fields = ['id', 'number', 'status', 'couponCode', 'createdAt', 'expiresAt', 'paidAt', 'paymentMethod', 'version', 'total { amount currency }', 'plan { id name }', 'upgrades { id name }', 'delivery { id status }', 'history { version }', 'payment { method }', 'receipt { number }'];
+  const all = ok(await s.gql(`{ myOrders(first: 10) { edges { cursor node { ${fields.join(' ')} } } } }`, {}, tok)).myOrders.edges;
+  for (const [i, field] of fields.entries()) {
+    const name = field.split(' ')[0];
+    // Alternately through a named fragment with an alias, and an inline fragment.
+    const query =
+      i % 2 === 0
+        ? `query { mine: myOrders(first: 10) { edges { cursor node { ...F } } } } fragment F on Order { shown: ${field} }`
+        : `query { mine: myOrders(first: 10) { edges { cursor node { ... on Order { shown: ${field} } } } } }`;
+    const page = ok(await s.gql(query, {}, tok)).mine.edges;
+    expect({ name, page }).toEqual({ name, page: all.map((e: any) => ({ cursor: e.cursor, node: { shown: e.node[name] } })) });
+  }
+});

@@ -2,7 +2,7 @@ import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { timestampOfMicros } from '../../shared/cursor';
 import { preparedNameOf, runOn, textArray } from '../../shared/sql';
-import { PAGE_COLUMNS, PAGE_JOINS, type PageRow } from './order-page';
+import type { PageRow, PageSelection } from './order-page';
 import { ORDER_PAGE_COLUMNS, type OrderCursor } from './order.cursor';
 import type { OrderStatus } from './order.entity';
 
@@ -13,12 +13,18 @@ export interface CustomerPageAsk {
   after: OrderCursor | null;
   /** Rows to read: the page size plus one, which tells whether another page follows. */
   limit: number;
+  /** The columns to read of each row (see `pageSelection`). */
+  selection: PageSelection;
 }
 
-/** Which conditions the asks of one statement have besides the customer (every ask of a statement has the same). */
+/**
+ * Which conditions the asks of one statement have besides the customer, and which columns they read
+ * (every ask of a statement has the same).
+ */
 export interface PageShape {
   status: boolean;
   after: boolean;
+  selection: PageSelection;
 }
 
 /**
@@ -43,7 +49,7 @@ export function customerPagesStatement(shape: PageShape): string {
     columns.push('ask_micros', 'ask_id');
     where.push(`(created_at, id) < (${timestampOfMicros('a.ask_micros')}, a.ask_id)`);
   }
-  return `select a.ask::int as ask, ${PAGE_COLUMNS}
+  return `select a.ask::int as ask, ${shape.selection.columns}
     from unnest(${arrays.join(', ')}) with ordinality as a(${columns.join(', ')}, ask)
    cross join lateral (
          select ${ORDER_PAGE_COLUMNS}
@@ -51,20 +57,38 @@ export function customerPagesStatement(shape: PageShape): string {
           where ${where.join('\n            and ')}
           order by created_at desc, id desc
           limit a.ask_limit) o
-    ${PAGE_JOINS}
+    ${shape.selection.joins}
    order by a.ask, o.created_at desc, o.id desc`;
 }
 
 /** A page row with the number of the ask it answers. */
 type AskRow = PageRow & { ask: number };
 
-/** The four statements by shape (index: 1 for a status, 2 for a cursor), with the names they are prepared under. */
-const STATEMENTS = [0, 1, 2, 3].map((i) => {
-  const text = customerPagesStatement({ status: (i & 1) !== 0, after: (i & 2) !== 0 });
-  return { text, name: preparedNameOf('order_pages', text) };
-});
+/** A page statement with the name it is prepared under. */
+interface PagesStatement {
+  text: string;
+  name: string;
+}
 
-const shapeOf = (ask: CustomerPageAsk): number => (ask.status !== null ? 1 : 0) | (ask.after !== null ? 2 : 0);
+/**
+ * The statements made so far, by shape: four by conditions (a status or not, a cursor or not) for each
+ * selection of columns (bounded by `pageSelection`), each built once.
+ */
+const statements = new Map<string, PagesStatement>();
+
+/** The name of an ask's shape, and its statement. */
+function statementOf(ask: CustomerPageAsk): { key: string; statement: PagesStatement } {
+  const status = ask.status !== null;
+  const after = ask.after !== null;
+  const key = `${status ? 's' : '-'}${after ? 'a' : '-'}${ask.selection.key}`;
+  let statement = statements.get(key);
+  if (!statement) {
+    const text = customerPagesStatement({ status, after, selection: ask.selection });
+    statement = { text, name: preparedNameOf('order_pages', text) };
+    statements.set(key, statement);
+  }
+  return { key, statement };
+}
 
 /**
  * Reads the pages of `asks` (all of one shape) in one statement on `knex` (a connection pool or a
@@ -72,7 +96,7 @@ const shapeOf = (ask: CustomerPageAsk): number => (ask.status !== null ? 1 : 0) 
  * parses and plans a shape once, then only binds and runs it.
  */
 async function readPages(knex: Knex, asks: readonly CustomerPageAsk[]): Promise<PageRow[][]> {
-  const statement = STATEMENTS[shapeOf(asks[0])];
+  const { statement } = statementOf(asks[0]);
   const bindings = [textArray(asks.map((a) => a.customerId)), textArray(asks.map((a) => String(a.limit)))];
   if (asks[0].status !== null) bindings.push(textArray(asks.map((a) => a.status!)));
   if (asks[0].after !== null) bindings.push(textArray(asks.map((a) => a.after!.createdAtMicros)), textArray(asks.map((a) => a.after!.id)));
@@ -98,33 +122,41 @@ const MAX_ASKS_PER_STATEMENT = 8;
  * the API process spent most on for a page (each write wakes a PostgreSQL backend).
  */
 class CustomerPages {
-  private readonly byShape: Array<DataLoader<CustomerPageAsk, PageRow[]>>;
+  private readonly byShape = new Map<string, DataLoader<CustomerPageAsk, PageRow[]>>();
 
-  constructor(knex: Knex) {
-    const options = {
-      // Every ask is read afresh: nothing is remembered between turns.
-      cache: false,
-      maxBatchSize: MAX_ASKS_PER_STATEMENT,
-      // After the turn's I/O callbacks: the requests that arrived together have all asked by then.
-      batchScheduleFn: (read: () => void) => setImmediate(read),
-    };
-    this.byShape = STATEMENTS.map(
-      () =>
-        new DataLoader<CustomerPageAsk, PageRow[]>(async (asks) => {
-          try {
-            return await readPages(knex, asks);
-          } catch (e) {
-            if (asks.length === 1) throw e;
-            // One ask must not fail the others (whatever the cause): each is read again alone and answers
-            // for itself, as it did before asks were read together.
-            return Promise.all(asks.map((ask) => readPages(knex, [ask]).then(([rows]) => rows, (err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
-          }
-        }, options),
-    );
-  }
+  constructor(private readonly knex: Knex) {}
 
   read(ask: CustomerPageAsk): Promise<PageRow[]> {
-    return this.byShape[shapeOf(ask)].load(ask);
+    const { key } = statementOf(ask);
+    let loader = this.byShape.get(key);
+    if (!loader) {
+      loader = this.loader();
+      this.byShape.set(key, loader);
+    }
+    return loader.load(ask);
+  }
+
+  private loader(): DataLoader<CustomerPageAsk, PageRow[]> {
+    const knex = this.knex;
+    return new DataLoader<CustomerPageAsk, PageRow[]>(
+      async (asks) => {
+        try {
+          return await readPages(knex, asks);
+        } catch (e) {
+          if (asks.length === 1) throw e;
+          // One ask must not fail the others (whatever the cause): each is read again alone and answers
+          // for itself, as it did before asks were read together.
+          return Promise.all(asks.map((ask) => readPages(knex, [ask]).then(([rows]) => rows, (err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
+        }
+      },
+      {
+        // Every ask is read afresh: nothing is remembered between turns.
+        cache: false,
+        maxBatchSize: MAX_ASKS_PER_STATEMENT,
+        // After the turn's I/O callbacks: the requests that arrived together have all asked by then.
+        batchScheduleFn: (read: () => void) => setImmediate(read),
+      },
+    );
   }
 }
 

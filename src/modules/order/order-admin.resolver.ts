@@ -1,6 +1,8 @@
 import { IsInt, IsOptional, Length, MaxLength, ValidateNested } from 'class-validator';
-import { Args, ArgsType, Ctx, Field, ID, InputType, Int, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Args, ArgsType, Ctx, Field, ID, Info, InputType, Int, Query, Resolver } from 'type-graphql';
 import type { CallerContext } from '../../shared/caller';
+import { nodeFieldsOf } from '../../shared/connection-fields';
 import { searchOrders, type OrderSearchFilter } from './order-search';
 import { OrderStatus, PaymentMethod } from './order.entity';
 import type { OrderPage } from './order.service';
@@ -63,8 +65,8 @@ export class AdminOrdersArgs {
 @Resolver(() => OrderType)
 export class OrderAdminResolver {
   @Query(() => OrderConnection, { description: 'Admin. Orders matching the filter, newest first.' })
-  async orders(@Args(() => AdminOrdersArgs) args: AdminOrdersArgs, @Ctx() ctx: Context): Promise<OrderPage> {
+  async orders(@Args(() => AdminOrdersArgs) args: AdminOrdersArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<OrderPage> {
     await ctx.requireAdmin();
-    return searchOrders(ctx.em, args);
+    return searchOrders(ctx.em, args, nodeFieldsOf(info));
   }
 }

@@ -3,7 +3,7 @@ import { pageRequest } from '../../shared/cursor';
 import { connectionOf, preparedNameOf, runOn } from '../../shared/sql';
 import type { Page } from '../../shared/types';
 import { readCustomerPage } from './customer-pages';
-import { PAGE_COLUMNS, PAGE_JOINS, pageOfRows, type PageRow } from './order-page';
+import { pageOfRows, type PageRow, type PageSelection } from './order-page';
 import { decodeOrderCursor } from './order.cursor';
 import type { OrderStatus } from './order.entity';
 import type { OrderSnapshot } from './order.snapshot';
@@ -14,10 +14,10 @@ import type { OrderSnapshot } from './order.snapshot';
  * index walk and its limit (a subquery with a limit is never flattened); the joins then touch only the
  * page's rows.
  */
-function pageStatement(keyset: string): string {
-  return `select ${PAGE_COLUMNS}
+function pageStatement(keyset: string, selection: PageSelection): string {
+  return `select ${selection.columns}
     from (${keyset}) o
-    ${PAGE_JOINS}
+    ${selection.joins}
    order by o.created_at desc, o.id desc`;
 }
 
@@ -27,28 +27,38 @@ interface PreparedPage {
   name: string;
 }
 
-/** The page statements made so far, by keyset query: a few shapes (which filters, a cursor or not), each built once. */
+/**
+ * The page statements made so far, by keyset query and selection: a few shapes (which filters, a cursor
+ * or not, which fields), each built once.
+ */
 const pageStatements = new Map<string, PreparedPage>();
 
-function preparedPage(keyset: string): PreparedPage {
-  let page = pageStatements.get(keyset);
+function preparedPage(keyset: string, selection: PageSelection): PreparedPage {
+  const key = `${selection.key}\n${keyset}`;
+  let page = pageStatements.get(key);
   if (!page) {
-    const text = pageStatement(keyset);
+    const text = pageStatement(keyset, selection);
     page = { text, name: preparedNameOf('order_page', text) };
-    pageStatements.set(keyset, page);
+    pageStatements.set(key, page);
   }
   return page;
 }
 
 /**
  * Reads a page of orders in one statement: `keyset` (a keyset query selecting `ORDER_PAGE_COLUMNS`,
- * newest first, `first + 1` rows at most) and what each row's snapshot needs besides, as plain rows
+ * newest first, `first + 1` rows at most) and what each row's snapshot needs besides (the columns of
+ * `selection`), as plain rows
  * mapped straight to snapshots, the form every `Order` field resolver reads. No entity is made: a page
  * is read-only, and hydrating twenty orders with their plans and deliveries cost more than the rest of
  * the request.
  */
-export async function readOrderPage(em: EntityManager, keyset: { sql: string; params: unknown[] }, first: number): Promise<Page<OrderSnapshot>> {
-  const page = preparedPage(keyset.sql);
+export async function readOrderPage(
+  em: EntityManager,
+  keyset: { sql: string; params: unknown[] },
+  first: number,
+  selection: PageSelection,
+): Promise<Page<OrderSnapshot>> {
+  const page = preparedPage(keyset.sql, selection);
   // A named statement with bind parameters: each connection parses and plans a shape once, then only
   // binds and runs it. Inside em's transaction when it has one.
   const rows = await runOn<PageRow>(connectionOf(em), page.text, keyset.params, page.name);
@@ -66,8 +76,9 @@ export async function listCustomerOrders(
   em: EntityManager,
   customerId: string,
   args: { first?: number | null; after?: string | null; status?: OrderStatus | null },
+  selection: PageSelection,
 ): Promise<Page<OrderSnapshot>> {
   const { first, after } = pageRequest(args, decodeOrderCursor);
-  const rows = await readCustomerPage(em, { customerId, status: args.status ?? null, after, limit: first + 1 });
+  const rows = await readCustomerPage(em, { customerId, status: args.status ?? null, after, limit: first + 1, selection });
   return pageOfRows(rows, first);
 }

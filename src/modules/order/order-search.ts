@@ -3,6 +3,7 @@ import { pageRequest, timestampFromMicros } from '../../shared/cursor';
 import { BadUserInputError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { readOrderPage } from './order-list';
+import { pageSelection } from './order-page';
 import { decodeOrderCursor, ORDER_PAGE_COLUMNS, type OrderCursor } from './order.cursor';
 import type { OrderStatus, PaymentMethod } from './order.entity';
 import type { OrderPage } from './order.service';
@@ -113,7 +114,8 @@ export function adminOrdersQuery(f: NormalisedOrderFilter, after: OrderCursor | 
 export async function searchOrders(
   em: EntityManager,
   args: { filter?: OrderSearchFilter | null; first?: number | null; after?: string | null },
+  fields: Iterable<string> | null = null,
 ): Promise<OrderPage> {
   const { first, after } = pageRequest(args, decodeOrderCursor);
-  return readOrderPage(em, adminOrdersQuery(normaliseOrderFilter(args.filter), after, first + 1), first);
+  return readOrderPage(em, adminOrdersQuery(normaliseOrderFilter(args.filter), after, first + 1), first, pageSelection(fields));
 }

@@ -1,6 +1,8 @@
-import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, Info, Mutation, Query, Resolver } from 'type-graphql';
 import { skipValidation } from '../../shared/argument-validation';
 import { Role, type CallerContext } from '../../shared/caller';
+import { nodeFieldsOf } from '../../shared/connection-fields';
 import { CancelOrderArgs, CreateOrderInput, MyOrdersArgs, OrderArgs } from './order.inputs';
 import type { OrderActor, OrderCreator, OrderPage, OrderService } from './order.service';
 import type { OrderSnapshot } from './order.snapshot';
@@ -47,10 +49,15 @@ export class OrderResolver {
   /**
    * The arguments are checked by the list itself (`first` 1 to 100, `after` a cursor of this list, both
    * BAD_USER_INPUT naming the argument), so class-validator is not run on them for every page read.
+   * The page reads only what the query asks of its orders.
    */
   @Query(() => OrderConnection)
-  async myOrders(@Args(() => MyOrdersArgs, { validateFn: skipValidation }) args: MyOrdersArgs, @Ctx() ctx: Context): Promise<OrderPage> {
-    return ctx.services.orders.list(ctx.reader, await actor(ctx), args);
+  async myOrders(
+    @Args(() => MyOrdersArgs, { validateFn: skipValidation }) args: MyOrdersArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<OrderPage> {
+    return ctx.services.orders.list(ctx.reader, await actor(ctx), args, nodeFieldsOf(info));
   }
 
   @Mutation(() => OrderType)

@@ -5,6 +5,7 @@ import { isUuid } from '../../shared/ids';
 import type { PageInfo } from '../../shared/types';
 import type { AfterCommit } from '../../shared/unit-of-work';
 import { listCustomerOrders } from './order-list';
+import { pageSelection } from './order-page';
 import { OrderPlacement, type OrderPlacementDeps } from './order-placement';
 import { OrderRelease, type OrderReleaseDeps } from './order-release';
 import type { OrderActor, OrderCreator } from './order.actor';
@@ -62,8 +63,13 @@ export class OrderService {
   }
 
   /** The caller's orders, newest first, one page by keyset pagination (see {@link listCustomerOrders}). */
-  async list(em: EntityManager, caller: OrderActor, args: { first?: number | null; after?: string | null; status?: OrderStatus | null }): Promise<OrderPage> {
-    return listCustomerOrders(em, caller.customerId, args);
+  async list(
+    em: EntityManager,
+    caller: OrderActor,
+    args: { first?: number | null; after?: string | null; status?: OrderStatus | null },
+    fields: Iterable<string> | null = null,
+  ): Promise<OrderPage> {
+    return listCustomerOrders(em, caller.customerId, args, pageSelection(fields));
   }
 
   /** The graphile-worker handlers of this module. */

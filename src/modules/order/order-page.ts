@@ -61,6 +61,7 @@ const COLUMNS: Record<PageColumn, string> = {
 /** What a row needs whatever is asked: its id and keyset position, for its cursor. */
 const KEYSET: readonly PageColumn[] = ['id', 'created_at_micros'];
 
+/** The delivery's columns, all read for the `delivery` field. */
 const DELIVERY: readonly PageColumn[] = ['delivery_id', 'delivery_status', 'delivery_attempts', 'delivery_updated_at', 'delivery_completed_at'];
 
 /**
@@ -101,7 +102,7 @@ export const FIELD_COLUMNS: Readonly<Record<string, readonly PageColumn[]>> = {
 export interface PageSelection {
   /** Names the selection among the statements made (the columns, in a fixed order). */
   key: string;
-  /** The select list over `o` and the joins. */
+  /** The select list, over `o` and the joins' `d` (delivery) and `p` (plan). */
   columns: string;
   /** The joins after the keyset rows `o`: only those the columns read, each touching only the page's rows. */
   joins: string;

@@ -39,8 +39,8 @@ const unusedPubSub: PubSub = {
  * A field without a resolver of its own is read as a property of its source object by graphql's default
  * resolver. type-graphql would otherwise wrap each such field in a function that builds a resolver-data
  * object for every field of every row (a page of twenty orders reads some two hundred): a wrapper that
- * only serves middlewares and `@Authorized`, which no type uses. A type whose class is given either keeps
- * the wrapper, as does one that says `simpleResolvers: false`.
+ * only serves middlewares and `@Authorized`, which no type uses. A type given either keeps the wrapper,
+ * as does one declared with `simpleResolvers: false`.
  */
 function plainFieldsAsProperties(): void {
   const storage = getMetadataStorage();

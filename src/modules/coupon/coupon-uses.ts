@@ -16,9 +16,9 @@ import { couponKey, usedCountOf, type Coupon, type CouponKind } from './coupon.e
  * statement placing an order with a coupon a good deal dearer for PostgreSQL than the one without
  * (pgbench of the two: 0.70 of the transactions per second), and a search kept in the statement but
  * skipped cost nearly as much as one run: the dearer part is setting up that part of the plan on every
- * execution. So an order placed again
- * from what an earlier one was placed with takes its use from its connection's own stripe instead
- * ({@link takeHomeCouponUse}), a plain guarded update, and only an order refused there looks further.
+ * execution. So an order placed again from what an earlier one was placed with takes its use from its
+ * connection's own stripe instead ({@link takeHomeCouponUse}), a plain guarded update, and only an
+ * order refused there looks further.
  */
 
 /** Most stripes a coupon's uses are counted in: as `coupon_use_stripes` (migrations) cuts them. */
@@ -134,12 +134,11 @@ export function takeCouponUse(couponId: string, condition: Sql): Sql {
 /**
  * Takes one use of the coupon `facts` name from the stripe of the connection the statement runs on,
  * when `condition` holds: one guarded update, no search. Returns a row when taken, none when that
- * stripe is full, and then only: the caller
- * answers that by {@link takeCouponUse}, which looks at every stripe, so `max_uses` is refused only
- * when all are full. Each connection keeps to one stripe, so the orders of one instance's connections
- * mostly take different rows; two that share one wait for each other's commit, no longer. It checks
- * neither the coupon's window nor whether it is enabled: the statement must check
- * {@link couponStill} first.
+ * stripe is full, and then only: the caller answers that by {@link takeCouponUse}, which looks at every
+ * stripe, so `max_uses` is refused only when all are full. Each connection keeps to one stripe, so the
+ * orders of one instance's connections mostly take different rows; two that share one wait for each
+ * other's commit, no longer. It checks neither the coupon's window nor whether it is enabled: the
+ * statement must check {@link couponStill} first.
  */
 export function takeHomeCouponUse(facts: CouponFacts, condition: Sql): Sql {
   return sql`update coupon_use u set used = u.used + 1

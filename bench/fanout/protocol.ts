@@ -2,6 +2,8 @@
 export type ToClients =
   | { type: 'connect'; url: string; subs: Array<{ orderId: string; token: string }>; concurrency: number }
   | { type: 'collect' }
+  /** Collect the process's garbage now (it runs with --expose-gc), before a measured step. */
+  | { type: 'settle' }
   | { type: 'close' };
 
 export type FromClients =
@@ -12,4 +14,6 @@ export type FromClients =
    * Per changed order: its id, when its change arrived (monotonic ms and wall-clock ms), and the wall
    * clock of its transaction's start (`cancelledAt`, PostgreSQL's now()).
    */
-  | { type: 'received'; changes: Array<[string, number, number, number]>; failed: number; firstError?: string; duplicates: number };
+  | { type: 'received'; changes: Array<[string, number, number, number]>; failed: number; firstError?: string; duplicates: number }
+  /** The garbage is collected; it took `ms`. */
+  | { type: 'settled'; ms: number };

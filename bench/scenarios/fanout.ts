@@ -11,6 +11,7 @@ import type { BenchContext } from '../lib/context';
 import { cleanCheckpoint } from '../lib/database';
 import { introduce } from '../lib/introduce';
 import { cpuPerAnswer, httpLoad } from '../lib/load';
+import { cpuBetween, machineCpu } from '../lib/machine';
 import { startChild, type Child } from '../lib/processes';
 import type { ScenarioResult } from '../lib/report';
 import { seedCustomers, seedOrders } from '../lib/seed';
@@ -55,6 +56,10 @@ interface Step {
   windowUs: [number, number];
   /** PostgreSQL checkpoints that began while the changes were driven (their writes and syncs can hold commits up). */
   checkpoints: number;
+  /** Its slowest changes (see {@link slowestRuns}), in a line. */
+  slowest: string;
+  /** The whole machine while the changes were driven: cores busy, and CPU time per change by who used it (ms). */
+  machine: { busyCores: number; msPerChange: Array<[string, number]> };
 }
 
 /** Subscribers connected to their servers, ready for batches of changes. */
@@ -72,7 +77,9 @@ interface Session {
   /**
    * Makes each subscriber's customer known to the instance their changes are sent to (see
    * {@link introduce}), as the instance holding a subscriber already knows its customer from the
-   * subscription: so one instance and two compare the same work per change.
+   * subscription, and as the instance where the customer created the order holds a lease of their
+   * mutation allowance (with Redis; one instance counts in memory): so one instance and two compare the
+   * same work per change.
    */
   introduce(): Promise<void>;
   /** Changes the next `count` unchanged orders at `rate` per second and measures their delivery. */
@@ -144,7 +151,10 @@ const BELOW_PEAK = 0.9;
  * the floor's rate when one instance met it or more (they are then driven at one instance's own rate
  * too, for the notes), else at the rate reported for one.
  * Each phase's steps start from a clean PostgreSQL checkpoint, with every subscriber's customer known
- * to the instance their changes are sent to (as a customer who subscribed or ordered there is).
+ * to the instance their changes are sent to (as a customer who subscribed or ordered there is), and
+ * each step once the client processes have collected their garbage. Each step reports the machine's
+ * CPU per change by who used it (servers, PostgreSQL, Redis, the bench's driver and client processes,
+ * kernel threads) and its slowest 2% of changes grouped by when they were sent (one stall, or spread).
  * The in-process bus hop alone (publish -> feed iterator) is measured too, for the notes.
  */
 export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
@@ -194,7 +204,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       await new Promise((r) => setTimeout(r, 500));
       const s = await session.step(rate, count);
       steps.push(s);
-      ctx.log(`asked ${rate}/s: ${stepLine(s)}${windowNote(s)}`);
+      ctx.log(`asked ${rate}/s: ${stepLine(s)}${windowNote(s)}; ${s.slowest}`);
       return s;
     };
     let found: Step | null = null;
@@ -275,7 +285,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       if (double.remaining() < Math.min(MIN_STEP_CHANGES, n / 4)) break;
       await new Promise((r) => setTimeout(r, 500));
       const s = await double.step(rate, Math.min(double.remaining(), stepSize(rate)));
-      ctx.log(`two instances, asked ${rate}/s: ${stepLine(s, false)}${windowNote(s)}`);
+      ctx.log(`two instances, asked ${rate}/s: ${stepLine(s, false)}${windowNote(s)}; ${s.slowest}`);
       if (rate === atRate?.asked) twoStep = s;
       if (rate === alsoAt) twoAtBest = s;
     }
@@ -377,7 +387,7 @@ const bestOf = (steps: Step[]): Step | null => steps.filter(meets).reduce<Step |
 
 function latencyLine(s: Step): string {
   const f = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(1)} / p99 ${percentile(xs, 99).toFixed(1)} ms`;
-  return `from transaction start ${f(s.fromTxStart)}; from request start ${f(s.fromRequest)}; from the mutation's answer ${f(s.fromResponse)}; the mutation itself, transaction start to answer: ${f(s.txToAnswer)}`;
+  return `from transaction start ${f(s.fromTxStart)}; from request start ${f(s.fromRequest)}; from the mutation's answer ${f(s.fromResponse)}; the mutation itself, transaction start to answer: ${f(s.txToAnswer)}; ${s.slowest}`;
 }
 
 /** With `--profile`: the step's driving window, for `bench/profile-top.ts --window=FROM,TO`. */
@@ -390,7 +400,7 @@ const windowNote = (s: Step) => (process.env.BENCH_PROFILE === '1' ? ` [profile 
 async function warmStep(ctx: BenchContext, session: Session, who: string, instances: number, rate: number): Promise<void> {
   const count = Math.min(WARM_STEP_CHANGES * instances, Math.floor(session.remaining() / 10));
   const s = await session.step(rate, count);
-  ctx.log(`${who}, warm-up step (not measured), asked ${rate}/s: ${stepLine(s, false)}`);
+  ctx.log(`${who}, warm-up step (not measured), asked ${rate}/s: ${stepLine(s, false)}; ${s.slowest}`);
 }
 
 /** One step in a line: rate, p99, CPU, anything that went wrong and, when `judged`, whether it met the one-instance bound. */
@@ -403,7 +413,8 @@ function stepLine(s: Step, judged = true): string {
   ].filter(Boolean);
   return (
     `${s.changes} changes, achieved ${s.achievedRate.toFixed(0)}/s, p50 ${percentile(s.fromTxStart, 50).toFixed(1)} / p99 ${percentile(s.fromTxStart, 99).toFixed(1)} ms from transaction start, ` +
-    `server CPU ${s.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')} of a core, ${s.serverCpuMsPerChange.toFixed(2)} ms per change` +
+    `server CPU ${s.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')} of a core, ${s.serverCpuMsPerChange.toFixed(2)} ms per change; ` +
+    `machine ${s.machine.busyCores.toFixed(2)} cores busy, per change ${s.machine.msPerChange.map(([g, ms]) => `${g} ${ms.toFixed(2)}`).join(', ')} ms` +
     (s.checkpoints ? ' (a PostgreSQL checkpoint began during it)' : '') +
     (problems.length ? ` (PROBLEMS: ${problems.join('; ')})` : '') +
     (judged ? (meets(s) ? ': meets' : ': misses') : '')
@@ -526,7 +537,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
   for (const g of groups) {
     const per = Math.ceil(g.targets.length / processes);
     for (let i = 0; i < processes; i++) {
-      const child = startChild(`clients-${g.server.name}-${i}`, process.execPath, [...nodeFlags(`clients-${g.server.name}-${i}`), '--import', 'tsx', path.join(ROOT, 'bench', 'fanout', 'client-process.ts')], process.env, { ipc: true });
+      const child = startChild(`clients-${g.server.name}-${i}`, process.execPath, [...nodeFlags(`clients-${g.server.name}-${i}`), '--expose-gc', '--import', 'tsx', path.join(ROOT, 'bench', 'fanout', 'client-process.ts')], process.env, { ipc: true });
       procs.push({ proc: new ClientProcess(child), server: g.server, subs: g.targets.slice(i * per, (i + 1) * per) });
     }
   }
@@ -564,6 +575,17 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
         `server CPU while they sit idle ${idleCpu.map((c) => `${(c * 100).toFixed(1)}%`).join(' + ')} of a core`,
     );
 
+    const serverPids = new Set(servers.map((s) => s.child.pid));
+    const clientPids = new Set(procs.map((p) => p.proc.child.pid));
+    /** Who used the machine's CPU during a step: the servers, the bench's own processes, the database, Redis, the kernel. */
+    const groupOf = (pid: number, comm: string, kernel: boolean): string => {
+      if (serverPids.has(pid)) return 'servers';
+      if (clientPids.has(pid)) return 'clients';
+      if (pid === process.pid) return 'driver';
+      if (comm === 'postgres') return 'PostgreSQL';
+      if (comm.startsWith('redis')) return 'Redis';
+      return kernel ? 'kernel threads' : 'other';
+    };
     const mutateAt = new Map<string, Server>();
     groups.forEach((g, i) => g.targets.forEach((t) => mutateAt.set(t.orderId, mutateOn === 'same' ? g.server : groups[(i + 1) % groups.length].server)));
     // Interleave the instances' orders so consecutive changes alternate between instances.
@@ -587,12 +609,19 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
     const step = async (rate: number, count: number): Promise<Step> => {
       const chosen = order.slice(used, used + count);
       used += chosen.length;
+      // The client processes hold 5,000 sockets each, and the changes they kept and sent back after the
+      // last step are their garbage now: collected before the step, a full collection of theirs (15-40
+      // ms, with marking steps of up to 36 ms, under this contention) does not delay the arrival times
+      // they record during it.
+      await Promise.all(procs.map((p) => p.proc.ask({ type: 'settle' }, 'settled')));
       const checkpointsBefore = await checkpointCount(ctx);
       const cpuBefore = servers.map((s) => s.cpuMs());
+      const machineBefore = machineCpu();
       const driveStarted = nowMs();
       const driven = await drive(chosen, (t) => mutateAt.get(t.orderId)!, rate);
       const driveEnded = nowMs();
       const cpuUsed = servers.map((s, i) => s.cpuMs() - cpuBefore[i]);
+      const machine = cpuBetween(machineBefore, machineCpu(), groupOf);
       const checkpoints = (await checkpointCount(ctx)) - checkpointsBefore;
       // Wait for the events still on their way (up to 3 s), then a moment for any duplicate to show.
       const answered = [...driven.times.entries()].filter(([, t]) => t.ok).map(([id]) => id);
@@ -610,6 +639,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       const fromRequest: number[] = [];
       const fromResponse: number[] = [];
       const txToAnswer: number[] = [];
+      const delivered: Delivered[] = [];
       let lost = 0;
       for (const [orderId, t] of driven.times) {
         if (!t.ok) continue;
@@ -619,6 +649,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
           lost++;
           continue;
         }
+        delivered.push({ sentMs: t.sent - driveStarted, latencyMs: got.wall - got.txStart, answerMs: t.answeredWall - t.txStart });
         fromTxStart.push(got.wall - got.txStart);
         fromRequest.push(got.at - t.sent);
         fromResponse.push(got.at - t.answered);
@@ -639,6 +670,11 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
         serverCpuMsPerChange: cpuUsed.reduce((x, y) => x + y, 0) / (chosen.length || 1),
         windowUs: [Math.round(driveStarted * 1000), Math.round(driveEnded * 1000)],
         checkpoints,
+        slowest: slowestRuns(delivered),
+        machine: {
+          busyCores: machine.busyMs / (driveEnded - driveStarted),
+          msPerChange: [...machine.groups].sort((x, y) => y[1] - x[1]).map(([group, ms]) => [group, ms / (chosen.length || 1)]),
+        },
       };
     };
 
@@ -650,7 +686,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       subscribeFailures,
       firstSubscribeError,
       remaining: () => order.length - used,
-      introduce: () => Promise.all(servers.map((server) => introduce(server.url, order.filter((t) => mutateAt.get(t.orderId) === server).map((t) => `Bearer ${t.token}`)))).then(() => undefined),
+      introduce: () => Promise.all(servers.map((server) => introduce(server.url, order.filter((t) => mutateAt.get(t.orderId) === server).map((t) => `Bearer ${t.token}`), { mutation: true }))).then(() => undefined),
       step,
       close,
     };
@@ -658,6 +694,47 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
     await close();
     throw e;
   }
+}
+
+/** A change that reached its subscriber: when it was sent (ms into its step), and its commit-to-client and transaction-start-to-answer spans. */
+interface Delivered {
+  sentMs: number;
+  latencyMs: number;
+  answerMs: number;
+}
+
+/** Share of a step's changes {@link slowestRuns} describes. */
+const SLOWEST_SHARE = 0.02;
+/** Slow changes sent less than this far apart (ms) belong to the same run. */
+const RUN_GAP_MS = 50;
+
+/**
+ * The slowest 2% of a step's changes, grouped into runs by when they were sent: a p99 over a few
+ * thousand changes is its 1% slowest, so it shows whether that p99 is one stall (one run of changes
+ * all held up together) or slowness spread over the step; and each run's slowest answer to its
+ * mutation tells a stall before the answer (the change itself: server, database) from one after it
+ * (the event's way to its subscriber).
+ */
+function slowestRuns(delivered: Delivered[]): string {
+  if (delivered.length === 0) return 'none delivered';
+  const cut = [...delivered].sort((a, b) => b.latencyMs - a.latencyMs)[Math.max(0, Math.ceil(delivered.length * SLOWEST_SHARE) - 1)].latencyMs;
+  const slow = delivered.filter((d) => d.latencyMs >= cut).sort((a, b) => a.sentMs - b.sentMs);
+  const runs: Array<{ from: number; to: number; n: number; max: number; answer: number }> = [];
+  for (const d of slow) {
+    const last = runs.at(-1);
+    if (last && d.sentMs - last.to < RUN_GAP_MS) {
+      last.to = d.sentMs;
+      last.n++;
+      last.max = Math.max(last.max, d.latencyMs);
+      last.answer = Math.max(last.answer, d.answerMs);
+    } else runs.push({ from: d.sentMs, to: d.sentMs, n: 1, max: d.latencyMs, answer: d.answerMs });
+  }
+  const line = runs
+    .sort((a, b) => b.n - a.n)
+    .slice(0, 4)
+    .map((r) => `${r.n} sent ${(r.from / 1000).toFixed(2)}-${(r.to / 1000).toFixed(2)} s in, up to ${r.max.toFixed(0)} ms (answers up to ${r.answer.toFixed(0)} ms)`)
+    .join('; ');
+  return `slowest ${slow.length} (>= ${cut.toFixed(1)} ms) in ${runs.length} run${runs.length === 1 ? '' : 's'}, largest first: ${line}`;
 }
 
 /** One driven change: monotonic send and answer times, the answer's wall clock, the transaction's start. */

@@ -1,0 +1,58 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** CPU time used so far by every process of the machine, and by the machine as a whole (Linux /proc). */
+export interface MachineCpu {
+  /** Busy time of all cores together (everything but idle and iowait), ms. */
+  busyMs: number;
+  /** CPU time (user + system) by process id, with the process's command name and whether it is a kernel thread. */
+  byPid: Map<number, { comm: string; kernel: boolean; ms: number }>;
+}
+
+/** Milliseconds per clock tick of /proc's CPU counters (USER_HZ is 100 on Linux). */
+const TICK_MS = 10;
+/** The `flags` bit of a kernel thread (PF_KTHREAD). */
+const PF_KTHREAD = 0x00200000;
+
+/** Reads every process's CPU time and the machine's busy time now. */
+export function machineCpu(): MachineCpu {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+  const busyMs = (cpu.reduce((a, b) => a + b, 0) - cpu[3] - (cpu[4] ?? 0)) * TICK_MS;
+  const byPid = new Map<number, { comm: string; kernel: boolean; ms: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const fields = stat.slice(close + 2).split(' ');
+      // After the command name: state ppid pgrp session tty_nr tpgid flags ... utime (12th) stime (13th).
+      byPid.set(Number(entry), { comm, kernel: (Number(fields[6]) & PF_KTHREAD) !== 0, ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS });
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return { busyMs, byPid };
+}
+
+/**
+ * Where the machine's CPU went between two readings, in ms by group: `groupOf` names each process's
+ * group (from its pid, command name and whether it is a kernel thread); processes that started in
+ * between count from zero, and the time of processes that ended in between is lost to every group but
+ * the machine's total.
+ */
+export function cpuBetween(
+  before: MachineCpu,
+  after: MachineCpu,
+  groupOf: (pid: number, comm: string, kernel: boolean) => string,
+): { busyMs: number; groups: Map<string, number> } {
+  const groups = new Map<string, number>();
+  for (const [pid, now] of after.byPid) {
+    const was = before.byPid.get(pid);
+    const used = now.ms - (was && was.comm === now.comm ? was.ms : 0);
+    if (used <= 0) continue;
+    const group = groupOf(pid, now.comm, now.kernel);
+    groups.set(group, (groups.get(group) ?? 0) + used);
+  }
+  return { busyMs: after.busyMs - before.busyMs, groups };
+}

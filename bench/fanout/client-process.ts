@@ -90,9 +90,8 @@ process.on('message', (m: ToClients) => {
     } else if (m.type === 'collect') {
       send({ type: 'received', changes: [...changedAt.entries()].map(([id, t]) => [id, ...t]), failed, firstError, duplicates });
     } else if (m.type === 'settle') {
-      const started = nowMs();
       global.gc?.();
-      send({ type: 'settled', ms: nowMs() - started });
+      send({ type: 'settled' });
     } else if (m.type === 'close') {
       await Promise.all(clients.map(async (c) => c.dispose()));
       process.exit(0);

@@ -15,5 +15,5 @@ export type FromClients =
    * clock of its transaction's start (`cancelledAt`, PostgreSQL's now()).
    */
   | { type: 'received'; changes: Array<[string, number, number, number]>; failed: number; firstError?: string; duplicates: number }
-  /** The garbage is collected; it took `ms`. */
-  | { type: 'settled'; ms: number };
+  /** The garbage is collected. */
+  | { type: 'settled' };

@@ -4,8 +4,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface MachineCpu {
   /** Busy time of all cores together (everything but idle and iowait), ms. */
   busyMs: number;
-  /** CPU time (user + system) by process id, with the process's command name and whether it is a kernel thread. */
-  byPid: Map<number, { comm: string; kernel: boolean; ms: number }>;
+  /** When it was read: ms since boot. */
+  atMs: number;
+  /** CPU time (user + system) by process id, with the process's command name, whether it is a kernel thread and when it started (ms since boot). */
+  byPid: Map<number, ProcessCpu>;
+}
+
+interface ProcessCpu {
+  comm: string;
+  kernel: boolean;
+  startedMs: number;
+  ms: number;
 }
 
 /** Milliseconds per clock tick of /proc's CPU counters (USER_HZ is 100 on Linux). */
@@ -18,7 +27,8 @@ export function machineCpu(): MachineCpu {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
   const busyMs = (cpu.reduce((a, b) => a + b, 0) - cpu[3] - (cpu[4] ?? 0)) * TICK_MS;
-  const byPid = new Map<number, { comm: string; kernel: boolean; ms: number }>();
+  const atMs = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
+  const byPid = new Map<number, ProcessCpu>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -26,20 +36,26 @@ export function machineCpu(): MachineCpu {
       const close = stat.lastIndexOf(')');
       const comm = stat.slice(stat.indexOf('(') + 1, close);
       const fields = stat.slice(close + 2).split(' ');
-      // After the command name: state ppid pgrp session tty_nr tpgid flags ... utime (12th) stime (13th).
-      byPid.set(Number(entry), { comm, kernel: (Number(fields[6]) & PF_KTHREAD) !== 0, ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS });
+      // After the command name: state ppid pgrp session tty_nr tpgid flags ... utime (12th) stime (13th) ... starttime (20th).
+      byPid.set(Number(entry), {
+        comm,
+        kernel: (Number(fields[6]) & PF_KTHREAD) !== 0,
+        startedMs: Number(fields[19]) * TICK_MS,
+        ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
+      });
     } catch {
       // The process ended between the listing and the read.
     }
   }
-  return { busyMs, byPid };
+  return { busyMs, atMs, byPid };
 }
 
 /**
  * Where the machine's CPU went between two readings, in ms by group: `groupOf` names each process's
  * group (from its pid, command name and whether it is a kernel thread); processes that started in
- * between count from zero, and the time of processes that ended in between is lost to every group but
- * the machine's total.
+ * between count from zero, processes missing from the first reading that had started before it are
+ * left out (their time before it cannot be told apart), and the time of processes that ended in
+ * between is lost to every group but the machine's total.
  */
 export function cpuBetween(
   before: MachineCpu,
@@ -49,7 +65,9 @@ export function cpuBetween(
   const groups = new Map<string, number>();
   for (const [pid, now] of after.byPid) {
     const was = before.byPid.get(pid);
-    const used = now.ms - (was && was.comm === now.comm ? was.ms : 0);
+    const same = was !== undefined && was.startedMs === now.startedMs;
+    if (!same && now.startedMs < before.atMs) continue;
+    const used = now.ms - (same ? was.ms : 0);
     if (used <= 0) continue;
     const group = groupOf(pid, now.comm, now.kernel);
     groups.set(group, (groups.get(group) ?? 0) + used);

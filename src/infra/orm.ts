@@ -19,11 +19,11 @@ export type EntityList = NonNullable<Options<PostgreSqlDriver>['entities']>;
  * How long a pooled connection may sit unused before it is closed. A new connection is a new
  * PostgreSQL backend that must load its catalogue caches and prepare and plan each hot statement
  * again (the order and payment statements are large), so closing connections between bursts of
- * traffic and opening them again in the next burst costs tens of milliseconds of database CPU each,
- * just when the load peaks: with 30 s, two instances driven at 500 changes a second after a lull of
- * half a minute opened five connections within two seconds, and stalls of 150 to 340 ms held up the
- * changes of those seconds and the next. Ten minutes keeps what a burst opened through the lulls of
- * ordinary traffic and still gives them back after a peak.
+ * traffic and opening them again in the next burst puts that work on the burst, just when the load
+ * peaks: with 30 s, two instances driven at 500 changes a second after a lull of half a minute opened
+ * five connections within two seconds, and stalls of 150 to 340 ms held up the changes of those
+ * seconds. Ten minutes keeps what a burst opened through the lulls of ordinary traffic and still
+ * gives them back after a peak.
  */
 const POOL_IDLE_MS = 10 * 60_000;
 

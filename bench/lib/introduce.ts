@@ -10,7 +10,7 @@ const NOTHING_CHANGED = JSON.stringify({ query: 'mutation { cancelOrder(orderId:
 
 /**
  * One light request per customer (their wallet), so the API instance at `url` knows each caller before
- * the measured runs: it has checked their token (kept a minute, src/infra/auth.ts) and made sure of
+ * the measured runs: it has checked their token (kept, src/infra/auth.ts) and made sure of
  * their row, as it has for a customer who just created an order or opened a subscription there. The
  * bench makes its orders by SQL instead, so without this the measured request would be each customer's
  * first on that instance and would pay for that too.

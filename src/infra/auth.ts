@@ -35,13 +35,16 @@ export class TokenVerifier {
   private readonly key: Promise<CryptoKey> | JWTVerifyGetKey;
   private readonly algorithms: string[];
   /**
-   * Tokens verified in the last minute, by their whole compact form (signature included), so a client
-   * sending the same token on every request pays for one signature check a minute; `exp` and `nbf` are
-   * still checked on every use. The minute bounds how long a key removed from the JWKS keeps working.
+   * Tokens verified already, by their whole compact form (signature included), so a client sending the
+   * same token on every request pays for one signature check; `exp` and `nbf` are still checked on every
+   * use. With a JWKS a token is kept a minute, which bounds how long a key removed from the set keeps
+   * working; with the shared secret, fixed for the life of the process, a signature once checked stays
+   * good, so it is kept until pushed out by newer ones.
    */
-  private readonly verified = new LRUCache<string, Verified>({ max: 20_000, ttl: 60_000 });
+  private readonly verified: LRUCache<string, Verified>;
 
   constructor(private readonly jwt: Config['jwt']) {
+    this.verified = new LRUCache<string, Verified>({ max: 20_000, ...(jwt.jwksUrl ? { ttl: 60_000 } : {}) });
     if (jwt.jwksUrl) {
       this.key = createRemoteJWKSet(new URL(jwt.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000 });
       this.algorithms = ['RS256', 'ES256'];

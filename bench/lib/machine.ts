@@ -6,7 +6,10 @@ export interface MachineCpu {
   busyMs: number;
   /** When it was read: ms since boot. */
   atMs: number;
-  /** CPU time (user + system) by process id, with the process's command name, whether it is a kernel thread and when it started (ms since boot). */
+  /**
+   * CPU time (user + system) by process id, with the process's command name, whether it is a kernel
+   * thread, when it started (ms since boot) and how long its main thread has waited for a core.
+   */
   byPid: Map<number, ProcessCpu>;
 }
 
@@ -15,6 +18,8 @@ interface ProcessCpu {
   kernel: boolean;
   startedMs: number;
   ms: number;
+  /** Time its main thread (a Node event loop, a PostgreSQL backend) spent runnable but waiting for a core, ms. */
+  waitMs: number;
 }
 
 /** Milliseconds per clock tick of /proc's CPU counters (USER_HZ is 100 on Linux). */
@@ -37,11 +42,14 @@ export function machineCpu(): MachineCpu {
       const comm = stat.slice(stat.indexOf('(') + 1, close);
       const fields = stat.slice(close + 2).split(' ');
       // After the command name: state ppid pgrp session tty_nr tpgid flags ... utime (12th) stime (13th) ... starttime (20th).
+      // schedstat: time on a core, time waiting on a run queue (ns), slices run.
+      const waitNs = Number(readFileSync(`/proc/${entry}/schedstat`, 'utf8').split(' ')[1]);
       byPid.set(Number(entry), {
         comm,
         kernel: (Number(fields[6]) & PF_KTHREAD) !== 0,
         startedMs: Number(fields[19]) * TICK_MS,
         ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
+        waitMs: Number.isFinite(waitNs) ? waitNs / 1e6 : 0,
       });
     } catch {
       // The process ended between the listing and the read.
@@ -51,7 +59,9 @@ export function machineCpu(): MachineCpu {
 }
 
 /**
- * Where the machine's CPU went between two readings, in ms by group: `groupOf` names each process's
+ * Where the machine's CPU went between two readings, in ms by group, and how long each group's main
+ * threads waited for a core meanwhile (`waits`; on a machine with more runnable work than cores this
+ * is what turns into latency): `groupOf` names each process's
  * group (from its pid, command name and whether it is a kernel thread); processes that started in
  * between count from zero, processes missing from the first reading that had started before it are
  * left out (their time before it cannot be told apart), and the time of processes that ended in
@@ -61,16 +71,19 @@ export function cpuBetween(
   before: MachineCpu,
   after: MachineCpu,
   groupOf: (pid: number, comm: string, kernel: boolean) => string,
-): { busyMs: number; groups: Map<string, number> } {
+): { busyMs: number; groups: Map<string, number>; waits: Map<string, number> } {
   const groups = new Map<string, number>();
+  const waits = new Map<string, number>();
   for (const [pid, now] of after.byPid) {
     const was = before.byPid.get(pid);
     const same = was !== undefined && was.startedMs === now.startedMs;
     if (!same && now.startedMs < before.atMs) continue;
     const used = now.ms - (same ? was.ms : 0);
-    if (used <= 0) continue;
+    const waited = now.waitMs - (same ? was.waitMs : 0);
+    if (used <= 0 && waited <= 0) continue;
     const group = groupOf(pid, now.comm, now.kernel);
-    groups.set(group, (groups.get(group) ?? 0) + used);
+    if (used > 0) groups.set(group, (groups.get(group) ?? 0) + used);
+    if (waited > 0) waits.set(group, (waits.get(group) ?? 0) + waited);
   }
-  return { busyMs: after.busyMs - before.busyMs, groups };
+  return { busyMs: after.busyMs - before.busyMs, groups, waits };
 }

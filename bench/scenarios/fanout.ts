@@ -59,7 +59,7 @@ interface Step {
   /** Its slowest changes (see {@link slowestRuns}), in a line. */
   slowest: string;
   /** The whole machine while the changes were driven: cores busy, and CPU time per change by who used it (ms). */
-  machine: { busyCores: number; msPerChange: Array<[string, number]> };
+  machine: { busyCores: number; msPerChange: Array<[string, number]>; waitMsPerChange: Array<[string, number]> };
 }
 
 /** Subscribers connected to their servers, ready for batches of changes. */
@@ -416,7 +416,8 @@ function stepLine(s: Step, judged = true): string {
   return (
     `${s.changes} changes, achieved ${s.achievedRate.toFixed(0)}/s, p50 ${percentile(s.fromTxStart, 50).toFixed(1)} / p99 ${percentile(s.fromTxStart, 99).toFixed(1)} ms from transaction start, ` +
     `server CPU ${s.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')} of a core, ${s.serverCpuMsPerChange.toFixed(2)} ms per change; ` +
-    `machine ${s.machine.busyCores.toFixed(2)} cores busy, per change ${s.machine.msPerChange.map(([g, ms]) => `${g} ${ms.toFixed(2)}`).join(', ')} ms` +
+    `machine ${s.machine.busyCores.toFixed(2)} cores busy, per change ${s.machine.msPerChange.map(([g, ms]) => `${g} ${ms.toFixed(2)}`).join(', ')} ms, ` +
+    `and waiting for a core (main threads) ${s.machine.waitMsPerChange.map(([g, ms]) => `${g} ${ms.toFixed(2)}`).join(', ')} ms` +
     (s.checkpoints ? ' (a PostgreSQL checkpoint began during it)' : '') +
     (problems.length ? ` (PROBLEMS: ${problems.join('; ')})` : '') +
     (judged ? (meets(s) ? ': meets' : ': misses') : '')
@@ -676,6 +677,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
         machine: {
           busyCores: machine.busyMs / (driveEnded - driveStarted),
           msPerChange: [...machine.groups].sort((x, y) => y[1] - x[1]).map(([group, ms]) => [group, ms / (chosen.length || 1)]),
+          waitMsPerChange: [...machine.waits].filter(([group]) => group !== 'kernel threads' && group !== 'other').sort((x, y) => y[1] - x[1]).map(([group, ms]) => [group, ms / (chosen.length || 1)]),
         },
       };
     };

@@ -105,6 +105,10 @@ export async function startWorker(
     pollInterval: 1_000,
     logger: quietLogger(opts.log),
     events,
+    // Every payment starts jobs (its delivery, then mails): fetched one by one and completed one by one,
+    // they cost the database two statements each beside the payment's one. The pool takes up to a
+    // batch at once and completes the jobs that finish together in one statement.
+    preset: { worker: { localQueue: { size: opts.concurrency * 2 }, completeJobBatchDelay: 0 } },
   }).catch(async (e: unknown) => {
     await pgPool.end();
     throw e;

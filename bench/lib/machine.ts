@@ -27,6 +27,15 @@ const TICK_MS = 10;
 /** The `flags` bit of a kernel thread (PF_KTHREAD). */
 const PF_KTHREAD = 0x00200000;
 
+/** How long a process's main thread has waited on a run queue, ns (/proc/<pid>/schedstat: time on a core, time waiting, slices run); NaN where the kernel keeps no schedstat. */
+function runQueueWaitNs(pid: string): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+  } catch {
+    return NaN;
+  }
+}
+
 /** Reads every process's CPU time and the machine's busy time now. */
 export function machineCpu(): MachineCpu {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -42,8 +51,7 @@ export function machineCpu(): MachineCpu {
       const comm = stat.slice(stat.indexOf('(') + 1, close);
       const fields = stat.slice(close + 2).split(' ');
       // After the command name: state ppid pgrp session tty_nr tpgid flags ... utime (12th) stime (13th) ... starttime (20th).
-      // schedstat: time on a core, time waiting on a run queue (ns), slices run.
-      const waitNs = Number(readFileSync(`/proc/${entry}/schedstat`, 'utf8').split(' ')[1]);
+      const waitNs = runQueueWaitNs(entry);
       byPid.set(Number(entry), {
         comm,
         kernel: (Number(fields[6]) & PF_KTHREAD) !== 0,

@@ -23,22 +23,24 @@ interface Conn {
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
-/** A pool of connections to `host:port`, sending POSTs to `path`; connections are reused last-in first-out. */
+/**
+ * A pool of connections to `host:port`, sending POSTs to `path`; connections are reused last-in
+ * first-out, and one is opened whenever none is free, so it holds as many as the caller keeps requests
+ * in flight (the driver bounds those).
+ */
 export class PostPool {
   private readonly idle: Conn[] = [];
   private readonly all = new Set<Conn>();
-  private readonly waiting: Array<() => void> = [];
 
   constructor(
     private readonly host: string,
     private readonly port: number,
     private readonly path: string,
-    private readonly max: number,
   ) {}
 
   /** Opens `n` connections ahead, so the measured requests do not pay for connecting. */
   async open(n: number): Promise<void> {
-    const conns = await Promise.all(Array.from({ length: Math.min(n, this.max) }, () => this.connect()));
+    const conns = await Promise.all(Array.from({ length: n }, () => this.connect()));
     this.idle.push(...conns);
   }
 
@@ -52,12 +54,8 @@ export class PostPool {
       c.socket.write(request);
     };
     const free = this.idle.pop();
-    if (free) return go(free);
-    if (this.all.size < this.max) {
-      this.connect().then(go, (e: Error) => onAnswer({ status: 0, body: '', error: e.message }));
-      return;
-    }
-    this.waiting.push(() => this.post(body, authorization, onAnswer));
+    if (free) go(free);
+    else this.connect().then(go, (e: Error) => onAnswer({ status: 0, body: '', error: e.message }));
   }
 
   close(): void {
@@ -108,11 +106,7 @@ export class PostPool {
     const pending = conn.pending;
     conn.pending = null;
     if (/\r\nconnection:\s*close/i.test(head)) conn.socket.end();
-    else {
-      const next = this.waiting.shift();
-      this.idle.push(conn);
-      next?.();
-    }
+    else this.idle.push(conn);
     pending?.(answer);
   }
 }

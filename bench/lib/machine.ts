@@ -27,12 +27,12 @@ const TICK_MS = 10;
 /** The `flags` bit of a kernel thread (PF_KTHREAD). */
 const PF_KTHREAD = 0x00200000;
 
-/** How long a process's main thread has waited on a run queue, ns (/proc/<pid>/schedstat: time on a core, time waiting, slices run); NaN where the kernel keeps no schedstat. */
-function runQueueWaitNs(pid: string): number {
+/** How long a process's main thread has waited on a run queue, ms (/proc/<pid>/schedstat: time on a core, time waiting, slices run, in ns); 0 where the kernel keeps no schedstat. */
+function runQueueWaitMs(pid: string): number {
   try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6 || 0;
   } catch {
-    return NaN;
+    return 0;
   }
 }
 
@@ -51,13 +51,12 @@ export function machineCpu(): MachineCpu {
       const comm = stat.slice(stat.indexOf('(') + 1, close);
       const fields = stat.slice(close + 2).split(' ');
       // After the command name: state ppid pgrp session tty_nr tpgid flags ... utime (12th) stime (13th) ... starttime (20th).
-      const waitNs = runQueueWaitNs(entry);
       byPid.set(Number(entry), {
         comm,
         kernel: (Number(fields[6]) & PF_KTHREAD) !== 0,
         startedMs: Number(fields[19]) * TICK_MS,
         ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
-        waitMs: Number.isFinite(waitNs) ? waitNs / 1e6 : 0,
+        waitMs: runQueueWaitMs(entry),
       });
     } catch {
       // The process ended between the listing and the read.

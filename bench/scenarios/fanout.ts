@@ -108,6 +108,13 @@ const WARM_FRACTION = 0.1;
 const MAX_IN_FLIGHT = 128;
 /** Connections the driver opens to each server before a step. */
 const OPEN_AHEAD = 16;
+/** The machine accounting's groups of processes outside the measured path (see `groupOf` in {@link connect}). */
+const KERNEL_THREADS = 'kernel threads';
+const OTHER_PROCESSES = 'other';
+
+/** Time by group divided by the step's changes, largest first. */
+const perChange = (byGroup: Map<string, number>, changes: number): Array<[string, number]> =>
+  [...byGroup].sort((x, y) => y[1] - x[1]).map(([group, ms]) => [group, ms / (changes || 1)]);
 /** Goals: changes per second driven with p99 commit-to-client under a bound on one instance (floor, aim); two instances' p99 against one's. */
 const MIN_RATE = 500;
 const AIM_RATE = 1_000;
@@ -587,7 +594,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       if (pid === process.pid) return 'driver';
       if (comm === 'postgres') return 'PostgreSQL';
       if (comm.startsWith('redis')) return 'Redis';
-      return kernel ? 'kernel threads' : 'other';
+      return kernel ? KERNEL_THREADS : OTHER_PROCESSES;
     };
     const mutateAt = new Map<string, Server>();
     groups.forEach((g, i) => g.targets.forEach((t) => mutateAt.set(t.orderId, mutateOn === 'same' ? g.server : groups[(i + 1) % groups.length].server)));
@@ -676,8 +683,9 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
         slowest: slowestRuns(delivered),
         machine: {
           busyCores: machine.busyMs / (driveEnded - driveStarted),
-          msPerChange: [...machine.groups].sort((x, y) => y[1] - x[1]).map(([group, ms]) => [group, ms / (chosen.length || 1)]),
-          waitMsPerChange: [...machine.waits].filter(([group]) => group !== 'kernel threads' && group !== 'other').sort((x, y) => y[1] - x[1]).map(([group, ms]) => [group, ms / (chosen.length || 1)]),
+          msPerChange: perChange(machine.groups, chosen.length),
+          // Waits of the processes behind the measured path only: kernel threads and bystanders have no event loop in it.
+          waitMsPerChange: perChange(machine.waits, chosen.length).filter(([group]) => group !== KERNEL_THREADS && group !== OTHER_PROCESSES),
         },
       };
     };
@@ -782,7 +790,7 @@ async function drive(
     const server = serverFor(t);
     if (!pools.has(server)) {
       const u = new URL(server.url);
-      pools.set(server, new PostPool(u.hostname, Number(u.port), '/graphql', MAX_IN_FLIGHT));
+      pools.set(server, new PostPool(u.hostname, Number(u.port), '/graphql'));
     }
   }
   await Promise.all([...pools.values()].map((p) => p.open(OPEN_AHEAD)));

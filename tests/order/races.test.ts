@@ -7,9 +7,15 @@ import { startTestServer, token, type GqlResult, type TestServer } from '../supp
  */
 let a: TestServer;
 let b: TestServer;
+/**
+ * Pools wide enough for the races; no job runner (API instances as run beside a separate worker): the
+ * limits are the database's, and up to four instances of this file beside another file's servers must
+ * stay under PostgreSQL's 100 connections, or a request fails for want of one.
+ */
+const RACING = { DB_POOL_SIZE: '12', RUN_WORKER: 'false' };
 beforeAll(async () => {
-  a = await startTestServer({ DB_POOL_SIZE: '12' });
-  b = await startTestServer({ DB_POOL_SIZE: '12' }, { databaseUrl: a.databaseUrl });
+  a = await startTestServer(RACING);
+  b = await startTestServer(RACING, { databaseUrl: a.databaseUrl });
 });
 afterAll(() => Promise.all([a?.stop(), b?.stop()]));
 
@@ -80,7 +86,7 @@ test(`one idempotencyKey: ${N} requests at once -> one order, every answer carri
 
 test(`coupon maxUsesPerUser 1: ${N} orders of one customer at once -> exactly 1, the rest PER_USER_LIMIT_REACHED`, async () => {
   // The unpaid cap is raised on these instances so only the coupon's per-customer limit decides.
-  const env = { MAX_UNPAID_ORDERS: '100', DB_POOL_SIZE: '12' };
+  const env = { ...RACING, MAX_UNPAID_ORDERS: '100' };
   const c = await startTestServer(env, { databaseUrl: a.databaseUrl });
   const d = await startTestServer(env, { databaseUrl: a.databaseUrl });
   try {

@@ -5,10 +5,9 @@
  * (version > 1) arrives.
  */
 import { createClient, type Client } from 'graphql-ws';
-import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { inLanes } from '../lib/lanes';
-import { nowMs } from '../lib/stats';
+import { calibrateWallMs, nowMs, wallMs } from '../lib/stats';
 import type { ToClients, FromClients } from './protocol';
 
 const QUERY = 'subscription Live($orderId: ID!) { orderUpdated(orderId: $orderId) { id status version cancelledAt } }';
@@ -57,7 +56,7 @@ async function connectAll(url: string, subs: Array<{ orderId: string; token: str
         {
           next: (result) => {
             const at = nowMs();
-            const wall = performance.timeOrigin + performance.now();
+            const wall = wallMs();
             const o = result.data?.orderUpdated;
             if (!o) {
               fail(result.errors ?? 'no data');
@@ -91,6 +90,7 @@ process.on('message', (m: ToClients) => {
       send({ type: 'received', changes: [...changedAt.entries()].map(([id, t]) => [id, ...t]), failed, firstError, duplicates });
     } else if (m.type === 'settle') {
       global.gc?.();
+      calibrateWallMs();
       send({ type: 'settled' });
     } else if (m.type === 'close') {
       await Promise.all(clients.map(async (c) => c.dispose()));

@@ -2,7 +2,7 @@
 export type ToClients =
   | { type: 'connect'; url: string; subs: Array<{ orderId: string; token: string }>; concurrency: number }
   | { type: 'collect' }
-  /** Collect the process's garbage now (it runs with --expose-gc), before a measured step. */
+  /** Collect the process's garbage now (it runs with --expose-gc) and re-read the wall clock (see `calibrateWallMs`), before a measured step. */
   | { type: 'settle' }
   | { type: 'close' };
 

@@ -22,6 +22,29 @@ export function round(x: number): number {
 /** Monotonic clock in milliseconds, comparable across processes of one machine (CLOCK_MONOTONIC). */
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
+/** Wall clock minus {@link nowMs}, as last measured by {@link calibrateWallMs}. */
+let wallOffsetMs = Date.now() - nowMs();
+
+/**
+ * Re-reads where the wall clock stands against the monotonic one, to a few microseconds: waits for
+ * `Date.now()` to tick to its next millisecond and takes the monotonic time at that instant. Call it
+ * before each measured run: the machine's clock can be stepped while a process runs (a time sync
+ * moved it by 4 s once mid-run), and a wall time derived from a start-up offset
+ * (`performance.timeOrigin`) would then be off by the step.
+ */
+export function calibrateWallMs(): void {
+  const from = Date.now();
+  let now = from;
+  while (now === from) now = Date.now();
+  wallOffsetMs = now - nowMs();
+}
+
+/**
+ * Wall-clock milliseconds with sub-millisecond resolution, comparable with PostgreSQL's now() on the
+ * same machine (both read CLOCK_REALTIME), as of the last {@link calibrateWallMs}.
+ */
+export const wallMs = (): number => nowMs() + wallOffsetMs;
+
 /** Latency figures of one measured run. */
 export interface Latency {
   p50: number;

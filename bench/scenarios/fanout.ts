@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Topic, memoryBus } from '../../src/infra/pubsub';
 import type { OrderTopics } from '../../src/modules/order';
 import { OrderFeed } from '../../src/modules/order/order-live.service';
@@ -16,7 +15,7 @@ import { startChild, type Child } from '../lib/processes';
 import type { ScenarioResult } from '../lib/report';
 import { seedCustomers, seedOrders } from '../lib/seed';
 import { ROOT } from '../lib/settings';
-import { mean, nowMs, percentile } from '../lib/stats';
+import { calibrateWallMs, mean, nowMs, percentile, wallMs } from '../lib/stats';
 import { tokens } from '../lib/tokens';
 
 /** A subscriber's order and its customer's token. */
@@ -386,7 +385,15 @@ const LATENCY_NOTE =
 
 const idleLine = (s: Session) => s.idleCpu.map((c) => `${(c * 100).toFixed(1)}%`).join(' + ');
 
-const healthy = (s: Step) => s.lost === 0 && s.failedMutations === 0 && s.duplicates === 0;
+/**
+ * A change cannot reach its subscriber before its transaction started: a step that saw one did so
+ * because the machine's clock was stepped during it, and its latencies mean nothing.
+ */
+const clockStepped = (s: Step) => s.fromTxStart.some((ms) => ms < -CLOCK_SLACK_MS);
+/** How far before its transaction's start a change may seem to arrive (clock reads' own error) before the step is discarded. */
+const CLOCK_SLACK_MS = 1;
+
+const healthy = (s: Step) => s.lost === 0 && s.failedMutations === 0 && s.duplicates === 0 && !clockStepped(s);
 
 /** A step meets the goal's bound: every change delivered once, the rate asked for kept, p99 under the bound. */
 const meets = (s: Step) => healthy(s) && s.achievedRate >= s.asked * KEPT_PACE && percentile(s.fromTxStart, 99) < MAX_P99_MS;
@@ -419,6 +426,7 @@ function stepLine(s: Step, judged = true): string {
     s.lost ? `${s.lost} changes never reached their subscriber` : '',
     s.duplicates ? `${s.duplicates} duplicate events` : '',
     s.achievedRate < s.asked * KEPT_PACE ? 'rate not kept' : '',
+    clockStepped(s) ? "the machine's clock was stepped during it (changes seen before their transaction began)" : '',
   ].filter(Boolean);
   return (
     `${s.changes} changes, achieved ${s.achievedRate.toFixed(0)}/s, p50 ${percentile(s.fromTxStart, 50).toFixed(1)} / p99 ${percentile(s.fromTxStart, 99).toFixed(1)} ms from transaction start, ` +
@@ -624,6 +632,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       // ms, with marking steps of up to 36 ms, under this contention) does not delay the arrival times
       // they record during it.
       await Promise.all(procs.map((p) => p.proc.ask({ type: 'settle' }, 'settled')));
+      calibrateWallMs();
       const checkpointsBefore = await checkpointCount(ctx);
       const cpuBefore = servers.map((s) => s.cpuMs());
       const machineBefore = machineCpu();
@@ -807,7 +816,7 @@ async function drive(
       inFlight++;
       pools.get(serverFor(t))!.post(JSON.stringify({ query: CANCEL, variables: { orderId: t.orderId } }), `Bearer ${t.token}`, (a) => {
         entry.answered = nowMs();
-        entry.answeredWall = performance.timeOrigin + performance.now();
+        entry.answeredWall = wallMs();
         const at = /"cancelledAt":"([^"]+)"/.exec(a.body);
         if (at) entry.txStart = Date.parse(at[1]);
         entry.ok = a.status === 200 && a.body.includes('"status":"CANCELLED"') && !a.body.includes('"errors"');

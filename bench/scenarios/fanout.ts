@@ -155,9 +155,12 @@ const BELOW_PEAK = 0.9;
  * step changes orders no earlier step changed, and every change must reach its subscriber exactly once.
  * The two instances get as much warm-up each as the one instance had from its probe (a closed loop of
  * cancels, split across them and run twice as long), and each phase drives one unmeasured step through
- * its subscribers before it measures (see {@link WARM_STEP_CHANGES}); their p99 is compared to one's at
+ * its subscribers before it measures (see {@link WARM_STEP_CHANGES}). Their p99 is compared to one's at
  * the floor's rate when one instance met it or more (they are then driven at one instance's own rate
- * too, for the notes), else at the rate reported for one.
+ * too, for the notes), else at the rate reported for one: in {@link COMPARE_ROUNDS} rounds in which one
+ * instance and two take turns, with both sets of subscribers connected, each side's p99 over all its
+ * rounds' changes, so that the two sides are measured in the same minutes of a machine whose speed
+ * drifts from one minute to the next.
  * Each phase's steps start from a clean PostgreSQL checkpoint, with every subscriber's customer known
  * to the instance their changes are sent to (as a customer who subscribed or ordered there is), and
  * each step once the client processes have collected their garbage. Each step reports the machine's
@@ -205,8 +208,11 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     await session.introduce();
     await warmStep(ctx, session, 'one instance', 1, Math.floor(Math.min(MIN_RATE, probe.rps * BELOW_PEAK)));
 
+    // Orders kept back for the comparison with two instances (see below), which needs its rounds' and
+    // its warm-up's worth.
+    const reserve = Math.min(Math.floor(n / 2), REWARM_CHANGES + COMPARE_ROUNDS * roundSize(sizes.fanoutRates?.[0] ?? MIN_RATE));
     const run = async (rate: number): Promise<Step | null> => {
-      const count = Math.min(session.remaining(), stepSize(rate));
+      const count = Math.min(session.remaining() - reserve, stepSize(rate));
       if (count < Math.min(MIN_STEP_CHANGES, n / 4)) return null;
       // A moment between steps: the last step's events and garbage are not this one's.
       await new Promise((r) => setTimeout(r, 500));
@@ -242,28 +248,30 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     }
     // One more step halfway to the lowest rate that missed, when orders are left: a finer answer.
     if (found && failedAbove !== null && failedAbove > found.asked) await run(Math.floor((found.asked + failedAbove) / 2));
-    // The two instances are judged at the floor's rate when one instance met a higher one: one
-    // instance's p99 at that rate is needed too.
-    if (found && found.asked > MIN_RATE && !sizes.fanoutRates && !steps.some((x) => x.asked === MIN_RATE)) await run(MIN_RATE);
-  } finally {
+  } catch (e) {
     await single?.close();
     await one.stop();
+    throw e;
   }
   const best = bestOf(steps);
   // Where the two instances are compared with one: the floor's rate (500/s) when one instance met it or
   // more, since that is the goal the comparison belongs to (at the aim's rate two instances need more
   // CPU than this machine has beside the database and the clients, so they are driven there too, for
-  // the notes); else the rate one instance reported; else its slowest step.
+  // the notes); else the rate one instance reported; else its slowest step's. With --fanout-rates
+  // (diagnosis), the first rate given, and two instances are driven at the others too.
   const lowest = steps.reduce<Step | null>((low, s) => (low === null || s.asked < low.asked ? s : low), null);
-  const atRate = best && best.asked > MIN_RATE ? (steps.find((s) => s.asked === MIN_RATE && meets(s)) ?? best) : (best ?? lowest);
-  const alsoAt = best && best.asked > (atRate?.asked ?? Infinity) ? best.asked : null;
-  let twoAtBest: Step | null = null;
+  const compareAt = sizes.fanoutRates?.[0] ?? (best ? Math.min(best.asked, MIN_RATE) : (lowest?.asked ?? null));
+  const alsoAt = sizes.fanoutRates ? sizes.fanoutRates.slice(1) : best && compareAt !== null && best.asked > compareAt ? [best.asked] : [];
+  const oneRounds: Step[] = [];
+  const twoRounds: Step[] = [];
+  const twoAlso: Step[] = [];
 
-  const a = await startApi('fanout-a', { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl });
-  const b = await startApi('fanout-b', { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl });
+  let a: Server | undefined;
+  let b: Server | undefined;
   let double: Session | undefined;
-  let twoStep: Step | null = null;
   try {
+    a = await startApi('fanout-a', { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl });
+    b = await startApi('fanout-b', { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl });
     const targets = await seedTargets(ctx, 'f2-', n);
     double = await connect(ctx, [a, b], targets, 'other');
     await cleanCheckpoint(ctx.pool);
@@ -286,28 +294,48 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     );
     ctx.log(`two instances warmed up: cancelOrder closed loop, ${warm.map((w) => `${w.rps.toFixed(0)}`).join(' + ')} req/s`);
     await double.introduce();
-    await warmStep(ctx, double, 'two instances', 2, atRate?.asked ?? MIN_RATE);
-    // The rate the comparison is judged at and, when one instance met more, that rate too; with
-    // --fanout-rates (diagnosis), every rate the one instance was driven at.
-    for (const rate of atRate ? (sizes.fanoutRates ?? [atRate.asked, ...(alsoAt ? [alsoAt] : [])]) : []) {
+    await warmStep(ctx, double, 'two instances', 2, compareAt ?? MIN_RATE);
+    if (compareAt !== null && single) {
+      // The one instance sat idle while the two connected their subscribers and warmed up: once idle
+      // for that long its first changes cost it twice the CPU (2.0 against 1.0 ms a change in the
+      // round that came first), so it drives an unmeasured step of its own first too.
+      await warmStep(ctx, single, 'one instance again', 1, compareAt, REWARM_CHANGES);
+      // The comparison: steps of one instance and of two taken in turns (one, two; two, one; ...), each
+      // set of subscribers connected to its own servers throughout, so that both see the machine as it
+      // is in the same minute (a shared 2-core machine drifts between minutes by more than the
+      // difference measured), and each side's p99 is taken over all its rounds' changes.
+      const size = Math.min(roundSize(compareAt), Math.floor(Math.min(single.remaining(), double.remaining()) / COMPARE_ROUNDS));
+      for (let round = 0; size >= Math.min(MIN_ROUND_CHANGES, n / 20) && round < COMPARE_ROUNDS; round++) {
+        for (const who of round % 2 === 0 ? (['one', 'two'] as const) : (['two', 'one'] as const)) {
+          await new Promise((r) => setTimeout(r, 500));
+          const s = await (who === 'one' ? single : double).step(compareAt, size);
+          (who === 'one' ? oneRounds : twoRounds).push(s);
+          ctx.log(`round ${round + 1}, ${who === 'one' ? 'one instance' : 'two instances'}, asked ${compareAt}/s: ${stepLine(s, false)}${windowNote(s)}; ${s.slowest}`);
+        }
+      }
+    }
+    for (const rate of alsoAt) {
       if (double.remaining() < Math.min(MIN_STEP_CHANGES, n / 4)) break;
       await new Promise((r) => setTimeout(r, 500));
       const s = await double.step(rate, Math.min(double.remaining(), stepSize(rate)));
       ctx.log(`two instances, asked ${rate}/s: ${stepLine(s, false)}${windowNote(s)}; ${s.slowest}`);
-      if (rate === atRate?.asked) twoStep = s;
-      if (rate === alsoAt) twoAtBest = s;
+      twoAlso.push(s);
     }
   } finally {
     await double?.close();
-    await Promise.all([a.stop(), b.stop()]);
+    await single?.close();
+    await Promise.all([one.stop(), a?.stop(), b?.stop()]);
   }
   if (!single || !double) throw new Error('fan-out: subscribers never connected');
   ctx.log(`one instance: ${best ? `${best.asked} changes/s driven (answered at ${best.achievedRate.toFixed(0)}/s) at p99 ${percentile(best.fromTxStart, 99).toFixed(1)} ms` : `no rate tried met p99 < ${MAX_P99_MS} ms`}`);
 
   // The rate driven by the fastest step that kept pace and met the bound; its answer rate is in the notes.
   const oneValue = best ? best.asked : 0;
-  const p99One = atRate ? percentile(atRate.fromTxStart, 99) : NaN;
-  const p99Two = twoStep ? percentile(twoStep.fromTxStart, 99) : NaN;
+  const pooledOne = pooled(oneRounds);
+  const pooledTwo = pooled(twoRounds);
+  const p99One = percentile(pooledOne.fromTxStart, 99);
+  const p99Two = percentile(pooledTwo.fromTxStart, 99);
+  const compared = oneRounds.length > 0 && twoRounds.length > 0;
   const kb = mean(single.bytesPerSubscriber) / 1024;
   const hopNote = `In-process bus hop alone (publish to feed iterator, ${n.toLocaleString('en-US')} feeds): p50 ${hop.p50.toFixed(3)} / p99 ${hop.p99.toFixed(3)} ms.`;
   const skipped = [AIM_RATE, MIN_RATE].filter((g) => g > probe.rps);
@@ -355,27 +383,81 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       value: p99Two,
       unit: 'ms',
       ceiling: p99One,
-      ceilingName: `one instance at the same rate${atRate ? ` (${atRate.asked}/s)` : ''}`,
+      ceilingName: `one instance at the same rate${compareAt !== null ? ` (${compareAt}/s)` : ''}, in turns with the two`,
       ratio: p99Two / p99One,
       goal: `<= ${MAX_TWO_INSTANCE_RATIO}x (aim 1.2x)`,
-      met: twoStep !== null && atRate !== null && p99Two / p99One <= MAX_TWO_INSTANCE_RATIO && healthy(twoStep) && healthy(atRate) && double.subscribeFailures === 0,
-      throughput: twoStep?.achievedRate,
-      p50Ms: twoStep ? percentile(twoStep.fromTxStart, 50) : undefined,
-      p99Ms: twoStep ? p99Two : undefined,
+      met: compared && p99Two / p99One <= MAX_TWO_INSTANCE_RATIO && pooledOne.healthy && pooledTwo.healthy && double.subscribeFailures === 0,
+      throughput: compared ? pooledTwo.achievedRate : undefined,
+      p50Ms: compared ? percentile(pooledTwo.fromTxStart, 50) : undefined,
+      p99Ms: compared ? p99Two : undefined,
       notes:
-        (twoStep && atRate
-          ? `Asked for ${atRate.asked}/s, ${best ? (best.asked > atRate.asked ? `the floor's rate (one instance met ${best.asked}/s)` : 'the rate reported for one instance') : 'the rate of the slowest step on one instance (none met the bound)'}: ${stepLine(twoStep, false)}. ` +
-            `Each change is made on the instance that does not hold its subscriber, so every event crosses Redis to the other instance. ${latencyLine(twoStep)}. ` +
-            (twoAtBest && best
-              ? `At ${best.asked}/s, the rate one instance met: two instances ${stepLine(twoAtBest, false)}; p99 ${percentile(twoAtBest.fromTxStart, 99).toFixed(1)} ms against one instance's ${percentile(best.fromTxStart, 99).toFixed(1)} ms (${(percentile(twoAtBest.fromTxStart, 99) / percentile(best.fromTxStart, 99)).toFixed(2)}x). `
-              : '')
-          : 'Not driven: the one-instance run measured no step. ') +
+        (compared
+          ? `Asked for ${compareAt}/s, ${sizes.fanoutRates ? 'the first rate given' : best ? (best.asked > MIN_RATE ? `the floor's rate (one instance met ${best.asked}/s)` : 'the rate reported for one instance') : 'the rate of the slowest step on one instance (none met the bound)'}, ` +
+            `in ${twoRounds.length} rounds of ${twoRounds[0].changes} changes on each side, taken in turns (one instance then two, two then one, ...) with both sets of subscribers connected throughout; each side's percentiles are over all its rounds' changes. ` +
+            `Each change is made on the instance that does not hold its subscriber, so every event crosses Redis to the other instance. ` +
+            `Two instances: ${pooledLine(pooledTwo)}; one instance: ${pooledLine(pooledOne)}. Rounds: ${twoRounds.map((t, i) => `${i + 1}: one ${roundLine(oneRounds[i])}, two ${roundLine(t)}`).join('; ')}. ` +
+            twoAlso
+              .map((t) => {
+                const oneAt = steps.find((x) => x.asked === t.asked);
+                return `At ${t.asked}/s: two instances ${stepLine(t, false)}${oneAt ? `; p99 ${percentile(t.fromTxStart, 99).toFixed(1)} ms against one instance's ${percentile(oneAt.fromTxStart, 99).toFixed(1)} ms in its own phase (${(percentile(t.fromTxStart, 99) / percentile(oneAt.fromTxStart, 99)).toFixed(2)}x)` : ''}. `;
+              })
+              .join('')
+          : 'Not compared: the one-instance run measured no step, or too few orders were left for a round. ') +
         `${double.subscribers} subscribers connected in ${double.connectSeconds.toFixed(1)} s${double.subscribeFailures ? `; ${double.subscribeFailures} subscriptions FAILED (first: ${double.firstSubscribeError})` : ''}; ` +
         `holding them idle costs the servers ${idleLine(double)} of a core. ` +
         `Memory per subscriber: ${(mean(double.bytesPerSubscriber) / 1024).toFixed(1)} KB.`,
     },
   ];
 }
+
+/** Rounds of each side in the two-instance comparison, and the changes each round drives at most ({@link ROUND_SECONDS}' worth). */
+const COMPARE_ROUNDS = 4;
+const ROUND_SECONDS = 1.5;
+/** Changes of the one instance's unmeasured step right before the rounds. */
+const REWARM_CHANGES = 250;
+/** Fewest changes a round drives; fewer orders left than four rounds of this, and the comparison is not made. */
+const MIN_ROUND_CHANGES = 100;
+const roundSize = (rate: number) => Math.max(MIN_STEP_CHANGES, Math.round(rate * ROUND_SECONDS));
+
+/** Several steps at one rate taken as one sample: their latencies together, healthy and kept pace only if each was. */
+interface Pooled {
+  changes: number;
+  fromTxStart: number[];
+  fromResponse: number[];
+  txToAnswer: number[];
+  /** The lowest achieved rate of the steps. */
+  achievedRate: number;
+  healthy: boolean;
+  serverCpuMsPerChange: number;
+  busyCores: number;
+}
+
+function pooled(steps: Step[]): Pooled {
+  const changes = steps.reduce((n, s) => n + s.changes, 0);
+  return {
+    changes,
+    fromTxStart: steps.flatMap((s) => s.fromTxStart),
+    fromResponse: steps.flatMap((s) => s.fromResponse),
+    txToAnswer: steps.flatMap((s) => s.txToAnswer),
+    achievedRate: Math.min(...steps.map((s) => s.achievedRate)),
+    healthy: steps.length > 0 && steps.every((s) => healthy(s) && s.achievedRate >= s.asked * KEPT_PACE),
+    serverCpuMsPerChange: steps.reduce((n, s) => n + s.serverCpuMsPerChange * s.changes, 0) / (changes || 1),
+    busyCores: mean(steps.map((s) => s.machine.busyCores)),
+  };
+}
+
+function pooledLine(p: Pooled): string {
+  const f = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(1)} / p99 ${percentile(xs, 99).toFixed(1)} ms`;
+  return (
+    `${p.changes} changes, from transaction start ${f(p.fromTxStart)}, from the mutation's answer ${f(p.fromResponse)}, the mutation itself ${f(p.txToAnswer)}, ` +
+    `server CPU ${p.serverCpuMsPerChange.toFixed(2)} ms per change, machine ${p.busyCores.toFixed(2)} cores busy${p.healthy ? '' : ' (PROBLEMS: see the rounds)'}`
+  );
+}
+
+/** One round of the comparison in a few words: its p50/p99, what the machine was doing, and anything that went wrong. */
+const roundLine = (s: Step) =>
+  `p50 ${percentile(s.fromTxStart, 50).toFixed(1)} / p99 ${percentile(s.fromTxStart, 99).toFixed(1)} ms, ${s.machine.busyCores.toFixed(2)} cores busy` +
+  (healthy(s) && s.achievedRate >= s.asked * KEPT_PACE ? '' : ` (PROBLEMS: ${stepLine(s, false).split('(PROBLEMS: ')[1] ?? ''}`);
 
 /** What the fan-out latency is, for the report. */
 const LATENCY_NOTE =
@@ -411,10 +493,10 @@ const windowNote = (s: Step) => (process.env.BENCH_PROFILE === '1' ? ` [profile 
 
 /**
  * The unmeasured step through `session`'s subscribers at `rate`, {@link WARM_STEP_CHANGES} for each of
- * its `instances`: logged, not reported.
+ * its `instances` unless `changes` says otherwise: logged, not reported.
  */
-async function warmStep(ctx: BenchContext, session: Session, who: string, instances: number, rate: number): Promise<void> {
-  const count = Math.min(WARM_STEP_CHANGES * instances, Math.floor(session.remaining() / 10));
+async function warmStep(ctx: BenchContext, session: Session, who: string, instances: number, rate: number, changes = WARM_STEP_CHANGES * instances): Promise<void> {
+  const count = Math.min(changes, Math.floor(session.remaining() / 10));
   const s = await session.step(rate, count);
   ctx.log(`${who}, warm-up step (not measured), asked ${rate}/s: ${stepLine(s, false)}; ${s.slowest}`);
 }

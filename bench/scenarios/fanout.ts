@@ -296,9 +296,10 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     await double.introduce();
     await warmStep(ctx, double, 'two instances', 2, compareAt ?? MIN_RATE);
     if (compareAt !== null && single) {
-      // The one instance sat idle while the two connected their subscribers and warmed up: once idle
-      // for that long its first changes cost it twice the CPU (2.0 against 1.0 ms a change in the
-      // round that came first), so it drives an unmeasured step of its own first too.
+      // The one instance sat idle for a minute or two while the two connected their subscribers and
+      // warmed up, and its first changes after that cost it up to twice the CPU (2.0-2.2 against
+      // 1.0-1.4 ms a change in the rounds that followed, with stalls of up to 130 ms): it drives an
+      // unmeasured step of its own first too, as long as its first warm-up step.
       await warmStep(ctx, single, 'one instance again', 1, compareAt, REWARM_CHANGES);
       // The comparison: steps of one instance and of two taken in turns (one, two; two, one; ...), each
       // set of subscribers connected to its own servers throughout, so that both see the machine as it
@@ -414,7 +415,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
 const COMPARE_ROUNDS = 4;
 const ROUND_SECONDS = 1.5;
 /** Changes of the one instance's unmeasured step right before the rounds. */
-const REWARM_CHANGES = 250;
+const REWARM_CHANGES = WARM_STEP_CHANGES;
 /** Fewest changes a round drives; fewer orders left than four rounds of this, and the comparison is not made. */
 const MIN_ROUND_CHANGES = 100;
 const roundSize = (rate: number) => Math.max(MIN_STEP_CHANGES, Math.round(rate * ROUND_SECONDS));

@@ -109,6 +109,7 @@ const MAX_IN_FLIGHT = 128;
 const OPEN_AHEAD = 16;
 /** The machine accounting's groups of processes outside the measured path (see `groupOf` in {@link connect}). */
 const KERNEL_THREADS = 'kernel threads';
+const OTHER_SETUP = 'the other set-up';
 const OTHER_PROCESSES = 'other';
 
 /** Time by group divided by the step's changes, largest first. */
@@ -309,6 +310,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       for (let round = 0; size >= Math.min(MIN_ROUND_CHANGES, n / 20) && round < COMPARE_ROUNDS; round++) {
         for (const who of round % 2 === 0 ? (['one', 'two'] as const) : (['two', 'one'] as const)) {
           await new Promise((r) => setTimeout(r, 500));
+          await quiet(ctx, who === 'one' ? [a, b] : [one]);
           const s = await (who === 'one' ? single : double).step(compareAt, size);
           (who === 'one' ? oneRounds : twoRounds).push(s);
           ctx.log(`round ${round + 1}, ${who === 'one' ? 'one instance' : 'two instances'}, asked ${compareAt}/s: ${stepLine(s, false)}${windowNote(s)}; ${s.slowest}`);
@@ -419,6 +421,33 @@ const REWARM_CHANGES = WARM_STEP_CHANGES;
 /** Fewest changes a round drives; fewer orders left than four rounds of this, and the comparison is not made. */
 const MIN_ROUND_CHANGES = 100;
 const roundSize = (rate: number) => Math.max(MIN_STEP_CHANGES, Math.round(rate * ROUND_SECONDS));
+
+/** A server counts as quiet once it used less than this share of a core over {@link QUIET_WINDOW_MS}, twice in a row. */
+const QUIET_SHARE = 0.05;
+const QUIET_WINDOW_MS = 250;
+/** The longest a round waits for the other set-up to be quiet. */
+const QUIET_MAX_MS = 10_000;
+
+/**
+ * Waits until `servers` (the set-up not measured in the next round) are quiet: a server that has just
+ * stopped taking changes goes on collecting garbage and sweeping for a while (once 1.1 ms of CPU a
+ * change of the round after it, half a core), and the next round, the other set-up's, is not to pay
+ * for that. Says so when they did not settle within {@link QUIET_MAX_MS}.
+ */
+async function quiet(ctx: BenchContext, servers: Server[]): Promise<void> {
+  const started = nowMs();
+  let calm = 0;
+  while (calm < 2) {
+    const before = servers.map((s) => s.cpuMs());
+    await new Promise((r) => setTimeout(r, QUIET_WINDOW_MS));
+    const busiest = Math.max(...servers.map((s, i) => (s.cpuMs() - before[i]) / QUIET_WINDOW_MS));
+    calm = busiest < QUIET_SHARE ? calm + 1 : 0;
+    if (calm < 2 && nowMs() - started > QUIET_MAX_MS) {
+      ctx.log(`(the other set-up's servers were still busy after ${QUIET_MAX_MS / 1000} s: ${(busiest * 100).toFixed(0)}% of a core)`);
+      return;
+    }
+  }
+}
 
 /** Several steps at one rate taken as one sample: their latencies together, healthy and kept pace only if each was. */
 interface Pooled {
@@ -685,6 +714,8 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       if (pid === process.pid) return 'driver';
       if (comm === 'postgres') return 'PostgreSQL';
       if (comm.startsWith('redis')) return 'Redis';
+      // With both set-ups up for the comparison's rounds, the other set-up's servers and client processes.
+      if (comm === 'node') return OTHER_SETUP;
       return kernel ? KERNEL_THREADS : OTHER_PROCESSES;
     };
     const mutateAt = new Map<string, Server>();
@@ -777,7 +808,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
           busyCores: machine.busyMs / (driveEnded - driveStarted),
           msPerChange: perChange(machine.groups, chosen.length),
           // Waits of the processes behind the measured path only: kernel threads and bystanders have no event loop in it.
-          waitMsPerChange: perChange(machine.waits, chosen.length).filter(([group]) => group !== KERNEL_THREADS && group !== OTHER_PROCESSES),
+          waitMsPerChange: perChange(machine.waits, chosen.length).filter(([group]) => group !== KERNEL_THREADS && group !== OTHER_PROCESSES && group !== OTHER_SETUP),
         },
       };
     };

@@ -73,8 +73,10 @@ export async function startTestServer(
     DATABASE_URL: databaseUrl,
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    // Two jest workers, each with servers, their job runners and SQL pools, stay well under PostgreSQL's
-    // default 100 connections, leaving room for whatever else uses the same server.
+    // A server holds up to this many connections for requests, its job runner WORKER_CONCURRENCY + 3
+    // (7 by default) and the test's own pool below 4: two jest workers' files with a server or two each
+    // stay well under PostgreSQL's default 100 connections. A file that starts several servers at once
+    // must run them leaner (tests/order/races.test.ts runs its instances without a job runner).
     DB_POOL_SIZE: '10',
     ...env,
   });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './settings';
 
@@ -57,6 +57,7 @@ export function startChild(name: string, command: string, args: string[], env: N
   });
   const lines: string[] = [];
   const logFile = process.env.BENCH_LOG_DIR ? path.join(process.env.BENCH_LOG_DIR, `${name}-${proc.pid}.log`) : null;
+  if (logFile) mkdirSync(path.dirname(logFile), { recursive: true });
   const keep = (chunk: Buffer) => {
     if (logFile) appendFileSync(logFile, chunk);
     for (const line of chunk.toString('utf8').split('\n')) {

@@ -159,9 +159,10 @@ export function redisBus<P extends TopicPayloads = Record<Topic, unknown>>(url: 
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
   };
-  // Publishes issued in the same tick (busy instances publish many changes at once) leave in one write
-  // instead of one each.
-  const publisher = new Redis(url, { ...options, enableAutoPipelining: true, connectionName: 'commerce-pub' });
+  // Each publish is written at once, not batched with the tick's others (ioredis's auto-pipelining):
+  // that batch leaves only after the event loop has handled every other ready callback, which on a busy
+  // instance kept an event from Redis for longer than the rest of its way (see the README's fan-out).
+  const publisher = new Redis(url, { ...options, enableAutoPipelining: false, connectionName: 'commerce-pub' });
   // The subscriber queues its SUBSCRIBE commands while reconnecting, so subscriptions are restored.
   const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'commerce-sub' });
   const reportOnce = (name: string) => {

@@ -55,10 +55,13 @@ export const nodeFlags = (name: string): string[] => [
   ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean) : []),
 ];
 
-/** Starts the built API (`node dist/src/main.js`) and waits for /readyz. */
+/** The Node flags the API runs with in production (`npm run start:prod`, the Dockerfile): see the README's "Operating it". */
+export const API_NODE_FLAGS = ['--no-memory-reducer'];
+
+/** Starts the built API (`node dist/src/main.js`, with the production flags) and waits for /readyz. */
 export async function startApi(name: string, opts: { databaseUrl: string; redisUrl?: string; extra?: Record<string, string> }): Promise<Server> {
   const port = await freePort();
-  const child = startChild(name, process.execPath, [...nodeFlags(name), path.join(ROOT, 'dist', 'src', 'main.js')], apiEnv({ ...opts, port }));
+  const child = startChild(name, process.execPath, [...API_NODE_FLAGS, ...nodeFlags(name), path.join(ROOT, 'dist', 'src', 'main.js')], apiEnv({ ...opts, port }));
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, `${url}/readyz`);
   return serverOf(name, url, child);

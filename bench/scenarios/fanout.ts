@@ -74,14 +74,15 @@ interface Session {
   /** Orders not changed yet, interleaved across the instances. */
   remaining(): number;
   /**
-   * Makes each subscriber's customer known to the instance their changes are sent to (see
+   * Changes the next `count` unchanged orders at `rate` per second and measures their delivery. First
+   * it makes each of their customers known to the instance their changes are sent to (see
    * {@link introduce}), as the instance holding a subscriber already knows its customer from the
    * subscription, and as the instance where the customer created the order holds a lease of their
-   * mutation allowance (with Redis; one instance counts in memory): so one instance and two compare the
-   * same work per change.
+   * mutation allowance for the rate limit's window (with Redis; one instance counts in memory): so one
+   * instance and two compare the same work per change. Just before the step, since a lease ends with
+   * its window (a minute): introduced once for the whole phase, the later rounds' changes each waited
+   * for a Redis round trip to lease again before they ran.
    */
-  introduce(): Promise<void>;
-  /** Changes the next `count` unchanged orders at `rate` per second and measures their delivery. */
   step(rate: number, count: number): Promise<Step>;
   /** Disconnects the subscribers and stops their client processes. */
   close(): Promise<void>;
@@ -206,7 +207,6 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     probe = { rps: load.rps, cpuMsPerChange: cpuPerAnswer(load) };
     if (k > probeTargets.length) ctx.log(`(probe ran out of orders: ${k} requests for ${probeTargets.length} orders; its rate is a lower bound)`);
     ctx.log(`cancelOrder closed loop (${PROBE_CONNECTIONS} connections, subscribers connected): ${probe.rps.toFixed(0)} req/s, ${probe.cpuMsPerChange.toFixed(2)} ms server CPU each`);
-    await session.introduce();
     await warmStep(ctx, session, 'one instance', 1, Math.floor(Math.min(MIN_RATE, probe.rps * BELOW_PEAK)));
 
     // Orders kept back for the comparison with two instances (see below), which needs its rounds' and
@@ -294,7 +294,6 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       ),
     );
     ctx.log(`two instances warmed up: cancelOrder closed loop, ${warm.map((w) => `${w.rps.toFixed(0)}`).join(' + ')} req/s`);
-    await double.introduce();
     await warmStep(ctx, double, 'two instances', 2, compareAt ?? MIN_RATE);
     if (compareAt !== null && single) {
       // The one instance sat idle for a minute or two while the two connected their subscribers and
@@ -310,7 +309,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       for (let round = 0; size >= Math.min(MIN_ROUND_CHANGES, n / 20) && round < COMPARE_ROUNDS; round++) {
         for (const who of round % 2 === 0 ? (['one', 'two'] as const) : (['two', 'one'] as const)) {
           await new Promise((r) => setTimeout(r, 500));
-          await quiet(ctx, who === 'one' ? [a, b] : [one]);
+          await quiet(ctx, who === 'one' ? [a, b] : [one], "the other set-up's servers");
           const s = await (who === 'one' ? single : double).step(compareAt, size);
           (who === 'one' ? oneRounds : twoRounds).push(s);
           ctx.log(`round ${round + 1}, ${who === 'one' ? 'one instance' : 'two instances'}, asked ${compareAt}/s: ${stepLine(s, false)}${windowNote(s)}; ${s.slowest}`);
@@ -423,16 +422,17 @@ const roundSize = (rate: number) => Math.max(MIN_STEP_CHANGES, Math.round(rate *
 /** A server counts as quiet once it used less than this share of a core over {@link QUIET_WINDOW_MS}, twice in a row. */
 const QUIET_SHARE = 0.05;
 const QUIET_WINDOW_MS = 250;
-/** The longest a round waits for the other set-up to be quiet. */
+/** The longest {@link quiet} waits. */
 const QUIET_MAX_MS = 10_000;
 
 /**
- * Waits until `servers` (the set-up not measured in the next round) are quiet: a server that has just
- * stopped taking changes goes on collecting garbage and sweeping for a while (once 1.1 ms of CPU a
- * change of the round after it, half a core), and the next round, the other set-up's, is not to pay
- * for that. Says so when they did not settle within {@link QUIET_MAX_MS}.
+ * Waits until `servers` (`who`) are quiet: a server that has just stopped taking requests goes on
+ * collecting garbage and sweeping for a while (once 1.1 ms of CPU a change of the round after it, half
+ * a core), and the next step is not to pay for that: before a round, the set-up not measured in it;
+ * before every step, its own servers once its customers are introduced. Says so when they did not
+ * settle within {@link QUIET_MAX_MS}.
  */
-async function quiet(ctx: BenchContext, servers: Server[]): Promise<void> {
+async function quiet(ctx: BenchContext, servers: Server[], who: string): Promise<void> {
   const started = nowMs();
   let calm = 0;
   while (calm < 2) {
@@ -441,7 +441,7 @@ async function quiet(ctx: BenchContext, servers: Server[]): Promise<void> {
     const busiest = Math.max(...servers.map((s, i) => (s.cpuMs() - before[i]) / QUIET_WINDOW_MS));
     calm = busiest < QUIET_SHARE ? calm + 1 : 0;
     if (calm < 2 && nowMs() - started > QUIET_MAX_MS) {
-      ctx.log(`(the other set-up's servers were still busy after ${QUIET_MAX_MS / 1000} s: ${(busiest * 100).toFixed(0)}% of a core)`);
+      ctx.log(`(${who} were still busy after ${QUIET_MAX_MS / 1000} s: ${(busiest * 100).toFixed(0)}% of a core)`);
       return;
     }
   }
@@ -746,6 +746,8 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
     const step = async (rate: number, count: number): Promise<Step> => {
       const chosen = order.slice(used, used + count);
       used += chosen.length;
+      await Promise.all(servers.map((server) => introduce(server.url, chosen.filter((t) => mutateAt.get(t.orderId) === server).map((t) => `Bearer ${t.token}`), { mutation: true })));
+      await quiet(ctx, servers, 'the servers, after their customers were introduced,');
       // The client processes hold 5,000 sockets each, and the changes they kept and sent back after the
       // last step are their garbage now: collected before the step, a full collection of theirs (15-40
       // ms, with marking steps of up to 36 ms, under this contention) does not delay the arrival times
@@ -826,7 +828,6 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       subscribeFailures,
       firstSubscribeError,
       remaining: () => order.length - used,
-      introduce: () => Promise.all(servers.map((server) => introduce(server.url, order.filter((t) => mutateAt.get(t.orderId) === server).map((t) => `Bearer ${t.token}`), { mutation: true }))).then(() => undefined),
       step,
       close,
     };

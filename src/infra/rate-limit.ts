@@ -69,8 +69,9 @@ export class RateLimiter {
     if (opts.redisUrl) {
       // The offline queue stays on so the first calls after start wait for the connection instead of
       // falling back to the per-instance counter; one retry keeps a Redis outage from stalling calls.
-      // Calls counted in the same tick leave in one write (auto-pipelining) instead of one each.
-      const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true, retryStrategy: (n) => Math.min(n * 200, 2_000) });
+      // A lease is asked for before the request runs, so it is written at once: auto-pipelining would
+      // hold it until the event loop had handled every other ready callback (see src/infra/pubsub.ts).
+      const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 200, 2_000) });
       redis.on('error', (e) => opts.onError?.(e));
       redis.defineCommand('leasePoints', { numberOfKeys: 1, lua: LEASE_SCRIPT });
       this.redis = redis as NonNullable<RateLimiter['redis']>;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Child, cpuMsOf, freePort, rssOf, startChild, waitReady } from './processes';
 import { BENCH_JWT_SECRET, ROOT } from './settings';
@@ -55,8 +56,13 @@ export const nodeFlags = (name: string): string[] => [
   ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean) : []),
 ];
 
-/** The Node flags the API runs with in production (`npm run start:prod`, the Dockerfile): see the README's "Operating it". */
-export const API_NODE_FLAGS = ['--no-memory-reducer'];
+/**
+ * The Node flags `npm run start:prod` runs the API with (the Dockerfile's too; see the README's
+ * "Operating it"), read from package.json so that the bench runs the API as production does.
+ */
+const API_NODE_FLAGS = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod']
+  .split(/\s+/)
+  .filter((word) => word.startsWith('--'));
 
 /** Starts the built API (`node dist/src/main.js`, with the production flags) and waits for /readyz. */
 export async function startApi(name: string, opts: { databaseUrl: string; redisUrl?: string; extra?: Record<string, string> }): Promise<Server> {

@@ -43,6 +43,12 @@ export interface Child {
 }
 
 const children = new Set<Child>();
+// However the bench ends, a crash included (an exception thrown in an event handler skips every
+// `finally` and `stopAllChildren`), nothing it started outlives it: a server left running would hold
+// its port and database connections and take CPU from the next run.
+process.on('exit', () => {
+  for (const c of children) c.proc.kill('SIGTERM');
+});
 
 /**
  * Starts `command args` with the open-file soft limit raised to the hard limit (tens of thousands of

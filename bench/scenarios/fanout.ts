@@ -297,9 +297,9 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     await warmStep(ctx, double, 'two instances', 2, compareAt ?? MIN_RATE);
     if (compareAt !== null && single) {
       // The one instance sat idle for a minute or two while the two connected their subscribers and
-      // warmed up, and its first changes after that cost it up to twice the CPU (2.0-2.5 against
-      // 1.0-1.4 ms a change in the rounds that followed, with stalls of up to 190 ms): it drives an
-      // unmeasured step of its own first too, as long as its first warm-up step.
+      // warmed up: it drives an unmeasured step of its own first too, as long as its first warm-up step,
+      // so that its first round is not its first work since (with V8's memory reducer on, which the API
+      // now runs without, those changes cost it up to twice the CPU, with stalls of up to 190 ms).
       await warmStep(ctx, single, 'one instance again', 1, compareAt);
       // The comparison: steps of one instance and of two taken in turns (one, two; two, one; ...), each
       // set of subscribers connected to its own servers throughout, so that both see the machine as it

@@ -71,7 +71,7 @@ export class RateLimiter {
       // falling back to the per-instance counter; one retry keeps a Redis outage from stalling calls.
       // A lease is asked for before the request runs, so it is written at once: auto-pipelining would
       // hold it until the event loop had handled every other ready callback (see src/infra/pubsub.ts).
-      const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 200, 2_000) });
+      const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: false, retryStrategy: (n) => Math.min(n * 200, 2_000) });
       redis.on('error', (e) => opts.onError?.(e));
       redis.defineCommand('leasePoints', { numberOfKeys: 1, lua: LEASE_SCRIPT });
       this.redis = redis as NonNullable<RateLimiter['redis']>;

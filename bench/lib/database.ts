@@ -56,4 +56,19 @@ export async function cleanCheckpoint(pool: Pool): Promise<void> {
   await pool.query('checkpoint');
 }
 
+/**
+ * What a measured part of a write scenario starts from, as the careful ceiling's reset gives each of its
+ * runs (VACUUM, then CHECKPOINT): the dead row versions the parts before it left vacuumed away, then
+ * {@link cleanCheckpoint}. PostgreSQL on CI's machines runs without autovacuum, so rows that every write
+ * updates (a customer's unpaid orders, wallets, and most of all the popular coupon's 16 use stripes, one
+ * page updated by every order of it) otherwise carry the versions of every earlier part into the next.
+ * In runs of the order scenario alone the coupon's ratio to the orders without one was 0.85 and 0.88
+ * without it, 0.92 and 0.97 with it. A server with autovacuum does this in the background. No ANALYZE:
+ * the statistics the seeding left stay, so no plan changes in the middle of a scenario.
+ */
+export async function cleanStart(pool: Pool): Promise<void> {
+  await pool.query('vacuum');
+  await cleanCheckpoint(pool);
+}
+
 export const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');

@@ -1,6 +1,6 @@
 import { carefulName, carefulTps } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
-import { cleanCheckpoint } from '../lib/database';
+import { cleanStart } from '../lib/database';
 import { combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { throughputResult, type ScenarioResult } from '../lib/report';
 import { seedCustomers } from '../lib/seed';
@@ -40,8 +40,9 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
   // without, without, with (both warmed up first), so a drift of the shared machine during the runs
   // weighs on both alike, even one that speeds up or slows down unevenly (the halves of one sequence of
   // four were 836, 821, 985 and 1,336 req/s); the table grows by the same orders under both. Each part
-  // starts from a clean checkpoint, as the payment's parts do: a checkpoint that the WAL of one part set
-  // off would otherwise slow the next part alone (full-page writes), whichever load it is.
+  // starts from a vacuumed database and a clean checkpoint (`cleanStart`), as the payment's parts do:
+  // the dead row versions and the WAL one part left would otherwise slow the next part alone, whichever
+  // load it is.
   const part = sizes.duration / 4;
   if (sizes.warmup > 0) {
     await run(null, sizes.warmup);
@@ -49,7 +50,7 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
   }
   const parts: Array<{ coupon: boolean; load: LoadResult }> = [];
   for (const coupon of [false, true, true, false, true, false, false, true]) {
-    await cleanCheckpoint(ctx.pool);
+    await cleanStart(ctx.pool);
     parts.push({ coupon, load: await run(coupon ? base.couponCode : null, part) });
   }
   const of = (coupon: boolean) => parts.filter((p) => p.coupon === coupon).map((p) => p.load);
@@ -71,7 +72,7 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
       plain,
       `createOrder without coupon, c=${CONNECTIONS}; itself ${plainVsCareful}`,
       0.9,
-      `Measured interleaved with the run without, in eight parts each from a clean checkpoint (${parts.map((p) => `${p.coupon ? 'with' : 'without'} ${p.load.rps.toFixed(0)}`).join(', ')} req/s). API process CPU per order: ${cpuPerAnswer(withCoupon).toFixed(2)} ms. Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included). With the coupon: ${(withCoupon.rps / carefulRps).toFixed(2)}x the careful ceiling.`,
+      `Measured interleaved with the run without, in eight parts each from a vacuumed database and a clean checkpoint (${parts.map((p) => `${p.coupon ? 'with' : 'without'} ${p.load.rps.toFixed(0)}`).join(', ')} req/s). API process CPU per order: ${cpuPerAnswer(withCoupon).toFixed(2)} ms. Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included). With the coupon: ${(withCoupon.rps / carefulRps).toFixed(2)}x the careful ceiling.`,
     ),
   ];
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { captureStatements } from '../capture-sql';
 import { carefulName } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
-import { cleanCheckpoint } from '../lib/database';
+import { cleanStart } from '../lib/database';
 import { introduce } from '../lib/introduce';
 import { clientCpuPerAnswer, combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { combinePgbench, pgbench, type PgbenchResult } from '../lib/pgbench';
@@ -105,11 +105,11 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   // ratio (the API against its ceilings at one level, and the API at c=32 against c=8) then compares
   // parts whose mean moment is the same, so a machine that speeds up or slows down during the scenario
   // weighs on both sides alike. The API's process is idle while pgbench runs, so its CPU (and profile,
-  // with --profile) is its own load's. Every part starts from a clean checkpoint, as the careful
-  // ceiling's reset gives its runs.
+  // with --profile) is its own load's. Every part starts from a vacuumed database and a clean
+  // checkpoint (`cleanStart`), as the careful ceiling's reset gives its runs.
   const sqlHalf = sqlSeconds(sizes) / 2;
   const apiHalf = sizes.duration / 2;
-  const checkpoint = () => cleanCheckpoint(pool);
+  const cleanPart = () => cleanStart(pool);
   const mirrored = [...LEVELS].reverse();
   const parts = new Map<number, { careful: PgbenchResult[]; sql: PgbenchResult[]; app: LoadResult[] }>(LEVELS.map((c) => [c, { careful: [], sql: [], app: [] }]));
   const at = (c: number) => parts.get(c)!;
@@ -121,18 +121,18 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   }
   for (const c of LEVELS) {
     at(c).careful.push(await careful.run(c, sqlHalf));
-    await checkpoint();
+    await cleanPart();
     at(c).sql.push(await ownSql(c, sqlHalf));
   }
   // Right before the API's halves: the API remembers tokens and customers for a minute.
   await introduce(api.url, auth);
   if (sizes.warmup > 0) for (const c of LEVELS) await payLoad(c, sizes.warmup, 0);
   for (const c of [...LEVELS, ...mirrored]) {
-    await checkpoint();
+    await cleanPart();
     at(c).app.push(await payLoad(c, apiHalf, 0));
   }
   for (const c of mirrored) {
-    await checkpoint();
+    await cleanPart();
     at(c).sql.push(await ownSql(c, sqlHalf));
     at(c).careful.push(await careful.run(c, sqlHalf));
   }

@@ -1,3 +1,4 @@
+import { CONNECTION_SLOT_SETTING } from '../../infra/orm';
 import { rawSql, sql, textArray, type Sql } from '../../shared/sql';
 import { couponKey, usedCountOf, type Coupon, type CouponKind } from './coupon.entity';
 
@@ -20,6 +21,12 @@ import { couponKey, usedCountOf, type Coupon, type CouponKind } from './coupon.e
  * connection's own stripe instead ({@link takeHomeCouponUse}), a plain guarded update, and only an
  * order refused there looks further.
  */
+
+/**
+ * The connection's own number, which picks its stripe: its slot among the instance's connections
+ * (src/infra/orm.ts), or, on a connection without one, its backend's process id.
+ */
+const CONNECTION_STRIPE = `coalesce(nullif(current_setting('${CONNECTION_SLOT_SETTING}', true), '')::int, pg_backend_pid())`;
 
 /** Most stripes a coupon's uses are counted in: as `coupon_use_stripes` (migrations) cuts them. */
 const MAX_STRIPES = 16;
@@ -136,13 +143,13 @@ export function takeCouponUse(couponId: string, condition: Sql): Sql {
  * when `condition` holds: one guarded update, no search. Returns a row when taken, none when that
  * stripe is full, and then only: the caller answers that by {@link takeCouponUse}, which looks at every
  * stripe, so `max_uses` is refused only when all are full. Each connection keeps to one stripe, so the
- * orders of one instance's connections mostly take different rows; two that share one wait for each
- * other's commit, no longer. It checks neither the coupon's window nor whether it is enabled: the
+ * orders of one instance's connections take different rows (up to as many connections as stripes);
+ * two that share one wait for each other's commit, no longer. It checks neither the coupon's window nor whether it is enabled: the
  * statement must check {@link couponStill} first.
  */
 export function takeHomeCouponUse(facts: CouponFacts, condition: Sql): Sql {
   return sql`update coupon_use u set used = u.used + 1
-              where u.coupon_id = ${facts.id}::uuid and u.stripe = pg_backend_pid() % ${Math.max(1, facts.stripes)}::int
+              where u.coupon_id = ${facts.id}::uuid and u.stripe = ${rawSql(CONNECTION_STRIPE)} % ${Math.max(1, facts.stripes)}::int
                 and (u.quota is null or u.used < u.quota) and ${condition}
              returning u.used`;
 }

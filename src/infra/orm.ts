@@ -34,8 +34,8 @@ export const CONNECTION_SLOT_SETTING = 'commerce.connection_slot';
  * Gives each pooled connection of this process a small number that no other live connection of the
  * process holds, as the session setting {@link CONNECTION_SLOT_SETTING}: a statement that spreads its
  * writes over a few rows by connection (a coupon's use stripes) then sends each connection of an
- * instance to a row of its own. By the backend's process id, as before, two of ten connections shared a
- * row in most runs (ten ids in sixteen stripes), and each of that pair waited for the other's commit.
+ * instance to a row of its own. By the backend's process id modulo sixteen stripes, ten connections
+ * share a stripe in 95 % of cases, and each of such a pair waits for the other's commit.
  * The numbers start at a random offset per process, so two instances' connections mostly differ too.
  * A connection gives its number back when it closes.
  */

@@ -109,7 +109,6 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   // checkpoint (`cleanStart`), as the careful ceiling's reset gives its runs.
   const sqlHalf = sqlSeconds(sizes) / 2;
   const apiHalf = sizes.duration / 2;
-  const cleanPart = () => cleanStart(pool);
   const mirrored = [...LEVELS].reverse();
   const parts = new Map<number, { careful: PgbenchResult[]; sql: PgbenchResult[]; app: LoadResult[] }>(LEVELS.map((c) => [c, { careful: [], sql: [], app: [] }]));
   const at = (c: number) => parts.get(c)!;
@@ -121,18 +120,18 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   }
   for (const c of LEVELS) {
     at(c).careful.push(await careful.run(c, sqlHalf));
-    await cleanPart();
+    await cleanStart(pool);
     at(c).sql.push(await ownSql(c, sqlHalf));
   }
   // Right before the API's halves: the API remembers tokens and customers for a minute.
   await introduce(api.url, auth);
   if (sizes.warmup > 0) for (const c of LEVELS) await payLoad(c, sizes.warmup, 0);
   for (const c of [...LEVELS, ...mirrored]) {
-    await cleanPart();
+    await cleanStart(pool);
     at(c).app.push(await payLoad(c, apiHalf, 0));
   }
   for (const c of mirrored) {
-    await cleanPart();
+    await cleanStart(pool);
     at(c).sql.push(await ownSql(c, sqlHalf));
     at(c).careful.push(await careful.run(c, sqlHalf));
   }

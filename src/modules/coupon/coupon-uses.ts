@@ -144,8 +144,8 @@ export function takeCouponUse(couponId: string, condition: Sql): Sql {
  * stripe is full, and then only: the caller answers that by {@link takeCouponUse}, which looks at every
  * stripe, so `max_uses` is refused only when all are full. Each connection keeps to one stripe, so the
  * orders of one instance's connections take different rows (up to as many connections as stripes);
- * two that share one wait for each other's commit, no longer. It checks neither the coupon's window nor whether it is enabled: the
- * statement must check {@link couponStill} first.
+ * two that share one wait for each other's commit, no longer. It checks neither the coupon's window
+ * nor whether it is enabled: the statement must check {@link couponStill} first.
  */
 export function takeHomeCouponUse(facts: CouponFacts, condition: Sql): Sql {
   return sql`update coupon_use u set used = u.used + 1

@@ -39,6 +39,10 @@ export interface Child {
   tail(): string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
   stop(graceMs?: number): Promise<void>;
+  /** Stops it from running (SIGSTOP) until {@link Child.resume}: it then takes no CPU at all. */
+  pause(): void;
+  /** Lets a paused child run again (SIGCONT). */
+  resume(): void;
   exited: Promise<number | null>;
 }
 
@@ -47,7 +51,11 @@ const children = new Set<Child>();
 // `finally` and `stopAllChildren`), nothing it started outlives it: a server left running would hold
 // its port and database connections and take CPU from the next run.
 process.on('exit', () => {
-  for (const c of children) c.proc.kill('SIGTERM');
+  for (const c of children) {
+    c.proc.kill('SIGTERM');
+    // A paused child acts on SIGTERM only once it runs again.
+    c.proc.kill('SIGCONT');
+  }
 });
 
 /**
@@ -85,12 +93,15 @@ export function startChild(name: string, command: string, args: string[], env: N
     async stop(graceMs = 10_000) {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGTERM');
+        proc.kill('SIGCONT');
         const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
         await exited;
         clearTimeout(timer);
       }
       children.delete(child);
     },
+    pause: () => void proc.kill('SIGSTOP'),
+    resume: () => void proc.kill('SIGCONT'),
   };
   children.add(child);
   void exited.then(() => children.delete(child));

@@ -84,6 +84,11 @@ interface Session {
    * for a Redis round trip to lease again before they ran.
    */
   step(rate: number, count: number): Promise<Step>;
+  /**
+   * Runs `work` (the other set-up's steps) with this set-up's servers and client processes paused
+   * (SIGSTOP) once its servers are quiet, and lets them run again after it: see {@link fanoutScenarios}.
+   */
+  asideWhile<T>(work: () => Promise<T>): Promise<T>;
   /** Disconnects the subscribers and stops their client processes. */
   close(): Promise<void>;
 }
@@ -133,14 +138,22 @@ const KEPT_PACE = 0.95;
 /** Fewest changes a step measures (its p99 is then about its third-worst change). */
 const MIN_STEP_CHANGES = 250;
 /**
- * Changes per instance of the unmeasured step each phase drives through its subscribers before its
- * measured steps (one instance: at the floor's rate, or below its closed-loop peak when that is lower;
- * two: at the rate they are judged at; fewer changes when the phase has few subscribers): the
- * closed-loop warm-ups change orders nobody watches, so without it the first measured step would also
- * be the first time the servers deliver events (two instances: the first time an event crosses Redis),
- * with that code not yet optimised by V8.
+ * Changes of the unmeasured step the one instance drives through its subscribers before its measured
+ * steps (at the floor's rate, or below its closed-loop peak when that is lower; fewer when the phase
+ * has few subscribers): the closed-loop warm-ups change orders nobody watches, so without it the first
+ * measured step would also be the first time the server delivers events, with that code not yet
+ * optimised by V8. The two instances' unmeasured step is sized from what the one instance has
+ * delivered before the rounds (see {@link TWO_WARM_SHARE}).
  */
 const WARM_STEP_CHANGES = 500;
+/**
+ * Most of the two instances' orders their unmeasured step may change. That step gives each of them as
+ * many deliveries as the one instance made before the rounds (its warm-up step and its search, several
+ * thousand changes), within this share: with only a few hundred each, their event path (an event
+ * crossing Redis, then sent to its subscriber) was still being optimised by V8 through the rounds, its
+ * compiler thread taking a tenth to a fifth of their CPU there against none for the one instance.
+ */
+const TWO_WARM_SHARE = 0.4;
 /** Below the goal rates the search steps down by this factor, and gives up below MIN_SEARCH_RATE. */
 const STEP_DOWN = 0.7;
 const MIN_SEARCH_RATE = 10;
@@ -164,7 +177,9 @@ const BELOW_PEAK = 0.9;
  * too, for the notes), else at the rate reported for one: in {@link COMPARE_ROUNDS} rounds in which one
  * instance and two take turns, with both sets of subscribers connected, each side's p99 over all its
  * rounds' changes, so that the two sides are measured in the same minutes of a machine whose speed
- * drifts from one minute to the next.
+ * drifts from one minute to the next. Through each round (and the two instances' step at one
+ * instance's own rate) the set-up not being driven is paused (SIGSTOP, its servers and client
+ * processes), so that each side runs on the machine as it would deployed alone.
  * Each phase's steps start from a clean PostgreSQL checkpoint, with every subscriber's customer known
  * to the instance their changes are sent to (as a customer who subscribed or ordered there is), and
  * each step once the client processes have collected their garbage. Each step reports the machine's
@@ -194,6 +209,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
   const one = await startApi('fanout-1', { databaseUrl: ctx.databaseUrl });
   const steps: Step[] = [];
   let probe: { rps: number; cpuMsPerChange: number } = { rps: NaN, cpuMsPerChange: NaN };
+  let oneWarmChanges: number | undefined;
   let single: Session | undefined;
   try {
     single = await connect(ctx, [one], targets1, 'same');
@@ -211,7 +227,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     probe = { rps: load.rps, cpuMsPerChange: cpuPerAnswer(load) };
     if (k > probeTargets.length) ctx.log(`(probe ran out of orders: ${k} requests for ${probeTargets.length} orders; its rate is too high: some answers were errors)`);
     ctx.log(`cancelOrder closed loop (${PROBE_CONNECTIONS} connections, subscribers connected): ${probe.rps.toFixed(0)} req/s, ${probe.cpuMsPerChange.toFixed(2)} ms server CPU each`);
-    await warmStep(ctx, session, 'one instance', 1, Math.floor(Math.min(MIN_RATE, probe.rps * BELOW_PEAK)));
+    oneWarmChanges = (await warmStep(ctx, session, 'one instance', oneWarmCount(session), Math.floor(Math.min(MIN_RATE, probe.rps * BELOW_PEAK)))).changes;
 
     // Orders kept back for the comparison with two instances (see below), which needs its rounds' and
     // its warm-up's worth.
@@ -298,23 +314,28 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       ),
     );
     ctx.log(`two instances warmed up: cancelOrder closed loop, ${warm.map((w) => `${w.rps.toFixed(0)}`).join(' + ')} req/s`);
-    await warmStep(ctx, double, 'two instances', 2, compareAt ?? MIN_RATE);
+    const pair = double;
+    const deliveredByOne = (oneWarmChanges ?? 0) + steps.reduce((sum, s) => sum + s.changes, 0);
+    const twoWarm = Math.min(2 * Math.max(deliveredByOne, WARM_STEP_CHANGES), Math.floor(pair.remaining() * TWO_WARM_SHARE));
+    await warmStep(ctx, pair, 'two instances', twoWarm, compareAt ?? MIN_RATE);
     if (compareAt !== null && single) {
       // The one instance sat idle for a minute or two while the two connected their subscribers and
       // warmed up: it drives an unmeasured step of its own first too, as long as its first warm-up step,
       // so that its first round is not its first work since (with V8's memory reducer on, which the API
       // now runs without, those changes cost it up to twice the CPU, with stalls of up to 190 ms).
-      await warmStep(ctx, single, 'one instance again', 1, compareAt);
+      const alone = single;
+      await warmStep(ctx, alone, 'one instance again', oneWarmCount(alone), compareAt);
       // The comparison: steps of one instance and of two taken in turns (one, two; two, one; ...), each
       // set of subscribers connected to its own servers throughout, so that both see the machine as it
       // is in the same minute (a shared 2-core machine drifts between minutes by more than the
-      // difference measured), and each side's p99 is taken over all its rounds' changes.
+      // difference measured), and each side's p99 is taken over all its rounds' changes. The set-up not
+      // measured in a round is paused through it: each side runs as it would deployed on its own,
+      // without the other's idle sockets, keep-alive pings and collections on the same two cores.
       const size = Math.min(roundSize(compareAt), Math.floor(Math.min(single.remaining(), double.remaining()) / COMPARE_ROUNDS));
       for (let round = 0; size >= Math.min(MIN_ROUND_CHANGES, n / 20) && round < COMPARE_ROUNDS; round++) {
         for (const who of round % 2 === 0 ? (['one', 'two'] as const) : (['two', 'one'] as const)) {
           await new Promise((r) => setTimeout(r, 500));
-          await quiet(ctx, who === 'one' ? [a, b] : [one], "the other set-up's servers");
-          const s = await (who === 'one' ? single : double).step(compareAt, size);
+          const s = await (who === 'one' ? pair.asideWhile(() => alone.step(compareAt, size)) : alone.asideWhile(() => pair.step(compareAt, size)));
           (who === 'one' ? oneRounds : twoRounds).push(s);
           ctx.log(`round ${round + 1}, ${who === 'one' ? 'one instance' : 'two instances'}, asked ${compareAt}/s: ${stepLine(s, false)}${windowNote(s)}; ${s.slowest}`);
         }
@@ -323,7 +344,8 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     for (const rate of alsoAt) {
       if (double.remaining() < Math.min(MIN_STEP_CHANGES, n / 4)) break;
       await new Promise((r) => setTimeout(r, 500));
-      const s = await double.step(rate, Math.min(double.remaining(), stepSize(rate)));
+      const count = Math.min(pair.remaining(), stepSize(rate));
+      const s = await (single ? single.asideWhile(() => pair.step(rate, count)) : pair.step(rate, count));
       ctx.log(`two instances, asked ${rate}/s: ${stepLine(s, false)}${windowNote(s)}; ${s.slowest}`);
       twoAlso.push(s);
     }
@@ -399,7 +421,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       notes:
         (compared
           ? `Asked for ${compareAt}/s, ${sizes.fanoutRates ? 'the first rate given' : best ? (best.asked > MIN_RATE ? `the floor's rate (one instance met ${best.asked}/s)` : 'the rate reported for one instance') : 'the rate of the slowest step on one instance (none met the bound)'}, ` +
-            `in ${twoRounds.length} rounds of ${twoRounds[0].changes} changes on each side, taken in turns (one instance then two, two then one, ...) with both sets of subscribers connected throughout; each side's percentiles are over all its rounds' changes. ` +
+            `in ${twoRounds.length} rounds of ${twoRounds[0].changes} changes on each side, taken in turns (one instance then two, two then one, ...) with both sets of subscribers connected throughout and the set-up not measured paused (SIGSTOP) through each round; each side's percentiles are over all its rounds' changes. ` +
             `Each change is made on the instance that does not hold its subscriber, so every event crosses Redis to the other instance. ` +
             `Two instances: ${pooledLine(pooledTwo)}; one instance: ${pooledLine(pooledOne)}. Rounds: ${twoRounds.map((t, i) => `${i + 1}: one ${roundLine(oneRounds[i])}, two ${roundLine(t)}`).join('; ')}. ` +
             twoAlso
@@ -537,15 +559,15 @@ function latencyLine(s: Step): string {
 /** With `--profile`: the step's driving window, for `bench/profile-top.ts --window=FROM,TO`. */
 const windowNote = (s: Step) => (process.env.BENCH_PROFILE === '1' ? ` [profile --window=${s.windowUs.join(',')}]` : '');
 
-/**
- * The unmeasured step through `session`'s subscribers at `rate`, {@link WARM_STEP_CHANGES} for each of
- * its `instances`: logged, not reported.
- */
-async function warmStep(ctx: BenchContext, session: Session, who: string, instances: number, rate: number): Promise<void> {
-  const count = Math.min(WARM_STEP_CHANGES * instances, Math.floor(session.remaining() / 10));
+/** The unmeasured step of `count` changes through `session`'s subscribers at `rate`: logged, not reported. */
+async function warmStep(ctx: BenchContext, session: Session, who: string, count: number, rate: number): Promise<Step> {
   const s = await session.step(rate, count);
   ctx.log(`${who}, warm-up step (not measured), asked ${rate}/s: ${stepLine(s, false)}; ${s.slowest}`);
+  return s;
 }
+
+/** The one instance's unmeasured step: {@link WARM_STEP_CHANGES}, or a tenth of its orders left when that is fewer. */
+const oneWarmCount = (session: Session) => Math.min(WARM_STEP_CHANGES, Math.floor(session.remaining() / 10));
 
 /** One step in a line: rate, p99, CPU, anything that went wrong and, when `judged`, whether it met the one-instance bound. */
 function stepLine(s: Step, judged = true): string {
@@ -680,7 +702,9 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       procs.push({ proc: new ClientProcess(child), server: g.server, subs: g.targets.slice(i * per, (i + 1) * per) });
     }
   }
+  const pausable = [...servers.map((s) => s.child), ...procs.map((p) => p.proc.child)];
   const close = async () => {
+    for (const c of pausable) c.resume();
     for (const p of procs) if (p.proc.child.proc.connected) p.proc.child.proc.send({ type: 'close' } satisfies ToClients);
     await Promise.all(procs.map((p) => Promise.race([p.proc.child.exited, new Promise((r) => setTimeout(r, 5_000))])));
     await Promise.all(procs.map((p) => p.proc.child.stop(2_000)));
@@ -723,7 +747,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       if (pid === process.pid) return 'driver';
       if (comm === 'postgres') return 'PostgreSQL';
       if (comm.startsWith('redis')) return 'Redis';
-      // With both set-ups up for the comparison's rounds, the other set-up's servers and client processes.
+      // With both set-ups up, the other set-up's servers and client processes (paused through the rounds).
       if (comm === 'node') return OTHER_SETUP;
       return kernel ? KERNEL_THREADS : OTHER_PROCESSES;
     };
@@ -833,6 +857,15 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       firstSubscribeError,
       remaining: () => order.length - used,
       step,
+      asideWhile: async (work) => {
+        await quiet(ctx, servers, "the other set-up's servers");
+        for (const c of pausable) c.pause();
+        try {
+          return await work();
+        } finally {
+          for (const c of pausable) c.resume();
+        }
+      },
       close,
     };
   } catch (e) {

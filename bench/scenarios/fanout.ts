@@ -331,7 +331,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       // difference measured), and each side's p99 is taken over all its rounds' changes. The set-up not
       // measured in a round is paused through it: each side runs as it would deployed on its own,
       // without the other's idle sockets, keep-alive pings and collections on the same two cores.
-      const size = Math.min(roundSize(compareAt), Math.floor(Math.min(single.remaining(), double.remaining()) / COMPARE_ROUNDS));
+      const size = Math.min(roundSize(compareAt), Math.floor(Math.min(alone.remaining(), pair.remaining()) / COMPARE_ROUNDS));
       for (let round = 0; size >= Math.min(MIN_ROUND_CHANGES, n / 20) && round < COMPARE_ROUNDS; round++) {
         for (const who of round % 2 === 0 ? (['one', 'two'] as const) : (['two', 'one'] as const)) {
           await new Promise((r) => setTimeout(r, 500));
@@ -342,7 +342,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
       }
     }
     for (const rate of alsoAt) {
-      if (double.remaining() < Math.min(MIN_STEP_CHANGES, n / 4)) break;
+      if (pair.remaining() < Math.min(MIN_STEP_CHANGES, n / 4)) break;
       await new Promise((r) => setTimeout(r, 500));
       const count = Math.min(pair.remaining(), stepSize(rate));
       const s = await (single ? single.asideWhile(() => pair.step(rate, count)) : pair.step(rate, count));

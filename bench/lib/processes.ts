@@ -51,12 +51,14 @@ const children = new Set<Child>();
 // `finally` and `stopAllChildren`), nothing it started outlives it: a server left running would hold
 // its port and database connections and take CPU from the next run.
 process.on('exit', () => {
-  for (const c of children) {
-    c.proc.kill('SIGTERM');
-    // A paused child acts on SIGTERM only once it runs again.
-    c.proc.kill('SIGCONT');
-  }
+  for (const c of children) terminate(c.proc);
 });
+
+/** Asks a child to stop (SIGTERM); SIGCONT after it, since a paused child acts on SIGTERM only once it runs again. */
+function terminate(proc: ChildProcess): void {
+  proc.kill('SIGTERM');
+  proc.kill('SIGCONT');
+}
 
 /**
  * Starts `command args` with the open-file soft limit raised to the hard limit (tens of thousands of
@@ -92,8 +94,7 @@ export function startChild(name: string, command: string, args: string[], env: N
     exited,
     async stop(graceMs = 10_000) {
       if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        proc.kill('SIGCONT');
+        terminate(proc);
         const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
         await exited;
         clearTimeout(timer);

@@ -209,7 +209,6 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
   const one = await startApi('fanout-1', { databaseUrl: ctx.databaseUrl });
   const steps: Step[] = [];
   let probe: { rps: number; cpuMsPerChange: number } = { rps: NaN, cpuMsPerChange: NaN };
-  let oneWarmChanges: number | undefined;
   let single: Session | undefined;
   try {
     single = await connect(ctx, [one], targets1, 'same');
@@ -227,7 +226,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     probe = { rps: load.rps, cpuMsPerChange: cpuPerAnswer(load) };
     if (k > probeTargets.length) ctx.log(`(probe ran out of orders: ${k} requests for ${probeTargets.length} orders; its rate is too high: some answers were errors)`);
     ctx.log(`cancelOrder closed loop (${PROBE_CONNECTIONS} connections, subscribers connected): ${probe.rps.toFixed(0)} req/s, ${probe.cpuMsPerChange.toFixed(2)} ms server CPU each`);
-    oneWarmChanges = (await warmStep(ctx, session, 'one instance', oneWarmCount(session), Math.floor(Math.min(MIN_RATE, probe.rps * BELOW_PEAK)))).changes;
+    await warmStep(ctx, session, 'one instance', oneWarmCount(session), Math.floor(Math.min(MIN_RATE, probe.rps * BELOW_PEAK)));
 
     // Orders kept back for the comparison with two instances (see below), which needs its rounds' and
     // its warm-up's worth.
@@ -315,7 +314,8 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
     );
     ctx.log(`two instances warmed up: cancelOrder closed loop, ${warm.map((w) => `${w.rps.toFixed(0)}`).join(' + ')} req/s`);
     const pair = double;
-    const deliveredByOne = (oneWarmChanges ?? 0) + steps.reduce((sum, s) => sum + s.changes, 0);
+    // Every order the one instance has changed so far (its warm-up step and its search) was one delivery.
+    const deliveredByOne = single ? single.subscribers - single.remaining() : 0;
     const twoWarm = Math.min(2 * Math.max(deliveredByOne, WARM_STEP_CHANGES), Math.floor(pair.remaining() * TWO_WARM_SHARE));
     await warmStep(ctx, pair, 'two instances', twoWarm, compareAt ?? MIN_RATE);
     if (compareAt !== null && single) {
@@ -560,10 +560,9 @@ function latencyLine(s: Step): string {
 const windowNote = (s: Step) => (process.env.BENCH_PROFILE === '1' ? ` [profile --window=${s.windowUs.join(',')}]` : '');
 
 /** The unmeasured step of `count` changes through `session`'s subscribers at `rate`: logged, not reported. */
-async function warmStep(ctx: BenchContext, session: Session, who: string, count: number, rate: number): Promise<Step> {
+async function warmStep(ctx: BenchContext, session: Session, who: string, count: number, rate: number): Promise<void> {
   const s = await session.step(rate, count);
   ctx.log(`${who}, warm-up step (not measured), asked ${rate}/s: ${stepLine(s, false)}; ${s.slowest}`);
-  return s;
 }
 
 /** The one instance's unmeasured step: {@link WARM_STEP_CHANGES}, or a tenth of its orders left when that is fewer. */

@@ -3,10 +3,10 @@ import type { Server } from '../lib/api';
 import type { BenchContext } from '../lib/context';
 import { cleanCheckpoint, scalar } from '../lib/database';
 import { HELLO_NAME, helloLoad, withHello } from '../lib/hello';
-import { combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
+import { cpuPerAnswer, httpLoad } from '../lib/load';
 import { latencyRatio, throughputResult, type ScenarioResult } from '../lib/report';
 import { growOrders, seedCustomersWithOrders, type BaseSeed } from '../lib/seed';
-import { withSmallTable } from '../lib/small-table';
+import { inTurns, withSmallTable } from '../lib/small-table';
 import { tokens } from '../lib/tokens';
 
 const MY_ORDERS = JSON.stringify({
@@ -25,7 +25,7 @@ const READERS = 20;
  * both instances start here, so they have served the same. Two lines: throughput on the big table
  * against Apollo's hello at the same concurrency (>= 0.2x), and mean latency at 32 connections on the
  * big table against the same on the small one (<= 1.2x). All three are measured in halves, in turns
- * (small, hello, big, big, hello, small), each warmed up first, so that each comparison's two sides
+ * (small, hello, big, big, hello, small; see {@link inTurns}), each warmed up first, so that each comparison's two sides
  * are measured in the same minutes and a machine that speeds up or slows down weighs on both alike.
  */
 export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResult[]> {
@@ -40,7 +40,7 @@ export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResul
   let i = 0;
   const next = () => ({ body: MY_ORDERS, headers: { authorization: auth[i++ % auth.length] } });
   const verify = (b: string) => b.startsWith('{"data":{"myOrders":{"edges":[') && !b.includes('"errors":') && (b.match(/"cursor":/g)?.length ?? 0) === 20;
-  const pagesOf = (server: Server) => (seconds: number) =>
+  const pages = (server: Server, seconds: number) =>
     httpLoad({ url: server.url, connections: CONNECTIONS, seconds, warmupSeconds: 0, next, verify, cpuOf: () => server.cpuMs() });
 
   // A fresh instance for the big table too: the two sides have then served the same.
@@ -50,30 +50,14 @@ export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResul
     const smallRows = Number(await scalar<string>(small.pool, `select count(*) from "order"`));
     // Neither side's run may pay for writing out what the seeding left.
     await cleanCheckpoint(pool);
-    const bigPages = pagesOf(api);
-    const smallPages = pagesOf(small.api);
-    const half = sizes.duration / 2;
     // Each side's warm-up as long as a run: neither may pay for the JIT's warm-up.
     const warmupSeconds = Math.max(sizes.warmup, sizes.duration);
     const runs = await withHello(async (helloServer) => {
       await helloLoad(helloServer, sizes.warmup, 0);
-      await smallPages(warmupSeconds);
-      await bigPages(warmupSeconds);
-      const s1 = await smallPages(half);
-      const h1 = await helloLoad(helloServer, half, 0);
-      const b1 = await bigPages(half);
-      const b2 = await bigPages(half);
-      const h2 = await helloLoad(helloServer, half, 0);
-      const s2 = await smallPages(half);
-      const rps = (r: LoadResult) => r.rps.toFixed(0);
-      return {
-        big: combineLoads([b1, b2]),
-        small: combineLoads([s1, s2]),
-        hello: combineLoads([h1, h2]),
-        halves: `small table ${rps(s1)}, hello ${rps(h1)}, myOrders ${rps(b1)}, myOrders ${rps(b2)}, hello ${rps(h2)}, small table ${rps(s2)} req/s`,
-      };
+      return inTurns({ small: small.api, big: api }, sizes.duration, warmupSeconds, pages, { name: 'hello', load: (seconds) => helloLoad(helloServer, seconds, 0) });
     });
-    const { big, hello, halves } = runs;
+    const { big, halves } = runs;
+    const hello = runs.ceiling!;
     ctx.log(`myOrders on ${smallRows} orders: ${runs.small.rps.toFixed(0)} req/s, mean ${runs.small.mean.toFixed(1)} ms`);
     ctx.log(`myOrders on ${bigRows} orders: ${big.rps.toFixed(0)} req/s, mean ${big.mean.toFixed(1)} ms; hello ${hello.rps.toFixed(0)} req/s (halves: ${halves})`);
 

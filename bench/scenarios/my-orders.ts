@@ -25,8 +25,9 @@ const READERS = 20;
  * both instances start here, so they have served the same. Two lines: throughput on the big table
  * against Apollo's hello at the same concurrency (>= 0.2x), and mean latency at 32 connections on the
  * big table against the same on the small one (<= 1.2x). All three are measured in halves, in turns
- * (small, hello, big, big, hello, small; see {@link inTurns}), each warmed up first, so that each comparison's two sides
- * are measured in the same minutes and a machine that speeds up or slows down weighs on both alike.
+ * (small, hello, big, big, hello, small; see {@link inTurns}), each warmed up first, so that each
+ * comparison's two sides are measured in the same minutes and a machine that speeds up or slows down
+ * weighs on both alike.
  */
 export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { pool, base, sizes } = ctx;

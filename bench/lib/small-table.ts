@@ -1,77 +1,89 @@
-import path from 'node:path';
 import type { Pool } from 'pg';
-import { apiEnv, startApi, type Server } from './api';
-import type { BenchContext } from './context';
-import { BENCH_DB, dropDatabase, recreateDatabase, sqlPool } from './database';
 import { combineLoads, type LoadResult } from './load';
-import { runOrThrow } from './processes';
-import { seedBase, type BaseSeed } from './seed';
-import { ROOT } from './settings';
 
-/** The small table's own database and the API instance that reads it. */
-export interface SmallTable {
-  api: Server;
-  pool: Pool;
-}
+/** Which of the two order tables is in place as "order". */
+export type Side = 'small' | 'big';
+
+/** Puts one of the two order tables in place as "order" (nothing to do when it already is). */
+export type Place = (side: Side) => Promise<void>;
 
 /**
- * Runs `use` with a second database beside the bench's (migrated, with the same base seed, then the
- * rows `seed` adds) and an API instance of its own on it, both removed afterwards whatever happens.
+ * Runs `use` with a small order table beside the bench's grown one: `order_small`, made like "order"
+ * (columns, defaults, indexes, constraints) and holding a copy of the rows `keep` (a condition, a
+ * constant of the bench) selects from it. `place` renames the two in one transaction so that the one
+ * asked for is "order", which the API's statements then read: PostgreSQL plans its prepared statements
+ * again after the rename, on the table the name now stands for. At the end the grown table is "order"
+ * again and the small one is dropped, whatever happens.
  *
- * A read on a small table and the same read on the bench's grown table are then measured in turns
- * (small, big, big, small), in the same minutes: measured before and after the growth, a minute apart,
- * the comparison was the machine's drift as much as the table's size (on this kind of machine the same
- * pages cost the API 0.41 ms of CPU each before and 0.57 ms after, with the work in its profile alike).
+ * So one API process reads the small table and the big one in turns (see {@link inTurns}), in the same
+ * minutes: measured before and after the growth, a minute apart, the comparison was the machine's drift
+ * as much as the table's size (the same pages cost the API 0.41 ms of CPU each before and 0.57 ms after,
+ * with the work in its profile alike); with an API process for each table, it was the two processes'
+ * (0.49 ms against 0.59 in one run, 0.61 against 0.43 in the next, each time the same work).
  */
-export async function withSmallTable<T>(ctx: BenchContext, seed: (pool: Pool, base: BaseSeed) => Promise<void>, use: (small: SmallTable) => Promise<T>): Promise<T> {
-  const name = `${BENCH_DB}_small`;
-  const databaseUrl = await recreateDatabase(ctx.adminUrl, name);
-  const pool = sqlPool(databaseUrl, 2);
-  let api: Server | undefined;
+export async function withSmallTable<T>(pool: Pool, keep: string, use: (place: Place, smallRows: number) => Promise<T>): Promise<T> {
+  await pool.query(`drop table if exists order_small`);
+  await pool.query(`create table order_small (like "order" including all)`);
+  let inPlace: Side = 'big';
+  const place: Place = async (side) => {
+    if (side === inPlace) return;
+    await pool.query(`begin; alter table "order" rename to order_swap; alter table order_small rename to "order"; alter table order_swap rename to order_small; commit;`);
+    inPlace = side;
+  };
   try {
-    runOrThrow(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'migrate.js')], apiEnv({ databaseUrl, port: 0 }));
-    await seed(pool, await seedBase(pool));
-    await pool.query('vacuum analyze');
-    api = await startApi('api-small', { databaseUrl, redisUrl: ctx.redisUrl });
-    return await use({ api, pool });
+    await pool.query(`insert into order_small select * from "order" where ${keep}`);
+    await pool.query('vacuum analyze order_small');
+    const { rows } = await pool.query<{ n: string }>('select count(*) as n from order_small');
+    return await use(place, Number(rows[0].n));
   } finally {
-    await api?.stop();
-    await pool.end();
-    await dropDatabase(ctx.adminUrl, name);
+    await place('big');
+    await pool.query('drop table order_small');
   }
 }
 
-/** What {@link inTurns} measured: each side's halves combined, and the turns' rates in a line. */
+/** What {@link inTurns} measured: each side's turns combined, and the turns' rates in a line. */
 export interface InTurns {
   small: LoadResult;
   big: LoadResult;
-  /** The optional ceiling's halves combined, when one was given. */
+  /** The optional ceiling's turns combined, when one was given. */
   ceiling?: LoadResult;
   halves: string;
 }
 
+/** Unmeasured load after each change of table: the first statements on it are planned again. */
+const SETTLE_SECONDS = 1;
+
 /**
- * One load on the small table's instance and on the big table's, in halves of `seconds` taken in turns
- * (small, big, big, small), each side warmed up first for `warmupSeconds`. An optional ceiling (a load
- * of its own, already warm) takes the turns next to the big table's (small, ceiling, big, big, ceiling,
- * small), so that it too is measured in the big table's minutes.
+ * One load on the small table and on the big one, in halves of `seconds` taken in turns (small, big,
+ * big, small), each table warmed up first for `warmupSeconds` and each turn after a change of table
+ * preceded by a second of unmeasured load. An optional ceiling (a load of its own, already warm) takes
+ * the turns next to the big table's (small, ceiling, big, big, ceiling, small), so that it too is
+ * measured in the big table's minutes.
  */
 export async function inTurns(
-  sides: { small: Server; big: Server },
+  place: Place,
   seconds: number,
   warmupSeconds: number,
-  load: (server: Server, seconds: number) => Promise<LoadResult>,
+  load: (seconds: number) => Promise<LoadResult>,
   ceiling?: { name: string; load: (seconds: number) => Promise<LoadResult> },
 ): Promise<InTurns> {
-  await load(sides.small, warmupSeconds);
-  await load(sides.big, warmupSeconds);
+  const on = async (side: Side, runSeconds: number) => {
+    await place(side);
+    return load(runSeconds);
+  };
+  const settled = async (side: Side, runSeconds: number) => {
+    await on(side, SETTLE_SECONDS);
+    return load(runSeconds);
+  };
+  await on('small', warmupSeconds);
+  await on('big', warmupSeconds);
   const half = seconds / 2;
-  const s1 = await load(sides.small, half);
+  const s1 = await settled('small', half);
   const c1 = await ceiling?.load(half);
-  const b1 = await load(sides.big, half);
-  const b2 = await load(sides.big, half);
+  const b1 = await settled('big', half);
+  const b2 = await load(half);
   const c2 = await ceiling?.load(half);
-  const s2 = await load(sides.small, half);
+  const s2 = await settled('small', half);
   const rps = (r: LoadResult) => r.rps.toFixed(0);
   const turns = [`small ${rps(s1)}`, ...(c1 ? [`${ceiling!.name} ${rps(c1)}`] : []), `big ${rps(b1)}`, `big ${rps(b2)}`, ...(c2 ? [`${ceiling!.name} ${rps(c2)}`] : []), `small ${rps(s2)}`];
   return {

@@ -1,10 +1,8 @@
-import type { Pool } from 'pg';
-import type { Server } from '../lib/api';
 import type { BenchContext } from '../lib/context';
 import { cleanCheckpoint, scalar } from '../lib/database';
 import { httpLoad } from '../lib/load';
 import { latencyRatio, type ScenarioResult } from '../lib/report';
-import { growOrders, seedCustomersWithOrders, type BaseSeed } from '../lib/seed';
+import { growOrders, seedCustomersWithOrders } from '../lib/seed';
 import { inTurns, withSmallTable } from '../lib/small-table';
 import { token } from '../lib/tokens';
 
@@ -24,9 +22,9 @@ const PER_BULK_CUSTOMER = 50;
  * of 20, on a table of 1,000 orders and on one of `bigOrders` (delivered orders of other customers added
  * by SQL, created within the same minutes as the listed ones, then VACUUM ANALYZE). PENDING orders are
  * 100 of the big table, so without an index led by status the database would read past the delivered
- * ones. The big table is the bench's own, grown; the small one a database of its own read by an API
- * instance of its own (see {@link withSmallTable}), both instances started here; each query is measured
- * on both in turns (small, big, big, small; see {@link inTurns}), in the same minutes.
+ * ones. The big table is the bench's own, grown; the small one a copy of the listed customers' rows,
+ * put in its place in turns (see {@link withSmallTable}), so one API process reads both; each query is
+ * measured on both in turns (small, big, big, small; see {@link inTurns}), in the same minutes.
  * Value: mean latency at 32 connections on the big table; ceiling: the same on the small one; goal <= 1.5x.
  *
  * It needs an empty order table and empties it again when done (TRUNCATE), so the groups after it that
@@ -46,13 +44,10 @@ export async function adminOrdersScenario(ctx: BenchContext): Promise<ScenarioRe
   }
 
   async function measure(ctx: BenchContext): Promise<ScenarioResult[]> {
-    const listed = async (p: Pool, b: BaseSeed) => {
-      const order = { planId: b.planId, price: b.planPrice };
-      await seedCustomersWithOrders(p, { prefix: 'ao-r', from: 0, to: READERS, perCustomer: PER_READER, ...order, status: 'DELIVERED' });
-      await seedCustomersWithOrders(p, { prefix: 'ao-p', from: 0, to: PENDING_HOLDERS, perCustomer: PER_HOLDER, ...order, status: 'PENDING' });
-    };
-    await listed(pool, base);
-    const bigRows = await growOrders(pool, { prefix: 'ao-bulk-', total: sizes.bigOrders, perCustomer: PER_BULK_CUSTOMER, planId: base.planId, price: base.planPrice }, (line) => ctx.log(line));
+    const order = { planId: base.planId, price: base.planPrice };
+    await seedCustomersWithOrders(pool, { prefix: 'ao-r', from: 0, to: READERS, perCustomer: PER_READER, ...order, status: 'DELIVERED' });
+    await seedCustomersWithOrders(pool, { prefix: 'ao-p', from: 0, to: PENDING_HOLDERS, perCustomer: PER_HOLDER, ...order, status: 'PENDING' });
+    const bigRows = await growOrders(pool, { prefix: 'ao-bulk-', total: sizes.bigOrders, perCustomer: PER_BULK_CUSTOMER, ...order }, (line) => ctx.log(line));
 
     const auth = `Bearer ${await token('ao-admin', 'admin')}`;
     let i = 0;
@@ -60,16 +55,13 @@ export async function adminOrdersScenario(ctx: BenchContext): Promise<ScenarioRe
     const pendingBody = JSON.stringify({ query: ADMIN_ORDERS, variables: { filter: { status: 'PENDING' } } });
     const byStatus = () => ({ body: pendingBody, headers: { authorization: auth } });
     const verify = (b: string) => b.startsWith('{"data":{"orders":{"edges":[') && !b.includes('"errors":') && (b.match(/"cursor":/g)?.length ?? 0) === 20;
-    const loadOf = (next: typeof byStatus) => (server: Server, seconds: number) => httpLoad({ url: server.url, connections: CONNECTIONS, seconds, warmupSeconds: 0, next, verify });
-
-    // A fresh instance for the big table too: the two sides have then served the same.
-    await ctx.stopApi();
     const api = await ctx.api();
-    return withSmallTable(ctx, listed, async (small) => {
-      const smallRows = Number(await scalar<string>(small.pool, `select count(*) from "order"`));
+    const loadOf = (next: typeof byStatus) => (seconds: number) => httpLoad({ url: api.url, connections: CONNECTIONS, seconds, warmupSeconds: 0, next, verify });
+
+    return withSmallTable(pool, `customer_id like 'ao-r%' or customer_id like 'ao-p%'`, async (place, smallRows) => {
       await cleanCheckpoint(pool);
       // Each side's warm-up as long as a run: neither may pay for the JIT's warm-up.
-      const turns = (next: typeof byStatus) => inTurns({ small: small.api, big: api }, sizes.duration, Math.max(sizes.warmup, sizes.duration), loadOf(next));
+      const turns = (next: typeof byStatus) => inTurns(place, sizes.duration, Math.max(sizes.warmup, sizes.duration), loadOf(next));
       const customer = await turns(byCustomer);
       const status = await turns(byStatus);
       ctx.log(`orders on ${smallRows} orders: by customer mean ${customer.small.mean.toFixed(1)} ms, by status mean ${status.small.mean.toFixed(1)} ms`);

@@ -1,11 +1,9 @@
-import type { Pool } from 'pg';
-import type { Server } from '../lib/api';
 import type { BenchContext } from '../lib/context';
 import { cleanCheckpoint, scalar } from '../lib/database';
 import { HELLO_NAME, helloLoad, withHello } from '../lib/hello';
 import { cpuPerAnswer, httpLoad } from '../lib/load';
 import { latencyRatio, throughputResult, type ScenarioResult } from '../lib/report';
-import { growOrders, seedCustomersWithOrders, type BaseSeed } from '../lib/seed';
+import { growOrders, seedCustomersWithOrders } from '../lib/seed';
 import { inTurns, withSmallTable } from '../lib/small-table';
 import { tokens } from '../lib/tokens';
 
@@ -20,42 +18,36 @@ const READERS = 20;
 /**
  * myOrders(first: 20) of customers holding 50 orders each, in a table of 1,000 orders and in one of
  * `bigOrders` orders (other customers' rows added by SQL, then ANALYZE). Must run before any other
- * scenario creates orders. The big table is the bench's own, grown; the small one is a database of its
- * own with only the readers' orders, read by an API instance of its own (see {@link withSmallTable});
- * both instances start here, so they have served the same. Two lines: throughput on the big table
- * against Apollo's hello at the same concurrency (>= 0.2x), and mean latency at 32 connections on the
- * big table against the same on the small one (<= 1.2x). All three are measured in halves, in turns
- * (small, hello, big, big, hello, small; see {@link inTurns}), each warmed up first, so that each
- * comparison's two sides are measured in the same minutes and a machine that speeds up or slows down
- * weighs on both alike.
+ * scenario creates orders. The big table is the bench's own, grown; the small one a copy of the
+ * readers' rows, put in its place in turns (see {@link withSmallTable}), so one API process reads both.
+ * Two lines: throughput on the big table against Apollo's hello at the same concurrency (>= 0.2x), and
+ * mean latency at 32 connections on the big table against the same on the small one (<= 1.2x). All
+ * three are measured in halves, in turns (small, hello, big, big, hello, small; see {@link inTurns}),
+ * each warmed up first, so that each comparison's two sides are measured in the same minutes and a
+ * machine that speeds up or slows down weighs on both alike.
  */
 export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { pool, base, sizes } = ctx;
   const existing = await scalar<string>(pool, `select count(*) from "order"`);
   if (Number(existing) !== 0) throw new Error(`myOrders needs an empty order table first (found ${existing} rows)`);
-  const readers = (p: Pool, b: BaseSeed) =>
-    seedCustomersWithOrders(p, { prefix: 'mo-', from: 0, to: READERS, perCustomer: PER_CUSTOMER, planId: b.planId, price: b.planPrice, status: 'DELIVERED' });
-  await readers(pool, base);
-  const bigRows = await growOrders(pool, { prefix: 'bulk-', total: sizes.bigOrders, perCustomer: PER_CUSTOMER, planId: base.planId, price: base.planPrice }, (line) => ctx.log(line));
+  const order = { planId: base.planId, price: base.planPrice };
+  await seedCustomersWithOrders(pool, { prefix: 'mo-', from: 0, to: READERS, perCustomer: PER_CUSTOMER, ...order, status: 'DELIVERED' });
+  const bigRows = await growOrders(pool, { prefix: 'bulk-', total: sizes.bigOrders, perCustomer: PER_CUSTOMER, ...order }, (line) => ctx.log(line));
   const auth = (await tokens(Array.from({ length: READERS }, (_, i) => `mo-${i}`))).map((t) => `Bearer ${t}`);
   let i = 0;
   const next = () => ({ body: MY_ORDERS, headers: { authorization: auth[i++ % auth.length] } });
   const verify = (b: string) => b.startsWith('{"data":{"myOrders":{"edges":[') && !b.includes('"errors":') && (b.match(/"cursor":/g)?.length ?? 0) === 20;
-  const pages = (server: Server, seconds: number) =>
-    httpLoad({ url: server.url, connections: CONNECTIONS, seconds, warmupSeconds: 0, next, verify, cpuOf: () => server.cpuMs() });
-
-  // A fresh instance for the big table too: the two sides have then served the same.
-  await ctx.stopApi();
   const api = await ctx.api();
-  return withSmallTable(ctx, readers, async (small) => {
-    const smallRows = Number(await scalar<string>(small.pool, `select count(*) from "order"`));
+  const pages = (seconds: number) => httpLoad({ url: api.url, connections: CONNECTIONS, seconds, warmupSeconds: 0, next, verify, cpuOf: () => api.cpuMs() });
+
+  return withSmallTable(pool, `customer_id like 'mo-%'`, async (place, smallRows) => {
     // Neither side's run may pay for writing out what the seeding left.
     await cleanCheckpoint(pool);
     // Each side's warm-up as long as a run: neither may pay for the JIT's warm-up.
     const warmupSeconds = Math.max(sizes.warmup, sizes.duration);
     const runs = await withHello(async (helloServer) => {
       await helloLoad(helloServer, sizes.warmup, 0);
-      return inTurns({ small: small.api, big: api }, sizes.duration, warmupSeconds, pages, { name: 'hello', load: (seconds) => helloLoad(helloServer, seconds, 0) });
+      return inTurns(place, sizes.duration, warmupSeconds, pages, { name: 'hello', load: (seconds) => helloLoad(helloServer, seconds, 0) });
     });
     const { big, halves } = runs;
     const hello = runs.ceiling!;
@@ -71,7 +63,7 @@ export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResul
         `${HELLO_NAME}, in this scenario's halves`,
         0.2,
         `Measured on the big table, in halves interleaved with hello and the small table (${halves}); on ${smallRows.toLocaleString('en-US')} orders: ${runs.small.rps.toFixed(0)} req/s (${(runs.small.rps / hello.rps).toFixed(2)}x). ` +
-          `API process CPU per page: ${cpuPerAnswer(big).toFixed(2)} ms (${cpuPerAnswer(runs.small).toFixed(2)} ms on the small table, its own instance).`,
+          `API process CPU per page: ${cpuPerAnswer(big).toFixed(2)} ms (${cpuPerAnswer(runs.small).toFixed(2)} ms on the small table).`,
       ),
       latencyRatio(`myOrders(first: 20), 50 orders of ${READERS} customers, ${inBig} vs ${smallRows.toLocaleString('en-US')}, c=32`, big, runs.small, `same on ${smallRows.toLocaleString('en-US')} orders, in turns with it`, 1.2),
     ];

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { cleanCheckpoint } from './database';
 import { combineLoads, type LoadResult } from './load';
 
 /** Which of the two order tables is in place as "order". */
@@ -13,7 +14,7 @@ export type Place = (side: Side) => Promise<void>;
  * constant of the bench) selects from it. `place` renames the two in one transaction so that the one
  * asked for is "order", which the API's statements then read: PostgreSQL plans its prepared statements
  * again after the rename, on the table the name now stands for. At the end the grown table is "order"
- * again and the small one is dropped, whatever happens.
+ * again and the small one is dropped, whatever happens. `use` starts from a clean checkpoint.
  *
  * So one API process reads the small table and the big one in turns (see {@link inTurns}), in the same
  * minutes: measured before and after the growth, a minute apart, the comparison was the machine's drift
@@ -33,6 +34,8 @@ export async function withSmallTable<T>(pool: Pool, keep: string, use: (place: P
   try {
     await pool.query(`insert into order_small select * from "order" where ${keep}`);
     await pool.query('vacuum analyze order_small');
+    // Neither table's turns may pay for writing out what the growth and the copy left.
+    await cleanCheckpoint(pool);
     const { rows } = await pool.query<{ n: string }>('select count(*) as n from order_small');
     return await use(place, Number(rows[0].n));
   } finally {

@@ -1,5 +1,5 @@
 import type { BenchContext } from '../lib/context';
-import { cleanCheckpoint, scalar } from '../lib/database';
+import { scalar } from '../lib/database';
 import { httpLoad } from '../lib/load';
 import { latencyRatio, type ScenarioResult } from '../lib/report';
 import { growOrders, seedCustomersWithOrders } from '../lib/seed';
@@ -59,7 +59,6 @@ export async function adminOrdersScenario(ctx: BenchContext): Promise<ScenarioRe
     const loadOf = (next: typeof byStatus) => (seconds: number) => httpLoad({ url: api.url, connections: CONNECTIONS, seconds, warmupSeconds: 0, next, verify });
 
     return withSmallTable(pool, `customer_id like 'ao-r%' or customer_id like 'ao-p%'`, async (place, smallRows) => {
-      await cleanCheckpoint(pool);
       // Each side's warm-up as long as a run: neither may pay for the JIT's warm-up.
       const turns = (next: typeof byStatus) => inTurns(place, sizes.duration, Math.max(sizes.warmup, sizes.duration), loadOf(next));
       const customer = await turns(byCustomer);

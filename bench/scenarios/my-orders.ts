@@ -1,5 +1,5 @@
 import type { BenchContext } from '../lib/context';
-import { cleanCheckpoint, scalar } from '../lib/database';
+import { scalar } from '../lib/database';
 import { HELLO_NAME, helloLoad, withHello } from '../lib/hello';
 import { cpuPerAnswer, httpLoad } from '../lib/load';
 import { latencyRatio, throughputResult, type ScenarioResult } from '../lib/report';
@@ -41,8 +41,6 @@ export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResul
   const pages = (seconds: number) => httpLoad({ url: api.url, connections: CONNECTIONS, seconds, warmupSeconds: 0, next, verify, cpuOf: () => api.cpuMs() });
 
   return withSmallTable(pool, `customer_id like 'mo-%'`, async (place, smallRows) => {
-    // Neither side's run may pay for writing out what the seeding left.
-    await cleanCheckpoint(pool);
     // Each side's warm-up as long as a run: neither may pay for the JIT's warm-up.
     const warmupSeconds = Math.max(sizes.warmup, sizes.duration);
     const runs = await withHello(async (helloServer) => {

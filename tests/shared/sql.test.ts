@@ -1,4 +1,4 @@
-import { runOn, sql } from '../../src/shared/sql';
+import { joinSql, rawSql, runOn, sql } from '../../src/shared/sql';
 import { watchSent } from '../support/driver';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -49,4 +49,25 @@ test('what only knex can judge still goes through knex: a wrong value count and 
   expect(texts.filter((t) => t.includes('as a'))).toEqual(['select $1::int as a, $2::int as b']);
   // A database error keeps its SQLSTATE, which the services map to the contract's codes.
   await expect(runOn(knex, 'select 1 / ?::int', [0])).rejects.toMatchObject({ code: '22012' });
+});
+
+test('a statement is put together from its pieces as written, whichever pieces this call passes', () => {
+  // One place in the program, three shapes: a nested piece, a value, and a join of another length.
+  const step = (inner: unknown, parts: number) =>
+    sql`with s as (select ${inner} as a), t as (select ${joinSql(
+      Array.from({ length: parts }, (_, i) => sql`${i}::int`),
+      ' + ',
+    )} as b) select * from s, t where ${rawSql(parts > 1 ? 'true' : 'false')}`;
+  expect(step(sql`${1}::int + ${2}::int`, 2)).toMatchObject({
+    text: 'with s as (select ?::int + ?::int as a), t as (select ?::int + ?::int as b) select * from s, t where true',
+    bindings: [1, 2, 0, 1],
+  });
+  expect(step(7, 1)).toMatchObject({ text: 'with s as (select ? as a), t as (select ?::int as b) select * from s, t where false', bindings: [7, 0] });
+  // The first shape again, with other values and an undefined one (sent as null).
+  expect(step(sql`${undefined}::int + ${5}::int`, 2)).toMatchObject({
+    text: 'with s as (select ?::int + ?::int as a), t as (select ?::int + ?::int as b) select * from s, t where true',
+    bindings: [null, 5, 0, 1],
+  });
+  expect(step(sql`${3}::int`, 0)).toMatchObject({ text: 'with s as (select ?::int as a), t as (select  as b) select * from s, t where false', bindings: [3] });
+  expect(() => sql`select ${[1, 2]}`).toThrow(/textArray/);
 });

@@ -24,4 +24,4 @@ EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The heap is not shrunk while the instance is quiet (README, "Operating it").
-CMD ["node", "--no-memory-reducer", "dist/src/main.js"]
+CMD ["node", "--no-memory-reducer", "--min-semi-space-size=16", "--heap-growing-percent=100", "dist/src/main.js"]

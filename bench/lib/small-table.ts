@@ -50,18 +50,21 @@ export interface InTurns {
   big: LoadResult;
   /** The optional ceiling's turns combined, when one was given. */
   ceiling?: LoadResult;
-  halves: string;
+  turns: string;
 }
 
 /** Unmeasured load after each change of table: the first statements on it are planned again. */
 const SETTLE_SECONDS = 1;
 
 /**
- * One load on the small table and on the big one, in halves of `seconds` taken in turns (small, big,
- * big, small), each table warmed up first for `warmupSeconds` and each turn after a change of table
- * preceded by a second of unmeasured load. An optional ceiling (a load of its own, already warm) takes
- * the turns next to the big table's (small, ceiling, big, big, ceiling, small), so that it too is
- * measured in the big table's minutes.
+ * One load on the small table and on the big one, in quarters of `seconds` taken in turns that mirror
+ * (small, big, big, small, then big, small, small, big), each table warmed up first for `warmupSeconds`
+ * and each turn after a change of table preceded by a second of unmeasured load. An optional ceiling (a
+ * load of its own, already warm) takes the turns between them (small, ceiling, big, big, ceiling,
+ * small, big, ceiling, small, small, ceiling, big), so that it too is measured in the same minutes.
+ * Each side's turns sit at the same mean place in the sequence, and nearly the same spread: a machine
+ * or a process whose speed drifts, even one that is faster or slower in the middle minutes than at the
+ * ends (both were seen with the halves small, big, big, small), weighs on both sides alike.
  */
 export async function inTurns(
   place: Place,
@@ -70,29 +73,38 @@ export async function inTurns(
   load: (seconds: number) => Promise<LoadResult>,
   ceiling?: { name: string; load: (seconds: number) => Promise<LoadResult> },
 ): Promise<InTurns> {
-  const on = async (side: Side, runSeconds: number) => {
-    await place(side);
-    return load(runSeconds);
+  await place('small');
+  await load(warmupSeconds);
+  await place('big');
+  await load(warmupSeconds);
+  let current: Side = 'big';
+  const quarter = seconds / 4;
+  const turns: Array<{ side: Side | 'ceiling'; load: LoadResult }> = [];
+  const ceilingTurn = async () => {
+    if (ceiling) turns.push({ side: 'ceiling', load: await ceiling.load(quarter) });
   };
-  const settled = async (side: Side, runSeconds: number) => {
-    await on(side, SETTLE_SECONDS);
-    return load(runSeconds);
+  const turn = async (side: Side) => {
+    if (side !== current) {
+      await place(side);
+      await load(SETTLE_SECONDS);
+      current = side;
+    }
+    turns.push({ side, load: await load(quarter) });
   };
-  await on('small', warmupSeconds);
-  await on('big', warmupSeconds);
-  const half = seconds / 2;
-  const s1 = await settled('small', half);
-  const c1 = await ceiling?.load(half);
-  const b1 = await settled('big', half);
-  const b2 = await load(half);
-  const c2 = await ceiling?.load(half);
-  const s2 = await settled('small', half);
-  const rps = (r: LoadResult) => r.rps.toFixed(0);
-  const turns = [`small ${rps(s1)}`, ...(c1 ? [`${ceiling!.name} ${rps(c1)}`] : []), `big ${rps(b1)}`, `big ${rps(b2)}`, ...(c2 ? [`${ceiling!.name} ${rps(c2)}`] : []), `small ${rps(s2)}`];
+  for (const [first, second] of [['small', 'big'], ['big', 'small']] as const) {
+    await turn(first);
+    await ceilingTurn();
+    await turn(second);
+    await turn(second);
+    await ceilingTurn();
+    await turn(first);
+  }
+  const of = (side: Side | 'ceiling') => combineLoads(turns.filter((t) => t.side === side).map((t) => t.load));
+  const name = (side: Side | 'ceiling') => (side === 'ceiling' ? ceiling!.name : side);
   return {
-    small: combineLoads([s1, s2]),
-    big: combineLoads([b1, b2]),
-    ...(c1 && c2 ? { ceiling: combineLoads([c1, c2]) } : {}),
-    halves: `${turns.join(', ')} req/s`,
+    small: of('small'),
+    big: of('big'),
+    ...(ceiling ? { ceiling: of('ceiling') } : {}),
+    turns: `${turns.map((t) => `${name(t.side)} ${t.load.rps.toFixed(0)}`).join(', ')} req/s`,
   };
 }

@@ -22,7 +22,7 @@ const READERS = 20;
  * readers' rows, put in its place in turns (see {@link withSmallTable}), so one API process reads both.
  * Two lines: throughput on the big table against Apollo's hello at the same concurrency (>= 0.2x), and
  * mean latency at 32 connections on the big table against the same on the small one (<= 1.2x). All
- * three are measured in halves, in turns (small, hello, big, big, hello, small; see {@link inTurns}),
+ * three are measured in quarters, in turns (small, hello, big, big, hello, small, then mirrored; see {@link inTurns}),
  * each warmed up first, so that each comparison's two sides are measured in the same minutes and a
  * machine that speeds up or slows down weighs on both alike.
  */
@@ -47,10 +47,10 @@ export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResul
       await helloLoad(helloServer, sizes.warmup, 0);
       return inTurns(place, sizes.duration, warmupSeconds, pages, { name: 'hello', load: (seconds) => helloLoad(helloServer, seconds, 0) });
     });
-    const { big, halves } = runs;
+    const { big, turns } = runs;
     const hello = runs.ceiling!;
     ctx.log(`myOrders on ${smallRows} orders: ${runs.small.rps.toFixed(0)} req/s, mean ${runs.small.mean.toFixed(1)} ms`);
-    ctx.log(`myOrders on ${bigRows} orders: ${big.rps.toFixed(0)} req/s, mean ${big.mean.toFixed(1)} ms; hello ${hello.rps.toFixed(0)} req/s (halves: ${halves})`);
+    ctx.log(`myOrders on ${bigRows} orders: ${big.rps.toFixed(0)} req/s, mean ${big.mean.toFixed(1)} ms; hello ${hello.rps.toFixed(0)} req/s (turns: ${turns})`);
 
     const inBig = `in ${bigRows.toLocaleString('en-US')} orders`;
     return [
@@ -58,9 +58,9 @@ export async function myOrdersScenario(ctx: BenchContext): Promise<ScenarioResul
         `myOrders(first: 20), 50 orders of ${READERS} customers, ${inBig}, c=32, vs hello`,
         big,
         hello,
-        `${HELLO_NAME}, in this scenario's halves`,
+        `${HELLO_NAME}, in this scenario's turns`,
         0.2,
-        `Measured on the big table, in halves interleaved with hello and the small table (${halves}); on ${smallRows.toLocaleString('en-US')} orders: ${runs.small.rps.toFixed(0)} req/s (${(runs.small.rps / hello.rps).toFixed(2)}x). ` +
+        `Measured on the big table, in quarters interleaved with hello and the small table (${turns}); on ${smallRows.toLocaleString('en-US')} orders: ${runs.small.rps.toFixed(0)} req/s (${(runs.small.rps / hello.rps).toFixed(2)}x). ` +
           `API process CPU per page: ${cpuPerAnswer(big).toFixed(2)} ms (${cpuPerAnswer(runs.small).toFixed(2)} ms on the small table).`,
       ),
       latencyRatio(`myOrders(first: 20), 50 orders of ${READERS} customers, ${inBig} vs ${smallRows.toLocaleString('en-US')}, c=32`, big, runs.small, `same on ${smallRows.toLocaleString('en-US')} orders, in turns with it`, 1.2),

@@ -75,7 +75,10 @@ export function joinSql(parts: readonly Sql[], separator: string): Sql {
   return Sql.join(parts, separator);
 }
 
-/** What is worked out once per shape of statement: its text, and on first use its numbered text and prepared name. */
+/**
+ * What is worked out once per shape of statement (or per text, for texts not made by {@link sql}): its
+ * text, and on first use its numbered text and prepared name.
+ */
 interface Shape {
   text: string;
   /** The text as PostgreSQL takes it, or null where only knex can say (see {@link positionalText}). */
@@ -190,12 +193,13 @@ export const connectionOf = (em: EntityManager): Knex => em.getTransactionContex
  * and returns its rows.
  */
 export function runOn<T>(knex: Knex, text: string, bindings: readonly unknown[], name?: string): Promise<T[]> {
-  return runText<T>(knex, text, bindings, name, numberedByText);
+  return runShape<T>(knex, shapeOfText(text), bindings, name);
 }
 
-/** {@link runOn}, with the numbered text of `text` from `numbered` (see {@link positionalText}). */
-async function runText<T>(knex: Knex, text: string, bindings: readonly unknown[], name: string | undefined, numbered: (text: string) => Numbered): Promise<T[]> {
-  const positional = knex.isTransaction ? null : positionalText(text, bindings, numbered);
+/** {@link runOn} for a statement whose shape is known. */
+async function runShape<T>(knex: Knex, shape: Shape, bindings: readonly unknown[], name: string | undefined): Promise<T[]> {
+  const { text } = shape;
+  const positional = knex.isTransaction ? null : positionalText(shape, bindings);
   if (positional === null) {
     const raw = knex.raw<{ rows: T[] }>(text, bindings as Knex.RawBinding[]);
     return (await (name === undefined ? raw : raw.options({ name }))).rows;
@@ -222,28 +226,36 @@ interface PoolOf<C> {
 /** A text with its `?` placeholders numbered (`$1`, `$2`...) and counted; null where only knex can say what to send. */
 type Numbered = { text: string; values: number } | null;
 
-/** Numbered texts by text, for texts not made by {@link sql}: programs have few distinct texts. */
-const positionalTexts = new Map<string, Numbered>();
-const MAX_POSITIONAL = 1_000;
+/** Shapes of texts not made by {@link sql}, by text: programs have few distinct texts. */
+const textShapes = new Map<string, Shape>();
+const MAX_TEXT_SHAPES = 1_000;
 
-function numberedByText(text: string): Numbered {
-  let numbered = positionalTexts.get(text);
-  if (numbered === undefined) {
-    numbered = numberPlaceholders(text);
-    if (positionalTexts.size < MAX_POSITIONAL) positionalTexts.set(text, numbered);
+/** The shape of `text`, kept while there is room (beyond it, a shape of its own each time). */
+function shapeOfText(text: string): Shape {
+  let shape = textShapes.get(text);
+  if (shape === undefined) {
+    shape = { text };
+    if (textShapes.size < MAX_TEXT_SHAPES) textShapes.set(text, shape);
   }
-  return numbered;
+  return shape;
+}
+
+/** The numbered text of a shape, worked out on its first use. */
+function numberedOf(shape: Shape): Numbered {
+  if (shape.numbered === undefined) shape.numbered = numberPlaceholders(shape.text);
+  return shape.numbered;
 }
 
 /**
- * `text` as PostgreSQL takes it, each `?` numbered and each escaped `\\?` a plain `?`, exactly as knex
+ * The shape's text as PostgreSQL takes it, each `?` numbered and each escaped `\\?` a plain `?`, exactly as knex
  * turns a raw statement into what it sends; null where only knex can say what to send or what is wrong
  * (`??` identifiers, a value count that does not match, undefined values, query-builder values).
  */
-function positionalText(text: string, bindings: readonly unknown[], numberedOf: (text: string) => Numbered): string | null {
+function positionalText(shape: Shape, bindings: readonly unknown[]): string | null {
+  const { text } = shape;
   if (bindings.length === 0) return text.includes('?') ? null : text;
   if (!bindings.every(isPlainValue)) return null;
-  const numbered = numberedOf(text);
+  const numbered = numberedOf(shape);
   return numbered !== null && numbered.values === bindings.length ? numbered.text : null;
 }
 
@@ -268,11 +280,5 @@ const isPlainValue = (v: unknown): boolean =>
 export function query<T>(em: EntityManager, statement: Sql, opts: { prepared?: boolean } = {}): Promise<T[]> {
   const { shape, bindings } = compile(statement);
   if (!shape) return runOn<T>(connectionOf(em), textOf(statement), bindings);
-  return runText<T>(connectionOf(em), shape.text, bindings, opts.prepared ? preparedNameOfShape(shape) : undefined, () => numberedOf(shape));
-}
-
-/** The numbered text of a shape, worked out on its first use. */
-function numberedOf(shape: Shape): Numbered {
-  if (shape.numbered === undefined) shape.numbered = numberPlaceholders(shape.text);
-  return shape.numbered;
+  return runShape<T>(connectionOf(em), shape, bindings, opts.prepared ? preparedNameOfShape(shape) : undefined);
 }

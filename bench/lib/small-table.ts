@@ -5,8 +5,8 @@ import { combineLoads, type LoadResult } from './load';
 /** Which of the two order tables is in place as "order". */
 export type Side = 'small' | 'big';
 
-/** Puts one of the two order tables in place as "order" (nothing to do when it already is). */
-export type Place = (side: Side) => Promise<void>;
+/** Puts one of the two order tables in place as "order"; true when it was not already. */
+export type Place = (side: Side) => Promise<boolean>;
 
 /**
  * Runs `use` with a small order table beside the bench's grown one: `order_small`, made like "order"
@@ -27,9 +27,10 @@ export async function withSmallTable<T>(pool: Pool, keep: string, use: (place: P
   await pool.query(`create table order_small (like "order" including all)`);
   let inPlace: Side = 'big';
   const place: Place = async (side) => {
-    if (side === inPlace) return;
+    if (side === inPlace) return false;
     await pool.query(`begin; alter table "order" rename to order_swap; alter table order_small rename to "order"; alter table order_swap rename to order_small; commit;`);
     inPlace = side;
+    return true;
   };
   try {
     await pool.query(`insert into order_small select * from "order" where ${keep}`);
@@ -77,18 +78,13 @@ export async function inTurns(
   await load(warmupSeconds);
   await place('big');
   await load(warmupSeconds);
-  let current: Side = 'big';
   const quarter = seconds / 4;
   const turns: Array<{ side: Side | 'ceiling'; load: LoadResult }> = [];
   const ceilingTurn = async () => {
     if (ceiling) turns.push({ side: 'ceiling', load: await ceiling.load(quarter) });
   };
   const turn = async (side: Side) => {
-    if (side !== current) {
-      await place(side);
-      await load(SETTLE_SECONDS);
-      current = side;
-    }
+    if (await place(side)) await load(SETTLE_SECONDS);
     turns.push({ side, load: await load(quarter) });
   };
   for (const [first, second] of [['small', 'big'], ['big', 'small']] as const) {

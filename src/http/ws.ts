@@ -11,6 +11,7 @@ import type { Principal, TokenVerifier } from '../infra/auth';
 import { INTERNAL_MESSAGE, RateLimitedError } from '../shared/errors';
 import type { OperationRun } from './compiled-execution';
 import { formatError, isExpected } from './errors';
+import { heartbeat } from './heartbeat';
 
 /** Custom close code for a socket without a token at its first operation or at the init timeout (4401 Unauthorized, as graphql-ws' own 4403). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -32,11 +33,11 @@ export function tokenFrom(params: Params): string | undefined {
 }
 
 /**
- * How often each socket is pinged, and how long its pong may take before the socket is dropped.
- * graphql-ws' default of 12 s makes 10,000 idle subscribers cost the server 833 socket writes a second
- * (and as many pongs to read), as many as the changes it exists to deliver. 30 s still keeps a socket
- * alive through the 60 s idle timeouts of common proxies and load balancers, and drops a vanished
- * client within a minute.
+ * How often each socket is pinged, and how long its pong may take before the socket is dropped (see
+ * {@link heartbeat}). graphql-ws' default of 12 s makes 10,000 idle subscribers cost the server 833
+ * socket writes a second (and as many pongs to read), as many as the changes it exists to deliver.
+ * 30 s still keeps a socket alive through the 60 s idle timeouts of common proxies and load
+ * balancers, and drops a vanished client within a minute.
  */
 export const KEEP_ALIVE_MS = 30_000;
 
@@ -295,8 +296,10 @@ export function attachWebSocket(opts: {
       },
     },
     wss,
-    KEEP_ALIVE_MS,
+    // graphql-ws' keep-alive is off (0): one heartbeat for every socket does its work for less.
+    0,
   );
+  const beat = heartbeat(wss, KEEP_ALIVE_MS);
   // graphql-ws prints a socket's errors to the console, stack and all. They are the client's doing (a
   // frame over maxPayload, a malformed frame, a reset) and ws closes the socket itself (1009, 1002):
   // a line in the JSON logs is enough. Runs after graphql-ws' own connection listener, replacing its.
@@ -308,6 +311,7 @@ export function attachWebSocket(opts: {
     wss,
     /** Closes every socket with 1001 Going Away so clients reconnect elsewhere, then stops the server. */
     async close(): Promise<void> {
+      beat.stop();
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -149,9 +149,13 @@ async function main(): Promise<number> {
   }
 }
 
-process.on('SIGINT', () => {
-  void stopAllChildren().finally(() => process.exit(130));
-});
+// The servers run in sessions of their own (see startServer), so a signal to the bench's process group
+// does not reach them: the bench stops them itself.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(signal, () => {
+    void stopAllChildren().finally(() => process.exit(code));
+  });
+}
 
 main().then(
   (code) => process.exit(code),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Child, cpuMsOf, freePort, rssOf, startChild, waitReady } from './processes';
+import { type Child, cpuMsOf, freePort, rssOf, startServer, waitReady } from './processes';
 import { BENCH_JWT_SECRET, ROOT } from './settings';
 
 /** A server process started by the bench. */
@@ -67,7 +67,7 @@ const API_NODE_FLAGS = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'),
 /** Starts the built API (`node dist/src/main.js`, with the production flags) and waits for /readyz. */
 export async function startApi(name: string, opts: { databaseUrl: string; redisUrl?: string; extra?: Record<string, string> }): Promise<Server> {
   const port = await freePort();
-  const child = startChild(name, process.execPath, [...API_NODE_FLAGS, ...nodeFlags(name), path.join(ROOT, 'dist', 'src', 'main.js')], apiEnv({ ...opts, port }));
+  const child = startServer(name, process.execPath, [...API_NODE_FLAGS, ...nodeFlags(name), path.join(ROOT, 'dist', 'src', 'main.js')], apiEnv({ ...opts, port }));
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, `${url}/readyz`);
   return serverOf(name, url, child);
@@ -77,7 +77,7 @@ export async function startApi(name: string, opts: { databaseUrl: string; redisU
 export async function startHello(): Promise<Server> {
   const port = await freePort();
   const env = { ...process.env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
-  const child = startChild('hello', process.execPath, [...nodeFlags('hello'), path.join(ROOT, 'dist', 'bench', 'hello-server.js')], env);
+  const child = startServer('hello', process.execPath, [...nodeFlags('hello'), path.join(ROOT, 'dist', 'bench', 'hello-server.js')], env);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, `${url}/healthz`);
   return serverOf('hello', url, child);

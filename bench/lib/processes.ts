@@ -62,14 +62,16 @@ function terminate(proc: ChildProcess): void {
 
 /**
  * Starts `command args` with the open-file soft limit raised to the hard limit (tens of thousands of
- * sockets need it), output captured.
+ * sockets need it), output captured. With `session`, in a session of its own (setsid), as a service
+ * manager starts a service: see {@link startServer}.
  */
-export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, opts: { echo?: boolean; ipc?: boolean } = {}): Child {
+export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, opts: { echo?: boolean; ipc?: boolean; session?: boolean } = {}): Child {
   const { hard } = fileLimits();
   const proc = spawn('sh', ['-c', `ulimit -n ${hard} 2>/dev/null; exec "$@"`, 'sh', command, ...args], {
     cwd: ROOT,
     env,
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    detached: opts.session === true,
   });
   const lines: string[] = [];
   const logFile = process.env.BENCH_LOG_DIR ? path.join(process.env.BENCH_LOG_DIR, `${name}-${proc.pid}.log`) : null;
@@ -107,6 +109,19 @@ export function startChild(name: string, command: string, args: string[], env: N
   children.add(child);
   void exited.then(() => children.delete(child));
   return child;
+}
+
+/**
+ * Starts a server measured by the bench (the API, Apollo's hello) in a session of its own, as a service
+ * manager (systemd, a container runtime) starts each service. Where the kernel schedules by session
+ * (autogroup, on by default on desktop and many server kernels: /proc/sys/kernel/sched_autogroup_enabled),
+ * each session gets one share of the cores, split among its processes: every PostgreSQL backend has its
+ * own (each calls setsid), as has Redis, while a server left in the bench's session shared one share with
+ * the bench's load generators and with the other instance, so two instances were given the cores of
+ * one. On a kernel without autogroup this changes nothing.
+ */
+export function startServer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Child {
+  return startChild(name, command, args, env, { session: true });
 }
 
 /** Stops every child still running (on exit or failure). */

@@ -34,6 +34,11 @@ export interface Machine {
   cpuModel: string;
   memoryGb: number;
   os: string;
+  /**
+   * Whether the kernel shares the cores out by session first (autogroup: on, off, or unknown where the
+   * kernel has no such setting): the bench starts each server in a session of its own (see startServer).
+   */
+  autogroup: string;
   node: string;
   postgres: string;
   redis: string;
@@ -67,6 +72,14 @@ const PACKAGES = [
   'autocannon',
 ];
 
+function autogroupSetting(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1' ? 'on' : 'off';
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Describes the machine and the versions of what ran. */
 export async function describeMachine(pool: Pool, redisVersion: string): Promise<Machine> {
   const cpus = os.cpus();
@@ -84,6 +97,7 @@ export async function describeMachine(pool: Pool, redisVersion: string): Promise
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     memoryGb: round(os.totalmem() / 1024 ** 3),
     os: `${os.type()} ${os.release()}`,
+    autogroup: autogroupSetting(),
     node: process.version,
     postgres: rows[0].server_version,
     redis: redisVersion,
@@ -119,7 +133,7 @@ export function writeResults(
   const lines = [
     `# Benchmark results${meta.smoke ? ' (SMOKE RUN: tiny sizes, not figures to quote)' : ''}`,
     '',
-    `${meta.startedAt.toISOString()}, ${Math.round(meta.seconds)} s. Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGb} GB, ${machine.os}; ` +
+    `${meta.startedAt.toISOString()}, ${Math.round(meta.seconds)} s. Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGb} GB, ${machine.os} (scheduler autogroup ${machine.autogroup}); ` +
       `Node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}; load average at start ${machine.loadAverageAtStart}; commit ${machine.commit}.`,
     '',
     '| scenario | value | throughput /s | p50 ms | p99 ms | ceiling | ratio | goal | met |',

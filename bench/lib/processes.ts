@@ -71,7 +71,7 @@ export function startChild(name: string, command: string, args: string[], env: N
     cwd: ROOT,
     env,
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-    detached: opts.session === true,
+    detached: opts.session === true && !process.env.BENCH_NO_SESSION,
   });
   const lines: string[] = [];
   const logFile = process.env.BENCH_LOG_DIR ? path.join(process.env.BENCH_LOG_DIR, `${name}-${proc.pid}.log`) : null;
@@ -118,7 +118,8 @@ export function startChild(name: string, command: string, args: string[], env: N
  * each session gets one share of the cores, split among its processes: every PostgreSQL backend has its
  * own (each calls setsid), as has Redis, while a server left in the bench's session shared one share with
  * the bench's load generators and with the other instance, so two instances were given the cores of
- * one. On a kernel without autogroup this changes nothing.
+ * one. On a kernel without autogroup this changes nothing. BENCH_NO_SESSION=1 leaves them in the
+ * bench's session, to measure what the difference does.
  */
 export function startServer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Child {
   return startChild(name, command, args, env, { session: true });

@@ -71,7 +71,7 @@ export function startChild(name: string, command: string, args: string[], env: N
     cwd: ROOT,
     env,
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-    detached: opts.session === true && !process.env.BENCH_NO_SESSION,
+    detached: opts.session === true,
   });
   const lines: string[] = [];
   const logFile = process.env.BENCH_LOG_DIR ? path.join(process.env.BENCH_LOG_DIR, `${name}-${proc.pid}.log`) : null;
@@ -122,7 +122,7 @@ export function startChild(name: string, command: string, args: string[], env: N
  * bench's session, to measure what the difference does.
  */
 export function startServer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  return startChild(name, command, args, env, { session: true });
+  return startChild(name, command, args, env, { session: !process.env.BENCH_NO_SESSION });
 }
 
 /** Stops every child still running (on exit or failure). */

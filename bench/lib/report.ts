@@ -38,7 +38,7 @@ export interface Machine {
    * Whether the kernel shares the cores out by session first (autogroup: on, off, or unknown where the
    * kernel has no such setting): the bench starts each server in a session of its own (see startServer).
    */
-  autogroup: string;
+  autogroup: 'on' | 'off' | 'unknown';
   node: string;
   postgres: string;
   redis: string;
@@ -72,7 +72,7 @@ const PACKAGES = [
   'autocannon',
 ];
 
-function autogroupSetting(): string {
+function autogroupSetting(): Machine['autogroup'] {
   try {
     return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1' ? 'on' : 'off';
   } catch {

@@ -16,8 +16,11 @@ export interface Heartbeat {
  * One timer serves every socket. graphql-ws' keep-alive gives each socket its own interval, and each
  * ping its own timeout and `pong` listener: 10,000 idle sockets then cost the server and their clients
  * one wake-up a ping on each side, a few hundred a second spread evenly. Here the sockets are dealt
- * round-robin into `intervalMs / tickMs` slices and each tick pings one slice in one go, so both sides
- * handle a slice's pings and pongs in a few wake-ups, and a socket carries one flag instead of timers.
+ * into `intervalMs / tickMs` slices and each tick pings one slice in one go, so both sides handle a
+ * slice's pings and pongs in a few wake-ups, and a socket carries one flag instead of timers. A new
+ * socket joins the slice holding fewest (the first such in tick order after the last one dealt to),
+ * so a crowd connecting at once is spread over the ticks, and slices that disconnects have thinned
+ * are filled first: the ticks stay even however long the server runs.
  */
 export function heartbeat(wss: WebSocketServer, intervalMs: number, tickMs = TICK_MS): Heartbeat {
   const slices: Array<Set<WebSocket>> = Array.from({ length: Math.max(1, Math.round(intervalMs / tickMs)) }, () => new Set());
@@ -25,9 +28,17 @@ export function heartbeat(wss: WebSocketServer, intervalMs: number, tickMs = TIC
   const unanswered = new WeakSet<WebSocket>();
   let dealt = 0;
   let due = 0;
+  const fewest = (): Set<WebSocket> => {
+    let best = dealt;
+    for (let k = 1; k < slices.length; k++) {
+      const i = (dealt + k) % slices.length;
+      if (slices[i].size < slices[best].size) best = i;
+    }
+    dealt = (best + 1) % slices.length;
+    return slices[best];
+  };
   const onConnection = (socket: WebSocket) => {
-    const slice = slices[dealt];
-    dealt = (dealt + 1) % slices.length;
+    const slice = fewest();
     slice.add(socket);
     socket.on('pong', () => unanswered.delete(socket));
     socket.once('close', () => slice.delete(socket));

@@ -190,7 +190,9 @@ export const connectionOf = (em: EntityManager): Knex => em.getTransactionContex
 /**
  * Runs `text` on `knex` (a pool or a transaction) with `bindings` as bind parameters, prepared under
  * `name` when given (parsed and planned once per connection, then sent as its name and values alone),
- * and returns its rows.
+ * and returns its rows. Outside a transaction, a statement PostgreSQL rolls back to break a deadlock
+ * runs again (up to {@link DEADLOCK_ATTEMPTS} times in all): it was its own transaction, so nothing of
+ * it was kept, and the other party has gone on.
  */
 export function runOn<T>(knex: Knex, text: string, bindings: readonly unknown[], name?: string): Promise<T[]> {
   return runShape<T>(knex, shapeOfText(text), bindings, name);
@@ -208,14 +210,28 @@ async function runShape<T>(knex: Knex, shape: Shape, bindings: readonly unknown[
   // connection of the same pool. knex's raw path (compiling the text, its runner, events, response
   // processing) cost a payment's API process about as much CPU as node-postgres itself.
   const pool = knex.client as PoolOf<PgClient>;
-  const connection = await pool.acquireConnection();
-  try {
-    // An unnamed statement (`name` undefined) is parsed afresh, as through knex.
-    return (await connection.query<T & QueryResultRow>({ text: positional, values: bindings as unknown[], name })).rows;
-  } finally {
-    void pool.releaseConnection(connection);
+  for (let attempt = 1; ; attempt++) {
+    const connection = await pool.acquireConnection();
+    try {
+      // An unnamed statement (`name` undefined) is parsed afresh, as through knex.
+      return (await connection.query<T & QueryResultRow>({ text: positional, values: bindings as unknown[], name })).rows;
+    } catch (e) {
+      if ((e as { code?: string }).code !== DEADLOCK_DETECTED || attempt >= DEADLOCK_ATTEMPTS) throw e;
+    } finally {
+      void pool.releaseConnection(connection);
+    }
   }
 }
+
+/** PostgreSQL's SQLSTATE for a transaction rolled back to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
+
+/**
+ * How many times a statement outside a transaction is run when PostgreSQL keeps choosing it to break
+ * a deadlock. Statements that lock rows as they find them can meet in one: placing orders of a coupon
+ * whose stripes are nearly all full, each locks a stripe that has just filled and waits for another.
+ */
+const DEADLOCK_ATTEMPTS = 3;
 
 /** The connection pool behind a knex instance, as knex's own runner takes and gives back connections. */
 interface PoolOf<C> {

@@ -1,6 +1,8 @@
+import { Client } from 'pg';
 import { joinSql, rawSql, runOn, sql } from '../../src/shared/sql';
 import { watchSent } from '../support/driver';
 import { startTestServer, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -49,6 +51,49 @@ test('what only knex can judge still goes through knex: a wrong value count and 
   expect(texts.filter((t) => t.includes('as a'))).toEqual(['select $1::int as a, $2::int as b']);
   // A database error keeps its SQLSTATE, which the services map to the contract's codes.
   await expect(runOn(knex, 'select 1 / ?::int', [0])).rejects.toMatchObject({ code: '22012' });
+});
+
+test('a statement outside a transaction that PostgreSQL rolls back to break a deadlock runs again, and its writes land once', async () => {
+  const knex = s.app.orm.em.getConnection().getKnex();
+  await s.sql(`create table deadlock_probe (id int primary key, n int not null)`);
+  await s.sql(`insert into deadlock_probe values (1, 0), (2, 0)`);
+  const deadlocks = async () => Number((await s.sql(`select deadlocks from pg_stat_database where datname = current_database()`))[0].deadlocks);
+  const before = await deadlocks();
+  const statementIs = (waiting: string) =>
+    s.sql(`select 1 from pg_stat_activity where wait_event = $1 and query like '%deadlock_probe%' and query like '%pause%'`, [waiting]).then((r) => r.length === 1);
+  // Another session holds row 1, and is slow to look for deadlocks: the statement's session finds this one.
+  const other = new Client({ connectionString: s.databaseUrl });
+  await other.connect();
+  try {
+    await other.query(`begin`);
+    await other.query(`set local deadlock_timeout = '30s'`);
+    await other.query(`update deadlock_probe set n = n + 10 where id = 1`);
+    // The statement takes row 2, pauses, then asks for row 1.
+    const statement = runOn<{ rows: number }>(
+      knex,
+      `with two as (update deadlock_probe set n = n + 1 where id = 2 returning id),
+            pause as (select pg_sleep(1), set_config('deadlock_timeout', '50ms', true) from two),
+            one as (update deadlock_probe set n = n + 1 where id = 1 and exists (select from pause) returning id)
+       select count(*)::int as rows from one`,
+      [],
+    );
+    // While it pauses, the other session asks for row 2 and waits; the statement then waits for row 1:
+    // a deadlock, and the statement is rolled back to break it, which gives row 2 to the other session.
+    await until('the statement holding row 2, paused', () => statementIs('PgSleep'));
+    await other.query(`update deadlock_probe set n = n + 10 where id = 2`);
+    // Run again, the statement waits for row 2 until the other session commits.
+    await until('the statement run again, waiting for row 2', () => statementIs('transactionid'));
+    await other.query(`commit`);
+    expect(await statement).toEqual([{ rows: 1 }]);
+  } finally {
+    await other.end();
+  }
+  // PostgreSQL counts the deadlock once its sessions report their statistics.
+  expect(await until('the deadlock counted', async () => ((await deadlocks()) > before ? deadlocks() : null))).toBe(before + 1);
+  expect(await s.sql(`select id, n from deadlock_probe order by id`)).toEqual([
+    { id: 1, n: 11 },
+    { id: 2, n: 11 },
+  ]);
 });
 
 test('a statement is put together from its pieces as written, whichever pieces this call passes', () => {

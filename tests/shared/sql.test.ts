@@ -68,11 +68,12 @@ test('a statement outside a transaction that PostgreSQL rolls back to break a de
     await other.query(`begin`);
     await other.query(`set local deadlock_timeout = '30s'`);
     await other.query(`update deadlock_probe set n = n + 10 where id = 1`);
-    // The statement takes row 2, pauses, then asks for row 1.
+    // The statement takes row 2, pauses, then asks for row 1; its session looks for a deadlock once,
+    // 2 s after it starts waiting, by when the other session is waiting too.
     const statement = runOn<{ rows: number }>(
       knex,
       `with two as (update deadlock_probe set n = n + 1 where id = 2 returning id),
-            pause as (select pg_sleep(1), set_config('deadlock_timeout', '50ms', true) from two),
+            pause as (select pg_sleep(0.5), set_config('deadlock_timeout', '2s', true) from two),
             one as (update deadlock_probe set n = n + 1 where id = 1 and exists (select from pause) returning id)
        select count(*)::int as rows from one`,
       [],

@@ -90,7 +90,11 @@ test('a statement outside a transaction that PostgreSQL rolls back to break a de
     await other.end();
   }
   // PostgreSQL counts the deadlock once its sessions report their statistics.
-  expect(await until('the deadlock counted', async () => ((await deadlocks()) > before ? deadlocks() : null))).toBe(before + 1);
+  const counted = await until('the deadlock counted', async () => {
+    const n = await deadlocks();
+    return n > before ? n : null;
+  });
+  expect(counted).toBe(before + 1);
   expect(await s.sql(`select id, n from deadlock_probe order by id`)).toEqual([
     { id: 1, n: 11 },
     { id: 2, n: 11 },

@@ -10,7 +10,9 @@
  *                                                       API's last 16 s are its four runs, warm-ups included)
  *   npx tsx bench/profile-top.ts --window=FROM,TO <file>  only samples between two instants of the machine's
  *                                                       monotonic clock, in µs (the fan-out scenario prints
- *                                                       each step's window with --profile)
+ *                                                       each step's window with --profile, the orders
+ *                                                       scenario each part's); more pairs (FROM,TO,FROM,TO...)
+ *                                                       take the samples of every window they give
  */
 import { readFileSync } from 'node:fs';
 
@@ -73,7 +75,10 @@ const skipUs = skipArg ? Number(skipArg.slice('--skip='.length)) * 1e6 : 0;
 const lastArg = process.argv.find((a) => a.startsWith('--last='));
 const lastUs = lastArg ? Number(lastArg.slice('--last='.length)) * 1e6 : Infinity;
 const windowArg = process.argv.find((a) => a.startsWith('--window='));
-const [windowFrom, windowTo] = windowArg ? windowArg.slice('--window='.length).split(',').map(Number) : [-Infinity, Infinity];
+const windowBounds = windowArg ? windowArg.slice('--window='.length).split(',').map(Number) : [-Infinity, Infinity];
+if (windowBounds.length % 2 !== 0 || windowBounds.some(Number.isNaN)) throw new Error('--window takes pairs of instants: FROM,TO[,FROM,TO...]');
+const windows = Array.from({ length: windowBounds.length / 2 }, (_, i) => [windowBounds[2 * i], windowBounds[2 * i + 1]] as const);
+const inWindow = (instant: number): boolean => windows.some(([from, to]) => instant >= from && instant <= to);
 const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const TOP = Number(process.env.TOP ?? 25);
 
@@ -88,7 +93,7 @@ for (const file of files) {
     at += p.timeDeltas[i] ?? 0;
     // startTime is on the monotonic clock (µs), as process.hrtime is.
     const instant = p.startTime + at;
-    if (at >= from && instant >= windowFrom && instant <= windowTo) self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+    if (at >= from && inWindow(instant)) self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
   });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const name = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;

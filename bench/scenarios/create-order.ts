@@ -4,6 +4,7 @@ import { cleanStart } from '../lib/database';
 import { combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { throughputResult, type ScenarioResult } from '../lib/report';
 import { seedCustomers } from '../lib/seed';
+import { nowMs } from '../lib/stats';
 import { tokens } from '../lib/tokens';
 
 const CREATE = 'mutation Create($input: CreateOrderInput!) { createOrder(input: $input) { id number status couponCode total { amount currency } version } }';
@@ -51,7 +52,11 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
   const parts: Array<{ coupon: boolean; load: LoadResult }> = [];
   for (const coupon of [false, true, true, false, true, false, false, true]) {
     await cleanStart(ctx.pool);
-    parts.push({ coupon, load: await run(coupon ? base.couponCode : null, part) });
+    const from = nowMs();
+    const load = await run(coupon ? base.couponCode : null, part);
+    parts.push({ coupon, load });
+    // With --profile, where each part lies in the API's CPU profile (bench/profile-top.ts --window).
+    if (process.env.BENCH_PROFILE === '1') ctx.log(`part ${parts.length}, ${coupon ? 'with' : 'without'} the coupon: ${load.rps.toFixed(0)} req/s [profile --window=${Math.round(from * 1000)},${Math.round(nowMs() * 1000)}]`);
   }
   const of = (coupon: boolean) => parts.filter((p) => p.coupon === coupon).map((p) => p.load);
   const plain = combineLoads(of(false));

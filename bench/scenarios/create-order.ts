@@ -4,7 +4,7 @@ import { cleanStart } from '../lib/database';
 import { combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
 import { throughputResult, type ScenarioResult } from '../lib/report';
 import { seedCustomers } from '../lib/seed';
-import { nowMs } from '../lib/stats';
+import { nowMs, profileWindowNote } from '../lib/stats';
 import { tokens } from '../lib/tokens';
 
 const CREATE = 'mutation Create($input: CreateOrderInput!) { createOrder(input: $input) { id number status couponCode total { amount currency } version } }';
@@ -56,7 +56,8 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
     const load = await run(coupon ? base.couponCode : null, part);
     parts.push({ coupon, load });
     // With --profile, where each part lies in the API's CPU profile (bench/profile-top.ts --window).
-    if (process.env.BENCH_PROFILE === '1') ctx.log(`part ${parts.length}, ${coupon ? 'with' : 'without'} the coupon: ${load.rps.toFixed(0)} req/s [profile --window=${Math.round(from * 1000)},${Math.round(nowMs() * 1000)}]`);
+    const window = profileWindowNote(from, nowMs());
+    if (window) ctx.log(`part ${parts.length}, ${coupon ? 'with' : 'without'} the coupon: ${load.rps.toFixed(0)} req/s${window}`);
   }
   const of = (coupon: boolean) => parts.filter((p) => p.coupon === coupon).map((p) => p.load);
   const plain = combineLoads(of(false));

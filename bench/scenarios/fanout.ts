@@ -15,7 +15,7 @@ import { startChild, type Child } from '../lib/processes';
 import type { ScenarioResult } from '../lib/report';
 import { seedCustomers, seedOrders } from '../lib/seed';
 import { ROOT } from '../lib/settings';
-import { calibrateWallMs, mean, nowMs, percentile, wallMs } from '../lib/stats';
+import { calibrateWallMs, mean, nowMs, percentile, profileWindowNote, wallMs } from '../lib/stats';
 import { tokens } from '../lib/tokens';
 
 /** A subscriber's order and its customer's token. */
@@ -557,7 +557,7 @@ function latencyLine(s: Step): string {
 }
 
 /** With `--profile`: the step's driving window, for `bench/profile-top.ts --window=FROM,TO`. */
-const windowNote = (s: Step) => (process.env.BENCH_PROFILE === '1' ? ` [profile --window=${s.windowUs.join(',')}]` : '');
+const windowNote = (s: Step) => profileWindowNote(s.windowUs[0] / 1000, s.windowUs[1] / 1000);
 
 /** The unmeasured step of `count` changes through `session`'s subscribers at `rate`: logged, not reported. */
 async function warmStep(ctx: BenchContext, session: Session, who: string, count: number, rate: number): Promise<void> {

@@ -23,9 +23,9 @@ export function round(x: number): number {
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /**
- * With `--profile` (BENCH_PROFILE=1), ` [profile --window=FROM,TO]`
- * for the span from `fromMs` to `toMs` on {@link nowMs}'s clock, in µs as `bench/profile-top.ts --window=`
- * takes it (a V8 profile's clock); without, nothing.
+ * With `--profile` (BENCH_PROFILE=1), ` [profile --window=FROM,TO]` for the span from `fromMs` to `toMs`
+ * on {@link nowMs}'s clock, in µs as `bench/profile-top.ts --window=` takes it (a V8 profile's clock);
+ * without, nothing.
  */
 export const profileWindowNote = (fromMs: number, toMs: number): string =>
   process.env.BENCH_PROFILE === '1' ? ` [profile --window=${Math.round(fromMs * 1000)},${Math.round(toMs * 1000)}]` : '';

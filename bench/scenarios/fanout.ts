@@ -51,8 +51,8 @@ interface Step {
   serverCpuWhileDriving: number[];
   /** Server CPU time (all instances) per change driven, ms: the change and its fan-out. */
   serverCpuMsPerChange: number;
-  /** The driving window on the machine's monotonic clock (µs), to cut the servers' CPU profiles to it. */
-  windowUs: [number, number];
+  /** The driving window on the machine's monotonic clock ({@link nowMs}), to cut the servers' CPU profiles to it. */
+  windowMs: [number, number];
   /** PostgreSQL checkpoints that began while the changes were driven (their writes and syncs can hold commits up). */
   checkpoints: number;
   /** Its slowest changes (see {@link slowestRuns}), in a line. */
@@ -557,7 +557,7 @@ function latencyLine(s: Step): string {
 }
 
 /** With `--profile`: the step's driving window, for `bench/profile-top.ts --window=FROM,TO`. */
-const windowNote = (s: Step) => profileWindowNote(s.windowUs[0] / 1000, s.windowUs[1] / 1000);
+const windowNote = (s: Step) => profileWindowNote(...s.windowMs);
 
 /** The unmeasured step of `count` changes through `session`'s subscribers at `rate`: logged, not reported. */
 async function warmStep(ctx: BenchContext, session: Session, who: string, count: number, rate: number): Promise<void> {
@@ -835,7 +835,7 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
         txToAnswer,
         serverCpuWhileDriving: cpuUsed.map((ms) => ms / (driveEnded - driveStarted)),
         serverCpuMsPerChange: cpuUsed.reduce((x, y) => x + y, 0) / (chosen.length || 1),
-        windowUs: [Math.round(driveStarted * 1000), Math.round(driveEnded * 1000)],
+        windowMs: [driveStarted, driveEnded],
         checkpoints,
         slowest: slowestRuns(delivered),
         machine: {

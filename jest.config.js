@@ -23,4 +23,9 @@ module.exports = {
   setupFiles: ['reflect-metadata'],
   testTimeout: 60_000,
   maxWorkers: 2,
+  // Every test file loads the whole app into its own module registry; what a finished file leaves is
+  // garbage V8 collects late, so a worker's heap grew past 1 GB by the end of the suite and the worker
+  // took longer than jest's half second to exit (jest then killed it and printed a leak warning). A
+  // worker past this much heap after a file is replaced by a fresh one.
+  workerIdleMemoryLimit: '512MB',
 };

@@ -157,6 +157,16 @@ const TWO_WARM_SHARE = 0.4;
 /** Below the goal rates the search steps down by this factor, and gives up below MIN_SEARCH_RATE. */
 const STEP_DOWN = 0.7;
 const MIN_SEARCH_RATE = 10;
+/**
+ * Database connections the servers of a set-up hold in all, split evenly between its instances: the
+ * API's default pool (`DB_POOL_SIZE`) for one instance, half of it each for two. The database then
+ * serves the same number of backends either way, as an operator sizes the pools of instances sharing
+ * one database (see the README's "Database connections"). With ten each, the two's bursts ran up to
+ * twenty backends on the machine's two cores, and PostgreSQL's CPU a change rose with them.
+ */
+const DB_CONNECTIONS = 10;
+const poolOf = (instances: number): Record<string, string> => ({ DB_POOL_SIZE: String(DB_CONNECTIONS / instances) });
+
 /** Changes are first asked for below cancelOrder's closed-loop peak by this share (at the peak itself its queue swamps everything). */
 const BELOW_PEAK = 0.9;
 
@@ -206,7 +216,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
   // The two instances' warm-up runs twice as long as the probe (see below).
   const warmTargets = await seedTargets(ctx, 'fw-', probeOrders * 2);
   const targets1 = await seedTargets(ctx, 'f1-', n);
-  const one = await startApi('fanout-1', { databaseUrl: ctx.databaseUrl });
+  const one = await startApi('fanout-1', { databaseUrl: ctx.databaseUrl, extra: poolOf(1) });
   const steps: Step[] = [];
   let probe: { rps: number; cpuMsPerChange: number } = { rps: NaN, cpuMsPerChange: NaN };
   let single: Session | undefined;
@@ -290,8 +300,8 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
   let b: Server | undefined;
   let double: Session | undefined;
   try {
-    a = await startApi('fanout-a', { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl });
-    b = await startApi('fanout-b', { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl });
+    a = await startApi('fanout-a', { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, extra: poolOf(2) });
+    b = await startApi('fanout-b', { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, extra: poolOf(2) });
     const targets = await seedTargets(ctx, 'f2-', n);
     double = await connect(ctx, [a, b], targets, 'other');
     await cleanCheckpoint(ctx.pool);
@@ -423,6 +433,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
           ? `Asked for ${compareAt}/s, ${sizes.fanoutRates ? 'the first rate given' : best ? (best.asked > MIN_RATE ? `the floor's rate (one instance met ${best.asked}/s)` : 'the rate reported for one instance') : 'the rate of the slowest step on one instance (none met the bound)'}, ` +
             `in ${twoRounds.length} rounds of ${twoRounds[0].changes} changes on each side, taken in turns (one instance then two, two then one, ...) with both sets of subscribers connected throughout and the set-up not measured paused (SIGSTOP) through each round; each side's percentiles are over all its rounds' changes. ` +
             `Each change is made on the instance that does not hold its subscriber, so every event crosses Redis to the other instance. ` +
+            `Both set-ups hold ${DB_CONNECTIONS} database connections in all (DB_POOL_SIZE ${DB_CONNECTIONS} for one instance, ${DB_CONNECTIONS / 2} each for two). ` +
             `Two instances: ${pooledLine(pooledTwo)}; one instance: ${pooledLine(pooledOne)}. Rounds: ${twoRounds.map((t, i) => `${i + 1}: one ${roundLine(oneRounds[i])}, two ${roundLine(t)}`).join('; ')}. ` +
             twoAlso
               .map((t) => {

@@ -161,8 +161,9 @@ const MIN_SEARCH_RATE = 10;
  * Database connections the servers of a set-up hold in all, split evenly between its instances: the
  * API's default pool (`DB_POOL_SIZE`) for one instance, half of it each for two. The database then
  * serves the same number of backends either way, as an operator sizes the pools of instances sharing
- * one database (see the README's "Database connections"). With ten each, the two's bursts ran up to
- * twenty backends on the machine's two cores, and PostgreSQL's CPU a change rose with them.
+ * one database (see the README's "Database connections"). With ten each, the two's bursts could keep
+ * up to twenty backends busy on the machine's two cores, and PostgreSQL's CPU a change in their rounds
+ * was the higher.
  */
 const DB_CONNECTIONS = 10;
 const poolOf = (instances: number): Record<string, string> => ({ DB_POOL_SIZE: String(DB_CONNECTIONS / instances) });

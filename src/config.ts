@@ -3,6 +3,15 @@ import { z } from 'zod';
 /** The development HS256 secret used when none is configured outside production. */
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 
+/**
+ * Database connections per process when `DB_POOL_SIZE` is unset. Ten, node-postgres' and knex's own
+ * default, sized to the database rather than to the callers: a request waits for a connection in this
+ * process instead of adding a backend that competes for the server's cores. On a 2-core PostgreSQL,
+ * payments at 32 concurrent requests ran 1.1-1.6x the rate of 8 through ten connections, and 0.87-1.0x
+ * through twenty.
+ */
+export const DEFAULT_DB_POOL_SIZE = 10;
+
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
@@ -187,13 +196,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     /** Run the graphile-worker job runner inside the API process. */
     runWorker: e.RUN_WORKER ?? true,
     workerConcurrency: e.WORKER_CONCURRENCY ?? 4,
-    /**
-     * Database connections per process. Ten, node-postgres' and knex's own default, sized to the database
-     * rather than to the callers: a request waits for a connection in this process instead of adding a
-     * backend that competes for the server's cores. On a 2-core PostgreSQL, payments at 32 concurrent
-     * requests ran 1.1-1.6x the rate of 8 through ten connections, and 0.87-1.0x through twenty.
-     */
-    dbPoolSize: e.DB_POOL_SIZE ?? 10,
+    /** Database connections per process (`DB_POOL_SIZE`); see {@link DEFAULT_DB_POOL_SIZE}. */
+    dbPoolSize: e.DB_POOL_SIZE ?? DEFAULT_DB_POOL_SIZE,
   };
 });
 

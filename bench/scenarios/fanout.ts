@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_DB_POOL_SIZE } from '../../src/config';
 import { Topic, memoryBus } from '../../src/infra/pubsub';
 import type { OrderTopics } from '../../src/modules/order';
 import { OrderFeed } from '../../src/modules/order/order-live.service';
@@ -158,15 +159,14 @@ const TWO_WARM_SHARE = 0.4;
 const STEP_DOWN = 0.7;
 const MIN_SEARCH_RATE = 10;
 /**
- * Database connections the servers of a set-up hold in all, split evenly between its instances: the
- * API's default pool (`DB_POOL_SIZE`) for one instance, half of it each for two. The database then
+ * The pool of each of a set-up's `instances`: the API's default pool ({@link DEFAULT_DB_POOL_SIZE}) split
+ * evenly between them, the whole of it for one instance, half of it each for two. The database then
  * serves the same number of backends either way, as an operator sizes the pools of instances sharing
  * one database (see the README's "Database connections"). With ten each, the two's bursts could keep
  * up to twenty backends busy on the machine's two cores, and PostgreSQL's CPU a change in their rounds
  * was the higher.
  */
-const DB_CONNECTIONS = 10;
-const poolOf = (instances: number): Record<string, string> => ({ DB_POOL_SIZE: String(DB_CONNECTIONS / instances) });
+const poolOf = (instances: number): Record<string, string> => ({ DB_POOL_SIZE: String(DEFAULT_DB_POOL_SIZE / instances) });
 
 /** Changes are first asked for below cancelOrder's closed-loop peak by this share (at the peak itself its queue swamps everything). */
 const BELOW_PEAK = 0.9;
@@ -434,7 +434,7 @@ export async function fanoutScenarios(ctx: BenchContext): Promise<ScenarioResult
           ? `Asked for ${compareAt}/s, ${sizes.fanoutRates ? 'the first rate given' : best ? (best.asked > MIN_RATE ? `the floor's rate (one instance met ${best.asked}/s)` : 'the rate reported for one instance') : 'the rate of the slowest step on one instance (none met the bound)'}, ` +
             `in ${twoRounds.length} rounds of ${twoRounds[0].changes} changes on each side, taken in turns (one instance then two, two then one, ...) with both sets of subscribers connected throughout and the set-up not measured paused (SIGSTOP) through each round; each side's percentiles are over all its rounds' changes. ` +
             `Each change is made on the instance that does not hold its subscriber, so every event crosses Redis to the other instance. ` +
-            `Both set-ups hold ${DB_CONNECTIONS} database connections in all (DB_POOL_SIZE ${DB_CONNECTIONS} for one instance, ${DB_CONNECTIONS / 2} each for two). ` +
+            `Both set-ups hold ${DEFAULT_DB_POOL_SIZE} database connections in all (DB_POOL_SIZE ${poolOf(1).DB_POOL_SIZE} for one instance, ${poolOf(2).DB_POOL_SIZE} each for two). ` +
             `Two instances: ${pooledLine(pooledTwo)}; one instance: ${pooledLine(pooledOne)}. Rounds: ${twoRounds.map((t, i) => `${i + 1}: one ${roundLine(oneRounds[i])}, two ${roundLine(t)}`).join('; ')}. ` +
             twoAlso
               .map((t) => {

@@ -53,6 +53,9 @@ test('what only knex can judge still goes through knex: a wrong value count and 
   await expect(runOn(knex, 'select 1 / ?::int', [0])).rejects.toMatchObject({ code: '22012' });
 });
 
+/** The advisory lock the deadlock test's statement passes through. */
+const GATE = 7301;
+
 test('a statement outside a transaction that PostgreSQL rolls back to break a deadlock runs again, and its writes land once', async () => {
   const knex = s.app.orm.em.getConnection().getKnex();
   await s.sql(`create table deadlock_probe (id int primary key, n int not null)`);
@@ -63,7 +66,11 @@ test('a statement outside a transaction that PostgreSQL rolls back to break a de
     s.sql(`select 1 from pg_stat_activity where wait_event = $1 and query like '%deadlock_probe%' and query like '%pause%'`, [waiting]).then((r) => r.length === 1);
   // Another session holds row 1, and is slow to look for deadlocks: the statement's session finds this one.
   const other = new Client({ connectionString: s.databaseUrl });
-  await other.connect();
+  // A third session keeps the statement's run again from starting before the other session has taken
+  // row 2: a run again that started first would find row 2 free, take it, and meet the other session
+  // in a second deadlock. The statement passes a gate (a shared advisory lock) before anything else.
+  const gatekeeper = new Client({ connectionString: s.databaseUrl });
+  await Promise.all([other.connect(), gatekeeper.connect()]);
   try {
     await other.query(`begin`);
     await other.query(`set local deadlock_timeout = '30s'`);
@@ -72,22 +79,31 @@ test('a statement outside a transaction that PostgreSQL rolls back to break a de
     // 2 s after it starts waiting, by when the other session is waiting too.
     const statement = runOn<{ rows: number }>(
       knex,
-      `with two as (update deadlock_probe set n = n + 1 where id = 2 returning id),
+      `with gate as (select pg_advisory_xact_lock_shared(${GATE})),
+            two as (update deadlock_probe set n = n + 1 where id = 2 and exists (select from gate) returning id),
             pause as (select pg_sleep(0.5), set_config('deadlock_timeout', '2s', true) from two),
             one as (update deadlock_probe set n = n + 1 where id = 1 and exists (select from pause) returning id)
        select count(*)::int as rows from one`,
       [],
     );
+    await until('the statement holding row 2, paused', () => statementIs('PgSleep'));
+    // The gatekeeper asks to close the gate, and is given it when the statement's first run ends.
+    const gateClosed = gatekeeper.query(`select pg_advisory_lock(${GATE})`);
+    await until('the gatekeeper waiting for the gate', () =>
+      s.sql(`select 1 from pg_stat_activity where wait_event = 'advisory' and query like 'select pg_advisory_lock%'`).then((r) => r.length === 1),
+    );
     // While it pauses, the other session asks for row 2 and waits; the statement then waits for row 1:
     // a deadlock, and the statement is rolled back to break it, which gives row 2 to the other session.
-    await until('the statement holding row 2, paused', () => statementIs('PgSleep'));
     await other.query(`update deadlock_probe set n = n + 10 where id = 2`);
+    await gateClosed;
+    await until('the statement run again, waiting at the gate', () => statementIs('advisory'));
+    await gatekeeper.query(`select pg_advisory_unlock(${GATE})`);
     // Run again, the statement waits for row 2 until the other session commits.
     await until('the statement run again, waiting for row 2', () => statementIs('transactionid'));
     await other.query(`commit`);
     expect(await statement).toEqual([{ rows: 1 }]);
   } finally {
-    await other.end();
+    await Promise.all([other.end(), gatekeeper.end()]);
   }
   // PostgreSQL counts the deadlock once its sessions report their statistics.
   const counted = await until('the deadlock counted', async () => {

@@ -62,8 +62,10 @@ test('a statement outside a transaction that PostgreSQL rolls back to break a de
   await s.sql(`insert into deadlock_probe values (1, 0), (2, 0)`);
   const deadlocks = async () => Number((await s.sql(`select deadlocks from pg_stat_database where datname = current_database()`))[0].deadlocks);
   const before = await deadlocks();
-  const statementIs = (waiting: string) =>
-    s.sql(`select 1 from pg_stat_activity where wait_event = $1 and query like '%deadlock_probe%' and query like '%pause%'`, [waiting]).then((r) => r.length === 1);
+  /** Whether one session running a text `like` the pattern waits on `waiting`. */
+  const sessionWaits = (waiting: string, like: string) =>
+    s.sql(`select 1 from pg_stat_activity where wait_event = $1 and query like $2`, [waiting, like]).then((r) => r.length === 1);
+  const statementIs = (waiting: string) => sessionWaits(waiting, '%deadlock_probe%pause%');
   // Another session holds row 1, and is slow to look for deadlocks: the statement's session finds this one.
   const other = new Client({ connectionString: s.databaseUrl });
   // A third session keeps the statement's run again from starting before the other session has taken
@@ -89,9 +91,7 @@ test('a statement outside a transaction that PostgreSQL rolls back to break a de
     await until('the statement holding row 2, paused', () => statementIs('PgSleep'));
     // The gatekeeper asks to close the gate, and is given it when the statement's first run ends.
     const gateClosed = gatekeeper.query(`select pg_advisory_lock(${GATE})`);
-    await until('the gatekeeper waiting for the gate', () =>
-      s.sql(`select 1 from pg_stat_activity where wait_event = 'advisory' and query like 'select pg_advisory_lock%'`).then((r) => r.length === 1),
-    );
+    await until('the gatekeeper waiting for the gate', () => sessionWaits('advisory', 'select pg_advisory_lock%'));
     // While it pauses, the other session asks for row 2 and waits; the statement then waits for row 1:
     // a deadlock, and the statement is rolled back to break it, which gives row 2 to the other session.
     await other.query(`update deadlock_probe set n = n + 10 where id = 2`);

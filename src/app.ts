@@ -1,7 +1,7 @@
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
@@ -9,6 +9,7 @@ import { createContext, type Context } from './context';
 import { entities } from './entities';
 import { CatalogueAnswers, catalogueResponseCache, serveCatalogueAnswers } from './http/catalogue-responses';
 import { CompiledExecution, compiledExecutionGateway } from './http/compiled-execution';
+import { serveOperationsDirectly } from './http/direct-operations';
 import { formatError, httpErrorHandler } from './http/errors';
 import { graphiqlLandingPage } from './http/graphiql';
 import { callerKey, DocumentCache, isMutation, limitRules, limitsOf, limitsPlugin, MutationLimiter } from './http/limits';
@@ -48,6 +49,8 @@ export interface StartOptions {
   orm?: OrmHooks;
   /** Where the JSON log lines go instead of stdout (tests read them). */
   logStream?: LogDestination;
+  /** More Apollo plugins, after the app's own (tests see which requests reach Apollo's pipeline). */
+  plugins?: ApolloServerPlugin<Context>[];
 }
 
 /** Builds and starts one API instance on `databaseUrl`: HTTP and WebSocket GraphQL, health, worker. */
@@ -78,6 +81,18 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
 
   const contextFor = (principal: Principal | null, requestId: string): Context =>
     createContext({ requestId, config, services, fork: () => orm.em.fork(), root: orm.em, principal });
+  /**
+   * The caller an HTTP request's Authorization header names: null for none (no header, or a bare
+   * `Bearer `, the IDE's header placeholder); a token that does not verify is UNAUTHENTICATED (401).
+   */
+  const callerOf = async (header: string | undefined): Promise<Principal | null> => {
+    if (!header || EMPTY_BEARER.test(header)) return null;
+    try {
+      return await verifier.verifyHeader(header);
+    } catch (e) {
+      throw new UnauthenticatedError((e as Error).message, { http: { status: 401 } });
+    }
+  };
 
   registerRequestLog(http);
   // While stopping, answers close their connection so keep-alive clients do not hold the drain open.
@@ -126,30 +141,34 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
       ...(config.introspection ? [graphiqlLandingPage()] : [ApolloServerPluginLandingPageDisabled()]),
       operationLogPlugin(log),
       limitsPlugin({ schema, limits, mutations: mutationLimiter, ip: (ctx) => (ctx as Context & { req?: { ip?: string } }).req?.ip }),
+      ...(opts.plugins ?? []),
     ],
   });
   await apollo.start();
+  const documents = new DocumentCache(schema, limits);
+  const requestContext = (principal: Principal | null, req: FastifyRequest): Context => Object.assign(contextFor(principal, String(req.id)), { req });
   serveCatalogueAnswers(http, { answers: catalogueAnswers, verifier, plans: services.plans, fork: () => orm.em.fork(), path: '/graphql' });
+  serveOperationsDirectly(http, {
+    schema,
+    path: '/graphql',
+    introspection: config.introspection,
+    documents,
+    mutations: mutationLimiter,
+    principalOf: (header) => callerOf(header).catch(() => undefined),
+    contextFor: requestContext,
+    execute: (run) => execution.execute(run),
+    log,
+  });
   await http.register(fastifyApollo(apollo), {
     path: '/graphql',
     context: async (req) => {
-      let principal: Principal | null = null;
-      const header = req.headers.authorization;
-      // A bare `Bearer ` (the IDE's header placeholder) carries no token: the caller is anonymous.
-      if (header && !EMPTY_BEARER.test(header)) {
-        try {
-          principal = await verifier.verifyHeader(header);
-        } catch (e) {
-          throw new UnauthenticatedError((e as Error).message, { http: { status: 401 } });
-        }
-        req.callerId = principal.sub;
-      }
-      return Object.assign(contextFor(principal, String(req.id)), { req });
+      const principal = await callerOf(req.headers.authorization);
+      if (principal) req.callerId = principal.sub;
+      return requestContext(principal, req);
     },
   });
 
   await http.listen({ port: config.port, host: config.host });
-  const documents = new DocumentCache(schema, limits);
   const ws = attachWebSocket({
     server: http.server,
     schema,

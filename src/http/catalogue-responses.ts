@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from '../context';
 import type { Principal, TokenVerifier } from '../infra/auth';
 import type { PlanService } from '../modules/plan';
+import { jsonBodyOf } from './input';
 
 /** Root fields whose answers are catalogue data alone, the same for everyone in a customer group. */
 const CATALOGUE_ROOT_FIELDS = new Set(['plans', '__typename']);
@@ -120,9 +121,6 @@ export function catalogueResponseCache(answers: CatalogueAnswers): ApolloServerP
   };
 }
 
-/** Accept headers for which Apollo answers `application/json` (none, anything, or exactly that). */
-const JSON_ACCEPTS = new Set([undefined, '*/*', 'application/json']);
-
 /**
  * Sends kept catalogue answers before Apollo runs: a POST to `path` with a JSON body of a query, maybe an
  * operation name, no variables and no extensions, whose answer for the caller's listing (their token
@@ -142,11 +140,8 @@ export function serveCatalogueAnswers(
   },
 ): void {
   http.addHook('preHandler', async (req, reply) => {
-    if (req.method !== 'POST' || req.routeOptions.url !== deps.path || !JSON_ACCEPTS.has(req.headers.accept)) return;
-    const type = req.headers['content-type'];
-    if (typeof type !== 'string' || type.split(';')[0].trim().toLowerCase() !== 'application/json') return;
-    const body = req.body as Record<string, unknown> | null;
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body.query !== 'string') return;
+    const body = jsonBodyOf(req, deps.path);
+    if (!body || typeof body.query !== 'string') return;
     const operationName = body.operationName ?? null;
     if ((operationName !== null && typeof operationName !== 'string') || !noVariables(body.variables) || body.extensions !== undefined) return;
     let principal: Principal | null = null;

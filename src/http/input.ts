@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { GraphQLError, getOperationAST, visit, type DocumentNode } from 'graphql';
 import { ErrorCode } from '../shared/errors';
 
@@ -59,4 +60,19 @@ export function nulCharacterError(document: DocumentNode, variables?: Record<str
     if (variables && Object.prototype.hasOwnProperty.call(variables, name) && holdsNul(variables[name])) return refuse(`Variable "$${name}"`);
   }
   return null;
+}
+
+/** Accept headers for which Apollo answers `application/json` (none, anything, or exactly that). */
+const JSON_ACCEPTS = new Set([undefined, '*/*', 'application/json']);
+
+/**
+ * The body of a POST of a JSON object to `path` that Apollo would answer as `application/json`, for the
+ * paths that answer such requests before Apollo runs; null for any other request, which Apollo answers.
+ */
+export function jsonBodyOf(req: FastifyRequest, path: string): Record<string, unknown> | null {
+  if (req.method !== 'POST' || req.routeOptions.url !== path || !JSON_ACCEPTS.has(req.headers.accept)) return null;
+  const type = req.headers['content-type'];
+  if (typeof type !== 'string' || type.split(';')[0].trim().toLowerCase() !== 'application/json') return null;
+  const body = req.body;
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
 }

@@ -260,7 +260,7 @@ export function checkComplexity(
   return actual > limits.maxComplexity ? tooComplex(limits, actual) : null;
 }
 
-/** Query texts whose parsed and validated document is kept for graphql-ws operations. */
+/** Query texts whose parsed and validated document is kept for operations run outside Apollo's pipeline. */
 const VALIDATED_DOCUMENTS = 1_000;
 
 /**
@@ -300,7 +300,8 @@ export class DocumentCache {
 
   /**
    * The document of an operation that passes every limit, complexity included (it depends on the
-   * variables), for a transport without Apollo's request pipeline (graphql-ws).
+   * variables), for operations run without Apollo's request pipeline (graphql-ws, and HTTP requests
+   * answered directly: see direct-operations.ts).
    */
   prepare(
     query: string | DocumentNode,

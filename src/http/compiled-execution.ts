@@ -1,5 +1,5 @@
 import type { GatewayInterface } from '@apollo/server-gateway-interface';
-import { execute, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { PromiseOrValue } from 'graphql/jsutils/PromiseOrValue';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
@@ -52,7 +52,7 @@ export class CompiledExecution {
    * graphql-js answers again so the errors read, and are classified, as everywhere else.
    */
   private settle(result: ExecutionResult, run: OperationRun): PromiseOrValue<ExecutionResult> {
-    return 'data' in result && result.data !== undefined ? result : this.interpret(run);
+    return 'data' in result && result.data !== undefined ? withExtensions(result) : this.interpret(run);
   }
 
   private interpret(run: OperationRun): PromiseOrValue<ExecutionResult> {
@@ -109,6 +109,26 @@ export function compiledExecutionGateway(schema: GraphQLSchema, execution: Compi
       return () => {};
     },
     async stop() {},
+  };
+}
+
+/**
+ * graphql-jit leaves an error's `extensions` undefined where its original error has none (a plain
+ * Error thrown by a resolver, a null in a non-null field); graphql-js always gives an object. Apollo's
+ * error shaping reads `extensions.code` unguarded and, failing, answers a bare masked error without
+ * the app's `formatError`, so the same operation's error read differently on its first (interpreted)
+ * run and later ones. Such errors are given again as graphql-js would give them.
+ */
+function withExtensions(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.some((e) => e.extensions === undefined)) return result;
+  return {
+    ...result,
+    errors: result.errors.map((e) => {
+      if (e.extensions !== undefined) return e;
+      const error = new GraphQLError(e.message, { path: e.path, originalError: e.originalError ?? undefined, extensions: {} });
+      // graphql-js finds locations from the document's nodes, which graphql-jit's errors do not keep.
+      return Object.assign(error, { locations: e.locations });
+    }),
   };
 }
 

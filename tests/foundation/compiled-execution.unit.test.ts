@@ -113,6 +113,19 @@ test('the cases answer what a client expects, so the comparison is not between t
   expect(refused.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('Variable "$n" got invalid value "two"') })]);
 });
 
+test('an unexpected error has an extensions object, its original error and its locations on every run, as from graphql-js', async () => {
+  const document = parse('{ strict { id } }');
+  const [expected] = (await execute({ schema: schemaWith([]), document })).errors!;
+  const execution = new CompiledExecution(schemaWith([]));
+  for (let run = 0; run < 3; run++) {
+    const [error] = (await execution.execute({ document, context: {} })).errors!;
+    // Apollo reads extensions.code before the app's formatError shapes (and masks) the error.
+    expect(error.extensions).toEqual({});
+    expect(error.originalError?.message).toBe('database unreachable');
+    expect([error.locations, error.path]).toEqual([expected.locations, expected.path]);
+  }
+});
+
 test('a document runs through graphql-js once, then as compiled code, which reads properties without calling them', async () => {
   const schema = buildSchema('type Thing { name: String } type Query { thing: Thing }');
   schema.getQueryType()!.getFields().thing.resolve = () => ({ name: () => 'called' });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  GraphQLError,
   NoSchemaIntrospectionCustomRule,
   OperationTypeNode,
   getOperationAST,
@@ -7,17 +8,18 @@ import {
   validate,
   type DocumentNode,
   type ExecutionResult,
+  type GraphQLFormattedError,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
 import type { Context } from '../context';
 import type { Principal } from '../infra/auth';
-import { RateLimitedError } from '../shared/errors';
+import { ErrorCode, INTERNAL_MESSAGE, RateLimitedError } from '../shared/errors';
 import { isCatalogueQuery } from './catalogue-responses';
 import type { OperationRun } from './compiled-execution';
 import { formatError, isExpected } from './errors';
 import { jsonBodyOf } from './input';
-import { callerKey, type DocumentCache, type MutationLimiter } from './limits';
+import { asRateLimited, callerKey, type DocumentCache, type MutationLimiter } from './limits';
 
 /** What {@link serveOperationsDirectly} needs from the app. */
 export interface DirectDeps {
@@ -74,19 +76,46 @@ export function serveOperationsDirectly(http: FastifyInstance, deps: DirectDeps)
 
     req.operationName = operation.name?.value;
     if (principal) req.callerId = principal.sub;
-    if (operation.operation === OperationTypeNode.MUTATION) {
-      try {
-        await deps.mutations.consume(callerKey(principal?.sub, req.ip));
-      } catch (e) {
-        if (!(e instanceof RateLimitedError)) throw e;
-        const after = e.extensions.retryAfterSeconds;
-        reply.header('retry-after', String(typeof after === 'number' ? after : 1));
-        return answer(reply, 429, { errors: [formatError(e.toJSON(), e)] });
-      }
+    const reqId = String(req.id);
+    // From here on it answers as Apollo's pipeline does from its operation hooks on: errors are logged
+    // and shaped alike, and anything thrown is a masked 500.
+    let answered: [Shaped, number];
+    try {
+      answered = await run(deps, { req, document, operation, principal, reqId, operationName, variables });
+    } catch (e) {
+      const error = e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { originalError: e instanceof Error ? e : undefined });
+      answered = [shaped([error], reqId, operation, deps.log), 500];
     }
-    const result = await deps.execute({ document, operationName, variables, context: deps.contextFor(principal, req) });
-    return answer(reply, 200, formatted(result, String(req.id), operation, deps.log));
+    return answer(reply, ...answered);
   });
+}
+
+/** A request this path answers, with what the checks found in it. */
+interface Accepted {
+  req: FastifyRequest;
+  reqId: string;
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  operationName: string | null | undefined;
+  variables: Record<string, unknown> | null | undefined;
+  principal: Principal | null;
+}
+
+/** Counts a mutation against its caller's allowance, executes the operation, and shapes its answer (with the status when its errors name none). */
+async function run(deps: DirectDeps, { req, reqId, document, operation, operationName, variables, principal }: Accepted): Promise<[Shaped, number]> {
+  if (operation.operation === OperationTypeNode.MUTATION) {
+    try {
+      await deps.mutations.consume(callerKey(principal?.sub, req.ip));
+    } catch (e) {
+      if (e instanceof RateLimitedError) return [shaped([asRateLimited(e)], reqId, operation, deps.log), 500];
+      throw e;
+    }
+  }
+  const result = await deps.execute({ document, operationName, variables, context: deps.contextFor(principal, req) });
+  if (!result.errors?.length) return [{ body: { data: result.data, extensions: result.extensions }, head: { headers: new Map() } }, 200];
+  const { body, head } = shaped(result.errors, reqId, operation, deps.log);
+  // Errors without data are Apollo's 400 (variables refused), unless they name a status.
+  return [{ body: { ...body, data: result.data, extensions: result.extensions }, head }, result.data === undefined ? 400 : 200];
 }
 
 /** Absent, null, or a JSON object (Apollo refuses anything else). */
@@ -98,18 +127,50 @@ function mayRunWithoutIntrospection(schema: GraphQLSchema, document: DocumentNod
   return free;
 }
 
-/**
- * The result as Apollo sends it: errors first, each shaped by {@link formatError}, and every unexpected
- * one logged (the client sees INTERNAL_SERVER_ERROR).
- */
-function formatted(result: ExecutionResult, reqId: string, operation: OperationDefinitionNode, log: DirectDeps['log']): object {
-  if (!result.errors?.length) return { data: result.data };
-  for (const e of result.errors) {
-    if (!isExpected(e)) log.error({ reqId, op: operation.name?.value, err: e.originalError ?? e }, 'unexpected error');
-  }
-  return { errors: result.errors.map((e) => formatError(e.toJSON(), e)), data: result.data };
+/** An answer's body and the HTTP head its errors ask for (`extensions.http`: status, headers). */
+interface Shaped {
+  body: { errors?: GraphQLFormattedError[]; data?: unknown; extensions?: unknown };
+  head: { status?: number; headers: Map<string, string> };
 }
 
-function answer(reply: FastifyReply, status: number, body: object): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(`${JSON.stringify(body)}\n`);
+/**
+ * Errors as Apollo's pipeline sends them: each unexpected one logged with the request (the client sees
+ * INTERNAL_SERVER_ERROR), each given a code (INTERNAL_SERVER_ERROR when it has none) and shaped by
+ * {@link formatError}, its `extensions.http` taken out into the answer's head; an error that cannot be
+ * shaped becomes the bare masked one.
+ */
+function shaped(errors: readonly GraphQLError[], reqId: string, operation: OperationDefinitionNode, log: DirectDeps['log']): Shaped {
+  const head: Shaped['head'] = { headers: new Map() };
+  for (const e of errors) {
+    if (!isExpected(e)) log.error({ reqId, op: operation.name?.value, err: e.originalError ?? e }, 'unexpected error');
+  }
+  const formatted = errors.map((e): GraphQLFormattedError => {
+    try {
+      const { http, ...extensions } = { ...e.extensions, code: e.extensions.code ?? ErrorCode.INTERNAL_SERVER_ERROR };
+      if (!isHttpHead(http)) return formatError({ ...e.toJSON(), extensions: { ...extensions, http } }, e);
+      if (http.status) head.status = http.status;
+      for (const [name, value] of http.headers ?? []) head.headers.set(name, value);
+      return formatError({ ...e.toJSON(), extensions }, e);
+    } catch {
+      return { message: INTERNAL_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+    }
+  });
+  return { body: { errors: formatted }, head };
+}
+
+/** What Apollo takes from an error's `extensions.http`: an optional status and headers. */
+function isHttpHead(x: unknown): x is { status?: number; headers?: Map<string, string> } {
+  if (typeof x !== 'object' || x === null) return false;
+  const { status, headers } = x as { status?: unknown; headers?: unknown };
+  return (!('status' in x) || typeof status === 'number') && (!('headers' in x) || headers instanceof Map);
+}
+
+/** Writes an answer as Apollo does: its errors' status or `status`, their headers, JSON with a newline (errors first). */
+function answer(reply: FastifyReply, { body, head }: Shaped, status: number): FastifyReply {
+  for (const [name, value] of head.headers) reply.header(name, value);
+  const ordered = { errors: body.errors, data: body.data, extensions: body.extensions };
+  return reply
+    .code(head.status ?? status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(`${JSON.stringify(ordered)}\n`);
 }

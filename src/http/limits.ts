@@ -351,6 +351,13 @@ export function isMutation(document: DocumentNode, operationName?: string | null
 /** Apollo's HTTP head for an error (status and a HeaderMap); typed loosely as other packages augment `extensions.http`. */
 const httpHead = (status: number, headers: Array<[string, string]> = []) => ({ status, headers: new HeaderMap(headers) }) as never;
 
+/** A refused mutation's error with the HTTP head it is answered with: 429 and Retry-After. */
+export function asRateLimited(e: RateLimitedError): RateLimitedError {
+  const after = e.extensions.retryAfterSeconds;
+  e.extensions.http = httpHead(429, [['retry-after', String(typeof after === 'number' ? after : 1)]]);
+  return e;
+}
+
 /**
  * Apollo plugin enforcing the limits that need the resolved operation: text the database cannot
  * store ({@link nulCharacterError}), complexity (variables known) and the per-caller mutation rate.
@@ -375,12 +382,7 @@ export function limitsPlugin(opts: { schema: GraphQLSchema; limits: OperationLim
             try {
               await opts.mutations.consume(callerKey(contextValue.principal?.sub, opts.ip(contextValue)));
             } catch (e) {
-              if (e instanceof RateLimitedError) {
-                const after = e.extensions.retryAfterSeconds;
-                const retry = String(typeof after === 'number' ? after : 1);
-                e.extensions.http = httpHead(429, [['retry-after', retry]]);
-              }
-              throw e;
+              throw e instanceof RateLimitedError ? asRateLimited(e) : e;
             }
           }
         },

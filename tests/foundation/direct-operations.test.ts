@@ -19,6 +19,7 @@ interface Answer {
 }
 
 let s: TestServer;
+const logLines: Array<Record<string, any>> = [];
 let reachedApollo = 0;
 const counting: ApolloServerPlugin<any> = {
   async requestDidStart() {
@@ -27,7 +28,10 @@ const counting: ApolloServerPlugin<any> = {
 };
 
 beforeAll(async () => {
-  s = await startTestServer({ RUN_WORKER: 'false', GRAPHQL_INTROSPECTION: 'false', MUTATION_RATE_LIMIT: '4' }, { app: { plugins: [counting] } });
+  s = await startTestServer(
+    { RUN_WORKER: 'false', GRAPHQL_INTROSPECTION: 'false', MUTATION_RATE_LIMIT: '4', LOG_LEVEL: 'error' },
+    { app: { plugins: [counting], logStream: { write: (line) => logLines.push(JSON.parse(line)) } } },
+  );
 });
 afterAll(() => s.stop());
 
@@ -142,4 +146,26 @@ test('an order placed directly is the caller’s, as Apollo would have placed it
   expect(placed.errors).toBeUndefined();
   const listed = await bothWays('query Mine { myOrders(first: 5) { edges { node { id } } } }', undefined, await bearer(sub), true);
   expect(listed.body.data.myOrders.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([placed.data!.createOrder.id]);
+});
+
+test('an unexpected error is masked alike, on every run of its document, and logged with the request id', async () => {
+  const auth = await bearer();
+  const query = 'query Mine { myOrders(first: 5) { edges { node { id } } } }';
+  // The orders table is away: reading a page fails in SQL, which no client may see.
+  await s.sql('alter table "order" rename to order_away');
+  try {
+    for (let run = 0; run < 2; run++) {
+      const r = await bothWays(query, undefined, auth, true);
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({
+        errors: [{ message: 'Internal server error', locations: [{ line: 1, column: 14 }], path: ['myOrders'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+        data: null,
+      });
+    }
+    const reqId = `direct-${randomUUID().slice(0, 8)}`;
+    await post({ query }, auth, { 'x-request-id': reqId });
+    expect(logLines.filter((l) => l.reqId === reqId && l.msg === 'unexpected error')).toEqual([expect.objectContaining({ op: 'Mine', err: expect.objectContaining({ message: expect.stringContaining('order') }) })]);
+  } finally {
+    await s.sql('alter table order_away rename to "order"');
+  }
 });

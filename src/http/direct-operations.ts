@@ -48,8 +48,8 @@ const introspectionFree = new WeakMap<DocumentNode, boolean>();
  * characters, introspection when off), whose variables coerce and whose token verifies is executed
  * here with the same context, rate limit, execution, error formatting and logging, and answered as
  * Apollo answers it. Apollo's pipeline (its plugins' hooks, content negotiation, the query hash, its
- * document cache) cost a mutation's process about a tenth of its CPU and a fifth of the memory it
- * allocates, for a request that needs none of it.
+ * document cache) cost the API an eighth of its CPU per createOrder (0.49 against 0.43 ms) and a fifth
+ * of the memory a request allocates, for a request that needs none of it.
  *
  * Anything else goes on to Apollo untouched and gets Apollo's own answer: every refusal before
  * execution (so status codes and error wording stay Apollo's), subscriptions, catalogue-only queries
@@ -107,6 +107,7 @@ async function run(deps: DirectDeps, { req, reqId, document, operation, operatio
     try {
       await deps.mutations.consume(callerKey(principal?.sub, req.ip));
     } catch (e) {
+      // 500 is Apollo's status for a refusal whose errors name none; this one names 429.
       if (e instanceof RateLimitedError) return [shaped([asRateLimited(e)], reqId, operation, deps.log), 500];
       throw e;
     }
@@ -147,7 +148,7 @@ function shaped(errors: readonly GraphQLError[], reqId: string, operation: Opera
   const formatted = errors.map((e): GraphQLFormattedError => {
     try {
       const { http, ...extensions } = { ...e.extensions, code: e.extensions.code ?? ErrorCode.INTERNAL_SERVER_ERROR };
-      if (!isHttpHead(http)) return formatError({ ...e.toJSON(), extensions: { ...extensions, http } }, e);
+      if (!isHttpHead(http)) return formatError({ ...e.toJSON(), extensions: http === undefined ? extensions : { ...extensions, http } }, e);
       if (http.status) head.status = http.status;
       for (const [name, value] of http.headers ?? []) head.headers.set(name, value);
       return formatError({ ...e.toJSON(), extensions }, e);

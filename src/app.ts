@@ -145,13 +145,12 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     ],
   });
   await apollo.start();
-  const documents = new DocumentCache(schema, limits);
+  const documents = new DocumentCache(schema, limits, { introspection: config.introspection });
   const requestContext = (principal: Principal | null, req: FastifyRequest): Context => Object.assign(contextFor(principal, String(req.id)), { req });
   serveCatalogueAnswers(http, { answers: catalogueAnswers, verifier, plans: services.plans, fork: () => orm.em.fork(), path: '/graphql' });
   serveOperationsDirectly(http, {
     schema,
     path: '/graphql',
-    introspection: config.introspection,
     documents,
     mutations: mutationLimiter,
     principalOf: (header) => callerOf(header).catch(() => undefined),

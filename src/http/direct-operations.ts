@@ -1,11 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   GraphQLError,
-  NoSchemaIntrospectionCustomRule,
   OperationTypeNode,
   getOperationAST,
   getVariableValues,
-  validate,
   type DocumentNode,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -25,8 +23,7 @@ import { asRateLimited, callerKey, type DocumentCache, type MutationLimiter } fr
 export interface DirectDeps {
   schema: GraphQLSchema;
   path: string;
-  /** Whether clients may introspect: without it, a document asking for the schema is Apollo's to refuse. */
-  introspection: boolean;
+  /** Refuses what Apollo's validation refuses, introspection when it is off included. */
   documents: DocumentCache;
   mutations: MutationLimiter;
   /**
@@ -38,9 +35,6 @@ export interface DirectDeps {
   execute(run: OperationRun): ExecutionResult | Promise<ExecutionResult>;
   log: { error(fields: object, message: string): void };
 }
-
-/** Documents checked against introspection when it is off: whether each may run here. */
-const introspectionFree = new WeakMap<DocumentNode, boolean>();
 
 /**
  * Answers queries and mutations before Apollo's request pipeline: a POST of JSON to `path` whose
@@ -69,7 +63,6 @@ export function serveOperationsDirectly(http: FastifyInstance, deps: DirectDeps)
     // The catalogue's own answer cache runs in Apollo's pipeline (a type guard's false would narrow here).
     const catalogue: boolean = isCatalogueQuery(operation ?? undefined);
     if (!operation || operation.operation === OperationTypeNode.SUBSCRIPTION || catalogue) return;
-    if (!deps.introspection && !mayRunWithoutIntrospection(deps.schema, document)) return;
     if (getVariableValues(deps.schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return;
     const principal = await deps.principalOf(req.headers.authorization);
     if (principal === undefined) return;
@@ -121,12 +114,6 @@ async function run(deps: DirectDeps, { req, reqId, document, operation, operatio
 
 /** Absent, null, or a JSON object (Apollo refuses anything else). */
 const isVariables = (v: unknown): v is Record<string, unknown> | null | undefined => v == null || (typeof v === 'object' && !Array.isArray(v));
-
-function mayRunWithoutIntrospection(schema: GraphQLSchema, document: DocumentNode): boolean {
-  let free = introspectionFree.get(document);
-  if (free === undefined) introspectionFree.set(document, (free = validate(schema, document, [NoSchemaIntrospectionCustomRule]).length === 0));
-  return free;
-}
 
 /** An answer's body and the HTTP head its errors ask for (`extensions.http`: status, headers). */
 interface Shaped {

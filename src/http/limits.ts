@@ -2,6 +2,7 @@ import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import {
   GraphQLError,
   Kind,
+  NoSchemaIntrospectionCustomRule,
   OperationTypeNode,
   getNullableType,
   getOperationAST,
@@ -265,16 +266,22 @@ const VALIDATED_DOCUMENTS = 1_000;
 
 /**
  * Parses and validates documents with the standard rules and the limits that do not depend on
- * variables (depth, aliases), keeping each valid document by its query text: clients of one app send
- * the same few operations, so thousands of subscriptions share one parsed document instead of each
- * holding its own.
+ * variables (depth, aliases), and without introspection when it is off (`introspection: false`: what
+ * Apollo refuses over HTTP is refused on every path), keeping each valid document by its query text:
+ * clients of one app send the same few operations, so thousands of subscriptions share one parsed
+ * document instead of each holding its own.
  */
 export class DocumentCache {
   private readonly documents = new LRUCache<string, DocumentNode>({ max: VALIDATED_DOCUMENTS });
+  /** The rules run once the spec's own accept a document. */
+  private readonly rules: ValidationRule[];
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly limits: OperationLimits,
-  ) {}
+    opts: { introspection?: boolean } = {},
+  ) {
+    this.rules = [...limitRules(limits), ...(opts.introspection === false ? [NoSchemaIntrospectionCustomRule] : [])];
+  }
 
   /** The validated document of `query`, or the errors that refuse it (Apollo's codes). */
   document(query: string | DocumentNode): { document: DocumentNode; errors?: undefined } | { document?: undefined; errors: GraphQLError[] } {
@@ -290,7 +297,7 @@ export class DocumentCache {
     // The limits are measured on a document the spec's rules accept: unknown fragments and fragment
     // cycles are answered with the spec's own messages, never reach a limit's walk.
     let ruleErrors = validate(this.schema, document, specifiedRules);
-    if (!ruleErrors.length) ruleErrors = validate(this.schema, document, limitRules(this.limits));
+    if (!ruleErrors.length) ruleErrors = validate(this.schema, document, this.rules);
     if (ruleErrors.length) {
       return { errors: ruleErrors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: VALIDATION_FAILED } })) };
     }

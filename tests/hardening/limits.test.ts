@@ -370,4 +370,17 @@ describe('GRAPHQL_INTROSPECTION=false', () => {
     // Ordinary operations still work.
     expect((await s.gql(`{ plans { id } }`)).errors).toBeUndefined();
   });
+
+  test('over WebSocket too: introspection is refused, ordinary queries run', async () => {
+    const client = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${await token(`cust-${randomUUID()}`)}` }, retryAttempts: 0, lazy: true });
+    try {
+      const refused = await overWs(client, `{ __schema { queryType { name } } }`);
+      expect(refused.data ?? null).toBeNull();
+      expect(refused.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect((await overWs(client, `{ __type(name: "Order") { name } }`)).errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect((await overWs(client, `{ plans { id __typename } }`)).errors).toBeUndefined();
+    } finally {
+      await client.dispose();
+    }
+  });
 });

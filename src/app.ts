@@ -93,6 +93,8 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
       throw new UnauthenticatedError((e as Error).message, { http: { status: 401 } });
     }
   };
+  /** {@link callerOf} for the paths that answer before Apollo: undefined for a refused header, which Apollo then answers. */
+  const principalOf = (header: string | undefined) => callerOf(header).catch(() => undefined);
 
   registerRequestLog(http);
   // While stopping, answers close their connection so keep-alive clients do not hold the drain open.
@@ -147,13 +149,13 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
   await apollo.start();
   const documents = new DocumentCache(schema, limits, { introspection: config.introspection });
   const requestContext = (principal: Principal | null, req: FastifyRequest): Context => Object.assign(contextFor(principal, String(req.id)), { req });
-  serveCatalogueAnswers(http, { answers: catalogueAnswers, verifier, plans: services.plans, fork: () => orm.em.fork(), path: '/graphql' });
+  serveCatalogueAnswers(http, { answers: catalogueAnswers, principalOf, plans: services.plans, fork: () => orm.em.fork(), path: '/graphql' });
   serveOperationsDirectly(http, {
     schema,
     path: '/graphql',
     documents,
     mutations: mutationLimiter,
-    principalOf: (header) => callerOf(header).catch(() => undefined),
+    principalOf,
     contextFor: requestContext,
     execute: (run) => execution.execute(run),
     log,

@@ -5,7 +5,7 @@ import { Kind, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import type { Context } from '../context';
-import type { Principal, TokenVerifier } from '../infra/auth';
+import type { Principal } from '../infra/auth';
 import type { PlanService } from '../modules/plan';
 import { jsonBodyOf } from './input';
 
@@ -133,7 +133,8 @@ export function serveCatalogueAnswers(
   http: FastifyInstance,
   deps: {
     answers: CatalogueAnswers;
-    verifier: Pick<TokenVerifier, 'verifyHeader'>;
+    /** The caller of an Authorization header as Apollo's context finds it; undefined when it is refused. */
+    principalOf(header: string | undefined): Promise<Principal | null | undefined>;
     plans: Pick<PlanService, 'knownListingKey'>;
     fork: () => EntityManager;
     path: string;
@@ -144,16 +145,8 @@ export function serveCatalogueAnswers(
     if (!body || typeof body.query !== 'string') return;
     const operationName = body.operationName ?? null;
     if ((operationName !== null && typeof operationName !== 'string') || !noVariables(body.variables) || body.extensions !== undefined) return;
-    let principal: Principal | null = null;
-    const header = req.headers.authorization;
-    if (header !== undefined) {
-      if (!BEARER.test(header)) return;
-      try {
-        principal = await deps.verifier.verifyHeader(header);
-      } catch {
-        return;
-      }
-    }
+    const principal = await deps.principalOf(req.headers.authorization);
+    if (principal === undefined) return;
     const listing = deps.plans.knownListingKey(principal, deps.fork);
     if (!listing) return;
     const hit = deps.answers.written.get(writtenKey(listing, body.query, operationName));
@@ -163,6 +156,3 @@ export function serveCatalogueAnswers(
     return reply.header('content-type', 'application/json; charset=utf-8').send(hit.body);
   });
 }
-
-/** `Bearer <token>`: other forms of the header go through Apollo's context, which knows them all. */
-const BEARER = /^\s*Bearer\s+\S/i;

@@ -18,6 +18,7 @@ import { Migration20261202180001_OrderRefused as M14 } from './Migration20261202
 import { Migration20261202190000_PaymentStepsPlpgsql as M15 } from './Migration20261202190000_PaymentStepsPlpgsql';
 import { Migration20261202190001_TimeOrderedIds as M16 } from './Migration20261202190001_TimeOrderedIds';
 import { Migration20261203140000_PaymentStepCalls as M17 } from './Migration20261203140000_PaymentStepCalls';
+import { Migration20261206040000_LeanerWriteIndexes as M18 } from './Migration20261206040000_LeanerWriteIndexes';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -38,4 +39,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202190000_PaymentStepsPlpgsql', class: M15 },
   { name: 'Migration20261202190001_TimeOrderedIds', class: M16 },
   { name: 'Migration20261203140000_PaymentStepCalls', class: M17 },
+  { name: 'Migration20261206040000_LeanerWriteIndexes', class: M18 },
 ];

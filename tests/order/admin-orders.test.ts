@@ -195,7 +195,7 @@ describe('orders (admin)', () => {
         ['order_created_utc_idx', range, false],
         ['order_created_utc_idx', { paymentMethod: 'WALLET' as never }, true],
         ['order_customer_created_idx', { customerId: 'bulk-7' }, true],
-        ['order_customer_status_created_idx', { customerId: 'bulk-7', status: 'PAID' as never }, false, true],
+        ['order_customer_created_idx', { customerId: 'bulk-7', status: 'PAID' as never }, false, true],
         ['order_status_created_idx', { status: 'REFUNDED' as never }, false, true],
         ['order_status_created_idx', { status: 'DELIVERED' as never }, true],
         ['order_status_created_idx', { status: 'REFUNDED' as never, ...range }, false, true],

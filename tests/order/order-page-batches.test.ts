@@ -149,8 +149,8 @@ test('each ask of a page statement walks the customer index backwards, whatever 
     const after = await explain(customerPagesStatement({ status: false, after: true, selection: WHOLE_ROWS }), [customers, limits, ...cursors]);
     const byStatus = await explain(customerPagesStatement({ status: true, after: false, selection: WHOLE_ROWS }), [customers, limits, '{PAID,PAID,PENDING}']);
     const both = await explain(customerPagesStatement({ status: true, after: true, selection: WHOLE_ROWS }), [customers, limits, '{PAID,PAID,PENDING}', ...cursors]);
-    for (const plan of [plain, after]) expect(plan).toMatch(/Index Scan Backward using order_customer_created_idx on "order"/);
-    for (const plan of [byStatus, both]) expect(plan).toMatch(/Index Scan Backward using order_customer_status_created_idx on "order"/);
+    // With a status too: the same walk, skipping the customer's orders in other statuses.
+    for (const plan of [plain, after, byStatus, both]) expect(plan).toMatch(/Index Scan Backward using order_customer_created_idx on "order"/);
     for (const plan of [plain, after, byStatus, both]) expect(plan).not.toMatch(/Seq Scan on "order"/);
   } finally {
     await client.end();

@@ -31,8 +31,8 @@ export interface PageShape {
  * The statement reading the pages of several {@link CustomerPageAsk}s of one shape, each a keyset page
  * of its own: the asks travel as parallel arrays (one row each, numbered from 1 in `ask`), and each is
  * joined LATERAL to the same keyset query `myOrders` would run alone, so every ask keeps its index walk
- * (`order_customer_created_idx`, or `order_customer_status_created_idx` with a status) and its own
- * limit. Rows come grouped by ask, each ask's newest first.
+ * (`order_customer_created_idx`; with a status, the same walk skips the customer's other orders) and
+ * its own limit. Rows come grouped by ask, each ask's newest first.
  * Parameters: customer ids, limits, [statuses], [cursor micros, cursor ids], each an array literal.
  */
 export function customerPagesStatement(shape: PageShape): string {

@@ -252,7 +252,7 @@ export class OrderPlacement {
                   true, ${limited}, ${coupon !== null},
                   ${config.taxRateBps}::int, ${config.platformFeeBps}::int, ${config.profitTaxBps}::int,
                   ${customerId}, ${plan.name}, ${plan.price}::int, ${JSON.stringify(upgrades.map((u) => ({ id: u.id, name: u.name, price: u.price })))}::jsonb)
-          on conflict on constraint order_customer_idempotency_unique do nothing
+          on conflict (customer_id, idempotency_key) where idempotency_key is not null do nothing
           returning *`,
     );
     // The holds are written as taken: a limit that refuses undoes the whole statement. What was bought

@@ -69,8 +69,9 @@ export function normaliseOrderFilter(f: OrderSearchFilter | null | undefined): N
  * The keyset query of the admin order list: the orders matching `f`, newest first, strictly after the
  * cursor, `limit` rows. Each filter an admin starts from is the leading column of an index whose tail is
  * (created_at, id), so the database walks that index backwards from the cursor and stops after `limit`
- * matches whatever the table size: customer (`order_customer_created_idx`, with a status
- * `order_customer_status_created_idx`), plan (`order_plan_created_idx`, with a status
+ * matches whatever the table size: customer (`order_customer_created_idx`, also with a status: a
+ * customer's orders are few, and an index led by the customer and the status cost every status change
+ * of an order a write, see migrations/Migration20261206040000_LeanerWriteIndexes.ts), plan (`order_plan_created_idx`, with a status
  * `order_plan_status_created_idx`), status (`order_status_created_idx`). A number is unique
  * (`order_number_unique`). The rest (no filter, a date range, a payment method) walk
  * `order_created_utc_idx`.

@@ -69,7 +69,11 @@ export enum EntryKind {
  * zero, which a deferred constraint trigger checks at commit.
  */
 @Entity({ tableName: 'ledger_entry' })
-@Index({ name: 'ledger_entry_wallet_idx', properties: ['customer', 'createdAt', 'id'] })
+// Only the entries that name a customer: the platform's side of every journal is not a wallet's.
+@Index({
+  name: 'ledger_entry_wallet_idx',
+  expression: `create index "ledger_entry_wallet_idx" on "ledger_entry" ("customer_id", "created_at", "id") where "customer_id" is not null`,
+})
 @Index({ name: 'ledger_entry_order_idx', properties: ['orderId'] })
 @Index({ name: 'ledger_entry_journal_idx', properties: ['journalId'] })
 @Check({ name: 'ledger_entry_wallet_customer_check', expression: "(account = 'WALLET' or account = 'PAYABLE') = (customer_id is not null)" })

@@ -6,6 +6,7 @@ import type { BenchContext } from '../lib/context';
 import { cleanStart } from '../lib/database';
 import { introduce } from '../lib/introduce';
 import { clientCpuPerAnswer, combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
+import { cpuBetween, machineCpu } from '../lib/machine';
 import { combinePgbench, pgbench, type PgbenchResult } from '../lib/pgbench';
 import type { ScenarioResult } from '../lib/report';
 import { creditWallets, seedCustomersWithOrders } from '../lib/seed';
@@ -80,6 +81,18 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   const api = await ctx.api();
   let next = 0;
   let exhausted = false;
+  // PostgreSQL's CPU (its backends and helpers: WAL writer, checkpointer) during the API's measured
+  // halves, by level: with the API's own CPU, where a payment's time on the machine goes.
+  const databaseMs = new Map<number, { ms: number; payments: number }>(LEVELS.map((c) => [c, { ms: 0, payments: 0 }]));
+  const withDatabaseCpu = async (c: number, run: () => Promise<LoadResult>) => {
+    const before = machineCpu();
+    const r = await run();
+    const spent = cpuBetween(before, machineCpu(), (_pid, comm) => (comm === 'postgres' ? 'postgres' : 'other')).groups.get('postgres') ?? 0;
+    const sum = databaseMs.get(c)!;
+    sum.ms += spent;
+    sum.payments += r.ok;
+    return r;
+  };
   const payLoad = (connections: number, seconds: number, warmupSeconds: number) =>
     httpLoad({
       url: api.url,
@@ -128,7 +141,7 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   if (sizes.warmup > 0) for (const c of LEVELS) await payLoad(c, sizes.warmup, 0);
   for (const c of [...LEVELS, ...mirrored]) {
     await cleanStart(pool);
-    at(c).app.push(await payLoad(c, apiHalf, 0));
+    at(c).app.push(await withDatabaseCpu(c, () => payLoad(c, apiHalf, 0)));
   }
   for (const c of mirrored) {
     await cleanStart(pool);
@@ -140,11 +153,13 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
     const app = combineLoads([a1, a2]);
     const sql = combinePgbench([s1, s2]);
     const ceiling = combinePgbench([k1, k2]);
+    const db = databaseMs.get(c)!;
+    const databaseCpu = db.payments > 0 ? db.ms / db.payments : 0;
     const halves = `careful ${k1.tps.toFixed(0)}, own SQL ${s1.tps.toFixed(0)}, API ${a1.rps.toFixed(0)}, API ${a2.rps.toFixed(0)}, own SQL ${s2.tps.toFixed(0)}, careful ${k2.tps.toFixed(0)}`;
     ctx.log(
-      `payWithWallet c=${c}: ${app.rps.toFixed(0)} req/s, p99 ${app.p99} ms, API CPU ${cpuPerAnswer(app).toFixed(2)} ms per payment, load generator ${clientCpuPerAnswer(app).toFixed(2)} ms (${(app.rps / ceiling.tps).toFixed(2)}x careful, ${(app.rps / sql.tps).toFixed(2)}x its own SQL; halves: ${halves})`,
+      `payWithWallet c=${c}: ${app.rps.toFixed(0)} req/s, p99 ${app.p99} ms, API CPU ${cpuPerAnswer(app).toFixed(2)} ms per payment, PostgreSQL ${databaseCpu.toFixed(2)} ms, load generator ${clientCpuPerAnswer(app).toFixed(2)} ms (${(app.rps / ceiling.tps).toFixed(2)}x careful, ${(app.rps / sql.tps).toFixed(2)}x its own SQL; halves: ${halves})`,
     );
-    return { c, app, sql, careful: ceiling, halves };
+    return { c, app, sql, careful: ceiling, halves, databaseCpu };
   });
   if (exhausted) throw new Error(`payWithWallet ran out of pre-created orders (${httpQueue.length}): raise HTTP_ORDERS_PER_SECOND or ORDERS_OVER_CAREFUL`);
 
@@ -152,9 +167,10 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
   const scaling = `c=32 / c=8 throughput: ${(high.app.rps / low.app.rps).toFixed(2)}.`;
   const appProblems = (app: LoadResult) => (app.failed ? `PROBLEMS: ${app.failed} failed answers (first: ${app.firstFailure ?? 'socket error or timeout'}). ` : '');
   const sqlLine = (sql: PgbenchResult) => `pgbench of its own SQL: ${sql.tps.toFixed(0)} tps, p50 ${sql.p50.toFixed(1)} ms, p99 ${sql.p99.toFixed(1)} ms.`;
-  const cpuLine = (app: LoadResult) => `API process CPU per payment: ${cpuPerAnswer(app).toFixed(2)} ms (the load generator's own: ${clientCpuPerAnswer(app).toFixed(2)} ms).`;
+  const cpuLine = (app: LoadResult, databaseCpu: number) =>
+    `API process CPU per payment: ${cpuPerAnswer(app).toFixed(2)} ms, PostgreSQL's (its processes, in the API's halves) ${databaseCpu.toFixed(2)} ms (the load generator's own: ${clientCpuPerAnswer(app).toFixed(2)} ms).`;
   const measuredWith = (halves: string) => `Measured in halves interleaved with its ceilings (tps and req/s: ${halves}).`;
-  const vsCareful = levels.map(({ c, app, sql, careful: measured, halves }) => {
+  const vsCareful = levels.map(({ c, app, sql, careful: measured, halves, databaseCpu }) => {
     const ceiling = measured.tps;
     const ratio = app.rps / ceiling;
     const scales = c === low.c || app.rps >= low.app.rps;
@@ -172,7 +188,7 @@ export async function payScenarios(ctx: BenchContext): Promise<ScenarioResult[]>
       p99Ms: app.p99,
       notes:
         appProblems(app) +
-        `${c === low.c ? '' : `${scaling} `}${cpuLine(app)} ${sqlLine(sql)} ${measuredWith(halves)} Each request pays its own PENDING order; ${CUSTOMERS} customers in turn, each known to the API from one earlier request. ${careful.describe}`,
+        `${c === low.c ? '' : `${scaling} `}${cpuLine(app, databaseCpu)} ${sqlLine(sql)} ${measuredWith(halves)} Each request pays its own PENDING order; ${CUSTOMERS} customers in turn, each known to the API from one earlier request. ${careful.describe}`,
     } satisfies ScenarioResult;
   });
   const vsOwnSql = levels.map(({ c, app, sql, careful: measured, halves }) => {

@@ -38,6 +38,34 @@ test('the migrations produce exactly the schema the entities describe (no pendin
   }
 });
 
+test('every index the entities declare by its SQL is the index the migrations made', async () => {
+  // The schema diff compares such indexes by name only, so their definitions are checked here: each
+  // entity's statement is run under another name and read back as PostgreSQL keeps it, beside the
+  // migrations' index of that name.
+  const orm = await initOrm(entities, await createTestDatabase(), 2);
+  try {
+    const declared = Object.values(orm.getMetadata().getAll()).flatMap((meta) =>
+      [...meta.indexes, ...meta.uniques].filter((i) => typeof i.expression === 'string').map((i) => ({ name: i.name!, sql: i.expression as string })),
+    );
+    expect(declared.map((d) => d.name)).toEqual(expect.arrayContaining(['order_customer_idempotency_unique', 'ledger_entry_wallet_idx', 'order_created_utc_idx']));
+    const differ = await orm.em.fork().transactional(async (tx) => {
+      const found: string[] = [];
+      for (const [n, d] of declared.entries()) {
+        const probe = `drift_probe_${n}`;
+        await tx.execute(d.sql.replace(`"${d.name}"`, `"${probe}"`));
+        const [made] = await tx.execute<{ def: string | null }[]>(`select pg_get_indexdef(to_regclass(?)) as def`, [d.name]);
+        const [wanted] = await tx.execute<{ def: string }[]>(`select pg_get_indexdef(to_regclass(?)) as def`, [probe]);
+        if (made.def?.replace(d.name, '') !== wanted.def.replace(probe, '')) found.push(`${d.name}: the migrations made ${made.def ?? 'nothing'}, the entity declares ${wanted.def}`);
+        await tx.execute(`drop index "${probe}"`);
+      }
+      return found;
+    });
+    expect(differ).toEqual([]);
+  } finally {
+    await orm.close();
+  }
+});
+
 /** Runs scripts/check-codegen.ts (in a child process: the codegen presets load through dynamic imports). */
 function checkCodegen(root?: string): { status: number | null; output: string } {
   const r = spawnSync(process.execPath, [require.resolve('tsx/cli'), path.join(ROOT, 'scripts', 'check-codegen.ts'), ...(root ? [root] : [])], {

@@ -71,8 +71,9 @@ export function normaliseOrderFilter(f: OrderSearchFilter | null | undefined): N
  * (created_at, id), so the database walks that index backwards from the cursor and stops after `limit`
  * matches whatever the table size: customer (`order_customer_created_idx`, also with a status: a
  * customer's orders are few, and an index led by the customer and the status cost every status change
- * of an order a write, see migrations/Migration20261206040000_LeanerWriteIndexes.ts), plan (`order_plan_created_idx`, with a status
- * `order_plan_status_created_idx`), status (`order_status_created_idx`). A number is unique
+ * of an order a write, see migrations/Migration20261206040000_LeanerWriteIndexes.ts), plan
+ * (`order_plan_created_idx`, with a status `order_plan_status_created_idx`), status
+ * (`order_status_created_idx`). A number is unique
  * (`order_number_unique`). The rest (no filter, a date range, a payment method) walk
  * `order_created_utc_idx`.
  *

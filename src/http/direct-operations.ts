@@ -3,7 +3,6 @@ import {
   GraphQLError,
   OperationTypeNode,
   getOperationAST,
-  getVariableValues,
   type DocumentNode,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -17,7 +16,7 @@ import { isCatalogueQuery } from './catalogue-responses';
 import type { OperationRun } from './compiled-execution';
 import { formatError, isExpected } from './errors';
 import { jsonBodyOf } from './input';
-import { asRateLimited, callerKey, type DocumentCache, type MutationLimiter } from './limits';
+import { asRateLimited, callerKey, variablesCoerce, type DocumentCache, type MutationLimiter } from './limits';
 
 /** What {@link serveOperationsDirectly} needs from the app. */
 export interface DirectDeps {
@@ -63,7 +62,7 @@ export function serveOperationsDirectly(http: FastifyInstance, deps: DirectDeps)
     // The catalogue's own answer cache runs in Apollo's pipeline (a type guard's false would narrow here).
     const catalogue: boolean = isCatalogueQuery(operation ?? undefined);
     if (!operation || operation.operation === OperationTypeNode.SUBSCRIPTION || catalogue) return;
-    if (getVariableValues(deps.schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return;
+    if (!variablesCoerce(deps.schema, operation, variables)) return;
     const principal = await deps.principalOf(req.headers.authorization);
     if (principal === undefined) return;
 

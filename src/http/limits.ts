@@ -15,6 +15,7 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
@@ -228,9 +229,8 @@ const estimatorOf = (schema: GraphQLSchema): ComplexityEstimator => {
   return e;
 };
 
-/** Whether the request's variables coerce to the operation's variable types. */
-function variablesCoerce(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): boolean {
-  const operation = getOperationAST(document, operationName ?? undefined);
+/** Whether the request's variables coerce to the operation's variable types (true without an operation: nothing to coerce). */
+export function variablesCoerce(schema: GraphQLSchema, operation: OperationDefinitionNode | null | undefined, variables?: Record<string, unknown> | null): boolean {
   if (!operation) return true;
   return !getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors?.length;
 }
@@ -256,7 +256,7 @@ export function checkComplexity(
   } catch {
     // Variables that do not coerce are refused by execution with BAD_USER_INPUT naming the variable,
     // before any resolver runs; anything else here is a document too large to even count.
-    return variablesCoerce(schema, document, variables, operationName) ? tooComplex(limits) : null;
+    return variablesCoerce(schema, getOperationAST(document, operationName ?? undefined), variables) ? tooComplex(limits) : null;
   }
   return actual > limits.maxComplexity ? tooComplex(limits, actual) : null;
 }

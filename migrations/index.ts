@@ -19,6 +19,7 @@ import { Migration20261202190000_PaymentStepsPlpgsql as M15 } from './Migration2
 import { Migration20261202190001_TimeOrderedIds as M16 } from './Migration20261202190001_TimeOrderedIds';
 import { Migration20261203140000_PaymentStepCalls as M17 } from './Migration20261203140000_PaymentStepCalls';
 import { Migration20261206040000_LeanerWriteIndexes as M18 } from './Migration20261206040000_LeanerWriteIndexes';
+import { Migration20261206070000_OrderCatalogueWithoutLocks as M19 } from './Migration20261206070000_OrderCatalogueWithoutLocks';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -40,4 +41,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202190001_TimeOrderedIds', class: M16 },
   { name: 'Migration20261203140000_PaymentStepCalls', class: M17 },
   { name: 'Migration20261206040000_LeanerWriteIndexes', class: M18 },
+  { name: 'Migration20261206070000_OrderCatalogueWithoutLocks', class: M19 },
 ];

@@ -95,13 +95,17 @@ export class Order {
   @ManyToOne(() => Customer, { deleteRule: 'restrict' })
   customer: Customer;
 
-  @ManyToOne(() => Plan, { deleteRule: 'restrict' })
+  /**
+   * Not a foreign key: orders would lock the plan's row as they are placed. The database checks it
+   * otherwise (migrations/Migration20261206070000_OrderCatalogueWithoutLocks.ts), as for `coupon`.
+   */
+  @ManyToOne(() => Plan, { createForeignKeyConstraint: false })
   plan: Plan;
 
   @Property({ type: ArrayType, columnType: 'text[]', default: '{}' })
   upgradeIds: string[] = [];
 
-  @ManyToOne(() => Coupon, { nullable: true, deleteRule: 'restrict' })
+  @ManyToOne(() => Coupon, { nullable: true, createForeignKeyConstraint: false })
   coupon: Coupon | null = null;
 
   @Property({ type: 'string', length: 64, nullable: true })

@@ -20,6 +20,7 @@ import { Migration20261202190001_TimeOrderedIds as M16 } from './Migration202612
 import { Migration20261203140000_PaymentStepCalls as M17 } from './Migration20261203140000_PaymentStepCalls';
 import { Migration20261206040000_LeanerWriteIndexes as M18 } from './Migration20261206040000_LeanerWriteIndexes';
 import { Migration20261206070000_OrderCatalogueWithoutLocks as M19 } from './Migration20261206070000_OrderCatalogueWithoutLocks';
+import { Migration20261206080000_DeliveryProviderWithoutLocks as M20 } from './Migration20261206080000_DeliveryProviderWithoutLocks';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -42,4 +43,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203140000_PaymentStepCalls', class: M17 },
   { name: 'Migration20261206040000_LeanerWriteIndexes', class: M18 },
   { name: 'Migration20261206070000_OrderCatalogueWithoutLocks', class: M19 },
+  { name: 'Migration20261206080000_DeliveryProviderWithoutLocks', class: M20 },
 ];

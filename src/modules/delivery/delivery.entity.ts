@@ -17,8 +17,12 @@ export class Delivery {
   @OneToOne(() => Order, (o) => o.delivery, { owner: true, unique: 'delivery_order_unique', deleteRule: 'cascade' })
   order: Order;
 
-  /** The plan's provider at payment time; null for automatic delivery. */
-  @ManyToOne(() => Customer, { nullable: true, deleteRule: 'restrict' })
+  /**
+   * The plan's provider at payment time; null for automatic delivery. Not a foreign key: every payment
+   * of a provider's plans would lock the provider's row. The database checks it otherwise
+   * (migrations/Migration20261206080000_DeliveryProviderWithoutLocks.ts).
+   */
+  @ManyToOne(() => Customer, { nullable: true, createForeignKeyConstraint: false })
   provider: Customer | null = null;
 
   @Enum({ items: () => DeliveryStatus, default: DeliveryStatus.NEW })

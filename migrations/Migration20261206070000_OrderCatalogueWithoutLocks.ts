@@ -6,9 +6,10 @@ import { Migration } from '@mikro-orm/migrations';
  * of one plan, and every order with one coupon, locked that one row in the statement that placed it;
  * orders placed side by side shared the lock, each sharing made the row's locker a new MultiXact
  * (pgbench of the statement placing orders with one coupon: 5,223 MultiXacts for 5,000 orders) and
- * rewrote the row's header, one hot row per popular plan and coupon on the path that places orders.
- * Dropping the two keys took pgbench of that statement from 0.89 to 0.97 of the statement without a
- * coupon, and the one without from 2,669 to 2,904 tps.
+ * rewrote the row's header (and logged it), one hot row per popular plan and coupon on the path that
+ * places orders. Without the keys that statement makes no MultiXact; run by pgbench side by side with
+ * a copy of the database that has them (10 clients each, the machine's noise shared), it ran 1-3%
+ * more transactions a second; the statement without a coupon about as many.
  *
  * Kept, with the cost on the rare side:
  * - an order's plan and coupon exist when it is written or changed: looked up without a lock (in the

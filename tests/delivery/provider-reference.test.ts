@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { afterHolderCommits } from '../support/locks';
 import { PAY_WALLET, createOrder, createProviderPlan, credit, newCustomer } from '../support/payments-fixtures';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -55,21 +55,8 @@ test('a customer that deliveries name as provider is not deleted, and a delete w
 
   // Another provider, named by no delivery yet: a delivery naming it is being written while it is deleted.
   const other = await newCustomer(s, 'prov');
-  const writer = new Client({ connectionString: s.databaseUrl });
-  const deleter = new Client({ connectionString: s.databaseUrl });
-  await Promise.all([writer.connect(), deleter.connect()]);
-  try {
-    await writer.query('begin');
-    await writer.query(`update delivery set provider_id = $1 where order_id = $2`, [other.id, order.id]);
-    let settled = false;
-    const deleting = deleter.query(`delete from customer where id = $1`, [other.id]).finally(() => (settled = true));
-    deleting.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(settled).toBe(false);
-    await writer.query('commit');
-    await expect(deleting).rejects.toThrow(/provider of deliveries/);
-  } finally {
-    await Promise.all([writer.end(), deleter.end()]);
-  }
+  const { waited, error } = await afterHolderCommits(s.databaseUrl, [`update delivery set provider_id = $1 where order_id = $2`, [other.id, order.id]], [`delete from customer where id = $1`, [other.id]]);
+  expect(waited).toBe(true);
+  expect(error?.message).toMatch(/provider of deliveries/);
   expect(await s.sql(`select count(*)::int as n from customer where id = any($1)`, [[provider.id, other.id]])).toEqual([{ n: 2 }]);
 });

@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { afterHolderCommits } from '../support/locks';
 import { createCoupon, createOrder, createPlan, newCustomer } from '../support/orders';
 import { startTestServer, token, type TestServer } from '../support/server';
 
@@ -80,21 +80,8 @@ test('a plan or coupon an order refers to is not deleted, nor its id changed; on
 test('a delete of a plan waits for a transaction writing an order of it, then refuses', async () => {
   const { order } = await anOrder();
   const other = await createPlan(s);
-  const writer = new Client({ connectionString: s.databaseUrl });
-  const deleter = new Client({ connectionString: s.databaseUrl });
-  await Promise.all([writer.connect(), deleter.connect()]);
-  try {
-    await writer.query('begin');
-    await writer.query(`update "order" set plan_id = $1 where id = $2`, [other.id, order.id]);
-    let settled = false;
-    const deleting = deleter.query(`delete from plan where id = $1`, [other.id]).finally(() => (settled = true));
-    deleting.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(settled).toBe(false);
-    await writer.query('commit');
-    await expect(deleting).rejects.toThrow(/orders refer to it/);
-    expect(await s.sql(`select count(*)::int as n from plan where id = $1`, [other.id])).toEqual([{ n: 1 }]);
-  } finally {
-    await Promise.all([writer.end(), deleter.end()]);
-  }
+  const { waited, error } = await afterHolderCommits(s.databaseUrl, [`update "order" set plan_id = $1 where id = $2`, [other.id, order.id]], [`delete from plan where id = $1`, [other.id]]);
+  expect(waited).toBe(true);
+  expect(error?.message).toMatch(/orders refer to it/);
+  expect(await s.sql(`select count(*)::int as n from plan where id = $1`, [other.id])).toEqual([{ n: 1 }]);
 });

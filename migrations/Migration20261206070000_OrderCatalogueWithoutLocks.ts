@@ -59,11 +59,12 @@ export class Migration20261206070000_OrderCatalogueWithoutLocks extends Migratio
         when (old.plan_id is distinct from new.plan_id or old.coupon_id is distinct from new.coupon_id)
         execute function order_catalogue_changed();`);
     // Statement level: the lock is taken before any row is, so a delete never holds a plan's row while
-    // it waits for an order transaction that goes on to update that row (its stock).
+    // it waits for an order transaction that goes on to update that row (its stock). The table to lock
+    // is the trigger's argument: the delivery's provider (next migration) waits the same way.
     this.addSql(`
-      create function catalogue_delete_waits_for_orders() returns trigger language plpgsql as $$
+      create function delete_waits_for_writers() returns trigger language plpgsql as $$
       begin
-        lock table "order" in share mode;
+        execute format('lock table %I in share mode', tg_argv[0]);
         return null;
       end $$;`);
     this.addSql(`
@@ -79,7 +80,7 @@ export class Migration20261206070000_OrderCatalogueWithoutLocks extends Migratio
         return old;
       end $$;`);
     for (const table of ['plan', 'coupon']) {
-      this.addSql(`create trigger ${table}_delete_waits_for_orders before delete on "${table}" for each statement execute function catalogue_delete_waits_for_orders();`);
+      this.addSql(`create trigger ${table}_delete_waits_for_orders before delete on "${table}" for each statement execute function delete_waits_for_writers('order');`);
       this.addSql(`create trigger ${table}_kept before delete on "${table}" for each row execute function catalogue_row_kept();`);
       this.addSql(`create trigger ${table}_id_fixed before update of id on "${table}" for each row when (old.id is distinct from new.id) execute function catalogue_row_kept();`);
     }
@@ -92,7 +93,7 @@ export class Migration20261206070000_OrderCatalogueWithoutLocks extends Migratio
       this.addSql(`drop trigger if exists ${table}_delete_waits_for_orders on "${table}";`);
     }
     this.addSql(`drop function if exists catalogue_row_kept();`);
-    this.addSql(`drop function if exists catalogue_delete_waits_for_orders();`);
+    this.addSql(`drop function if exists delete_waits_for_writers();`);
     this.addSql(`drop trigger if exists order_catalogue_changed on "order";`);
     this.addSql(`drop function if exists order_catalogue_changed();`);
     this.addSql(takeActor(''));

@@ -27,13 +27,6 @@ export class Migration20261206080000_DeliveryProviderWithoutLocks extends Migrat
     this.addSql(`
       create trigger delivery_provider_exists before insert or update of provider_id on "delivery" for each row
         when (new.provider_id is not null) execute function delivery_provider_exists();`);
-    // Statement level: the lock is taken before any customer row is.
-    this.addSql(`
-      create function customer_delete_waits_for_deliveries() returns trigger language plpgsql as $$
-      begin
-        lock table "delivery" in share mode;
-        return null;
-      end $$;`);
     this.addSql(`
       create function customer_provider_kept() returns trigger language plpgsql as $$
       begin
@@ -43,7 +36,8 @@ export class Migration20261206080000_DeliveryProviderWithoutLocks extends Migrat
         end if;
         return case tg_op when 'DELETE' then old else new end;
       end $$;`);
-    this.addSql(`create trigger customer_delete_waits_for_deliveries before delete on "customer" for each statement execute function customer_delete_waits_for_deliveries();`);
+    // Statement level, before any customer row is locked (delete_waits_for_writers: the migration before).
+    this.addSql(`create trigger customer_delete_waits_for_deliveries before delete on "customer" for each statement execute function delete_waits_for_writers('delivery');`);
     this.addSql(`create trigger customer_provider_kept before delete on "customer" for each row execute function customer_provider_kept();`);
     this.addSql(`
       create trigger customer_provider_id_fixed before update of id on "customer" for each row
@@ -55,7 +49,6 @@ export class Migration20261206080000_DeliveryProviderWithoutLocks extends Migrat
     this.addSql(`drop trigger if exists customer_provider_kept on "customer";`);
     this.addSql(`drop trigger if exists customer_delete_waits_for_deliveries on "customer";`);
     this.addSql(`drop function if exists customer_provider_kept();`);
-    this.addSql(`drop function if exists customer_delete_waits_for_deliveries();`);
     this.addSql(`drop trigger if exists delivery_provider_exists on "delivery";`);
     this.addSql(`drop function if exists delivery_provider_exists();`);
     this.addSql(`alter table "delivery" add constraint "delivery_provider_id_foreign" foreign key ("provider_id") references "customer" ("id") on update cascade on delete restrict;`);

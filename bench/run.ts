@@ -25,8 +25,6 @@ import { buildAll } from './lib/build';
 import { measureCareful, type CarefulCeiling } from './lib/careful';
 import type { BenchContext } from './lib/context';
 import { BENCH_DB, dropDatabase, recreateDatabase, redact, sqlPool } from './lib/database';
-import { measureHello } from './lib/hello';
-import type { LoadResult } from './lib/load';
 import { BenchSetupError, fileLimits, runOrThrow, stopAllChildren } from './lib/processes';
 import { describeMachine, writeResults, type ScenarioResult } from './lib/report';
 import { seedBase } from './lib/seed';
@@ -92,7 +90,6 @@ async function main(): Promise<number> {
     const base = await seedBase(pool);
     const machine = await describeMachine(pool, redisVer);
 
-    let hello: Promise<LoadResult> | null = null;
     const ctx: BenchContext = {
       sizes: opts.sizes,
       adminUrl,
@@ -112,13 +109,6 @@ async function main(): Promise<number> {
       careful() {
         careful ??= measureCareful(adminUrl, opts.sizes, (m) => log(`  ${m}`));
         return careful;
-      },
-      hello() {
-        hello ??= measureHello(opts.sizes).then((r) => {
-          log(`  hello ceiling: ${r.rps.toFixed(0)} req/s (p99 ${r.p99} ms)`);
-          return r;
-        });
-        return hello;
       },
     };
 

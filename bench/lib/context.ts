@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
 import type { Server } from './api';
 import type { CarefulCeiling } from './careful';
-import type { LoadResult } from './load';
 import type { BaseSeed } from './seed';
 import type { Sizes } from './settings';
 
@@ -24,7 +23,5 @@ export interface BenchContext {
    * database stays to the end of the run, for scenarios that measure it again around their own load.
    */
   careful(): Promise<CarefulCeiling>;
-  /** Apollo's `{ hello }` at 32 connections, measured once per run by the first scenario that needs it. */
-  hello(): Promise<LoadResult>;
   log(message: string): void;
 }

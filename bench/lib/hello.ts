@@ -1,6 +1,5 @@
 import { startHello, type Server } from './api';
 import { httpLoad, type LoadResult } from './load';
-import type { Sizes } from './settings';
 
 const HELLO_QUERY = JSON.stringify({ query: '{ hello }' });
 /** The concurrency the read scenarios compare at. */
@@ -27,9 +26,4 @@ export async function withHello<T>(use: (hello: Server) => Promise<T>): Promise<
   } finally {
     await hello.stop();
   }
-}
-
-/** Apollo Server's `{ hello }` on the same stack and process settings, closed loop at 32 connections. */
-export function measureHello(sizes: Sizes): Promise<LoadResult> {
-  return withHello((hello) => helloLoad(hello, sizes.duration, sizes.warmup));
 }

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { cleanCheckpoint } from './database';
-import { combineLoads, type LoadResult } from './load';
+import type { LoadResult } from './load';
+import { mirroredRounds, takeTurns } from './turns';
 
 /** Which of the two order tables is in place as "order". */
 export type Side = 'small' | 'big';
@@ -79,28 +80,24 @@ export async function inTurns(
   await place('big');
   await load(warmupSeconds);
   const quarter = seconds / 4;
-  const turns: Array<{ side: Side | 'ceiling'; load: LoadResult }> = [];
-  const ceilingTurn = async () => {
-    if (ceiling) turns.push({ side: 'ceiling', load: await ceiling.load(quarter) });
-  };
-  const turn = async (side: Side) => {
+  const rounds: Array<Array<Side | 'ceiling'>> = ceiling
+    ? [
+        ['small', 'ceiling', 'big'],
+        ['big', 'ceiling', 'small'],
+      ]
+    : [
+        ['small', 'big'],
+        ['big', 'small'],
+      ];
+  const turns = await takeTurns(mirroredRounds(rounds), async (side) => {
+    if (side === 'ceiling') return ceiling!.load(quarter);
     if (await place(side)) await load(SETTLE_SECONDS);
-    turns.push({ side, load: await load(quarter) });
-  };
-  for (const [first, second] of [['small', 'big'], ['big', 'small']] as const) {
-    await turn(first);
-    await ceilingTurn();
-    await turn(second);
-    await turn(second);
-    await ceilingTurn();
-    await turn(first);
-  }
-  const of = (side: Side | 'ceiling') => combineLoads(turns.filter((t) => t.side === side).map((t) => t.load));
-  const name = (side: Side | 'ceiling') => (side === 'ceiling' ? ceiling!.name : side);
+    return load(quarter);
+  });
   return {
-    small: of('small'),
-    big: of('big'),
-    ...(ceiling ? { ceiling: of('ceiling') } : {}),
-    turns: `${turns.map((t) => `${name(t.side)} ${t.load.rps.toFixed(0)}`).join(', ')} req/s`,
+    small: turns.of('small'),
+    big: turns.of('big'),
+    ...(ceiling ? { ceiling: turns.of('ceiling') } : {}),
+    turns: turns.line((side) => (side === 'ceiling' ? ceiling!.name : side)),
   };
 }

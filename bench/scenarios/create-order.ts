@@ -1,11 +1,13 @@
 import { carefulName, carefulTps } from '../lib/careful';
 import type { BenchContext } from '../lib/context';
 import { cleanStart } from '../lib/database';
-import { combineLoads, cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
+import { cpuPerAnswer, httpLoad, type LoadResult } from '../lib/load';
+import { cpuBetween, machineCpu } from '../lib/machine';
 import { throughputResult, type ScenarioResult } from '../lib/report';
 import { seedCustomers } from '../lib/seed';
 import { nowMs, profileWindowNote } from '../lib/stats';
 import { tokens } from '../lib/tokens';
+import { balancedPair, takeTurns } from '../lib/turns';
 
 const CREATE = 'mutation Create($input: CreateOrderInput!) { createOrder(input: $input) { id number status couponCode total { amount currency } version } }';
 const CONNECTIONS = 32;
@@ -15,7 +17,7 @@ const CUSTOMERS = 1_000;
  * createOrder at 32 connections from 1,000 customers in turn, every request a new order: without a
  * coupon, against the careful wallet payment at the same concurrency (a write transaction done with
  * care is the yardstick of any order write); and with one popular coupon (maxUses 100,000,000), whose
- * uses every request counts, against the run without, the two measured interleaved in eight parts.
+ * uses every request counts, against the run without, the two measured interleaved in sixteen parts.
  */
 export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { sizes, base } = ctx;
@@ -37,48 +39,57 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
       cpuOf: () => api.cpuMs(),
     });
   };
-  // The two loads are measured in eight parts, interleaved as without, with, with, without, with,
-  // without, without, with (both warmed up first), so a drift of the shared machine during the runs
-  // weighs on both alike, even one that speeds up or slows down unevenly (the halves of one sequence of
-  // four were 836, 821, 985 and 1,336 req/s); the table grows by the same orders under both. Each part
-  // starts from a vacuumed database and a clean checkpoint (`cleanStart`), as the payment's parts do:
-  // the dead row versions and the WAL one part left would otherwise slow the next part alone, whichever
-  // load it is.
+  // The two loads are measured in sixteen parts, in turns as the Thue–Morse sequence takes them
+  // (without, with, with, without, with, without, without, with, then the same mirrored; both warmed up
+  // first), so a drift of the shared machine during the runs weighs on both alike, even one that speeds
+  // up or slows down unevenly (the halves of one sequence of four were 836, 821, 985 and 1,336 req/s),
+  // and one slow part weighs an eighth of its side, not a quarter (with eight parts, one part with the
+  // coupon at 886 req/s against 1,021–1,105 for its other three made the ratio miss 0.9 by a hundredth);
+  // the table grows by the same orders under both. Each part starts from a vacuumed database and a clean
+  // checkpoint (`cleanStart`), as the payment's parts do: the dead row versions and the WAL one part left
+  // would otherwise slow the next part alone, whichever load it is.
   const part = sizes.duration / 4;
   if (sizes.warmup > 0) {
     await run(null, sizes.warmup);
     await run(base.couponCode, sizes.warmup);
   }
-  const parts: Array<{ coupon: boolean; load: LoadResult }> = [];
-  for (const coupon of [false, true, true, false, true, false, false, true]) {
+  // PostgreSQL's CPU (its backends and helpers) and the machine's busy cores in each side's parts: with
+  // the API's own CPU, where an order's time on the machine goes.
+  const machine = { with: { databaseMs: 0, busyMs: 0 }, without: { databaseMs: 0, busyMs: 0 } };
+  const turns = await takeTurns(balancedPair('without', 'with', 16), async (side, index) => {
     await cleanStart(ctx.pool);
     const from = nowMs();
-    const load = await run(coupon ? base.couponCode : null, part);
-    parts.push({ coupon, load });
+    const before = machineCpu();
+    const load = await run(side === 'with' ? base.couponCode : null, part);
+    const spent = cpuBetween(before, machineCpu(), (_pid, comm) => (comm === 'postgres' ? 'postgres' : 'other'));
+    machine[side].databaseMs += spent.groups.get('postgres') ?? 0;
+    machine[side].busyMs += spent.busyMs;
     // With --profile, where each part lies in the API's CPU profile (bench/profile-top.ts --window).
     const window = profileWindowNote(from, nowMs());
-    if (window) ctx.log(`part ${parts.length}, ${coupon ? 'with' : 'without'} the coupon: ${load.rps.toFixed(0)} req/s${window}`);
-  }
-  const of = (coupon: boolean) => parts.filter((p) => p.coupon === coupon).map((p) => p.load);
-  const plain = combineLoads(of(false));
-  const withCoupon = combineLoads(of(true));
-  const rates = (loads: readonly LoadResult[]) => loads.map((l) => l.rps.toFixed(0)).join(', ');
-  ctx.log(`createOrder without coupon: ${plain.rps.toFixed(0)} req/s (${(plain.rps / carefulRps).toFixed(2)}x the careful ceiling; parts ${rates(of(false))} req/s), API CPU ${cpuPerAnswer(plain).toFixed(2)} ms per order`);
-  ctx.log(`createOrder with the popular coupon: ${withCoupon.rps.toFixed(0)} req/s (parts ${rates(of(true))} req/s), API CPU ${cpuPerAnswer(withCoupon).toFixed(2)} ms per order`);
+    if (window) ctx.log(`part ${index + 1}, ${side} the coupon: ${load.rps.toFixed(0)} req/s${window}`);
+    return load;
+  });
+  const sideParts = (side: 'with' | 'without') => turns.parts.filter((p) => p.side === side).map((p) => p.load.rps.toFixed(0)).join(', ');
+  const plain = turns.of('without');
+  const withCoupon = turns.of('with');
+  const cpuLine = (side: 'with' | 'without', load: LoadResult) =>
+    `CPU per order: API ${cpuPerAnswer(load).toFixed(2)} ms, PostgreSQL ${(machine[side].databaseMs / load.ok).toFixed(2)} ms; ${(machine[side].busyMs / (load.seconds * 1000)).toFixed(2)} cores busy`;
+  ctx.log(`createOrder without coupon: ${plain.rps.toFixed(0)} req/s (${(plain.rps / carefulRps).toFixed(2)}x the careful ceiling; parts ${sideParts('without')} req/s), ${cpuLine('without', plain)}`);
+  ctx.log(`createOrder with the popular coupon: ${withCoupon.rps.toFixed(0)} req/s (parts ${sideParts('with')} req/s), ${cpuLine('with', withCoupon)}`);
   const { rows } = await ctx.pool.query<{ used_count: number }>(
     `select coalesce(sum(u.used), 0)::int as used_count from coupon c join coupon_use u on u.coupon_id = c.id where c.code_key = $1`,
     [base.couponCode],
   );
   const plainVsCareful = `${(plain.rps / carefulRps).toFixed(2)}x the careful ceiling at c=${CONNECTIONS}, ${carefulRps.toFixed(0)} tps`;
   return [
-    throughputResult(`createOrder, no coupon, c=${CONNECTIONS}`, plain, { rps: carefulRps }, carefulName(CONNECTIONS), 0.25, `API process CPU per order: ${cpuPerAnswer(plain).toFixed(2)} ms. ${careful.describe}`),
+    throughputResult(`createOrder, no coupon, c=${CONNECTIONS}`, plain, { rps: carefulRps }, carefulName(CONNECTIONS), 0.25, `${cpuLine('without', plain)}. ${careful.describe}`),
     throughputResult(
       `createOrder, one popular coupon, c=${CONNECTIONS}`,
       withCoupon,
       plain,
       `createOrder without coupon, c=${CONNECTIONS}; itself ${plainVsCareful}`,
       0.9,
-      `Measured interleaved with the run without, in eight parts each from a vacuumed database and a clean checkpoint (${parts.map((p) => `${p.coupon ? 'with' : 'without'} ${p.load.rps.toFixed(0)}`).join(', ')} req/s). API process CPU per order: ${cpuPerAnswer(withCoupon).toFixed(2)} ms. Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included). With the coupon: ${(withCoupon.rps / carefulRps).toFixed(2)}x the careful ceiling.`,
+      `Measured interleaved with the run without, in sixteen parts each from a vacuumed database and a clean checkpoint (${turns.line()}). ${cpuLine('with', withCoupon)}. Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included). With the coupon: ${(withCoupon.rps / carefulRps).toFixed(2)}x the careful ceiling.`,
     ),
   ];
 }

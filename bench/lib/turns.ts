@@ -27,10 +27,10 @@ export async function takeTurns<K extends string>(order: readonly K[], measure: 
 }
 
 /**
- * The order of `parts` turns (a power of two) of two sides, `a` and `b`, as the Thue–Morse sequence
- * takes them (a b b a b a a b, then mirrored: ...): the two sides' parts have the same mean place, and
- * the same sums of squared and higher powers of their places up to the sequence's length, so a drift
- * of the machine that is steady, or that speeds up or slows down in the middle, falls on both alike.
+ * The order of `parts` turns (a power of two, 2^k) of two sides, `a` and `b`, as the Thue–Morse
+ * sequence takes them (a b b a b a a b, then b a a b a b b a, ...): the two sides' places have the same
+ * sum, and the same sums of their squares and higher powers up to the (k-1)th, so a drift of the
+ * machine that is steady, or that speeds up or slows down in the middle, falls on both alike.
  */
 export function balancedPair<K extends string>(a: K, b: K, parts: number): K[] {
   if (parts < 2 || (parts & (parts - 1)) !== 0) throw new Error(`balancedPair: ${parts} parts is not a power of two`);

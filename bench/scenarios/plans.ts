@@ -17,8 +17,8 @@ const CUSTOMERS = 1_000;
  * anonymous, 0.8x with a token (a token's check must cost little next to the answer). The three loads
  * are measured in quarters, in turns (hello, anonymous, token, token, anonymous, hello, then the other
  * way round; see {@link mirroredRounds}), each warmed up first, so that each ratio's two sides are
- * measured in the same minutes: hello measured once before both, a slow minute of the machine fell on
- * one side alone (0.77 with a token in one full run, 1.14 in the plans group alone just after).
+ * measured in the same minutes. With hello measured once, before both, a slow minute of the machine
+ * fell on one side alone (0.77 with a token in one full run, 1.14 in the plans group alone just after).
  */
 export async function plansScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { duration, warmup } = ctx.sizes;

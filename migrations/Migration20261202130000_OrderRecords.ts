@@ -1,5 +1,21 @@
 import { Migration } from '@mikro-orm/migrations';
 
+/** `order_take_actor` as this migration defines it (later migrations edit it: see ./edited.ts). */
+export const ORDER_TAKE_ACTOR_V1 = `
+      create or replace function order_take_actor() returns trigger language plpgsql as $$
+      begin
+        if tg_op = 'INSERT' then
+          new.last_actor := coalesce(new.actor, new.customer_id);
+        elsif new.version is distinct from old.version then
+          if new.actor is null then
+            raise exception 'order % changed (version % to %) without naming who changed it (set "actor")', new.id, old.version, new.version using errcode = '23502';
+          end if;
+          new.last_actor := new.actor;
+        end if;
+        new.actor := null;
+        return new;
+      end $$;`;
+
 /**
  * The order as a record:
  *
@@ -45,20 +61,7 @@ export class Migration20261202130000_OrderRecords extends Migration {
       select o.id, o.version, coalesce(greatest(o.paid_at, o.cancelled_at, o.delivered_at, d.updated_at), o.created_at), o.status, d.status, 'system:migration'
         from "order" o left join delivery d on d.order_id = o.id where o.version > 1;`);
 
-    this.addSql(`
-      create or replace function order_take_actor() returns trigger language plpgsql as $$
-      begin
-        if tg_op = 'INSERT' then
-          new.last_actor := coalesce(new.actor, new.customer_id);
-        elsif new.version is distinct from old.version then
-          if new.actor is null then
-            raise exception 'order % changed (version % to %) without naming who changed it (set "actor")', new.id, old.version, new.version using errcode = '23502';
-          end if;
-          new.last_actor := new.actor;
-        end if;
-        new.actor := null;
-        return new;
-      end $$;`);
+    this.addSql(ORDER_TAKE_ACTOR_V1);
     this.addSql(`create trigger order_take_actor_insert before insert on "order" for each row execute function order_take_actor();`);
     this.addSql(`
       create trigger order_take_actor_update before update on "order" for each row

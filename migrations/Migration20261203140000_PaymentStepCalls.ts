@@ -1,17 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 import { CONFIRM_PAYMENT_V1, DELIVERY_OPEN_V1, ORDER_PAY_V1, WALLET_PAY_ORDER_V1 } from './Migration20261202170000_ConfirmPayment';
 import { RELEASE_UNPAID_SLOT_PLPGSQL } from './Migration20261202190000_PaymentStepsPlpgsql';
-
-/**
- * `text` with each `[from, to]` replaced once; throws when one is not found, so the redefinition below
- * cannot silently drift from the definition it is made from.
- */
-function edited(text: string, edits: ReadonlyArray<readonly [string, string]>): string {
-  return edits.reduce((t, [from, to]) => {
-    if (!t.includes(from)) throw new Error(`migration: "${from}" not found in the definition it edits`);
-    return t.replace(from, () => to); // a function, so `$$` in `to` stays as written
-  }, text);
-}
+import { edited } from './edited';
 
 /** `order_pay` from this migration on: the same statements, returning the paid order (null when nothing matched). */
 const ORDER_PAY = edited(ORDER_PAY_V1, [

@@ -1,4 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
+import { ORDER_TAKE_ACTOR_V1 } from './Migration20261202130000_OrderRecords';
+import { edited } from './edited';
 
 /** Refuses an order row whose plan or coupon does not exist (PL/pgSQL, inside a trigger on "order"). */
 const CATALOGUE_CHECK = `
@@ -7,21 +9,8 @@ const CATALOGUE_CHECK = `
             raise exception 'order % refers to a plan or coupon that does not exist', new.id using errcode = '23503';
           end if;`;
 
-/** `order_take_actor` (Migration20261202130000_OrderRecords), with `onInsert` run first for a new row. */
-const takeActor = (onInsert: string) => `
-      create or replace function order_take_actor() returns trigger language plpgsql as $$
-      begin
-        if tg_op = 'INSERT' then${onInsert}
-          new.last_actor := coalesce(new.actor, new.customer_id);
-        elsif new.version is distinct from old.version then
-          if new.actor is null then
-            raise exception 'order % changed (version % to %) without naming who changed it (set "actor")', new.id, old.version, new.version using errcode = '23502';
-          end if;
-          new.last_actor := new.actor;
-        end if;
-        new.actor := null;
-        return new;
-      end $$;`;
+/** `order_take_actor` (Migration20261202130000_OrderRecords) with {@link CATALOGUE_CHECK} first for a new row. */
+const TAKE_ACTOR_CHECKING_CATALOGUE = edited(ORDER_TAKE_ACTOR_V1, [["if tg_op = 'INSERT' then", `if tg_op = 'INSERT' then${CATALOGUE_CHECK}`]]);
 
 /**
  * An order's plan and coupon stop being foreign keys, and what those keys guaranteed is kept by the
@@ -48,7 +37,7 @@ export class Migration20261206070000_OrderCatalogueWithoutLocks extends Migratio
     this.addSql(`alter table "order" drop constraint "order_plan_id_foreign", drop constraint "order_coupon_id_foreign";`);
     // Checked where an order row is written anyway (the trigger that records who made it), by index
     // lookups that take no lock: a plan or coupon cannot be deleted while an order is being written.
-    this.addSql(takeActor(CATALOGUE_CHECK));
+    this.addSql(TAKE_ACTOR_CHECKING_CATALOGUE);
     this.addSql(`
       create function order_catalogue_changed() returns trigger language plpgsql as $$
       begin${CATALOGUE_CHECK}
@@ -96,7 +85,7 @@ export class Migration20261206070000_OrderCatalogueWithoutLocks extends Migratio
     this.addSql(`drop function if exists delete_waits_for_writers();`);
     this.addSql(`drop trigger if exists order_catalogue_changed on "order";`);
     this.addSql(`drop function if exists order_catalogue_changed();`);
-    this.addSql(takeActor(''));
+    this.addSql(ORDER_TAKE_ACTOR_V1);
     this.addSql(`alter table "order" add constraint "order_plan_id_foreign" foreign key ("plan_id") references "plan" ("id") on update cascade on delete restrict;`);
     this.addSql(`alter table "order" add constraint "order_coupon_id_foreign" foreign key ("coupon_id") references "coupon" ("id") on update cascade on delete restrict;`);
   }

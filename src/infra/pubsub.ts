@@ -56,7 +56,10 @@ export interface EventBus<P extends TopicPayloads = Record<Topic, unknown>> {
   close(): Promise<void>;
 }
 
-/** How long a publish may wait for the transport before it is given up (and logged). */
+/**
+ * How long a publish may wait for Redis before it is given up (and logged): ioredis's own
+ * `commandTimeout` on the publishing connection. In process, a publish cannot wait.
+ */
 const PUBLISH_TIMEOUT_MS = 1_000;
 
 interface Engine {
@@ -76,18 +79,10 @@ class Bus<P extends TopicPayloads> implements EventBus<P> {
   ) {}
 
   async publish<T extends keyof P & Topic>(topic: T, key: string, payload: P[T]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.engine.publish(channel(topic, key), payload),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`publish timed out after ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
-        }),
-      ]);
+      await this.engine.publish(channel(topic, key), payload);
     } catch (e) {
       this.onError(new Error(`publish to ${channel(topic, key)} failed: ${(e as Error).message}`));
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -162,7 +157,7 @@ export function redisBus<P extends TopicPayloads = Record<Topic, unknown>>(url: 
   // Each publish is written at once, not batched with the tick's others (ioredis's auto-pipelining):
   // that batch leaves only after the event loop has handled every other ready callback, which on a busy
   // instance kept an event from Redis for longer than the rest of its way (see the README's fan-out).
-  const publisher = new Redis(url, { ...options, enableAutoPipelining: false, connectionName: 'commerce-pub' });
+  const publisher = new Redis(url, { ...options, enableAutoPipelining: false, commandTimeout: PUBLISH_TIMEOUT_MS, connectionName: 'commerce-pub' });
   // The subscriber queues its SUBSCRIBE commands while reconnecting, so subscriptions are restored.
   const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'commerce-sub' });
   const reportOnce = (name: string) => {

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../../src/infra/free-port';
-import { Topic } from '../../src/infra/pubsub';
+import { redisBus, Topic } from '../../src/infra/pubsub';
 import { createOrder, createPlan, MY_ORDERS_UPDATED, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient } from '../support/live';
 import { startTestServer, type TestServer } from '../support/server';
 import { until } from '../support/until';
@@ -115,3 +115,30 @@ test("myOrdersUpdated catches up after a Redis outage: a payment and a new order
   );
 });
 
+
+test('a Redis that stops answering holds no publish for long: it is given up after a second, reported, and later events flow', async () => {
+  const errors: string[] = [];
+  const bus = redisBus<Record<Topic, { n: number }>>(`redis://127.0.0.1:${port}`, (e) => errors.push(e.message));
+  try {
+    const got: number[] = [];
+    await bus.listen(Topic.CUSTOMER_ORDERS_UPDATED, 'paused', (p) => got.push(p.n));
+    await until('the bus to be up', () => bus.healthy(), 10_000);
+    await until('the test connection to be up', () => redis.status === 'ready', 10_000);
+
+    // Redis holds every write command, PUBLISH included, for 5 s: a publish waiting for its answer
+    // would wait that long.
+    await redis.call('CLIENT', 'PAUSE', '5000', 'WRITE');
+    const started = Date.now();
+    await bus.publish(Topic.CUSTOMER_ORDERS_UPDATED, 'paused', { n: 1 });
+    const waited = Date.now() - started;
+    expect(errors).toEqual(['publish to CUSTOMER_ORDERS_UPDATED.paused failed: Command timed out']);
+    expect(waited).toBeLessThan(5_000);
+
+    await redis.call('CLIENT', 'UNPAUSE');
+    await bus.publish(Topic.CUSTOMER_ORDERS_UPDATED, 'paused', { n: 2 });
+    await until('the event published after the pause', () => got.includes(2), 10_000);
+    expect(errors).toHaveLength(1);
+  } finally {
+    await bus.close();
+  }
+});

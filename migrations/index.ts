@@ -21,6 +21,7 @@ import { Migration20261203140000_PaymentStepCalls as M17 } from './Migration2026
 import { Migration20261206040000_LeanerWriteIndexes as M18 } from './Migration20261206040000_LeanerWriteIndexes';
 import { Migration20261206070000_OrderCatalogueWithoutLocks as M19 } from './Migration20261206070000_OrderCatalogueWithoutLocks';
 import { Migration20261206080000_DeliveryProviderWithoutLocks as M20 } from './Migration20261206080000_DeliveryProviderWithoutLocks';
+import { Migration20261206120000_CouponGiveBackFromNow as M21 } from './Migration20261206120000_CouponGiveBackFromNow';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -44,4 +45,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206040000_LeanerWriteIndexes', class: M18 },
   { name: 'Migration20261206070000_OrderCatalogueWithoutLocks', class: M19 },
   { name: 'Migration20261206080000_DeliveryProviderWithoutLocks', class: M20 },
+  { name: 'Migration20261206120000_CouponGiveBackFromNow', class: M21 },
 ];

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { unitOfWork } from '../../src/shared/unit-of-work';
 import { CancelOrderDocument, OrderDocument, UpdatePlanDocument } from '../__generated__/graphql';
 import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCustomer } from '../support/orders';
@@ -102,6 +103,53 @@ describe('with the default timeout', () => {
     const gave = await unitOfWork(s.app.orm.em.fork(), (tx, after) => s.app.services.orders.giveBackHeld(tx, after, o.id));
     expect(gave).toEqual({ unpaidSlot: false, stock: false, couponUse: false });
     expect(await counters(s, ids)).toEqual({ stockUsed: 1, couponUsed: 1, unpaid: 1, customerUses: 1 });
+  });
+
+  test("a cancel that waited while another order's give-back emptied the stripe it read still gives its own use back", async () => {
+    // maxUses 2: two stripes, room for one use each.
+    const plan = await createPlan(s);
+    const coupon = await createCoupon(s, { maxUses: 2 });
+    const stripes = async () => (await s.sql<{ stripe: number; used: number }>(`select stripe, used from coupon_use where coupon_id = $1 order by stripe`, [coupon.id])).map((r) => r.used);
+    const first = newCustomer();
+    const firstTok = await token(first);
+    const waiting = (await createOrder(s, firstTok, { planId: plan.id, couponCode: coupon.code })).data!.createOrder;
+    const counted = (await stripes()).indexOf(1);
+
+    // The first customer's row is held (as by another order of theirs being placed): their cancel
+    // reads the stripes (the use in stripe `counted`), changes the order, and waits for that row.
+    const customerRow = new Client({ connectionString: s.databaseUrl });
+    const stripeRow = new Client({ connectionString: s.databaseUrl });
+    await Promise.all([customerRow.connect(), stripeRow.connect()]);
+    try {
+      await customerRow.query('begin');
+      await customerRow.query('select from customer where id = $1 for update', [first]);
+      const cancelling = s.gql(CancelOrderDocument, { orderId: waiting.id }, firstTok);
+      await until('the cancel to wait for the customer row', async () => {
+        const [{ n }] = await s.sql<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+        return n === 1;
+      });
+
+      // Meanwhile a second customer's order takes the other stripe and is cancelled; with its own
+      // stripe held, its give-back takes the use from stripe `counted`, the only other with one.
+      const secondTok = await token(newCustomer());
+      const other = (await createOrder(s, secondTok, { planId: plan.id, couponCode: coupon.code })).data!.createOrder;
+      expect(await stripes()).toEqual([1, 1]);
+      await stripeRow.query('begin');
+      await stripeRow.query('select from coupon_use where coupon_id = $1 and stripe = $2 for update', [coupon.id, 1 - counted]);
+      expect((await s.gql(CancelOrderDocument, { orderId: other.id }, secondTok)).data!.cancelOrder.status).toBe('CANCELLED');
+      expect((await stripes())[counted]).toBe(0);
+      await stripeRow.query('commit');
+
+      // The first cancel goes on: the use it gives back is the one left, in the stripe it read empty.
+      await customerRow.query('commit');
+      expect((await cancelling).data!.cancelOrder.status).toBe('CANCELLED');
+      expect(await stripes()).toEqual([0, 0]);
+    } finally {
+      await Promise.all([customerRow.end(), stripeRow.end()]);
+    }
+    // Both uses can be taken again, and no third.
+    for (let i = 0; i < 2; i++) expect((await createOrder(s, await token(newCustomer()), { planId: plan.id, couponCode: coupon.code })).errors).toBeUndefined();
+    expect(expectError(await createOrder(s, await token(newCustomer()), { planId: plan.id, couponCode: coupon.code }), 'COUPON_INVALID').rejection).toBe('USAGE_LIMIT_REACHED');
   });
 
   test('a paid order keeps its unit and coupon use but not its slot; they are given back once', async () => {

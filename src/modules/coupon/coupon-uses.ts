@@ -113,8 +113,8 @@ export function takeCustomerUse(coupon: { id: string; maxUsesPerUser: number | n
 }
 
 /**
- * The stripe of coupon `couponId` (an expression) one use is taken from or given back to: of the
- * stripes `fits`, one no other transaction holds (picked at random, so takers spread), or else the first,
+ * The stripe of coupon `couponId` (an expression) one use is taken from: of the stripes
+ * `fits`, one no other transaction holds (picked at random, so takers spread), or else the first,
  * waiting for its holder. Either is locked here and re-checked against `fits` once its holder is done,
  * the next one tried when it no longer fits; null when none fits.
  */
@@ -156,16 +156,16 @@ export function takeHomeCouponUse(facts: CouponFacts, condition: Sql): Sql {
 
 /**
  * Gives back the uses `uses` (a subquery of `coupon_id, customer_id`, one row per order that held a
- * use) names: the customer's, then the coupon's. Two steps, never below zero.
+ * use) names: the customer's, then the coupon's. Two steps, never below zero. The coupon's is
+ * `coupon_use_give_back` (migrations/Migration20261206120000_CouponGiveBackFromNow.ts): it finds the
+ * stripe to take the use from as the stripes stand when the step runs, not as the statement first read
+ * them, since the statement may have waited for a lock meanwhile while other orders gave uses back.
  */
 export function giveBackCouponUses(uses: Sql): { customerUses: Sql; couponUses: Sql } {
   return {
     customerUses: sql`update coupon_customer_use set used = used - 1
                        where (coupon_id, customer_id) in (${uses}) and used > 0
                       returning coupon_id`,
-    couponUses: sql`update coupon_use u set used = u.used - 1
-                      from (select g.coupon_id, ${pickStripe(sql`g.coupon_id`, sql`used > 0`)} as stripe from (${uses}) g) pick
-                     where u.coupon_id = pick.coupon_id and u.stripe = pick.stripe and u.used > 0
-                    returning u.coupon_id`,
+    couponUses: sql`select g.coupon_id from (${uses}) g where coupon_use_give_back(g.coupon_id)`,
   };
 }

@@ -47,14 +47,25 @@ export interface EventBus<P extends TopicPayloads = Record<Topic, unknown>> {
    */
   listen<T extends keyof P & Topic>(topic: T, key: string, onEvent: (payload: P[T]) => void): Promise<Unlisten>;
   /**
-   * Calls `onReconnect` each time the transport comes back after an outage, when listeners may have
-   * missed events. Returns a function that removes it.
+   * Calls `onReconnect` whenever listeners may have missed events: each time the transport comes back
+   * after an outage, and (through Redis) when any instance could not publish an event and can again.
+   * Returns a function that removes it.
    */
   onReconnect(onReconnect: () => void): Unlisten;
   /** False while the transport cannot deliver (Redis down). */
   healthy(): boolean;
   close(): Promise<void>;
 }
+
+/**
+ * The channel on which an instance that could not publish an event says so once it can publish again:
+ * every instance, itself included, then re-reads what its subscribers watch, as after losing its own
+ * subscribing connection. An event lost that way is the committed state of an order that subscribers on
+ * any instance may be waiting for, a final one (cancelled, refunded, delivered) included.
+ */
+const MISSED_CHANNEL = 'commerce.events-missed';
+/** How often an instance that could not publish tries to say so, until it can. */
+const MISSED_RETRY_MS = 1_000;
 
 /**
  * How long a publish may wait for Redis before it is given up (and logged): ioredis's own
@@ -144,8 +155,10 @@ export function memoryBus<P extends TopicPayloads = Record<Topic, unknown>>(onEr
 /**
  * Redis-backed bus (graphql-redis-subscriptions over two ioredis connections). ioredis reconnects by
  * itself with capped backoff and restores the subscriptions; while Redis is away publishes fail fast
- * and are logged (the change is already committed), and when it is back the reconnect listeners
- * re-read what they watch, so a missed event never leaves a subscriber behind.
+ * and are logged (the change is already committed). A subscribing connection that comes back has its
+ * instance's reconnect listeners re-read what they watch; a publish that failed, on this instance or
+ * any other, has every instance's listeners do so once it can be said ({@link MISSED_CHANNEL}). So a
+ * missed event never leaves a subscriber behind.
  */
 export function redisBus<P extends TopicPayloads = Record<Topic, unknown>>(url: string, onError: (e: Error) => void = () => undefined): EventBus<P> {
   const options: RedisOptions = {
@@ -178,23 +191,48 @@ export function redisBus<P extends TopicPayloads = Record<Topic, unknown>>(url: 
 
   const engine = new RedisPubSub({ publisher, subscriber });
   let closing = false;
+  let retry: NodeJS.Timeout | undefined;
+  const sayMissed = (): void => {
+    if (closing || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      if (!closing) engine.publish(MISSED_CHANNEL, {}).catch(sayMissed);
+    }, MISSED_RETRY_MS);
+    retry.unref();
+  };
   const bus = new Bus<P>(
-    engine,
+    {
+      publish: (trigger, payload) =>
+        engine.publish(trigger, payload).catch((e: unknown) => {
+          sayMissed();
+          throw e;
+        }),
+      subscribe: (trigger, onMessage) => engine.subscribe(trigger, onMessage),
+      unsubscribe: (id) => engine.unsubscribe(id),
+    },
     onError,
     () => publisher.status === 'ready' && subscriber.status === 'ready',
     async () => {
       closing = true;
+      clearTimeout(retry);
       // QUIT on a connection that is down (never came up, or reconnecting) would wait for it forever:
       // such a connection is dropped at once, which also stops its reconnection attempts.
       const quit = (r: Redis) => (r.status === 'ready' ? r.quit().then(() => undefined, () => r.disconnect()) : r.disconnect());
       await Promise.all([quit(publisher), quit(subscriber)]);
     },
   );
+  engine.subscribe(MISSED_CHANNEL, () => bus.reconnected()).catch((e: Error) => onError(new Error(`redis subscriber: ${e.message}`)));
   let connectedBefore = false;
   subscriber.on('ready', () => {
     subState.ready();
-    // ioredis re-sends the SUBSCRIBE commands right after 'ready'; let them land before re-reading.
-    if (connectedBefore && !closing) setTimeout(() => bus.reconnected(), 100).unref();
+    // ioredis writes the SUBSCRIBE commands that restore the subscriptions before it tells of 'ready':
+    // a PING sent now is answered after them, so the re-read starts once every subscription is back.
+    if (connectedBefore && !closing) {
+      subscriber.ping().then(
+        () => bus.reconnected(),
+        (e: Error) => onError(new Error(`redis subscriber: ${e.message}`)),
+      );
+    }
     connectedBefore = true;
   });
   return bus;

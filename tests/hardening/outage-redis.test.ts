@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../../src/infra/free-port';
 import { redisBus, Topic } from '../../src/infra/pubsub';
-import { createOrder, createPlan, MY_ORDERS_UPDATED, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient } from '../support/live';
+import { cancelOrder, createOrder, createPlan, MY_ORDERS_UPDATED, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient } from '../support/live';
 import { startTestServer, type TestServer } from '../support/server';
 import { until } from '../support/until';
 
@@ -115,6 +115,48 @@ test("myOrdersUpdated catches up after a Redis outage: a payment and a new order
   );
 });
 
+
+test('an event whose publish failed still reaches the subscribers on every instance, once the instance can say it missed one', async () => {
+  const b = await startTestServer({ REDIS_URL: `redis://127.0.0.1:${port}` }, { databaseUrl: s.databaseUrl });
+  try {
+    const p = await people();
+    // Delivered by hand: nothing but the cancel changes the order.
+    const planId = await createPlan(s, p, { withProvider: true });
+    const orderId = await createOrder(s, p, planId);
+    const onB = wsClient(b, p.customer).client;
+    const onS = wsClient(s, p.customer).client;
+    const watchedOnB = subscribe(onB, ORDER_UPDATED, { id: orderId });
+    const mineOnB = subscribe(onB, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+    const watchedOnS = subscribe(onS, ORDER_UPDATED, { id: orderId });
+    await Promise.all([watchedOnB.count(1), watchedOnS.count(1)]);
+    await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 2);
+    await until('both instances up', async () => (await readyz(s)).status === 200 && (await readyz(b)).status === 200, 10_000);
+
+    // The publishing connections drop (a proxy, a failover, Redis's idle timeout) and the customer
+    // cancels while they reconnect: the cancel commits, its event cannot be published.
+    const clients = String(await redis.call('CLIENT', 'LIST')).split('\n');
+    for (const id of clients.filter((l) => / name=commerce-pub /.test(l)).map((l) => /\bid=(\d+)/.exec(l)![1])) await redis.call('CLIENT', 'KILL', 'ID', id);
+    await until('the publishing connection to drop', () => !s.app.bus.healthy(), 5_000, 2);
+    expect(ok(await cancelOrder(s, orderId, p.customer)).cancelOrder).toMatchObject({ status: 'CANCELLED', version: 2 });
+
+    // Every subscriber, on either instance, gets the final state once, in order.
+    for (const sub of [watchedOnB, watchedOnS, mineOnB]) {
+      await until('the cancelled state', () => sub.events.find((e) => e.version === 2), 10_000);
+    }
+    expect(watchedOnB.events.map((e) => [e.version, e.status])).toEqual([
+      [1, 'PENDING'],
+      [2, 'CANCELLED'],
+    ]);
+    expect(watchedOnS.events.map((e) => [e.version, e.status])).toEqual([
+      [1, 'PENDING'],
+      [2, 'CANCELLED'],
+    ]);
+    expect(mineOnB.events.map((e) => [e.version, e.status])).toEqual([[2, 'CANCELLED']]);
+    await Promise.all([onB.dispose(), onS.dispose()]);
+  } finally {
+    await b.stop();
+  }
+});
 
 test('a Redis that stops answering holds no publish for long: it is given up after a second, reported, and later events flow', async () => {
   const errors: string[] = [];

@@ -59,6 +59,40 @@ test('a failed mutation publishes nothing: the subscriber sees the snapshot, the
   ]);
 });
 
+test('myOrdersUpdated sends a change committed once it listens, even when the event arrives after its read of the orders', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { withProvider: true });
+  const orderId = await createOrder(s, p, planId);
+  // The way to the subscriber is slow (50 ms: a Redis hop, a busy instance publishing), and the
+  // customer cancels the moment the subscription listens, before it reads the customer's orders.
+  type Transport = { listen: (...args: unknown[]) => Promise<unknown>; publish: (...args: unknown[]) => Promise<void> };
+  const bus = s.app.bus as unknown as Transport;
+  const { listen, publish } = bus;
+  let cancelled = false;
+  bus.publish = async (...args) => {
+    await new Promise((r) => setTimeout(r, 50));
+    return publish.apply(s.app.bus, args);
+  };
+  bus.listen = async (...args) => {
+    const stop = await listen.apply(s.app.bus, args);
+    if (!cancelled) {
+      cancelled = true;
+      ok(await cancelOrder(s, orderId, p.customer));
+    }
+    return stop;
+  };
+  try {
+    const { client } = wsClient(s, p.customer);
+    const mine = subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+    await until('the cancelled state', () => mine.events.find((e) => e.version === 2), 5_000);
+    await client.dispose();
+    expect(mine.events.map((e) => [e.version, e.status])).toEqual([[2, 'CANCELLED']]);
+  } finally {
+    bus.listen = listen;
+    bus.publish = publish;
+  }
+});
+
 test("a subscriber to another customer's order gets an error, never data; the plan's provider and admins may watch", async () => {
   const p = await people();
   const planId = await createPlan(s, p, { withProvider: true });

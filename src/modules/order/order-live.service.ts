@@ -21,13 +21,19 @@ const MAX_BUFFERED = 500;
 /**
  * A subscriber's feed of order snapshots: pushed by the bus, pulled by graphql-ws. It forwards a
  * snapshot only when its version is above the last one sent for that order, so a subscriber never
- * sees a duplicate or an older state, whatever order events arrive in. `return()` (client complete,
- * socket closed) removes its listeners at once.
+ * sees a duplicate or an older state, whatever order events arrive in. A re-read after missed events
+ * ({@link catchUp}) also skips what the subscriber is taken to have had when it subscribed ({@link know});
+ * an event never does, since its change may have committed after the subscription started listening
+ * yet before that state was read. `return()` (client complete, socket closed) removes its listeners at
+ * once.
  */
 export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
   private queue: OrderSnapshot[] = [];
   private waiting: ((r: IteratorResult<OrderSnapshot>) => void) | null = null;
+  /** Per order, the last version sent. */
   private readonly lastVersion = new Map<string, number>();
+  /** Per order, the version the subscriber is taken to have had when it subscribed (never sent). */
+  private readonly knownVersion = new Map<string, number>();
   private readonly stops: Unlisten[] = [];
   private closed = false;
 
@@ -37,18 +43,28 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
     else this.stops.push(stop);
   }
 
-  /** Records versions the subscriber is taken to have seen already, without sending them. */
+  /** Records the versions the subscriber is taken to have had when it subscribed, without sending them. */
   know(versions: ReadonlyArray<{ id: string; version: number }>): void {
-    for (const { id, version } of versions) this.lastVersion.set(id, Math.max(version, this.lastVersion.get(id) ?? 0));
+    for (const { id, version } of versions) this.knownVersion.set(id, Math.max(version, this.knownVersion.get(id) ?? 0));
   }
 
-  /** The orders this feed has seen or was told of. */
+  /** The orders this feed has sent or was told of. */
   knownIds(): string[] {
-    return [...this.lastVersion.keys()];
+    return [...new Set([...this.knownVersion.keys(), ...this.lastVersion.keys()])];
   }
 
+  /** An event: sent unless that version or a later one of its order was. */
   offer(s: OrderSnapshot): void {
-    if (this.closed || s.version <= (this.lastVersion.get(s.id) ?? 0)) return;
+    this.forward(s, this.lastVersion.get(s.id) ?? 0);
+  }
+
+  /** A state re-read after events may have been missed: sent only if newer than what the subscriber has or had. */
+  catchUp(s: OrderSnapshot): void {
+    this.forward(s, Math.max(this.lastVersion.get(s.id) ?? 0, this.knownVersion.get(s.id) ?? 0));
+  }
+
+  private forward(s: OrderSnapshot, above: number): void {
+    if (this.closed || s.version <= above) return;
     this.lastVersion.set(s.id, s.version);
     if (this.waiting) {
       const w = this.waiting;
@@ -159,7 +175,7 @@ export class OrderLiveService {
       const reread = async () => {
         const ids = feed.knownIds();
         const where = { customer: caller.sub, $or: [...(ids.length ? [{ id: { $in: ids } }] : []), { createdAt: { $gte: baseline.since } }] };
-        for (const s of await readSnapshots(em(), where)) feed.offer(s);
+        for (const s of await readSnapshots(em(), where)) feed.catchUp(s);
       };
       feed.onClose(this.bus.onReconnect(() => void reread().catch(() => undefined)));
     } catch (e) {

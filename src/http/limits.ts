@@ -366,15 +366,21 @@ export function asRateLimited(e: RateLimitedError): RateLimitedError {
 }
 
 /**
- * Apollo plugin enforcing the limits that need the resolved operation: text the database cannot
- * store ({@link nulCharacterError}), complexity (variables known) and the per-caller mutation rate.
- * Depth and aliases run as validation rules ({@link limitRules}).
+ * Apollo plugin enforcing the limits that need the resolved operation: no subscription over HTTP
+ * (BAD_REQUEST: graphql-js would run its fields once without an event, and fail inside them), text the
+ * database cannot store ({@link nulCharacterError}), complexity (variables known) and the per-caller
+ * mutation rate. Depth and aliases run as validation rules ({@link limitRules}).
  */
 export function limitsPlugin(opts: { schema: GraphQLSchema; limits: OperationLimits; mutations: MutationLimiter; ip: (ctx: Context) => string | undefined }): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request, operationName, contextValue, operation }) {
+          if (operation?.operation === OperationTypeNode.SUBSCRIPTION) {
+            throw new GraphQLError('Subscriptions are served over WebSocket (graphql-ws) on this path, not over HTTP', {
+              extensions: { code: 'BAD_REQUEST', http: httpHead(400) },
+            });
+          }
           const nul = nulCharacterError(document, request.variables, operationName);
           if (nul) {
             nul.extensions.http = httpHead(400);

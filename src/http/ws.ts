@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { PromiseOrValue } from 'graphql/jsutils/PromiseOrValue';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { Context } from '../context';
 import type { Principal, TokenVerifier } from '../infra/auth';
-import { INTERNAL_MESSAGE, RateLimitedError } from '../shared/errors';
+import { ErrorCode, INTERNAL_MESSAGE, RateLimitedError } from '../shared/errors';
 import type { OperationRun } from './compiled-execution';
 import { formatError, isExpected } from './errors';
 import { heartbeat } from './heartbeat';
@@ -270,10 +270,15 @@ export function attachWebSocket(opts: {
         if (prepared.errors) return refused(prepared.errors);
         // graphql-ws would answer "Unable to identify operation" without a code, masked as an internal
         // error; HTTP answers it as Apollo does, with these messages.
-        if (!getOperationAST(prepared.document, payload.operationName ?? undefined)) {
+        const operation = getOperationAST(prepared.document, payload.operationName ?? undefined);
+        if (!operation) {
           const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
           return refused([new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })]);
         }
+        // Variables that do not coerce: graphql-js refuses them with errors that carry no code, which
+        // would be masked as internal ones; HTTP answers them as Apollo does, BAD_USER_INPUT naming the variable.
+        const coerced = getVariableValues(opts.schema, operation.variableDefinitions ?? [], payload.variables ?? {});
+        if (coerced.errors) return refused(coerced.errors.map((e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.BAD_USER_INPUT } })));
         if (expired(state)) return refuse(ctx, id, payload, CloseCode.Forbidden, 'Forbidden: token expired');
         // graphql-ws adds the context; the document is not parsed or validated again.
         return { schema: opts.schema, document: prepared.document, variableValues: payload.variables, operationName: payload.operationName };

@@ -147,6 +147,32 @@ test("a subscriber to another customer's order gets an error, never data; the pl
   await Promise.all([other, owner, provider, admin].map(async (c) => c.client.dispose()));
 });
 
+test('variables that do not coerce are BAD_USER_INPUT naming the variable over the socket, as over HTTP', async () => {
+  const p = await people();
+  const { client } = wsClient(s, p.customer);
+  const wrongType = subscribe(client, ORDER_UPDATED, { id: { a: 1 } });
+  const missing = subscribe(client, ORDER_UPDATED, {});
+  const query = subscribe(client, `query($id: ID!) { order(id: $id) { id } }`, { id: [1, 2] }, 'order');
+  await until('the three refusals', () => wrongType.errors.length > 0 && missing.errors.length > 0 && query.errors.length > 0);
+  await client.dispose();
+  for (const [sub, variable] of [[wrongType, '$id'], [missing, '$id'], [query, '$id']] as const) {
+    expect(sub.events).toEqual([]);
+    expect(sub.errors).toEqual([expect.objectContaining({ message: expect.stringContaining(`Variable "${variable}"`), extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
+  }
+  const overHttp = await s.gql(`query($id: ID!) { order(id: $id) { id } }`, { id: [1, 2] }, p.customer);
+  expect(overHttp.errors?.[0]).toMatchObject({ message: query.errors[0].message, extensions: { code: 'BAD_USER_INPUT' } });
+});
+
+test('a subscription sent over HTTP is BAD_REQUEST (400), with a token or without, and runs nothing', async () => {
+  const p = await people();
+  for (const auth of [p.customer, undefined]) {
+    const r = await s.gql(`subscription { myOrdersUpdated { id } }`, {}, auth);
+    expect(r.status).toBe(400);
+    expect(r.data ?? null).toBeNull();
+    expect(r.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('WebSocket'), extensions: expect.objectContaining({ code: 'BAD_REQUEST' }) })]);
+  }
+});
+
 test('a socket with a bad token is closed with 4403, one without a token with 4401', async () => {
   const bad = wsClient(s, await token('x', 'customer', { secret: 'another-secret-0123456789abcdefgh' }));
   const badSub = subscribe(bad.client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');

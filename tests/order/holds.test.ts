@@ -186,3 +186,39 @@ test('the payment timeout of an order made before the plan had a stock gives no 
     await s.stop();
   }
 });
+
+test('an order whose plan was given a stock between its read and its write takes a unit of it', async () => {
+  // Between the statement that reads the plan and the one that writes the order, an admin's change
+  // commits: the read's answer reaches the server (in this process) only once the stock is set.
+  const s = await startTestServer();
+  const admin = new Client({ connectionString: s.databaseUrl });
+  await admin.connect();
+  let planToLimit: string | null = null;
+  // At node-postgres, below every library: each query() is one round trip on its connection.
+  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const query = proto.query;
+  proto.query = function (this: unknown, ...args: unknown[]): unknown {
+    const answer = query.apply(this, args);
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+    const planId = planToLimit;
+    if (planId === null || !(answer instanceof Promise) || !/ as purchase,[\s\S]* as customer_group/.test(text ?? '')) return answer;
+    planToLimit = null;
+    return answer.then(async (rows: unknown) => {
+      await admin.query('update plan set stock = 1 where id = $1', [planId]);
+      return rows;
+    });
+  };
+  try {
+    const plan = await createPlan(s);
+    planToLimit = plan.id;
+    const o = (await createOrder(s, await token(newCustomer()), { planId: plan.id })).data!.createOrder;
+    expect(planToLimit).toBeNull();
+    const [held] = await s.sql(`select holds_stock from "order" where id = $1`, [o.id]);
+    expect(held).toEqual({ holds_stock: true });
+    await expectNotOversold(s, plan.id);
+  } finally {
+    proto.query = query;
+    await admin.end();
+    await s.stop();
+  }
+});

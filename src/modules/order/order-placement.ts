@@ -55,6 +55,8 @@ enum Refusal {
   OUT_OF_STOCK = 'OUT_OF_STOCK',
   /** The plan was made unlimited since it was read: nothing to take, and the order must not record a unit. */
   PLAN_MADE_UNLIMITED = 'PLAN_MADE_UNLIMITED',
+  /** The plan was given a stock since it was read as unlimited: the order must take a unit of it. */
+  PLAN_MADE_LIMITED = 'PLAN_MADE_LIMITED',
   PER_USER_LIMIT_REACHED = 'PER_USER_LIMIT_REACHED',
   COUPON_USE_REFUSED = 'COUPON_USE_REFUSED',
   /** What the order was to be placed with (plan, upgrades, coupon, the customer's group) has changed. */
@@ -77,8 +79,8 @@ const REFUSED_SQLSTATE = 'CO409';
 /** Thrown when an order's idempotency key is already taken: nothing was written; answer the first order. */
 class DuplicateRequest extends Error {}
 
-/** Thrown when the plan was made unlimited between the read and the write of an order: nothing was written; try again. */
-class PlanMadeUnlimited extends Error {}
+/** Thrown when the plan's stock was set or removed between the read and the write of an order: nothing was written; try again. */
+class PlanStockChanged extends Error {}
 
 /** `ORD-000123` from `order_number_seq`, in SQL (more digits once past 999999). */
 const NEXT_ORDER_NUMBER = rawSql(`(select 'ORD-' || lpad(n::text, greatest(6, length(n::text)), '0') from nextval('order_number_seq') as n)`);
@@ -153,7 +155,7 @@ export class OrderPlacement {
       for (let attempt = 1; ; attempt++) {
         const placement = await this.readPlacement(em, caller, input.planId, upgradeIds, couponCode);
         const placed = await this.placeOnce(em, caller.customerId, placement, key, false).catch((e: unknown) => {
-          if (e instanceof PlanMadeUnlimited && attempt < 3) return null;
+          if (e instanceof PlanStockChanged && attempt < 3) return null;
           throw e;
         });
         if (placed) {
@@ -263,6 +265,9 @@ export class OrderPlacement {
       steps.add('stock', takeStockUnit(plan.planId, steps.after()));
       refuseUnless(steps.after(), Refusal.OUT_OF_STOCK);
       refuseUnless(sql`(select limited from stock)`, Refusal.PLAN_MADE_UNLIMITED);
+    } else if (!recheck) {
+      // Read as unlimited by an earlier statement: a stock set since then is one this order takes from.
+      refuseUnless(sql`exists (select from plan where id = ${plan.planId}::uuid and stock is null)`, Refusal.PLAN_MADE_LIMITED);
     }
     const customerUse = coupon && takeCustomerUse(coupon, customerId, steps.after());
     if (customerUse) {
@@ -299,7 +304,8 @@ export class OrderPlacement {
       case Refusal.OUT_OF_STOCK:
         return new OutOfStockError();
       case Refusal.PLAN_MADE_UNLIMITED:
-        return new PlanMadeUnlimited();
+      case Refusal.PLAN_MADE_LIMITED:
+        return new PlanStockChanged();
       case Refusal.PER_USER_LIMIT_REACHED:
         return this.couponInvalid(coupon!.code, CouponRejection.PER_USER_LIMIT_REACHED, coupon);
       case Refusal.COUPON_USE_REFUSED:

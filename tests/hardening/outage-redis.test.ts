@@ -116,6 +116,43 @@ test("myOrdersUpdated catches up after a Redis outage: a payment and a new order
 });
 
 
+test("after an outage one query re-reads every order an instance's subscribers watch, and each gets what it missed", async () => {
+  let counting = false;
+  const reads: string[] = [];
+  const t = await startTestServer(
+    { REDIS_URL: `redis://127.0.0.1:${port}`, MAX_UNPAID_ORDERS: '20' },
+    { databaseUrl: s.databaseUrl, app: { orm: { onQuery: (q) => counting && / from "order" /.test(q) && reads.push(q) } } },
+  );
+  try {
+    const p = await people();
+    const planId = await createPlan(t, p, { withProvider: true });
+    const orderIds: string[] = [];
+    for (let i = 0; i < 12; i++) orderIds.push(await createOrder(t, p, planId));
+    const { client } = wsClient(t, p.customer);
+    const subs = orderIds.map((id) => subscribe(client, ORDER_UPDATED, { id }));
+    await Promise.all(subs.map((sub) => sub.count(1)));
+
+    // Every order is cancelled while Redis is away: their events are lost.
+    await stopRedis(redisProc!);
+    await until('/readyz 503', async () => (await readyz(t)).status === 503, 10_000);
+    for (const id of orderIds) ok(await cancelOrder(t, id, p.customer));
+    counting = true;
+    redisProc = await startRedis(port);
+    await Promise.all(subs.map((sub) => until('the missed cancel', () => sub.events.find((e) => e.version === 2), 15_000)));
+    await client.dispose();
+    for (const sub of subs) expect(sub.events.map((e) => [e.version, e.status])).toEqual([
+      [1, 'PENDING'],
+      [2, 'CANCELLED'],
+    ]);
+    // One read when the subscribing connection came back, and at most one more when the instance said
+    // it had missed events: never one per subscriber.
+    expect(reads.length).toBeGreaterThanOrEqual(1);
+    expect(reads.length).toBeLessThanOrEqual(2);
+  } finally {
+    await t.stop();
+  }
+});
+
 test('an event whose publish failed still reaches the subscribers on every instance, once the instance can say it missed one', async () => {
   const b = await startTestServer({ REDIS_URL: `redis://127.0.0.1:${port}` }, { databaseUrl: s.databaseUrl });
   try {

@@ -18,6 +18,9 @@ const CREATED_MARGIN_SECONDS = 120;
 /** Most snapshots a slow subscriber may have waiting; beyond it only the latest of each order is kept. */
 const MAX_BUFFERED = 500;
 
+/** Orders one query of a catch-up reads (see {@link OrderLiveService.catchUp}). */
+const CATCH_UP_BATCH = 500;
+
 /**
  * A subscriber's feed of order snapshots: pushed by the bus, pulled by graphql-ws. It forwards a
  * snapshot only when its version is above the last one sent for that order, so a subscriber never
@@ -111,6 +114,13 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
 
 /** Live order feeds for `orderUpdated` and `myOrdersUpdated`, on this instance's event bus. */
 export class OrderLiveService {
+  /**
+   * This instance's `orderUpdated` feeds by order, with how to read (every subscription's EntityManager
+   * is a fork of the same ORM): re-read together when events may have been missed.
+   */
+  private readonly watched = new Map<string, { feeds: Set<OrderFeed>; em: () => EntityManager }>();
+  private stopCatchingUp: Unlisten | null = null;
+
   constructor(
     private readonly bus: EventBus<OrderTopics>,
     private readonly deliveries: OrderLookup,
@@ -133,23 +143,52 @@ export class OrderLiveService {
     if (!OrderLiveService.mayWatch(caller, found)) throw new ForbiddenError('You may not watch this order');
 
     const feed = new OrderFeed();
-    const reread = async () => {
-      const now = await this.deliveries.snapshot(em(), orderId);
-      if (now) feed.offer(now);
-    };
     try {
       // Changes are published to the customer's key (an order never changes customer); this feed keeps its order's.
       const ofThisOrder = (s: OrderSnapshot) => {
         if (s.id === orderId) feed.offer(s);
       };
       feed.onClose(await this.bus.listen(Topic.CUSTOMER_ORDERS_UPDATED, found.customerId, ofThisOrder));
-      feed.onClose(this.bus.onReconnect(() => void reread().catch(() => undefined)));
-      await reread();
+      feed.onClose(this.watch(orderId, feed, em));
+      const now = await this.deliveries.snapshot(em(), orderId);
+      if (now) feed.offer(now);
     } catch (e) {
       await feed.return();
       throw e;
     }
     return feed;
+  }
+
+  /** Adds an `orderUpdated` feed to those a catch-up re-reads; returns what removes it. */
+  private watch(orderId: string, feed: OrderFeed, em: () => EntityManager): Unlisten {
+    const entry = this.watched.get(orderId) ?? { feeds: new Set<OrderFeed>(), em };
+    entry.feeds.add(feed);
+    this.watched.set(orderId, entry);
+    this.stopCatchingUp ??= this.bus.onReconnect(() => void this.catchUp());
+    return () => {
+      entry.feeds.delete(feed);
+      if (entry.feeds.size === 0 && this.watched.get(orderId) === entry) this.watched.delete(orderId);
+    };
+  }
+
+  /**
+   * Re-reads every order this instance's `orderUpdated` feeds watch, {@link CATCH_UP_BATCH} to a query,
+   * and sends each feed its order's state if it is newer than what the feed sent. Events may have been
+   * missed by all of them at once (Redis came back, an instance could not publish): one query per
+   * subscriber would take the whole connection pool for as long as thousands of reads last.
+   */
+  async catchUp(): Promise<void> {
+    const ids = [...this.watched.keys()];
+    for (let i = 0; i < ids.length; i += CATCH_UP_BATCH) {
+      const batch = ids.slice(i, i + CATCH_UP_BATCH);
+      const em = batch.map((id) => this.watched.get(id)?.em).find((e) => e !== undefined);
+      if (!em) continue;
+      try {
+        for (const s of await readSnapshots(em(), { id: { $in: batch } })) for (const feed of this.watched.get(s.id)?.feeds ?? []) feed.offer(s);
+      } catch {
+        // The database is away too: the next outage's end, or the subscriber's reconnection, reads again.
+      }
+    }
   }
 
   /**

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { PENDING_JOBS } from '../support/jobs';
 import { expectLedgerSound } from '../support/ledger-invariants';
-import { CANCEL_ORDER, PAY_WALLET, adminToken, createProviderPlan, credit, openCheckout, orderRow } from '../support/payments-fixtures';
+import { CANCEL_ORDER, PAY_GATEWAY, PAY_WALLET, adminToken, createOrder, createProviderPlan, credit, newCustomer, openCheckout, orderRow } from '../support/payments-fixtures';
 import { codeOf, startTestServer, type TestServer } from '../support/server';
 import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 import { until } from '../support/until';
@@ -92,6 +93,38 @@ describe('an order leaving PENDING expires its open session at Stripe', () => {
     expect(codeOf(await s.gql(PAY_WALLET, { orderId: order.id }, c.token))).toBeUndefined();
     await expectExpired(sessionId);
     expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', payment_method: 'WALLET' });
+  });
+
+  test('paid from the wallet while its session was being stored: the session is stored, then expired', async () => {
+    const c = await newCustomer(s);
+    await credit(s, c.id, 2000 * 2);
+    const order = await createOrder(s, c, planId);
+    // Another connection holds an uncommitted OPEN session of the order, so the API's insert of its own
+    // waits on the one-open-session index, the order already read as PENDING.
+    const blocker = new Client({ connectionString: s.databaseUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query(
+        `insert into checkout_session (id, order_id, url, amount, currency, status, expires_at) values ($1, $2, 'https://checkout.invalid', $3, 'USD', 'OPEN', now() + interval '1 hour')`,
+        [`cs_blocker_${randomUUID()}`, order.id, order.total],
+      );
+      const waiting = async (n: number) => Number((await s.sql(`select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))[0].count) === n;
+      const gateway = s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
+      await until('the session insert to wait', () => waiting(1));
+      // The wallet payment waits for the session being stored, then takes the order out of PENDING.
+      const wallet = s.gql(PAY_WALLET, { orderId: order.id }, c.token);
+      await until('the wallet payment to wait for it', () => waiting(2));
+      await blocker.query('rollback');
+      const opened = (await gateway).data!.payWithGateway;
+      expect(codeOf(await wallet)).toBeUndefined();
+      expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', payment_method: 'WALLET' });
+      const sessionId = (await s.sql(`select id from checkout_session where order_id = $1`, [order.id]))[0].id as string;
+      expect(opened.checkoutUrl).toBe(stub.sessions.get(sessionId)!.url);
+      await expectExpired(sessionId);
+    } finally {
+      await blocker.end();
+    }
   });
 
   test('a session the customer paid just before is left complete; its payment is refunded as a late one', async () => {

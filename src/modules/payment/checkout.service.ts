@@ -69,17 +69,20 @@ export class GatewayCheckoutService {
     );
 
     // Stored only while the order is still payable; one OPEN session per order (partial unique index):
-    // a racing call that stored one first wins. A session about to expire no longer counts as open.
+    // a racing call that stored one first wins. A session about to expire no longer counts as open, and
+    // is expired at the gateway too. The order's row is share-locked until commit: a payment, cancel or
+    // timeout taking it out of PENDING meanwhile either commits first (nothing is stored) or waits, and
+    // then sees this session to expire it.
     const stored = await em.transactional(async (tx) => {
-      await tx.execute(`update checkout_session set status = ? where order_id = ? and status = ? and expires_at <= now() + make_interval(secs => ?)`, [
-        CheckoutStatus.EXPIRED,
-        order.id,
-        CheckoutStatus.OPEN,
-        REUSE_MARGIN_MS / 1000,
-      ]);
+      const replaced = await tx.execute<{ id: string }[]>(
+        `update checkout_session set status = ? where order_id = ? and status = ? and expires_at <= now() + make_interval(secs => ?) returning id`,
+        [CheckoutStatus.EXPIRED, order.id, CheckoutStatus.OPEN, REUSE_MARGIN_MS / 1000],
+      );
+      for (const { id } of replaced) await expireCheckoutLater(tx, id);
       return tx.execute(
         `insert into checkout_session (id, order_id, url, amount, currency, status, expires_at)
          select ?, o.id, ?, ?, ?, ?, ? from "order" o where o.id = ? and o.status = ? and o.expires_at > now()
+         for share of o
          on conflict do nothing returning id`,
         [opened.id, opened.url, order.total, order.currency, CheckoutStatus.OPEN, expiresAt, order.id, OrderStatus.PENDING],
       );

@@ -4,7 +4,7 @@ import { expectLedgerSound } from '../support/ledger-invariants';
 import { PAY_WALLET, REFUND, adminToken, checkoutSessionOf, completeCheckout, credit, newCustomer, type TestCustomer } from '../support/payments-fixtures';
 import { contiguous, record, until } from '../support/records';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
-import { STRIPE_TEST_KEYS, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
+import { STRIPE_TEST_KEYS, chargeRefundedEvent, postWebhook, startStripeStub, type StripeStub } from '../support/stripe-stub';
 
 /**
  * Order.payment, Order.refund, Order.receipt and Order.upgrades as bought, through the real server with
@@ -147,8 +147,10 @@ test('a gateway refund Stripe reports pending is confirmed by charge.refunded; o
   expect(codeOf(await s.gql(REFUND, { orderId: a }, admin))).toBeUndefined();
   await until('the refund to reach Stripe', async () => stub.refundsOf(pi).length === 1);
   expect((await record(s, a, c.token)).refund).toMatchObject({ status: 'PENDING' });
-  const event = { id: `evt_${randomUUID()}`, object: 'event', type: 'charge.refunded', data: { object: { id: `ch_${randomUUID()}`, object: 'charge', payment_intent: pi, amount_refunded: 2_300 } } };
-  expect((await postWebhook(s.url, event)).status).toBe(200);
+  // Stripe settles it, and its charge.refunded lists the refund as succeeded.
+  const [made] = stub.refundsOf(pi);
+  made.status = 'succeeded';
+  expect((await postWebhook(s.url, chargeRefundedEvent(pi, 2_300, [{ id: made.id as string, status: 'succeeded', metadata: made.metadata }]))).status).toBe(200);
   expect((await record(s, a, c.token)).refund).toMatchObject({ status: 'SUCCEEDED' });
 
   const b = await order(c, { planId: p.id });

@@ -127,14 +127,50 @@ test('a refund Stripe reports pending stays PENDING (with its id) until Stripeâ€
   expect(stub.refundsOf(pi)).toHaveLength(1);
 });
 
-test('charge.refunded without its refunds listed settles the pending refund of that PaymentIntent', async () => {
+/** Stripe's event about one refund, carrying the refund as Stripe has it now. */
+const refundEvent = (type: string, refund: Record<string, unknown>, status: string, failureReason?: string) => ({
+  id: `evt_${randomUUID()}`,
+  object: 'event',
+  type,
+  data: { object: { ...refund, object: 'refund', status, ...(failureReason ? { failure_reason: failureReason } : {}) } },
+});
+
+test('charge.refunded without its refunds listed settles nothing by its amount: a refund pending at Stripe stays PENDING until Stripe says where it stands', async () => {
   const { order, pi } = await paidThroughGateway(gateway);
   stub.refundMode = 'pending';
   expect((await s.gql(REFUND, { orderId: order.id }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
-  await until('the refund to reach Stripe', async () => stub.refundsOf(pi).length === 1);
+  await until('the pending refundâ€™s id', async () => (await refundOf(order.id))?.gateway_ref);
+  const [made] = stub.refundsOf(pi);
+  // Its amount_refunded counts the pending refund: it proves nothing about it.
   const event = { id: `evt_${randomUUID()}`, object: 'event', type: 'charge.refunded', data: { object: { id: `ch_${randomUUID()}`, object: 'charge', payment_intent: pi, amount_refunded: TOTAL } } };
-  expect((await postWebhook(s.url, event)).status).toBe(200);
-  expect(await refundOf(order.id)).toMatchObject({ status: 'SUCCEEDED' });
+  expect(await postWebhook(s.url, event)).toMatchObject({ status: 200, body: { outcome: 'processed' } });
+  expect(await refundOf(order.id)).toMatchObject({ status: 'PENDING', gateway_ref: made.id });
+  // A refund still pending changes nothing; once Stripe reports it succeeded, it is.
+  expect(await postWebhook(s.url, refundEvent('refund.updated', made, 'pending'))).toMatchObject({ status: 200, body: { outcome: 'processed' } });
+  expect(await refundOf(order.id)).toMatchObject({ status: 'PENDING' });
+  made.status = 'succeeded';
+  expect(await postWebhook(s.url, refundEvent('refund.updated', made, 'succeeded'))).toMatchObject({ status: 200, body: { outcome: 'processed' } });
+  expect(await refundOf(order.id)).toMatchObject({ status: 'SUCCEEDED', gateway_ref: made.id, error: null });
+  await until('the refund job to finish', async () => Number((await s.sql(`select count(*) from ${PENDING_JOBS} where task = 'send_refund'`))[0].count) === 0, 30_000);
+  expect(stub.refundsOf(pi)).toHaveLength(1);
+  await expectLedgerSound((text, params) => s.sql(text, params));
+});
+
+test('a refund Stripe fails, pending or after it succeeded, ends FAILED with the reason; the order stays REFUNDED', async () => {
+  for (const mode of ['pending', 'ok'] as const) {
+    const { order, pi } = await paidThroughGateway(gateway);
+    stub.refundMode = mode;
+    expect((await s.gql(REFUND, { orderId: order.id }, await adminToken())).data!.refundOrder.status).toBe('REFUNDED');
+    await until('the refund to reach Stripe', async () => (await refundOf(order.id))?.gateway_ref);
+    expect((await refundOf(order.id)).status).toBe(mode === 'ok' ? 'SUCCEEDED' : 'PENDING');
+    const [made] = stub.refundsOf(pi);
+    made.status = 'failed';
+    const type = mode === 'ok' ? 'refund.failed' : 'charge.refund.updated';
+    expect(await postWebhook(s.url, refundEvent(type, made, 'failed', 'expired_or_canceled_card'))).toMatchObject({ status: 200, body: { outcome: 'processed' } });
+    expect(await refundOf(order.id)).toMatchObject({ status: 'FAILED', error: 'refund failed: expired_or_canceled_card' });
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'REFUNDED' });
+  }
+  await until('the refund jobs to finish', async () => Number((await s.sql(`select count(*) from ${PENDING_JOBS} where task = 'send_refund'`))[0].count) === 0, 30_000);
   await expectLedgerSound((text, params) => s.sql(text, params));
 });
 

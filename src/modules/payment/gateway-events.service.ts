@@ -7,7 +7,7 @@ import { Order, PaymentMethod } from '../order';
 import type { PaymentConfirmation } from './payment-confirmation';
 import { ChargeOutcome, CheckoutStatus, GatewayEventStatus } from './payment.entity';
 import { errorText, silentLog, type PaymentLog } from './payment.log';
-import type { RefundedChargeObject, RefundService } from './refund.service';
+import type { GatewayRefundObject, RefundedChargeObject, RefundService } from './refund.service';
 import { TopUpStatus } from './top-up.entity';
 import { GATEWAY_ACTOR, type TopUpService } from './top-up.service';
 
@@ -99,8 +99,8 @@ export class GatewayEventService {
    * (`on conflict do nothing`): a redelivered event, even one arriving while the first is being
    * processed, does nothing, and so does one already stored as failing (the retry job owns it).
    * `checkout.session.completed` (paid) and `checkout.session.async_payment_succeeded` settle the
-   * session's charge, `checkout.session.expired` closes the session, `charge.refunded` settles our
-   * pending refunds of the charge; other types are ignored. Throws when the work fails (nothing is kept).
+   * session's charge, `checkout.session.expired` closes the session, `charge.refunded` and the refund
+   * events settle our refunds by their state at the gateway; other types are ignored. Throws when the work fails (nothing is kept).
    */
   async process(em: EntityManager, event: GatewayEventInput, opts: { log?: PaymentLog } = {}): Promise<EventOutcome> {
     const log = opts.log ?? silentLog;
@@ -251,7 +251,12 @@ export class GatewayEventService {
         return 'processed';
       }
       case 'charge.refunded':
-        await this.deps.refunds.reconcileChargeRefunded(tx, object as RefundedChargeObject);
+        await this.deps.refunds.reconcileChargeRefunded(tx, object as RefundedChargeObject, log);
+        return 'processed';
+      case 'refund.updated':
+      case 'refund.failed':
+      case 'charge.refund.updated':
+        await this.deps.refunds.reconcileRefund(tx, object as GatewayRefundObject, log);
         return 'processed';
       default:
         return 'ignored';

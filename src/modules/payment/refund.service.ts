@@ -61,7 +61,17 @@ export interface RefundedChargeObject {
   id?: string;
   payment_intent?: string | { id: string } | null;
   amount_refunded?: number | null;
-  refunds?: { data?: Array<{ id: string; status?: string | null; metadata?: Record<string, string> | null }> } | null;
+  refunds?: { data?: GatewayRefundObject[] } | null;
+}
+
+/** A refund as Stripe's refund events (and a charge's list of refunds) carry it. */
+export interface GatewayRefundObject {
+  id: string;
+  /** `pending`, `requires_action`, `succeeded`, `failed` or `canceled`. */
+  status?: string | null;
+  failure_reason?: string | null;
+  /** What we sent with it: the refund's id, or the session of a late or mismatched payment. */
+  metadata?: Record<string, string> | null;
 }
 
 /**
@@ -70,7 +80,7 @@ export interface RefundedChargeObject {
  * afterwards by a job: no row stays locked and no connection is held while the gateway is waited for,
  * and a refund the gateway carried out is never lost to a rolled-back transaction. The job retries with
  * backoff under one idempotency key per refund, so it never refunds twice; a refusal for good leaves the
- * refund FAILED for an admin. Stripe's `charge.refunded` event settles a refund whose answer was lost.
+ * refund FAILED for an admin. Stripe's refund events settle a refund by the state the gateway gives it.
  *
  * It depends on nothing of the delivery module's services, so the delivery service can be built with it.
  */
@@ -248,49 +258,52 @@ export class RefundService {
   }
 
   /**
-   * Stripe's `charge.refunded`: settles refunds of the charge still PENDING here whose answer may have
-   * been lost (e.g. to a crash). Stripe sends it when a refund is created, pending or not, and counts
-   * pending refunds in `amount_refunded`; so a refund the event lists is SUCCEEDED only when listed as
-   * `succeeded` (matched by the metadata we sent, and given its id), and one listed otherwise is left to
-   * the refund job, which asks Stripe until it settles. Only an event listing no refunds at all falls
-   * back to the PaymentIntent, when the charge's refunded amount covers them. Inside the event's transaction.
+   * Stripe's `charge.refunded`, sent when a refund of the charge is created, pending or not (its
+   * `amount_refunded` counts pending refunds too, so the amount settles nothing). Each refund it lists is
+   * settled by its own state (see {@link reconcileRefund}). A charge that lists none (Stripe's recent API
+   * versions leave the list out) has the refund jobs of the PaymentIntent's pending refunds run again at
+   * once: they ask Stripe where each stands. Inside the event's transaction.
    */
-  async reconcileChargeRefunded(tx: EntityManager, charge: RefundedChargeObject): Promise<void> {
+  async reconcileChargeRefunded(tx: EntityManager, charge: RefundedChargeObject, log: PaymentLog = silentLog): Promise<void> {
     const listed = charge.refunds?.data ?? [];
-    for (const r of listed) {
-      if (r.status !== 'succeeded') continue;
-      const refundId = r.metadata?.refundId;
-      const sessionId = r.metadata?.sessionId;
-      if (refundId && isUuid(refundId)) {
-        await tx.execute(`update refund set status = ?, gateway_ref = coalesce(gateway_ref, ?), error = null, settled_at = now() where id = ? and status = ?`, [
-          RefundStatus.SUCCEEDED,
-          r.id,
-          refundId,
-          RefundStatus.PENDING,
-        ]);
-      } else if (sessionId) {
-        await tx.execute(
-          `update gateway_charge set refund_status = ?, refund_ref = coalesce(refund_ref, ?), refund_error = null where session_id = ? and refund_status = ?`,
-          [RefundStatus.SUCCEEDED, r.id, sessionId, RefundStatus.PENDING],
-        );
-      }
-    }
-    // With the refunds listed, a pending one must not be settled by the amount it already counts in.
+    for (const r of listed) await this.reconcileRefund(tx, r, log);
     if (listed.length > 0) return;
     const pi = typeof charge.payment_intent === 'string' ? charge.payment_intent : (charge.payment_intent?.id ?? null);
-    const refunded = Number(charge.amount_refunded ?? 0);
-    if (!pi || !(refunded > 0)) return;
-    await tx.execute(
-      `update refund r set status = ?, error = null, settled_at = now() from payment p
-        where p.id = r.payment_id and p.gateway_ref = ? and r.status = ? and r.amount <= ?`,
-      [RefundStatus.SUCCEEDED, pi, RefundStatus.PENDING, refunded],
-    );
-    await tx.execute(`update gateway_charge set refund_status = ?, refund_error = null where payment_intent = ? and refund_status = ? and amount <= ?`, [
-      RefundStatus.SUCCEEDED,
-      pi,
-      RefundStatus.PENDING,
-      refunded,
-    ]);
+    if (!pi) return;
+    const pending = await tx.execute<{ id: string }[]>(`select r.id from refund r join payment p on p.id = r.payment_id where p.gateway_ref = ? and r.status = ?`, [pi, RefundStatus.PENDING]);
+    for (const { id } of pending) await this.enqueue(tx, { refundId: id }, `${SEND_REFUND_TASK}:${id}`);
+    const charges = await tx.execute<{ session_id: string }[]>(`select session_id from gateway_charge where payment_intent = ? and refund_status = ?`, [pi, RefundStatus.PENDING]);
+    for (const { session_id: sessionId } of charges) await this.enqueue(tx, { sessionId }, `${SEND_REFUND_TASK}:charge:${sessionId}`);
+  }
+
+  /**
+   * One refund's state at the gateway (`refund.updated`, `refund.failed`, `charge.refund.updated`, or a
+   * refund a charge lists), matched by the metadata we sent: `succeeded` settles a PENDING refund;
+   * `failed` or `canceled` ends it FAILED, one we had as SUCCEEDED too (Stripe fails a refund after it
+   * succeeded when the customer's bank returns it), logged for an admin to act. Any other state leaves it
+   * to the refund job. Inside the event's transaction.
+   */
+  async reconcileRefund(tx: EntityManager, r: GatewayRefundObject, log: PaymentLog = silentLog): Promise<void> {
+    const refundId = r.metadata?.refundId;
+    const sessionId = r.metadata?.sessionId;
+    const failed = r.status === 'failed' || r.status === 'canceled';
+    if (!(r.status === 'succeeded' || failed)) return;
+    const status = failed ? RefundStatus.FAILED : RefundStatus.SUCCEEDED;
+    const from = failed ? [RefundStatus.PENDING, RefundStatus.SUCCEEDED] : [RefundStatus.PENDING];
+    const error = failed ? `refund ${r.status}${r.failure_reason ? `: ${r.failure_reason}` : ''}` : null;
+    let changed: unknown[] = [];
+    if (refundId && isUuid(refundId)) {
+      changed = await tx.execute(
+        `update refund set status = ?, gateway_ref = coalesce(gateway_ref, ?), error = ?, settled_at = now() where id = ? and status in (?) returning id`,
+        [status, r.id, error, refundId, from],
+      );
+    } else if (sessionId) {
+      changed = await tx.execute(
+        `update gateway_charge set refund_status = ?, refund_ref = coalesce(refund_ref, ?), refund_error = ? where session_id = ? and refund_status in (?) returning session_id`,
+        [status, r.id, error, sessionId, from],
+      );
+    }
+    if (failed && changed.length > 0) log.error({ refundId, sessionId, gatewayRef: r.id, reason: error }, 'a refund failed at the payment gateway: an admin must act');
   }
 
   private async enqueue(tx: EntityManager, job: RefundJob, jobKey: string): Promise<void> {

@@ -45,6 +45,16 @@ describe('coupon administration', () => {
     expect(await rowCounts(s)).toEqual(before);
   });
 
+  test('a plan id given in upper case names the same plan: the coupon applies to it, and the id twice is one plan', async () => {
+    const plan = await createPlan(s);
+    const other = await createPlan(s);
+    const coupon = await createCoupon(s, { planIds: [plan.id.toUpperCase(), plan.id] });
+    expect((await s.sql(`select plan_ids from coupon where id = $1`, [coupon.id]))[0]).toEqual({ plan_ids: [plan.id] });
+    const customer = await token(newCustomer());
+    expect((await createOrder(s, customer, { planId: plan.id, couponCode: coupon.code })).errors).toBeUndefined();
+    expect(expectError(await createOrder(s, customer, { planId: other.id, couponCode: coupon.code }), 'COUPON_INVALID').rejection).toBe('NOT_APPLICABLE');
+  });
+
   const bad: Array<[string, Partial<CreateCouponInput>, string]> = [
     ['empty code', { code: '   ' }, 'code'],
     ['65-character code', { code: 'X'.repeat(65) }, 'code'],

@@ -77,7 +77,8 @@ export class CouponService {
     const code = this.normaliseCode(input.code, 'code');
     if (input.kind === CouponKind.PERCENT && input.value > 100) throw BadUserInputError.field('value', 'a PERCENT coupon takes 1 to 100');
     if (input.startsAt && input.endsAt && input.endsAt <= input.startsAt) throw BadUserInputError.field('endsAt', 'must be after startsAt');
-    const planIds = [...new Set(input.planIds ?? [])];
+    // A UUID names the same plan in either case: kept in PostgreSQL's form, the one orders compare with.
+    const planIds = [...new Set((input.planIds ?? []).map((id) => id.toLowerCase()))];
     if (planIds.some((id) => !isUuid(id))) throw BadUserInputError.field('planIds', 'must name existing plans');
     if (planIds.length) {
       const found = await em.count(Plan, { id: { $in: planIds } });

@@ -12,7 +12,7 @@ import { CompiledExecution, compiledExecutionGateway } from './http/compiled-exe
 import { serveOperationsDirectly } from './http/direct-operations';
 import { formatError, httpErrorHandler } from './http/errors';
 import { graphiqlLandingPage } from './http/graphiql';
-import { callerKey, DocumentCache, isMutation, limitRules, limitsOf, limitsPlugin, MutationLimiter } from './http/limits';
+import { callerKey, DocumentCache, limitRules, limitsOf, limitsPlugin, MutationLimiter, mutationsOf } from './http/limits';
 import { loggerOptions, operationLogPlugin, registerRequestLog, type LogDestination } from './http/logging';
 import { registerRoutes } from './http/routes';
 import { attachWebSocket } from './http/ws';
@@ -182,9 +182,10 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     prepareOperation: async (caller, payload) => {
       const prepared = documents.prepare(payload.query, payload.variables, payload.operationName);
       if (prepared.errors) return prepared;
-      if (isMutation(prepared.document, payload.operationName)) {
+      const mutations = mutationsOf(prepared.document, payload.operationName);
+      if (mutations > 0) {
         try {
-          await mutationLimiter.consume(callerKey(caller.principal?.sub, caller.ip));
+          await mutationLimiter.consume(callerKey(caller.principal?.sub, caller.ip), mutations);
         } catch (e) {
           if (e instanceof RateLimitedError) return { errors: [e] };
           throw e;

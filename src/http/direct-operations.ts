@@ -16,7 +16,7 @@ import { isCatalogueQuery } from './catalogue-responses';
 import type { OperationRun } from './compiled-execution';
 import { formatError, isExpected } from './errors';
 import { jsonBodyOf } from './input';
-import { asRateLimited, callerKey, variablesCoerce, type DocumentCache, type MutationLimiter } from './limits';
+import { asRateLimited, callerKey, mutationsIn, variablesCoerce, type DocumentCache, type MutationLimiter } from './limits';
 
 /** What {@link serveOperationsDirectly} needs from the app. */
 export interface DirectDeps {
@@ -95,9 +95,10 @@ interface Accepted {
 
 /** Counts a mutation against its caller's allowance, executes the operation, and shapes its answer (with the status when its errors name none). */
 async function run(deps: DirectDeps, { req, reqId, document, operation, operationName, variables, principal }: Accepted): Promise<[Shaped, number]> {
-  if (operation.operation === OperationTypeNode.MUTATION) {
+  const mutations = mutationsIn(document, operation);
+  if (mutations > 0) {
     try {
-      await deps.mutations.consume(callerKey(principal?.sub, req.ip));
+      await deps.mutations.consume(callerKey(principal?.sub, req.ip), mutations);
     } catch (e) {
       // 500 is Apollo's status for a refusal whose errors name none; this one names 429.
       if (e instanceof RateLimitedError) return [shaped([asRateLimited(e)], reqId, operation, deps.log), 500];

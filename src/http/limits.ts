@@ -337,9 +337,12 @@ export class MutationLimiter {
     });
   }
 
-  /** Counts one mutation of `caller` (a customer id, or `ip:<address>` when anonymous); throws RATE_LIMITED past the allowance. */
-  consume(caller: string): Promise<void> {
-    return this.limiter.consume(caller);
+  /**
+   * Counts `mutations` mutations of `caller` (a customer id, or `ip:<address>` when anonymous); throws
+   * RATE_LIMITED past the allowance (what was counted before it stays spent).
+   */
+  async consume(caller: string, mutations: number): Promise<void> {
+    for (let i = 0; i < mutations; i++) await this.limiter.consume(caller);
   }
 
   close(): Promise<void> {
@@ -350,10 +353,27 @@ export class MutationLimiter {
 /** The key a caller's mutations are counted under. */
 export const callerKey = (customerId: string | undefined, ip: string | undefined): string => (customerId ? `sub:${customerId}` : `ip:${ip ?? 'unknown'}`);
 
-/** Whether the operation to run is a mutation. */
-export function isMutation(document: DocumentNode, operationName?: string | null): boolean {
-  return getOperationAST(document, operationName ?? undefined)?.operation === OperationTypeNode.MUTATION;
+/**
+ * The mutations an operation runs, as the rate limit counts them: each root field of a mutation
+ * operation (one document may hold up to MAX_ALIASES of them, each a mutation of its own, fragments
+ * included), at least one; none for a query.
+ */
+export function mutationsIn(document: DocumentNode, operation: OperationDefinitionNode | null | undefined): number {
+  if (operation?.operation !== OperationTypeNode.MUTATION) return 0;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const count = (set: SelectionSetNode, within: ReadonlySet<string>): number =>
+    set.selections.reduce((n, s) => {
+      if (s.kind === Kind.FIELD) return n + (s.name.value === '__typename' ? 0 : 1);
+      if (s.kind === Kind.INLINE_FRAGMENT) return n + count(s.selectionSet, within);
+      const f = fragments.get(s.name.value);
+      return f && !within.has(f.name.value) ? n + count(f.selectionSet, new Set([...within, f.name.value])) : n;
+    }, 0);
+  return Math.max(1, count(operation.selectionSet, new Set()));
 }
+
+/** {@link mutationsIn} for the operation `operationName` picks from `document`. */
+export const mutationsOf = (document: DocumentNode, operationName?: string | null): number => mutationsIn(document, getOperationAST(document, operationName ?? undefined));
 
 /** Apollo's HTTP head for an error (status and a HeaderMap); typed loosely as other packages augment `extensions.http`. */
 const httpHead = (status: number, headers: Array<[string, string]> = []) => ({ status, headers: new HeaderMap(headers) }) as never;
@@ -391,9 +411,10 @@ export function limitsPlugin(opts: { schema: GraphQLSchema; limits: OperationLim
             complex.extensions.http = httpHead(400);
             throw complex;
           }
-          if (operation?.operation === OperationTypeNode.MUTATION) {
+          const mutations = mutationsIn(document, operation);
+          if (mutations > 0) {
             try {
-              await opts.mutations.consume(callerKey(contextValue.principal?.sub, opts.ip(contextValue)));
+              await opts.mutations.consume(callerKey(contextValue.principal?.sub, opts.ip(contextValue)), mutations);
             } catch (e) {
               throw e instanceof RateLimitedError ? asRateLimited(e) : e;
             }

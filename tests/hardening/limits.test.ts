@@ -260,6 +260,23 @@ describe('over HTTP', () => {
     expect(codeOf(await s.gql(m, {}, other))).toBe('FORBIDDEN');
   });
 
+  test('each aliased mutation of one operation counts: three run, a fourth in the same window is refused, fragments included', async () => {
+    const caller = await token(`cust-${randomUUID()}`);
+    const three = `mutation { a: createPlan(input: { name: "x", price: 1 }) { id } b: createPlan(input: { name: "x", price: 1 }) { id } ...more }
+                   fragment more on Mutation { c: createPlan(input: { name: "x", price: 1 }) { id } }`;
+    const ran = await s.gql(three, {}, caller);
+    // Run (each refused to a customer; mutations run in turn and the first refusal ends the operation).
+    expect(codeOf(ran)).toBe('FORBIDDEN');
+    const limited = await s.gql(`mutation { createPlan(input: { name: "x", price: 1 }) { id } }`, {}, caller);
+    expect(limited.status).toBe(429);
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
+    // Thirty at once from a fresh caller: past the allowance of three, refused whole, nothing runs.
+    const many = `mutation { ${Array.from({ length: 30 }, (_, i) => `m${i}: createPlan(input: { name: "x", price: 1 }) { id }`).join(' ')} }`;
+    const refused = await s.gql(many, {}, await token(`cust-${randomUUID()}`));
+    expect(refused.status).toBe(429);
+    expect(refused.errors?.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+  });
+
   describe('over WebSocket the same limits apply', () => {
     let client: Client;
     let sub: string;
@@ -305,6 +322,17 @@ describe('over HTTP', () => {
       expect(codes).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'RATE_LIMITED']);
       // HTTP sees the same spent allowance.
       expect(codeOf(await s.gql(m, {}, await token(sub)))).toBe('RATE_LIMITED');
+    });
+
+    test('over the socket too each aliased mutation counts', async () => {
+      const t = await token(`cust-${randomUUID()}`);
+      const mine = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${t}` }, retryAttempts: 0, lazy: true });
+      try {
+        const four = `mutation { ${['a', 'b', 'c', 'd'].map((k) => `${k}: createPlan(input: { name: "x", price: 1 }) { id }`).join(' ')} }`;
+        expect((await overWs(mine, four)).errors?.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+      } finally {
+        await mine.dispose();
+      }
     });
   });
 });

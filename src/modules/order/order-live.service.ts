@@ -18,13 +18,21 @@ const CREATED_MARGIN_SECONDS = 120;
 /** Most snapshots a slow subscriber may have waiting; beyond it only the latest of each order is kept. */
 const MAX_BUFFERED = 500;
 
+/**
+ * How long a change that arrived ahead of the one before it waits for that one: an instance may publish
+ * a moment after another that committed the next change of the same order published its own.
+ */
+const GAP_WAIT_MS = 500;
+
 /** Orders one query of a catch-up reads (see {@link OrderLiveService.catchUp}). */
 const CATCH_UP_BATCH = 500;
 
 /**
  * A subscriber's feed of order snapshots: pushed by the bus, pulled by graphql-ws. It forwards a
  * snapshot only when its version is above the last one sent for that order, so a subscriber never
- * sees a duplicate or an older state, whatever order events arrive in. A re-read after missed events
+ * sees a duplicate or an older state, whatever order events arrive in. A change that arrives ahead of
+ * the one before it (every change raises the version by one) is held until that one arrives, for up to
+ * {@link GAP_WAIT_MS}, so every change goes out in version order. A re-read after missed events
  * ({@link catchUp}) also skips what the subscriber is taken to have had when it subscribed ({@link know});
  * an event never does, since its change may have committed after the subscription started listening
  * yet before that state was read. `return()` (client complete, socket closed) removes its listeners at
@@ -37,6 +45,8 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
   private readonly lastVersion = new Map<string, number>();
   /** Per order, the version the subscriber is taken to have had when it subscribed (never sent). */
   private readonly knownVersion = new Map<string, number>();
+  /** Per order, changes that arrived ahead of the one before them, by version, until it comes or the wait ends. */
+  private readonly early = new Map<string, { held: Map<number, OrderSnapshot>; timer: NodeJS.Timeout }>();
   private readonly stops: Unlisten[] = [];
   private closed = false;
 
@@ -56,14 +66,63 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
     return [...new Set([...this.knownVersion.keys(), ...this.lastVersion.keys()])];
   }
 
-  /** An event: sent unless that version or a later one of its order was. */
+  /** An event: sent unless that version or a later one of its order was; held while the change before it is missing. */
   offer(s: OrderSnapshot): void {
+    if (this.closed) return;
+    const before = this.lastOrKnown(s.id);
+    if (before !== null && s.version > before + 1) {
+      this.hold(s);
+      return;
+    }
     this.forward(s, this.lastVersion.get(s.id) ?? 0);
+    this.release(s.id);
   }
 
   /** A state re-read after events may have been missed: sent only if newer than what the subscriber has or had. */
   catchUp(s: OrderSnapshot): void {
     this.forward(s, Math.max(this.lastVersion.get(s.id) ?? 0, this.knownVersion.get(s.id) ?? 0));
+    this.release(s.id);
+  }
+
+  /** The later of the version last sent and the one the subscriber had when it subscribed; null for an order it has neither of. */
+  private lastOrKnown(orderId: string): number | null {
+    const sent = this.lastVersion.get(orderId);
+    const known = this.knownVersion.get(orderId);
+    return sent === undefined && known === undefined ? null : Math.max(sent ?? 0, known ?? 0);
+  }
+
+  private hold(s: OrderSnapshot): void {
+    let early = this.early.get(s.id);
+    if (!early) {
+      early = { held: new Map(), timer: setTimeout(() => this.giveUpWaiting(s.id), GAP_WAIT_MS) };
+      early.timer.unref();
+      this.early.set(s.id, early);
+    }
+    early.held.set(s.version, s);
+  }
+
+  /** Sends the held changes of `orderId` that are next in line now, and forgets those already passed. */
+  private release(orderId: string): void {
+    const early = this.early.get(orderId);
+    if (!early) return;
+    const last = () => this.lastOrKnown(orderId) ?? 0;
+    for (let next = early.held.get(last() + 1); next; next = early.held.get(last() + 1)) {
+      early.held.delete(next.version);
+      this.forward(next, this.lastVersion.get(orderId) ?? 0);
+    }
+    for (const version of [...early.held.keys()]) if (version <= last()) early.held.delete(version);
+    if (early.held.size === 0) {
+      clearTimeout(early.timer);
+      this.early.delete(orderId);
+    }
+  }
+
+  /** The change waited for did not come: what is held goes out in version order. */
+  private giveUpWaiting(orderId: string): void {
+    const early = this.early.get(orderId);
+    if (!early) return;
+    this.early.delete(orderId);
+    for (const version of [...early.held.keys()].sort((a, b) => a - b)) this.forward(early.held.get(version)!, this.lastVersion.get(orderId) ?? 0);
   }
 
   private forward(s: OrderSnapshot, above: number): void {
@@ -93,6 +152,8 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
     if (!this.closed) {
       this.closed = true;
       this.queue = [];
+      for (const { timer } of this.early.values()) clearTimeout(timer);
+      this.early.clear();
       for (const stop of this.stops.splice(0)) stop();
       const w = this.waiting;
       this.waiting = null;

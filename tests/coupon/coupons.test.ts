@@ -58,6 +58,7 @@ describe('coupon administration', () => {
   const bad: Array<[string, Partial<CreateCouponInput>, string]> = [
     ['empty code', { code: '   ' }, 'code'],
     ['65-character code', { code: 'X'.repeat(65) }, 'code'],
+    ['code with a control character', { code: 'C\u0001' }, 'code'],
     ['10 kB code', { code: 'X'.repeat(10_240) }, 'code'],
     ['PERCENT above 100', { kind: 'PERCENT', value: 101 }, 'value'],
     ['PERCENT 0', { kind: 'PERCENT', value: 0 }, 'value'],

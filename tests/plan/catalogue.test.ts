@@ -158,6 +158,10 @@ describe('validation and permissions', () => {
     ['a price that is not a number', { price: 'ten' }, 'price'],
     ['an empty name', { name: '' }, 'name'],
     ['a name of 201 characters', { name: 'n'.repeat(201) }, 'name'],
+    ['a blank name', { name: '   ' }, 'name'],
+    ['a name with an ANSI escape', { name: 'Plan \u001b[31mred' }, 'name'],
+    ['a description with a control character', { description: 'one\ntwo\u0007' }, 'description'],
+    ['an upgrade name with a control character', { upgrades: [{ name: 'U\u0001', price: 5 }] }, 'name'],
     ['a negative stock', { stock: -1 }, 'stock'],
     ['a negative upgrade price', { upgrades: [{ name: 'U', price: -5 }] }, 'price'],
   ])('createPlan with %s is BAD_USER_INPUT naming the field', async (_name, input, field) => {
@@ -173,6 +177,8 @@ describe('validation and permissions', () => {
       [{ price: -1 }, 'price'],
       [{ name: '' }, 'name'],
       [{ name: 'n'.repeat(201) }, 'name'],
+      [{ name: ' \t ' }, 'name'],
+      [{ description: 'x\u001bx' }, 'description'],
       [{ stock: -1 }, 'stock'],
     ] as const) {
       const r = await s.gql(UpdatePlanDocument, { id: p.id, input }, admin);

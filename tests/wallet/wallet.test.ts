@@ -64,6 +64,7 @@ describe('creditWallet', () => {
     ['an absurd amount', { amount: 100_000_001 }, 'amount'],
     ['an empty reference', { reference: '' }, 'reference'],
     ['a reference over 200 characters', { reference: 'r'.repeat(201) }, 'reference'],
+    ['a reference with control characters', { reference: 'r\u0001\u007f' }, 'reference'],
   ])('%s is BAD_USER_INPUT and changes nothing', async (_name, override, field) => {
     const c = await newCustomer(s);
     const r = await s.gql(CREDIT, { customerId: c.id, amount: 100, reference: `ref-${randomUUID()}`, ...override }, await adminToken());

@@ -8,6 +8,7 @@ import { BadUserInputError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { MAX_ORDER_AMOUNT, priceOrder, type PriceBreakdown } from '../../shared/money';
 import { query, sql } from '../../shared/sql';
+import { ONE_LINE, ONE_LINE_MESSAGE } from '../../shared/text';
 import { pageOf, type Page } from '../../shared/types';
 import { unitOfWork } from '../../shared/unit-of-work';
 import { AuditTargetType, type AuditService } from '../audit';
@@ -75,6 +76,8 @@ export class CouponService {
    */
   async create(em: EntityManager, input: CreateCouponInput, actor: string): Promise<Coupon> {
     const code = this.normaliseCode(input.code, 'code');
+    // A code a customer can type: looked up as typed, it is never refused for its characters.
+    if (!ONE_LINE.test(code)) throw BadUserInputError.field('code', ONE_LINE_MESSAGE);
     if (input.kind === CouponKind.PERCENT && input.value > 100) throw BadUserInputError.field('value', 'a PERCENT coupon takes 1 to 100');
     if (input.startsAt && input.endsAt && input.endsAt <= input.startsAt) throw BadUserInputError.field('endsAt', 'must be after startsAt');
     // A UUID names the same plan in either case: kept in PostgreSQL's form, the one orders compare with.

@@ -1,5 +1,6 @@
 import { ArrayMaxSize, IsInt, IsOptional, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { MULTI_LINE, MULTI_LINE_MESSAGE, ONE_LINE, ONE_LINE_MESSAGE } from '../../shared/text';
 import { SaleStatus } from './plan.entity';
 
 registerEnumType(SaleStatus, {
@@ -49,6 +50,7 @@ export class PlanType {
 export class PlanUpgradeInput {
   @Field(() => String)
   @Length(1, 200)
+  @Matches(ONE_LINE, { message: `name ${ONE_LINE_MESSAGE}` })
   name: string;
 
   @Field(() => Int)
@@ -62,11 +64,13 @@ export class PlanUpgradeInput {
 export class CreatePlanInput {
   @Field(() => String)
   @Length(1, 200)
+  @Matches(ONE_LINE, { message: `name ${ONE_LINE_MESSAGE}` })
   name: string;
 
   @Field(() => String, { nullable: true })
   @IsOptional()
   @Length(0, 5000)
+  @Matches(MULTI_LINE, { message: `description ${MULTI_LINE_MESSAGE}` })
   description?: string | null;
 
   @Field(() => Int)
@@ -120,11 +124,13 @@ export class UpdatePlanInput {
   @Field(() => String, { nullable: true })
   @IsOptional()
   @Length(1, 200)
+  @Matches(ONE_LINE, { message: `name ${ONE_LINE_MESSAGE}` })
   name?: string | null;
 
   @Field(() => String, { nullable: true })
   @IsOptional()
   @Length(0, 5000)
+  @Matches(MULTI_LINE, { message: `description ${MULTI_LINE_MESSAGE}` })
   description?: string | null;
 
   @Field(() => Int, { nullable: true })

@@ -1,5 +1,6 @@
-import { IsInt, IsOptional, Length, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ArgsType, Field, ID, Int, ObjectType } from 'type-graphql';
+import { ONE_LINE, ONE_LINE_MESSAGE } from '../../shared/text';
 import { Connection, Money } from '../../shared/types';
 
 /** Largest single admin credit, in minor units. */
@@ -70,5 +71,6 @@ export class CreditWalletArgs {
 
   @Field(() => String)
   @Length(1, 200)
+  @Matches(ONE_LINE, { message: `reference ${ONE_LINE_MESSAGE}` })
   reference: string;
 }

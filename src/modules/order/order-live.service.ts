@@ -245,7 +245,7 @@ export class OrderLiveService {
       const em = batch.map((id) => this.watched.get(id)?.em).find((e) => e !== undefined);
       if (!em) continue;
       try {
-        for (const s of await readSnapshots(em(), { id: { $in: batch } })) for (const feed of this.watched.get(s.id)?.feeds ?? []) feed.offer(s);
+        for (const s of await readSnapshots(em(), { id: { $in: batch } })) for (const feed of this.watched.get(s.id)?.feeds ?? []) feed.catchUp(s);
       } catch {
         // The database is away too: the next outage's end, or the subscriber's reconnection, reads again.
       }

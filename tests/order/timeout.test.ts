@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { CancelOrderDocument, OrderDocument } from '../__generated__/graphql';
+import { PENDING_JOBS } from '../support/jobs';
 import { counters, createCoupon, createOrder, createPlan, newCustomer } from '../support/orders';
 import { startTestServer, token, type TestServer } from '../support/server';
 import { until } from '../support/until';
@@ -68,8 +69,10 @@ test('the timeout survives a restart: an order that expired while no server ran 
 });
 
 test('cancel racing the timeout on two instances: exactly one cancels, what the order held comes back exactly once', async () => {
-  const a = await startTestServer({ DB_POOL_SIZE: '12' });
-  const b = await startTestServer({ DB_POOL_SIZE: '12' }, { databaseUrl: a.databaseUrl });
+  // Orders whose payment time is up at once, and no job runner: the timeout runs only when the test runs it.
+  const env = { DB_POOL_SIZE: '12', ORDER_PAYMENT_TIMEOUT_SECONDS: '1', RUN_WORKER: 'false' };
+  const a = await startTestServer(env);
+  const b = await startTestServer(env, { databaseUrl: a.databaseUrl });
   try {
     const plan = await createPlan(a, { stock: 5 });
     const coupon = await createCoupon(a, { maxUses: 10, maxUsesPerUser: 5 });
@@ -80,6 +83,7 @@ test('cancel racing the timeout on two instances: exactly one cancels, what the 
     expect((await createOrder(a, tok, { planId: plan.id, couponCode: coupon.code })).errors).toBeUndefined();
     const ids = { planId: plan.id, couponId: coupon.id, customerId: customer };
     expect(await counters(a, ids)).toEqual({ stockUsed: 2, couponUsed: 2, unpaid: 2, customerUses: 2 });
+    await until('the order’s payment time to be up', async () => (await a.sql(`select expires_at <= now() as up from "order" where id = $1`, [raced.id]))[0].up, 5_000);
 
     // 10 customer cancels over HTTP and 10 runs of the registered timeout handler, all at once, on both instances.
     const runs = Array.from({ length: 20 }, (_, i) => {
@@ -100,5 +104,23 @@ test('cancel racing the timeout on two instances: exactly one cancels, what the 
     expect(await counters(a, ids)).toEqual({ stockUsed: 1, couponUsed: 1, unpaid: 1, customerUses: 1 });
   } finally {
     await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
+test('a timeout job run before the order’s payment time is up changes nothing and asks again for that time', async () => {
+  const s = await startTestServer({ RUN_WORKER: 'false' });
+  try {
+    const plan = await createPlan(s, { stock: 5 });
+    const customer = newCustomer();
+    const o = (await createOrder(s, await token(customer), { planId: plan.id })).data!.createOrder;
+    const before = await stateOf(s, o.id);
+    await s.app.services.tasks.order_timeout!({ orderId: o.id }, {} as never);
+    expect(await stateOf(s, o.id)).toEqual(before);
+    expect(before.status).toBe('PENDING');
+    expect(await counters(s, { planId: plan.id, customerId: customer })).toMatchObject({ stockUsed: 1, unpaid: 1 });
+    const jobs = await s.sql<{ run_at: Date }>(`select run_at from ${PENDING_JOBS} where task = 'order_timeout' and key = $1`, [`order_timeout:${o.id}`]);
+    expect(jobs.map((j) => j.run_at.getTime())).toContain(before.expires_at!.getTime());
+  } finally {
+    await s.stop();
   }
 });

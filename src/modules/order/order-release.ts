@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { enqueue } from '../../infra/jobs';
 import { Role } from '../../shared/caller';
 import { NotFoundError, OrderNotCancellableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
@@ -112,15 +113,22 @@ export class OrderRelease {
   }
 
   /**
-   * The payment timeout: cancels the order with reason TIMEOUT if it is still PENDING, giving back what
-   * it held; does nothing when it was paid or cancelled meanwhile. Returns whether it cancelled.
+   * The payment timeout: cancels the order with reason TIMEOUT if it is still PENDING and its payment
+   * time is up, giving back what it held; does nothing when it was paid or cancelled meanwhile. A run
+   * before the order's `expiresAt` (a job run early) changes nothing and asks for the timeout again at
+   * that time. Returns whether it cancelled.
    */
   async expire(em: EntityManager, orderId: string): Promise<boolean> {
     if (!isUuid(orderId)) return false;
     const snapshot = await unitOfWork(em, async (tx, after) => {
       const cancelled = await this.cancelPending(tx, after, orderId, 'system:timeout', CancelReason.TIMEOUT);
-      if (cancelled) await this.deps.audits.record(tx, { actor: 'system:timeout', action: 'orderTimeout', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: cancelled.snapshot.number } });
-      return cancelled;
+      if (cancelled) {
+        await this.deps.audits.record(tx, { actor: 'system:timeout', action: 'orderTimeout', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: cancelled.snapshot.number } });
+        return cancelled;
+      }
+      const [early] = await query<{ expires_at: string | Date }>(tx, sql`select expires_at from "order" where id = ${orderId}::uuid and status = 'PENDING' and expires_at > now()`);
+      if (early) await enqueue(tx, ORDER_TIMEOUT_TASK, { orderId }, { runAt: new Date(early.expires_at), jobKey: `${ORDER_TIMEOUT_TASK}:${orderId}`, maxAttempts: ORDER_TIMEOUT_MAX_ATTEMPTS });
+      return null;
     });
     return snapshot !== null;
   }

@@ -85,7 +85,8 @@ export function releaseHolds(orderId: string): Sql {
  * PENDING → CANCELLED (by the customer, an admin or the payment timeout): clears the expiry and every
  * hold (returned as {@link ReleasedHolds}). `reason` is the reason, or, for an admin who may cancel
  * their own order too, `ownReasonFor`: CUSTOMER when the order is that customer's, ADMIN otherwise.
- * `ownerId` limits the change to that customer's orders.
+ * `ownerId` limits the change to that customer's orders. The payment timeout (TIMEOUT) cancels only an
+ * order whose payment time is up, whenever its job happens to run.
  */
 export function cancelTransition(orderId: string, actor: string, reason: CancelReason | { ownReasonFor: string }, ownerId?: string): Sql {
   const why =
@@ -97,7 +98,7 @@ export function cancelTransition(orderId: string, actor: string, reason: CancelR
     to: OrderStatus.CANCELLED,
     actor,
     set: sql`cancel_reason = ${why}, cancelled_at = now(), expires_at = null`,
-    where: ownerId === undefined ? undefined : sql`customer_id = ${ownerId}`,
+    where: ownerId !== undefined ? sql`customer_id = ${ownerId}` : reason === CancelReason.TIMEOUT ? sql`expires_at <= now()` : undefined,
     releaseHolds: true,
   });
 }

@@ -187,38 +187,60 @@ test('the payment timeout of an order made before the plan had a stock gives no 
   }
 });
 
-test('an order whose plan was given a stock between its read and its write takes a unit of it', async () => {
-  // Between the statement that reads the plan and the one that writes the order, an admin's change
-  // commits: the read's answer reaches the server (in this process) only once the stock is set.
+/**
+ * Places an order of a new plan (price 1000) with `change` committed by an admin's connection between
+ * the statement that reads the plan and the one that writes the order: the read's answer reaches the
+ * server (in this process) only once the change is made. Returns the answer and the order as stored.
+ */
+async function placedAcrossChange(change: string) {
   const s = await startTestServer();
   const admin = new Client({ connectionString: s.databaseUrl });
   await admin.connect();
-  let planToLimit: string | null = null;
+  let planToChange: string | null = null;
   // At node-postgres, below every library: each query() is one round trip on its connection.
   const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const query = proto.query;
   proto.query = function (this: unknown, ...args: unknown[]): unknown {
     const answer = query.apply(this, args);
     const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
-    const planId = planToLimit;
+    const planId = planToChange;
     if (planId === null || !(answer instanceof Promise) || !/ as purchase,[\s\S]* as customer_group/.test(text ?? '')) return answer;
-    planToLimit = null;
+    planToChange = null;
     return answer.then(async (rows: unknown) => {
-      await admin.query('update plan set stock = 1 where id = $1', [planId]);
+      await admin.query(`update plan set ${change} where id = $1`, [planId]);
       return rows;
     });
   };
   try {
-    const plan = await createPlan(s);
-    planToLimit = plan.id;
-    const o = (await createOrder(s, await token(newCustomer()), { planId: plan.id })).data!.createOrder;
-    expect(planToLimit).toBeNull();
-    const [held] = await s.sql(`select holds_stock from "order" where id = $1`, [o.id]);
-    expect(held).toEqual({ holds_stock: true });
-    await expectNotOversold(s, plan.id);
+    const plan = await createPlan(s, { price: 1000 });
+    planToChange = plan.id;
+    const r = await createOrder(s, await token(newCustomer()), { planId: plan.id });
+    expect(planToChange).toBeNull();
+    const [row] = r.data ? await s.sql(`select holds_stock, subtotal, total from "order" where id = $1`, [r.data.createOrder.id]) : [];
+    const [{ stock_used: stockUsed }] = await s.sql(`select stock_used from plan where id = $1`, [plan.id]);
+    return { r, row, stockUsed };
   } finally {
     proto.query = query;
     await admin.end();
     await s.stop();
   }
+}
+
+describe('a plan changed between the read and the write of an order', () => {
+  test('given a stock: the order takes a unit of it', async () => {
+    const { row, stockUsed } = await placedAcrossChange('stock = 1');
+    expect(row).toMatchObject({ holds_stock: true });
+    expect(stockUsed).toBe(1);
+  });
+
+  test('repriced: the order is placed at the new price', async () => {
+    const { row } = await placedAcrossChange('price = 2000');
+    expect(row).toMatchObject({ subtotal: 2000, total: 2300 });
+  });
+
+  test('retired: NOT_FOUND (a customer sees it no more), nothing placed', async () => {
+    const { r, row } = await placedAcrossChange(`sale_status = 'RETIRED'`);
+    expect(codeOf(r)).toBe('NOT_FOUND');
+    expect(row).toBeUndefined();
+  });
 });

@@ -55,8 +55,6 @@ enum Refusal {
   OUT_OF_STOCK = 'OUT_OF_STOCK',
   /** The plan was made unlimited since it was read: nothing to take, and the order must not record a unit. */
   PLAN_MADE_UNLIMITED = 'PLAN_MADE_UNLIMITED',
-  /** The plan was given a stock since it was read as unlimited: the order must take a unit of it. */
-  PLAN_MADE_LIMITED = 'PLAN_MADE_LIMITED',
   PER_USER_LIMIT_REACHED = 'PER_USER_LIMIT_REACHED',
   COUPON_USE_REFUSED = 'COUPON_USE_REFUSED',
   /** What the order was to be placed with (plan, upgrades, coupon, the customer's group) has changed. */
@@ -79,8 +77,8 @@ const REFUSED_SQLSTATE = 'CO409';
 /** Thrown when an order's idempotency key is already taken: nothing was written; answer the first order. */
 class DuplicateRequest extends Error {}
 
-/** Thrown when the plan's stock was set or removed between the read and the write of an order: nothing was written; try again. */
-class PlanStockChanged extends Error {}
+/** Thrown when what an order was read with changed before it was written: nothing was written; read again. */
+class PlacementChanged extends Error {}
 
 /** `ORD-000123` from `order_number_seq`, in SQL (more digits once past 999999). */
 const NEXT_ORDER_NUMBER = rawSql(`(select 'ORD-' || lpad(n::text, greatest(6, length(n::text)), '0') from nextval('order_number_seq') as n)`);
@@ -155,7 +153,7 @@ export class OrderPlacement {
       for (let attempt = 1; ; attempt++) {
         const placement = await this.readPlacement(em, caller, input.planId, upgradeIds, couponCode);
         const placed = await this.placeOnce(em, caller.customerId, placement, key, false).catch((e: unknown) => {
-          if (e instanceof PlanStockChanged && attempt < 3) return null;
+          if (e instanceof PlacementChanged && attempt < 3) return null;
           throw e;
         });
         if (placed) {
@@ -222,10 +220,11 @@ export class OrderPlacement {
    * racing request with the same key), one of the customer's unpaid slots, a unit of the plan's stock
    * when it has one, the customer's use of the coupon when it limits uses per customer, the payment
    * timeout job (an outbox row, so the statement does not NOTIFY), and last one of the coupon's use
-   * stripes. With `recheck`, it first checks that the plan, upgrades and coupon are still as
-   * `placement` says, on sale to the customer and open (the first refusal when not), and takes the
-   * coupon's use from the connection's own stripe alone (refused when that one is full; the full path
-   * then looks at every stripe: see {@link takeHomeCouponUse}). It ends by calling
+   * stripes. It first checks that the plan, upgrades and coupon are still as `placement` says, on sale
+   * to the customer and open (the first refusal when not: read again). With `recheck` (a placement
+   * remembered from an earlier order), it takes the coupon's use from the connection's own stripe alone
+   * (refused when that one is full; the full path then looks at every stripe: see
+   * {@link takeHomeCouponUse}). It ends by calling
    * `order_refuse` with the first refusal, if any, which undoes everything it wrote. Returns the order
    * as written.
    */
@@ -236,11 +235,11 @@ export class OrderPlacement {
     const refusals: Sql[] = [];
     const refuseUnless = (passed: Sql, refusal: Refusal) => refusals.push(sql`when not ${passed} then ${refusal}::text`);
     const steps = new Steps();
-    if (recheck) {
-      const still = coupon ? sql`${purchaseStill(plan, customerGroupOf(customerId))} and ${couponStill(coupon)}` : purchaseStill(plan, customerGroupOf(customerId));
-      steps.add('still', sql`select where ${still}`);
-      refuseUnless(steps.after(), Refusal.CHANGED);
-    }
+    // What the order is placed with was read by an earlier statement (or an earlier order): it must
+    // still hold, as this statement sees the rows, or nothing is written.
+    const still = coupon ? sql`${purchaseStill(plan, customerGroupOf(customerId))} and ${couponStill(coupon)}` : purchaseStill(plan, customerGroupOf(customerId));
+    steps.add('still', sql`select where ${still}`);
+    refuseUnless(steps.after(), Refusal.CHANGED);
     steps.add(
       'placed',
       sql`insert into "order" (id, number, customer_id, plan_id, upgrade_ids, coupon_id, coupon_code, currency,
@@ -259,15 +258,12 @@ export class OrderPlacement {
     );
     // The holds are written as taken: a limit that refuses undoes the whole statement. What was bought
     // is stored as it is now (name, price, upgrades): later edits of the plan leave the order alone.
-    steps.add('slot', takeUnpaidSlot(customerId, config.maxUnpaidOrders, recheck ? sql`${steps.after()} and exists (select from still)` : steps.after()));
+    steps.add('slot', takeUnpaidSlot(customerId, config.maxUnpaidOrders, sql`${steps.after()} and exists (select from still)`));
     refuseUnless(steps.after(), Refusal.UNPAID_ORDER_LIMIT);
     if (limited) {
       steps.add('stock', takeStockUnit(plan.planId, steps.after()));
       refuseUnless(steps.after(), Refusal.OUT_OF_STOCK);
       refuseUnless(sql`(select limited from stock)`, Refusal.PLAN_MADE_UNLIMITED);
-    } else if (!recheck) {
-      // Read as unlimited by an earlier statement: a stock set since then is one this order takes from.
-      refuseUnless(sql`exists (select from plan where id = ${plan.planId}::uuid and stock is null)`, Refusal.PLAN_MADE_LIMITED);
     }
     const customerUse = coupon && takeCustomerUse(coupon, customerId, steps.after());
     if (customerUse) {
@@ -304,13 +300,12 @@ export class OrderPlacement {
       case Refusal.OUT_OF_STOCK:
         return new OutOfStockError();
       case Refusal.PLAN_MADE_UNLIMITED:
-      case Refusal.PLAN_MADE_LIMITED:
-        return new PlanStockChanged();
+      case Refusal.CHANGED:
+        return new PlacementChanged();
       case Refusal.PER_USER_LIMIT_REACHED:
         return this.couponInvalid(coupon!.code, CouponRejection.PER_USER_LIMIT_REACHED, coupon);
       case Refusal.COUPON_USE_REFUSED:
         return this.couponInvalid(coupon!.code, await this.deps.coupons.refusal(em, coupon!.id), coupon);
-      case Refusal.CHANGED:
       default:
         return e;
     }

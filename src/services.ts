@@ -8,7 +8,7 @@ import { createStripe, type Stripe } from './infra/stripe';
 import { AuditService } from './modules/audit';
 import { CouponService } from './modules/coupon';
 import { CustomerService } from './modules/customer';
-import { deliveryTasks, DeliveryService, WebhookProvisioner } from './modules/delivery';
+import { deliveryJobAttempts, deliveryTasks, DeliveryService, WebhookProvisioner } from './modules/delivery';
 import { OrderEvents, OrderLiveService, OrderService, type OrderTopics } from './modules/order';
 import {
   DevGateway,
@@ -89,7 +89,7 @@ export function createServices(deps: {
     audits,
   });
   const live = new OrderLiveService(deps.bus, deliveries);
-  const confirmation = new PaymentConfirmation({ orderEvents, deliveryMaxAttempts: deps.config.deliveryMaxAttempts });
+  const confirmation = new PaymentConfirmation({ orderEvents, deliveryJobAttempts: deliveryJobAttempts(deps.config.deliveryMaxAttempts) });
   const topUps = new TopUpService({ config: deps.config, gateway, ledger, refunds, audits });
   const events = new GatewayEventService({ confirmation, refunds, topUps, audits });
   const payments: PaymentServices = {

@@ -6,4 +6,4 @@
 -- Only the first statement is the bench's: it takes the next pre-created PENDING order from a queue. The keys the API
 -- makes (payment, journal, delivery: newId() in src/shared/ids.ts) are made here by uuid_v7(), the same layout.
 select order_id, customer_id, total, plan_id from bench_pay_queue where n = (select nextval('bench_pay_seq')) \gset
-select paid_order, paid_delivery, plan_provider_id from confirm_payment(:order_id::uuid, '{PENDING}'::text[], 'WALLET', :customer_id, null, null, :customer_id, :customer_id, uuid_v7(), uuid_v7(), uuid_v7(), 5);
+select paid_order, paid_delivery, plan_provider_id from confirm_payment(:order_id::uuid, '{PENDING}'::text[], 'WALLET', :customer_id, null, null, :customer_id, :customer_id, uuid_v7(), uuid_v7(), uuid_v7(), 6);

@@ -236,3 +236,79 @@ test('a delivery that cannot be provisioned is retried, ends FAILED after its la
     provisioning.close();
   }
 });
+
+test('a delivery whose last attempt stopped midway (its process died) ends FAILED on the job’s one extra run, and an admin can retry it', async () => {
+  // The provisioning system holds every call: the attempt waits there, as one whose process stopped.
+  const held: http.ServerResponse[] = [];
+  const provisioning = http.createServer((_req, res) => held.push(res));
+  await new Promise<void>((r) => provisioning.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(provisioning.address() as AddressInfo).port}/provision`;
+  // No job runner: the test runs the job's attempts itself, as graphile-worker would.
+  const f = await startTestServer({ DELIVERY_WEBHOOK_URL: url, DELIVERY_MAX_ATTEMPTS: '2', RUN_WORKER: 'false' });
+  try {
+    const p = await people();
+    const planId = await createPlan(f, p, { durationDays: 7 });
+    const orderId = await createOrder(f, p, planId);
+    ok(await payWithWallet(f, orderId, p.customer));
+    const [job] = await f.sql<{ max_attempts: number }>(`select max_attempts from job_outbox where task = 'deliver_order' and payload ->> 'orderId' = $1`, [orderId]);
+    expect(job).toEqual({ max_attempts: 3 });
+    const delivery = async () => (await f.sql<{ status: string; attempts: number }>(`select status, attempts from delivery where order_id = $1`, [orderId]))[0];
+    const run = (attempts: number) => f.app.services.tasks.deliver_order!({ orderId }, { job: { attempts, max_attempts: 3 }, logger: { error: () => undefined, warn: () => undefined } } as never);
+
+    // The last of the two attempts marks the delivery IN_PROGRESS, calls the provisioning system and
+    // gets no answer: its process is gone, as far as the job is concerned.
+    const last = Promise.resolve(run(2)).catch(() => undefined);
+    await until('the last attempt to call the provisioning system', () => held.length === 1);
+    expect(await delivery()).toEqual({ status: 'IN_PROGRESS', attempts: 1 });
+
+    // Taken back from the dead runner, the job runs once more: the delivery ends FAILED, for an admin.
+    await run(3);
+    expect(await delivery()).toMatchObject({ status: 'FAILED' });
+    expect(held).toHaveLength(1);
+    const [audit] = await f.sql(`select action, details ->> 'attempts' as attempts from audit_entry where target_id = $1 and action = 'deliveryFailed'`, [orderId]);
+    expect(audit).toEqual({ action: 'deliveryFailed', attempts: '2' });
+    expect((await f.sql(`select status from "order" where id = $1`, [orderId]))[0]).toEqual({ status: 'PAID' });
+    ok(await setDeliveryStatus(f, orderId, 'NEW', p.admin));
+    expect(await delivery()).toMatchObject({ status: 'NEW' });
+
+    // The held call answering late changes nothing.
+    held[0].writeHead(503).end();
+    await last;
+    expect(await delivery()).toMatchObject({ status: 'NEW' });
+  } finally {
+    await f.stop();
+    provisioning.closeAllConnections();
+    provisioning.close();
+  }
+});
+
+test('an order refunded while it is being provisioned is not delivered, and the audit log tells an admin to undo the provisioning', async () => {
+  const held: http.ServerResponse[] = [];
+  const provisioning = http.createServer((_req, res) => held.push(res));
+  await new Promise<void>((r) => provisioning.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(provisioning.address() as AddressInfo).port}/provision`;
+  const f = await startTestServer({ DELIVERY_WEBHOOK_URL: url, RUN_WORKER: 'false' });
+  try {
+    const p = await people();
+    const planId = await createPlan(f, p, { durationDays: 7 });
+    const orderId = await createOrder(f, p, planId);
+    ok(await payWithWallet(f, orderId, p.customer));
+    const attempt = f.app.services.tasks.deliver_order!({ orderId }, { job: { attempts: 1, max_attempts: 6 }, logger: { error: () => undefined, warn: () => undefined } } as never);
+    await until('the attempt to call the provisioning system', () => held.length === 1);
+    ok(await f.gql(`mutation($o: ID!) { refundOrder(orderId: $o) { status } }`, { o: orderId }, p.admin));
+    // The provisioning system answers that it has set the service up.
+    held[0].writeHead(204).end();
+    await attempt;
+    expect((await f.sql(`select o.status, d.status as delivery from "order" o join delivery d on d.order_id = o.id where o.id = $1`, [orderId]))[0]).toEqual({
+      status: 'REFUNDED',
+      delivery: 'CANCELLED',
+    });
+    expect(ok(await f.gql(SERVICES, {}, p.customer)).me.services).toEqual([]);
+    const audits = await f.sql(`select action from audit_entry where target_id = $1 order by at`, [orderId]);
+    expect(audits.map((a) => a.action)).toContain('provisionedAfterOrderEnded');
+  } finally {
+    await f.stop();
+    provisioning.closeAllConnections();
+    provisioning.close();
+  }
+});

@@ -18,6 +18,17 @@ import type { Provisioner } from './provisioner';
 /** Task name of the automatic delivery job. */
 export const DELIVER_ORDER_TASK = 'deliver_order';
 
+/**
+ * The automatic delivery job's tries: `DELIVERY_MAX_ATTEMPTS` attempts, and one more that records the
+ * delivery FAILED when the last attempt could not (its process stopped during it). graphile-worker
+ * counts an attempt when it takes the job, so without it a job whose last attempt died never ran again
+ * and left the order PAID with its delivery IN_PROGRESS for good.
+ */
+export const deliveryJobAttempts = (deliveryMaxAttempts: number): number => deliveryMaxAttempts + 1;
+
+/** Who the automatic delivery's changes are made by: named in the order's history, the ledger and the audit log alike. */
+const AUTOMATIC_ACTOR = 'system:delivery';
+
 /** Which attempt of the automatic delivery job is running (graphile-worker counts from 1). */
 export interface Attempt {
   number: number;
@@ -107,17 +118,19 @@ export class DeliveryService {
    * The automatic delivery job. One attempt: a committed IN_PROGRESS change (attempts + 1), the
    * provisioning call when one is configured, then completion in one transaction guarded by the
    * delivery's status, so a re-run after a crash changes nothing twice. A failing attempt throws, and
-   * graphile-worker retries it with backoff; the last one ends the delivery FAILED instead.
+   * graphile-worker retries it with backoff; the last one ends the delivery FAILED instead. A run past
+   * the last attempt (see {@link deliveryJobAttempts}) finds the delivery IN_PROGRESS when that attempt
+   * died, and ends it FAILED; an admin may then retry it.
    */
-  async runAutomatic(em: EntityManager, orderId: string, attempt: Attempt): Promise<'completed' | 'failed' | 'skipped'> {
-    // Named in the order's history, the ledger and the audit log alike.
-    const actor = 'system:delivery';
+  async runAutomatic(em: EntityManager, orderId: string, attempt: Attempt): Promise<'completed' | 'failed' | 'skipped' | 'provisioned-for-ended-order'> {
     const moves = deliveryMoves(DeliveryMode.AUTOMATIC, DeliveryActor.WORKER);
+    const tries = this.deps.config.deliveryMaxAttempts;
+    if (attempt.number > tries && (await this.endFailed(em, orderId, tries, 'the last attempt ended without an outcome (its process stopped)'))) return 'failed';
     const started = await unitOfWork(em.fork(), async (tx, after) => {
       const o = await this.lock(tx, orderId);
       if (!o || !o.deliveryStatus || o.providerId || o.status !== OrderStatus.PAID) return null;
       if (!moves.can(o.deliveryStatus, DeliveryStatus.IN_PROGRESS)) return null;
-      await this.apply(tx, after, o, DeliveryStatus.IN_PROGRESS, actor, 1);
+      await this.apply(tx, after, o, DeliveryStatus.IN_PROGRESS, AUTOMATIC_ACTOR, 1);
       return o;
     });
     if (!started) return 'skipped';
@@ -126,26 +139,42 @@ export class DeliveryService {
       const done = await unitOfWork(em.fork(), async (tx, after) => {
         const o = await this.lock(tx, orderId);
         if (!o || o.deliveryStatus !== DeliveryStatus.IN_PROGRESS || o.status !== OrderStatus.PAID) return false;
-        await this.apply(tx, after, o, DeliveryStatus.COMPLETED, actor, 0);
+        await this.apply(tx, after, o, DeliveryStatus.COMPLETED, AUTOMATIC_ACTOR, 0);
         return true;
       });
-      return done ? 'completed' : 'skipped';
+      if (done) return 'completed';
+      // Refunded or cancelled while the provisioning system was setting it up: that system has done its
+      // part for an order whose money went back. Nothing here can undo it there; an admin is told.
+      if (this.deps.provisioner) {
+        await unitOfWork(em.fork(), (tx) =>
+          this.deps.audits.record(tx, { actor: AUTOMATIC_ACTOR, action: 'provisionedAfterOrderEnded', targetType: AuditTargetType.ORDER, targetId: orderId, details: { attempts: attempt.number } }),
+        );
+        return 'provisioned-for-ended-order';
+      }
+      return 'skipped';
     } catch (e) {
-      if (attempt.number < attempt.max) throw e;
-      await unitOfWork(em.fork(), async (tx, after) => {
-        const o = await this.lock(tx, orderId);
-        if (!o?.deliveryStatus || !moves.can(o.deliveryStatus, DeliveryStatus.FAILED)) return;
-        await this.apply(tx, after, o, DeliveryStatus.FAILED, actor, 0);
-        await this.deps.audits.record(tx, {
-          actor: 'system:delivery',
-          action: 'deliveryFailed',
-          targetType: AuditTargetType.ORDER,
-          targetId: o.id,
-          details: { attempts: attempt.number, error: (e instanceof Error ? e.message : String(e)).slice(0, 500) },
-        });
-      });
+      if (attempt.number < tries) throw e;
+      await this.endFailed(em, orderId, attempt.number, e instanceof Error ? e.message : String(e));
       return 'failed';
     }
+  }
+
+  /** Ends an automatic delivery IN_PROGRESS as FAILED after `attempts` tries, in the audit log with `error`; false when it was not IN_PROGRESS. */
+  private async endFailed(em: EntityManager, orderId: string, attempts: number, error: string): Promise<boolean> {
+    const moves = deliveryMoves(DeliveryMode.AUTOMATIC, DeliveryActor.WORKER);
+    return unitOfWork(em.fork(), async (tx, after) => {
+      const o = await this.lock(tx, orderId);
+      if (!o?.deliveryStatus || o.providerId || !moves.can(o.deliveryStatus, DeliveryStatus.FAILED)) return false;
+      await this.apply(tx, after, o, DeliveryStatus.FAILED, AUTOMATIC_ACTOR, 0);
+      await this.deps.audits.record(tx, {
+        actor: AUTOMATIC_ACTOR,
+        action: 'deliveryFailed',
+        targetType: AuditTargetType.ORDER,
+        targetId: o.id,
+        details: { attempts, error: error.slice(0, 500) },
+      });
+      return true;
+    });
   }
 
   /** The current snapshot of an order, read from the database. */
@@ -170,7 +199,7 @@ export class DeliveryService {
   }
 
   private async enqueueAutomatic(tx: EntityManager, orderId: string): Promise<void> {
-    await enqueue(tx, DELIVER_ORDER_TASK, { orderId }, { jobKey: `deliver:${orderId}`, maxAttempts: this.deps.config.deliveryMaxAttempts });
+    await enqueue(tx, DELIVER_ORDER_TASK, { orderId }, { jobKey: `deliver:${orderId}`, maxAttempts: deliveryJobAttempts(this.deps.config.deliveryMaxAttempts) });
   }
 
   /** Locks the order row (every change of an order or its delivery does, first) and reads its delivery. */

@@ -13,6 +13,9 @@ export function deliveryTasks(deps: { orm: Orm; config: Config; deliveries: Deli
     try {
       const outcome = await deps.deliveries.runAutomatic(deps.orm.em.fork(), orderId, attempt);
       if (outcome === 'failed') helpers.logger.error(`automatic delivery of order ${orderId} failed for good after ${attempt.number} attempts`);
+      if (outcome === 'provisioned-for-ended-order') {
+        helpers.logger.error(`order ${orderId} was refunded or cancelled while it was being provisioned: undo it at the provisioning system`);
+      }
     } catch (e) {
       helpers.logger.warn(`automatic delivery of order ${orderId}, attempt ${attempt.number}/${attempt.max} failed: ${(e as Error).message}`);
       throw e;

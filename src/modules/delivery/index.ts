@@ -6,7 +6,7 @@ import { CustomerServicesResolver, ServicePeriodResolver } from './service-perio
 export { cancelDeliveryForRefund } from './delivery.cancel';
 export { Delivery, ServicePeriod } from './delivery.entity';
 export { deliveryLifecycle } from './delivery.fsm';
-export { DeliveryService, type RefundCore } from './delivery.service';
+export { deliveryJobAttempts, DeliveryService, type RefundCore } from './delivery.service';
 export { deliveryTasks } from './delivery.tasks';
 export { MailKind, mailJob } from './order-mail';
 export { WebhookProvisioner, type Provisioner } from './provisioner';

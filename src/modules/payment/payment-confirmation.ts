@@ -32,8 +32,8 @@ export class PaymentConfirmation {
   constructor(
     private readonly deps: {
       orderEvents: OrderEvents;
-      /** Tries of an automatic delivery's job. */
-      deliveryMaxAttempts: number;
+      /** Tries of an automatic delivery's job (see the delivery module's `deliveryJobAttempts`). */
+      deliveryJobAttempts: number;
     },
   ) {}
 
@@ -60,7 +60,7 @@ export class PaymentConfirmation {
         tx,
         sql`select paid_order, paid_delivery, plan_provider_id from confirm_payment(${orderId}::uuid, ${textArray(orderLifecycle.from(OrderStatus.PAID))}::text[], ${source.method}, ${source.payerId ?? null},
               ${source.gatewayRef ?? null}, ${source.sessionId ?? null}, ${source.actor}, ${historyActor(source)},
-              ${newId()}::uuid, ${newId()}::uuid, ${newId()}::uuid, ${this.deps.deliveryMaxAttempts}::int)`,
+              ${newId()}::uuid, ${newId()}::uuid, ${newId()}::uuid, ${this.deps.deliveryJobAttempts}::int)`,
         { prepared: true },
       );
     } catch (e) {

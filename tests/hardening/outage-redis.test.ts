@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../../src/infra/free-port';
 import { redisBus, Topic } from '../../src/infra/pubsub';
-import { cancelOrder, createOrder, createPlan, MY_ORDERS_UPDATED, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient } from '../support/live';
+import { cancelOrder, createOrder, createPlan, MY_ORDERS_UPDATED, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, watchedOrder, wsClient } from '../support/live';
 import { startTestServer, type TestServer } from '../support/server';
 import { until } from '../support/until';
 
@@ -45,13 +45,7 @@ afterAll(async () => {
 });
 
 test('Redis stops and comes back: mutations commit, /readyz says 503 meanwhile, and events flow again', async () => {
-  const p = await people();
-  const planId = await createPlan(s, p, { withProvider: true });
-  const orderId = await createOrder(s, p, planId);
-  const { client } = wsClient(s, p.customer);
-  const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
-  await sub.count(1);
-  await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+  const { p, orderId, client, sub } = await watchedOrder(s, redis);
   expect(await readyz(s)).toMatchObject({ status: 200, body: { checks: { database: 'ok', redis: 'ok' } } });
 
   await stopRedis(redisProc!);

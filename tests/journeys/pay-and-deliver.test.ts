@@ -237,14 +237,28 @@ test('a delivery that cannot be provisioned is retried, ends FAILED after its la
   }
 });
 
+/** A provisioning system that holds every call until the test answers it. */
+async function heldProvisioning() {
+  const held: http.ServerResponse[] = [];
+  const server = http.createServer((_req, res) => held.push(res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const close = () => {
+    server.closeAllConnections();
+    server.close();
+  };
+  return { held, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/provision`, close };
+}
+
+/** Runs attempt `attempts` of an order's automatic delivery job, as graphile-worker would (on a server without a job runner). */
+const runDeliveryJob = (f: TestServer, orderId: string, attempts: number, maxAttempts: number) =>
+  Promise.resolve(f.app.services.tasks.deliver_order!({ orderId }, { job: { attempts, max_attempts: maxAttempts }, logger: { error: () => undefined, warn: () => undefined } } as never));
+
 test('a delivery whose last attempt stopped midway (its process died) ends FAILED on the job’s one extra run, and an admin can retry it', async () => {
   // The provisioning system holds every call: the attempt waits there, as one whose process stopped.
-  const held: http.ServerResponse[] = [];
-  const provisioning = http.createServer((_req, res) => held.push(res));
-  await new Promise<void>((r) => provisioning.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(provisioning.address() as AddressInfo).port}/provision`;
-  // No job runner: the test runs the job's attempts itself, as graphile-worker would.
-  const f = await startTestServer({ DELIVERY_WEBHOOK_URL: url, DELIVERY_MAX_ATTEMPTS: '2', RUN_WORKER: 'false' });
+  const provisioning = await heldProvisioning();
+  const { held } = provisioning;
+  // No job runner: the test runs the job's attempts itself.
+  const f = await startTestServer({ DELIVERY_WEBHOOK_URL: provisioning.url, DELIVERY_MAX_ATTEMPTS: '2', RUN_WORKER: 'false' });
   try {
     const p = await people();
     const planId = await createPlan(f, p, { durationDays: 7 });
@@ -253,16 +267,15 @@ test('a delivery whose last attempt stopped midway (its process died) ends FAILE
     const [job] = await f.sql<{ max_attempts: number }>(`select max_attempts from job_outbox where task = 'deliver_order' and payload ->> 'orderId' = $1`, [orderId]);
     expect(job).toEqual({ max_attempts: 3 });
     const delivery = async () => (await f.sql<{ status: string; attempts: number }>(`select status, attempts from delivery where order_id = $1`, [orderId]))[0];
-    const run = (attempts: number) => f.app.services.tasks.deliver_order!({ orderId }, { job: { attempts, max_attempts: 3 }, logger: { error: () => undefined, warn: () => undefined } } as never);
 
     // The last of the two attempts marks the delivery IN_PROGRESS, calls the provisioning system and
     // gets no answer: its process is gone, as far as the job is concerned.
-    const last = Promise.resolve(run(2)).catch(() => undefined);
+    const last = runDeliveryJob(f, orderId, 2, 3).catch(() => undefined);
     await until('the last attempt to call the provisioning system', () => held.length === 1);
     expect(await delivery()).toEqual({ status: 'IN_PROGRESS', attempts: 1 });
 
     // Taken back from the dead runner, the job runs once more: the delivery ends FAILED, for an admin.
-    await run(3);
+    await runDeliveryJob(f, orderId, 3, 3);
     expect(await delivery()).toMatchObject({ status: 'FAILED' });
     expect(held).toHaveLength(1);
     const [audit] = await f.sql(`select action, details ->> 'attempts' as attempts from audit_entry where target_id = $1 and action = 'deliveryFailed'`, [orderId]);
@@ -277,23 +290,20 @@ test('a delivery whose last attempt stopped midway (its process died) ends FAILE
     expect(await delivery()).toMatchObject({ status: 'NEW' });
   } finally {
     await f.stop();
-    provisioning.closeAllConnections();
     provisioning.close();
   }
 });
 
 test('an order refunded while it is being provisioned is not delivered, and the audit log tells an admin to undo the provisioning', async () => {
-  const held: http.ServerResponse[] = [];
-  const provisioning = http.createServer((_req, res) => held.push(res));
-  await new Promise<void>((r) => provisioning.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(provisioning.address() as AddressInfo).port}/provision`;
-  const f = await startTestServer({ DELIVERY_WEBHOOK_URL: url, RUN_WORKER: 'false' });
+  const provisioning = await heldProvisioning();
+  const { held } = provisioning;
+  const f = await startTestServer({ DELIVERY_WEBHOOK_URL: provisioning.url, RUN_WORKER: 'false' });
   try {
     const p = await people();
     const planId = await createPlan(f, p, { durationDays: 7 });
     const orderId = await createOrder(f, p, planId);
     ok(await payWithWallet(f, orderId, p.customer));
-    const attempt = f.app.services.tasks.deliver_order!({ orderId }, { job: { attempts: 1, max_attempts: 6 }, logger: { error: () => undefined, warn: () => undefined } } as never);
+    const attempt = runDeliveryJob(f, orderId, 1, 6);
     await until('the attempt to call the provisioning system', () => held.length === 1);
     ok(await f.gql(`mutation($o: ID!) { refundOrder(orderId: $o) { status } }`, { o: orderId }, p.admin));
     // The provisioning system answers that it has set the service up.
@@ -308,7 +318,6 @@ test('an order refunded while it is being provisioned is not delivered, and the 
     expect(audits.map((a) => a.action)).toContain('provisionedAfterOrderEnded');
   } finally {
     await f.stop();
-    provisioning.closeAllConnections();
     provisioning.close();
   }
 });

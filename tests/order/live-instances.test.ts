@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { Topic } from '../../src/infra/pubsub';
 import { readTestEnv } from '../support/env';
-import { cancelOrder, createOrder, createPlan, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, wsClient, type Sub } from '../support/live';
+import { cancelOrder, createOrder, createPlan, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, watchedOrder, wsClient, type Sub } from '../support/live';
 import { startTestServer, type TestServer } from '../support/server';
 
 const redisUrl = readTestEnv().redisUrl;
@@ -23,13 +23,7 @@ describeRedis('two instances on one database and Redis', () => {
   });
 
   test('a change made through one instance reaches a subscriber on the other', async () => {
-    const p = await people();
-    const planId = await createPlan(a, p, { withProvider: true });
-    const orderId = await createOrder(a, p, planId);
-    const { client } = wsClient(a, p.customer);
-    const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
-    await sub.count(1);
-    await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+    const { p, orderId, client, sub } = await watchedOrder(a, redis);
 
     ok(await payWithWallet(b, orderId, p.customer));
     ok(await setDeliveryStatus(b, orderId, 'IN_PROGRESS', p.provider));

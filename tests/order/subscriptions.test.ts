@@ -16,6 +16,7 @@ import {
   subscribe,
   waitLocalListeners,
   waitSubscribers,
+  watchedOrder,
   wsClient,
 } from '../support/live';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
@@ -95,39 +96,34 @@ test('myOrdersUpdated sends a change committed once it listens, even when the ev
 
 describe('a change that arrives ahead of the one before it (another instance published a moment late)', () => {
   type Transport = { publish: (topic: unknown, key: unknown, payload: { id: string; version: number }) => Promise<void> };
-  /** Runs `body` with the event of `orderId`'s version 2 published `late` ms late, or never (`null`). */
-  async function withVersion2Late(orderId: () => string, late: number | null, body: () => Promise<void>) {
+  /**
+   * A watched order paid, then moved IN_PROGRESS by its provider, with the event of its version 2
+   * published `late` ms late, or never (`null`): what its subscriber got once `count` events arrived.
+   */
+  async function eventsWithVersion2Late(late: number | null, count: number) {
+    const { p, orderId, client, sub } = await watchedOrder(s, redisUrl ? redis : null);
     const bus = s.app.bus as unknown as Transport;
     const { publish } = bus;
     bus.publish = async (topic, key, payload) => {
-      if (payload.id === orderId() && payload.version === 2) {
+      if (payload.id === orderId && payload.version === 2) {
         if (late === null) return;
         await new Promise((r) => setTimeout(r, late));
       }
       return publish.call(s.app.bus, topic, key, payload);
     };
     try {
-      await body();
+      ok(await payWithWallet(s, orderId, p.customer));
+      ok(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider));
+      await sub.count(count);
     } finally {
       bus.publish = publish;
+      await client.dispose();
     }
+    return sub.events.map((e) => [e.version, e.status, e.delivery?.status ?? null]);
   }
 
   test('waits for it: the subscriber gets every version, in order', async () => {
-    const p = await people();
-    const planId = await createPlan(s, p, { withProvider: true });
-    const orderId = await createOrder(s, p, planId);
-    const { client } = wsClient(s, p.customer);
-    const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
-    await sub.count(1);
-    if (redisUrl) await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
-    await withVersion2Late(() => orderId, 150, async () => {
-      ok(await payWithWallet(s, orderId, p.customer));
-      ok(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider));
-      await sub.count(3);
-    });
-    await client.dispose();
-    expect(sub.events.map((e) => [e.version, e.status, e.delivery?.status ?? null])).toEqual([
+    expect(await eventsWithVersion2Late(150, 3)).toEqual([
       [1, 'PENDING', null],
       [2, 'PAID', 'NEW'],
       [3, 'PAID', 'IN_PROGRESS'],
@@ -135,22 +131,9 @@ describe('a change that arrives ahead of the one before it (another instance pub
   });
 
   test('and when it never comes, the later change goes out after a moment', async () => {
-    const p = await people();
-    const planId = await createPlan(s, p, { withProvider: true });
-    const orderId = await createOrder(s, p, planId);
-    const { client } = wsClient(s, p.customer);
-    const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
-    await sub.count(1);
-    if (redisUrl) await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
-    await withVersion2Late(() => orderId, null, async () => {
-      ok(await payWithWallet(s, orderId, p.customer));
-      ok(await setDeliveryStatus(s, orderId, 'IN_PROGRESS', p.provider));
-      await sub.count(2);
-    });
-    await client.dispose();
-    expect(sub.events.map((e) => [e.version, e.status])).toEqual([
-      [1, 'PENDING'],
-      [3, 'PAID'],
+    expect(await eventsWithVersion2Late(null, 2)).toEqual([
+      [1, 'PENDING', null],
+      [3, 'PAID', 'IN_PROGRESS'],
     ]);
   });
 });

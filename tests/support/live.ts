@@ -2,7 +2,7 @@ import { createClient, type Client } from 'graphql-ws';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { channel, type Topic } from '../../src/infra/pubsub';
+import { channel, Topic } from '../../src/infra/pubsub';
 import { token, type TestServer } from './server';
 import { until } from './until';
 
@@ -152,6 +152,22 @@ export async function setDeliveryStatus(s: TestServer, orderId: string, status: 
 /** Cancels an unpaid order (its customer or an admin): a change every watcher of the order receives. */
 export async function cancelOrder(s: TestServer, orderId: string, auth: string) {
   return s.gql(`mutation($id: ID!) { cancelOrder(orderId: $id) { id version status } }`, { id: orderId }, auth);
+}
+
+/**
+ * A new order of a new plan of `p`'s provider (delivered by hand, so nothing but the test changes it),
+ * watched by its customer with `orderUpdated` on `s`, once the first state has arrived (and, with
+ * `redis`, once Redis shows the subscription).
+ */
+export async function watchedOrder(s: TestServer, redis?: Redis | null) {
+  const p = await people();
+  const planId = await createPlan(s, p, { withProvider: true });
+  const orderId = await createOrder(s, p, planId);
+  const { client } = wsClient(s, p.customer);
+  const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
+  await sub.count(1);
+  if (redis) await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+  return { p, planId, orderId, client, sub };
 }
 
 /** Versions strictly increasing by one from the first. */

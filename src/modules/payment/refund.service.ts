@@ -28,6 +28,12 @@ export const SEND_REFUND_MAX_ATTEMPTS = 25;
 /** What the refund job sends: an order's refund, or the refund of a charge that paid nothing. */
 export type RefundJob = { refundId: string } | { sessionId: string };
 
+/** What a refund the gateway failed or cancelled is recorded with: its state, and Stripe's reason when it gives one. */
+const failureOf = (status: string, reason: string | null | undefined): string => `refund ${status}${reason ? `: ${reason}` : ''}`;
+
+/** The error logged when a refund fails at the gateway, by the job or by Stripe's event. */
+const REFUND_FAILED = 'a refund failed at the payment gateway: an admin must act';
+
 /** A charge that pays nothing and goes back to the payer (see {@link RefundService.refundCharge}). */
 export interface UnappliedCharge {
   sessionId: string;
@@ -187,7 +193,7 @@ export class RefundService {
     // A refunded order gives back its unit of stock and its coupon use, once, as a cancel does.
     await this.deps.heldOrders.giveBackHeld(tx, after, order.id);
     await mailJob(tx, order.id, MailKind.REFUNDED);
-    if (throughGateway) await this.enqueue(tx, { refundId }, `${SEND_REFUND_TASK}:${refundId}`);
+    if (throughGateway) await this.enqueue(tx, { refundId });
     if (opts.publish !== false) this.deps.orderEvents.afterCommit(after, toSnapshot(refunded, delivery));
     return { order: refunded, delivery };
   }
@@ -215,7 +221,7 @@ export class RefundService {
       c.amount > 0 ? RefundStatus.PENDING : null,
       c.sessionId,
     ]);
-    if (c.amount > 0) await this.enqueue(tx, { sessionId: c.sessionId }, `${SEND_REFUND_TASK}:charge:${c.sessionId}`);
+    if (c.amount > 0) await this.enqueue(tx, { sessionId: c.sessionId });
   }
 
   /**
@@ -248,9 +254,9 @@ export class RefundService {
       return RefundStatus.SUCCEEDED;
     }
     if (answer.status === 'failed' || answer.status === 'canceled') {
-      const reason = `refund ${answer.status}${answer.failureReason ? `: ${answer.failureReason}` : ''}`;
+      const reason = failureOf(answer.status, answer.failureReason);
       await row.settle(em, RefundStatus.FAILED, answer.id, reason);
-      log.error({ ...job, gatewayRef: answer.id, reason }, 'a refund failed at the payment gateway: an admin must act');
+      log.error({ ...job, gatewayRef: answer.id, reason }, REFUND_FAILED);
       return RefundStatus.FAILED;
     }
     await row.note(em, answer.id, `refund ${answer.status} at the gateway`);
@@ -271,9 +277,9 @@ export class RefundService {
     const pi = typeof charge.payment_intent === 'string' ? charge.payment_intent : (charge.payment_intent?.id ?? null);
     if (!pi) return;
     const pending = await tx.execute<{ id: string }[]>(`select r.id from refund r join payment p on p.id = r.payment_id where p.gateway_ref = ? and r.status = ?`, [pi, RefundStatus.PENDING]);
-    for (const { id } of pending) await this.enqueue(tx, { refundId: id }, `${SEND_REFUND_TASK}:${id}`);
+    for (const { id } of pending) await this.enqueue(tx, { refundId: id });
     const charges = await tx.execute<{ session_id: string }[]>(`select session_id from gateway_charge where payment_intent = ? and refund_status = ?`, [pi, RefundStatus.PENDING]);
-    for (const { session_id: sessionId } of charges) await this.enqueue(tx, { sessionId }, `${SEND_REFUND_TASK}:charge:${sessionId}`);
+    for (const { session_id: sessionId } of charges) await this.enqueue(tx, { sessionId });
   }
 
   /**
@@ -290,7 +296,7 @@ export class RefundService {
     if (!(r.status === 'succeeded' || failed)) return;
     const status = failed ? RefundStatus.FAILED : RefundStatus.SUCCEEDED;
     const from = failed ? [RefundStatus.PENDING, RefundStatus.SUCCEEDED] : [RefundStatus.PENDING];
-    const error = failed ? `refund ${r.status}${r.failure_reason ? `: ${r.failure_reason}` : ''}` : null;
+    const error = failed ? failureOf(r.status!, r.failure_reason) : null;
     let changed: unknown[] = [];
     if (refundId && isUuid(refundId)) {
       changed = await tx.execute(
@@ -303,10 +309,12 @@ export class RefundService {
         [status, r.id, error, sessionId, from],
       );
     }
-    if (failed && changed.length > 0) log.error({ refundId, sessionId, gatewayRef: r.id, reason: error }, 'a refund failed at the payment gateway: an admin must act');
+    if (failed && changed.length > 0) log.error({ refundId, sessionId, gatewayRef: r.id, reason: error }, REFUND_FAILED);
   }
 
-  private async enqueue(tx: EntityManager, job: RefundJob, jobKey: string): Promise<void> {
+  /** Asks for the refund job of `job`, keyed by what it refunds: asked again, it replaces a pending one and runs at once. */
+  private async enqueue(tx: EntityManager, job: RefundJob): Promise<void> {
+    const jobKey = 'refundId' in job ? `${SEND_REFUND_TASK}:${job.refundId}` : `${SEND_REFUND_TASK}:charge:${job.sessionId}`;
     await enqueue(tx, SEND_REFUND_TASK, job, { jobKey, maxAttempts: SEND_REFUND_MAX_ATTEMPTS });
   }
 

@@ -32,7 +32,7 @@ import {
   type PurchaseFacts,
   type PurchaseRows,
 } from '../plan';
-import { ORDER_TIMEOUT_MAX_ATTEMPTS, ORDER_TIMEOUT_TASK } from './order-release';
+import { orderTimeoutJobs } from './order-release';
 import type { OrderCreator } from './order.actor';
 import { OrderStatus } from './order.entity';
 import type { OrderEvents } from './order.events';
@@ -270,13 +270,7 @@ export class OrderPlacement {
       steps.add('customer_coupon_use', customerUse);
       refuseUnless(steps.after(), Refusal.PER_USER_LIMIT_REACHED);
     }
-    steps.add(
-      'timeout_job',
-      sql`insert into job_outbox (task, payload, job_key, run_at, max_attempts)
-          select ${ORDER_TIMEOUT_TASK}, jsonb_build_object('orderId', id), ${`${ORDER_TIMEOUT_TASK}:`}::text || id::text, expires_at, ${ORDER_TIMEOUT_MAX_ATTEMPTS}::int
-            from placed where ${steps.after()}
-          returning id`,
-    );
+    steps.add('timeout_job', orderTimeoutJobs(sql`placed`, steps.after()));
     if (coupon) {
       steps.add('coupon_use_taken', recheck ? takeHomeCouponUse(coupon, steps.after()) : takeCouponUse(coupon.id, steps.after()));
       refuseUnless(steps.after(), Refusal.COUPON_USE_REFUSED);

@@ -1,5 +1,4 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { enqueue } from '../../infra/jobs';
 import { Role } from '../../shared/caller';
 import { NotFoundError, OrderNotCancellableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
@@ -20,7 +19,19 @@ import { Steps } from './statement-steps';
 /** Name of the job that cancels an unpaid order when its payment time is up. */
 export const ORDER_TIMEOUT_TASK = 'order_timeout';
 /** Tries of a payment timeout job (the outbox's default, as every job asked for without a number). */
-export const ORDER_TIMEOUT_MAX_ATTEMPTS = 25;
+const ORDER_TIMEOUT_MAX_ATTEMPTS = 25;
+
+/**
+ * A statement step asking for the payment timeout of each order `orders` (a relation with `id` and
+ * `expires_at`) yields where `condition` holds, at its `expires_at`: an outbox row, keyed by the order,
+ * so asking again replaces the pending job. Returns the rows' ids.
+ */
+export function orderTimeoutJobs(orders: Sql, condition: Sql): Sql {
+  return sql`insert into job_outbox (task, payload, job_key, run_at, max_attempts)
+             select ${ORDER_TIMEOUT_TASK}, jsonb_build_object('orderId', id), ${`${ORDER_TIMEOUT_TASK}:`}::text || id::text, expires_at, ${ORDER_TIMEOUT_MAX_ATTEMPTS}::int
+               from ${orders} where ${condition}
+             returning id`;
+}
 
 /** An order row as a statement that changed it returns it, with what the change took away. */
 type ChangedRow = OrderRow & ReleasedHolds & { coupon_id: string | null };
@@ -126,8 +137,7 @@ export class OrderRelease {
         await this.deps.audits.record(tx, { actor: 'system:timeout', action: 'orderTimeout', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: cancelled.snapshot.number } });
         return cancelled;
       }
-      const [early] = await query<{ expires_at: string | Date }>(tx, sql`select expires_at from "order" where id = ${orderId}::uuid and status = 'PENDING' and expires_at > now()`);
-      if (early) await enqueue(tx, ORDER_TIMEOUT_TASK, { orderId }, { runAt: new Date(early.expires_at), jobKey: `${ORDER_TIMEOUT_TASK}:${orderId}`, maxAttempts: ORDER_TIMEOUT_MAX_ATTEMPTS });
+      await query(tx, orderTimeoutJobs(sql`"order"`, sql`id = ${orderId}::uuid and status = 'PENDING' and expires_at > now()`));
       return null;
     });
     return snapshot !== null;

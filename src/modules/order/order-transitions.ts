@@ -1,4 +1,4 @@
-import { rawSql, sql, textArray, type Sql } from '../../shared/sql';
+import { joinSql, rawSql, sql, textArray, type Sql } from '../../shared/sql';
 import { CancelReason, OrderStatus } from './order.entity';
 import { orderLifecycle } from './order.fsm';
 
@@ -93,12 +93,13 @@ export function cancelTransition(orderId: string, actor: string, reason: CancelR
     typeof reason === 'string'
       ? sql`${reason}`
       : sql`case when o.customer_id = ${reason.ownReasonFor} then ${CancelReason.CUSTOMER} else ${CancelReason.ADMIN} end`;
+  const only = [...(ownerId === undefined ? [] : [sql`customer_id = ${ownerId}`]), ...(reason === CancelReason.TIMEOUT ? [sql`expires_at <= now()`] : [])];
   return orderTransition({
     orderId,
     to: OrderStatus.CANCELLED,
     actor,
     set: sql`cancel_reason = ${why}, cancelled_at = now(), expires_at = null`,
-    where: ownerId !== undefined ? sql`customer_id = ${ownerId}` : reason === CancelReason.TIMEOUT ? sql`expires_at <= now()` : undefined,
+    where: only.length ? joinSql(only, ' and ') : undefined,
     releaseHolds: true,
   });
 }

@@ -25,7 +25,7 @@ import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
 import type { Context } from '../context';
 import { RateLimiter } from '../infra/rate-limit';
-import { RateLimitedError } from '../shared/errors';
+import { ErrorCode, RateLimitedError } from '../shared/errors';
 import { nulCharacterError } from './input';
 
 /** The abuse limits of one deployment (see config: MAX_QUERY_DEPTH, MAX_QUERY_COMPLEXITY, MAX_ALIASES). */
@@ -229,10 +229,20 @@ const estimatorOf = (schema: GraphQLSchema): ComplexityEstimator => {
   return e;
 };
 
+/**
+ * What is wrong with the request's variables for the operation's variable types, as Apollo answers it
+ * over HTTP: BAD_USER_INPUT naming the variable (graphql-js's own errors carry no code); none without an
+ * operation (nothing to coerce).
+ */
+export function variableErrors(schema: GraphQLSchema, operation: OperationDefinitionNode | null | undefined, variables?: Record<string, unknown> | null): GraphQLError[] {
+  if (!operation) return [];
+  const { errors } = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+  return (errors ?? []).map((e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.BAD_USER_INPUT } }));
+}
+
 /** Whether the request's variables coerce to the operation's variable types (true without an operation: nothing to coerce). */
 export function variablesCoerce(schema: GraphQLSchema, operation: OperationDefinitionNode | null | undefined, variables?: Record<string, unknown> | null): boolean {
-  if (!operation) return true;
-  return !getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors?.length;
+  return variableErrors(schema, operation, variables).length === 0;
 }
 
 function tooComplex(limits: OperationLimits, actual?: number): GraphQLError {

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { PromiseOrValue } from 'graphql/jsutils/PromiseOrValue';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -8,10 +8,11 @@ import type { Server } from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { Context } from '../context';
 import type { Principal, TokenVerifier } from '../infra/auth';
-import { ErrorCode, INTERNAL_MESSAGE, RateLimitedError } from '../shared/errors';
+import { INTERNAL_MESSAGE, RateLimitedError } from '../shared/errors';
 import type { OperationRun } from './compiled-execution';
 import { formatError, isExpected } from './errors';
 import { heartbeat } from './heartbeat';
+import { variableErrors } from './limits';
 
 /** Custom close code for a socket without a token at its first operation or at the init timeout (4401 Unauthorized, as graphql-ws' own 4403). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -276,9 +277,9 @@ export function attachWebSocket(opts: {
           return refused([new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })]);
         }
         // Variables that do not coerce: graphql-js refuses them with errors that carry no code, which
-        // would be masked as internal ones; HTTP answers them as Apollo does, BAD_USER_INPUT naming the variable.
-        const coerced = getVariableValues(opts.schema, operation.variableDefinitions ?? [], payload.variables ?? {});
-        if (coerced.errors) return refused(coerced.errors.map((e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.BAD_USER_INPUT } })));
+        // would be masked as internal ones.
+        const invalid = variableErrors(opts.schema, operation, payload.variables);
+        if (invalid.length) return refused(invalid);
         if (expired(state)) return refuse(ctx, id, payload, CloseCode.Forbidden, 'Forbidden: token expired');
         // graphql-ws adds the context; the document is not parsed or validated again.
         return { schema: opts.schema, document: prepared.document, variableValues: payload.variables, operationName: payload.operationName };

@@ -29,6 +29,9 @@ export const deliveryJobAttempts = (deliveryMaxAttempts: number): number => deli
 /** Who the automatic delivery's changes are made by: named in the order's history, the ledger and the audit log alike. */
 const AUTOMATIC_ACTOR = 'system:delivery';
 
+/** The moves the automatic delivery's worker may make. */
+const WORKER_MOVES = deliveryMoves(DeliveryMode.AUTOMATIC, DeliveryActor.WORKER);
+
 /** Which attempt of the automatic delivery job is running (graphile-worker counts from 1). */
 export interface Attempt {
   number: number;
@@ -123,13 +126,12 @@ export class DeliveryService {
    * died, and ends it FAILED; an admin may then retry it.
    */
   async runAutomatic(em: EntityManager, orderId: string, attempt: Attempt): Promise<'completed' | 'failed' | 'skipped' | 'provisioned-for-ended-order'> {
-    const moves = deliveryMoves(DeliveryMode.AUTOMATIC, DeliveryActor.WORKER);
     const tries = this.deps.config.deliveryMaxAttempts;
     if (attempt.number > tries && (await this.endFailed(em, orderId, tries, 'the last attempt ended without an outcome (its process stopped)'))) return 'failed';
     const started = await unitOfWork(em.fork(), async (tx, after) => {
       const o = await this.lock(tx, orderId);
       if (!o || !o.deliveryStatus || o.providerId || o.status !== OrderStatus.PAID) return null;
-      if (!moves.can(o.deliveryStatus, DeliveryStatus.IN_PROGRESS)) return null;
+      if (!WORKER_MOVES.can(o.deliveryStatus, DeliveryStatus.IN_PROGRESS)) return null;
       await this.apply(tx, after, o, DeliveryStatus.IN_PROGRESS, AUTOMATIC_ACTOR, 1);
       return o;
     });
@@ -161,10 +163,9 @@ export class DeliveryService {
 
   /** Ends an automatic delivery IN_PROGRESS as FAILED after `attempts` tries, in the audit log with `error`; false when it was not IN_PROGRESS. */
   private async endFailed(em: EntityManager, orderId: string, attempts: number, error: string): Promise<boolean> {
-    const moves = deliveryMoves(DeliveryMode.AUTOMATIC, DeliveryActor.WORKER);
     return unitOfWork(em.fork(), async (tx, after) => {
       const o = await this.lock(tx, orderId);
-      if (!o?.deliveryStatus || o.providerId || !moves.can(o.deliveryStatus, DeliveryStatus.FAILED)) return false;
+      if (!o?.deliveryStatus || o.providerId || !WORKER_MOVES.can(o.deliveryStatus, DeliveryStatus.FAILED)) return false;
       await this.apply(tx, after, o, DeliveryStatus.FAILED, AUTOMATIC_ACTOR, 0);
       await this.deps.audits.record(tx, {
         actor: AUTOMATIC_ACTOR,

@@ -26,6 +26,7 @@ import type { Config } from '../config';
 import type { Context } from '../context';
 import { RateLimiter } from '../infra/rate-limit';
 import { ErrorCode, RateLimitedError } from '../shared/errors';
+import { LIST_ITEMS_EXTENSION } from '../shared/list-items';
 import { nulCharacterError } from './input';
 
 /** The abuse limits of one deployment (see config: MAX_QUERY_DEPTH, MAX_QUERY_COMPLEXITY, MAX_ALIASES). */
@@ -126,25 +127,33 @@ export const DEFAULT_PAGE_SIZE = 20;
 /** Largest `first` any list accepts; a larger one is refused by its resolver with BAD_USER_INPUT, so it is counted as this. */
 const MAX_PAGE_SIZE = 100;
 
+/** The items a field declares through {@link LIST_ITEMS_EXTENSION}; null when it declares none. */
+const declaredItems = (extensions: Readonly<Record<string, unknown>> | null | undefined): number | null => {
+  const n = extensions?.[LIST_ITEMS_EXTENSION];
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : null;
+};
+
 /**
  * Counts a list's selection once per item it may return: a field with a `first` argument returns
- * `first` items (or the argument's declared default, else {@link DEFAULT_PAGE_SIZE}); a list at the
- * root of an operation without one (the catalogue, a provider's deliveries, an order's ledger) counts
- * as a default page. Each item costs one point plus its selection, so a page read for its `pageInfo`
- * alone still costs its rows. Lists nested in an object without `first` (a plan's upgrades, a
- * connection's edges) belong to their parent's item and count once.
+ * `first` items (or the argument's declared default, else the field's declared items, else
+ * {@link DEFAULT_PAGE_SIZE}); a list at the root of an operation without one (the catalogue, failed
+ * gateway events, an order's ledger) counts as the items it declares, else a default page. Each item
+ * costs one point plus its selection, so a page read for its `pageInfo` alone still costs its rows.
+ * Lists nested in an object without `first` (a plan's upgrades, a connection's edges) belong to their
+ * parent's item and count once.
  */
 export function listEstimator(schema: GraphQLSchema): ComplexityEstimator {
   const roots = new Set<unknown>([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean));
   return ({ type, field, args, childComplexity }) => {
     const first = field.args.find((a) => a.name === 'first');
+    const declared = declaredItems(field.extensions);
     let items: number;
     if (first) {
       const given: unknown = args.first;
-      const fallback = typeof first.defaultValue === 'number' ? first.defaultValue : DEFAULT_PAGE_SIZE;
+      const fallback = typeof first.defaultValue === 'number' ? first.defaultValue : (declared ?? DEFAULT_PAGE_SIZE);
       items = typeof given === 'number' && Number.isFinite(given) ? Math.min(Math.max(Math.trunc(given), 1), MAX_PAGE_SIZE) : fallback;
     } else if (roots.has(type) && isListType(getNullableType(field.type))) {
-      items = DEFAULT_PAGE_SIZE;
+      items = declared ?? DEFAULT_PAGE_SIZE;
     } else {
       return undefined;
     }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { complexityOf, DocumentCache, limitsOf } from '../../src/http/limits';
+import { createSchema } from '../../src/schema';
 import { readTestEnv } from '../support/env';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 
@@ -133,6 +134,20 @@ describe('complexity counts a list’s selection once per item it may return', (
     expect(cost(deliveries, {}, paged)).toBe(cost(`{ myDeliveries(first: 50) { id number status plan { name } } }`, {}, paged));
     expect(cost(`{ myDeliveries(first: 100) { id } }`, {}, paged)).toBeGreaterThan(2 * cost(`{ myDeliveries { id } }`, {}, paged) - 5);
     expect(cost(`{ myDeliveries(first: 10) { id } }`, {}, paged)).toBeLessThan(cost(`{ myDeliveries { id } }`, {}, paged));
+  });
+
+  test('lists whose resolver applies a default of its own count it: a provider’s 50 deliveries, an admin’s 200 failed gateway events', async () => {
+    const api = await createSchema();
+    const apiCost = (query: string) => complexityOf(api, parse(query));
+    expect(apiCost(`{ myDeliveries { id number plan { name } } }`)).toBe(apiCost(`{ myDeliveries(first: 50) { id number plan { name } } }`));
+    expect(apiCost(`{ myDeliveries { id } }`)).toBeGreaterThan(50 * 2);
+    expect(apiCost(`{ myDeliveries(first: 100) { id } }`)).toBeGreaterThan(apiCost(`{ myDeliveries { id } }`));
+    const failed = apiCost(`{ failedWebhookEvents { id type error } }`);
+    expect(failed).toBeGreaterThanOrEqual(200 * 4);
+    // Eleven copies pass the default limit (at a default page of 20 they cost some 900).
+    const copies = Math.ceil(defaults.maxComplexity / failed) + 1;
+    const many = `{ ${Array.from({ length: copies }, (_, i) => `f${i}: failedWebhookEvents { id type error }`).join(' ')} }`;
+    expect(apiCost(many)).toBeGreaterThan(defaults.maxComplexity);
   });
 });
 

@@ -1,7 +1,8 @@
-import { Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Args, ArgsType, Ctx, Extensions, Field, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { CallerContext } from '../../shared/caller';
+import { LIST_ITEMS_EXTENSION } from '../../shared/list-items';
 import { DeliveryStatus, OrderType, type OrderSnapshot } from '../order';
-import type { DeliveryService } from './delivery.service';
+import { MY_DELIVERIES_DEFAULT_PAGE, type DeliveryService } from './delivery.service';
 
 /** The part of the request context these resolvers use. */
 type Context = CallerContext<{ deliveries: DeliveryService }>;
@@ -28,6 +29,7 @@ export class SetDeliveryStatusArgs {
 @Resolver(() => OrderType)
 export class DeliveryResolver {
   @Query(() => [OrderType], { description: "Provider: the deliveries of the caller's plans waiting for work." })
+  @Extensions({ [LIST_ITEMS_EXTENSION]: MY_DELIVERIES_DEFAULT_PAGE })
   async myDeliveries(@Args(() => MyDeliveriesArgs) { status, first }: MyDeliveriesArgs, @Ctx() ctx: Context): Promise<OrderSnapshot[]> {
     const me = await ctx.customer();
     return ctx.services.deliveries.forProvider(ctx.em, me.id, status ?? null, first ?? null);

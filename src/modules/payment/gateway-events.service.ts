@@ -56,7 +56,7 @@ export const gatewayEventBackoffSeconds = (attempts: number): number => Math.min
 const actorOf = (event: GatewayEventInput): string => (String(event.id).startsWith('evt_dev_') ? 'system:dev-gateway' : 'system:stripe');
 
 /** Most failed events the admin query lists (the oldest still failing first). */
-const FAILED_LIST_LIMIT = 200;
+export const FAILED_LIST_LIMIT = 200;
 
 /**
  * Gateway events: the webhook's inbox. A verified event is processed as one unit of work that first

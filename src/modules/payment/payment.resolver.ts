@@ -1,6 +1,8 @@
-import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Args, Ctx, Extensions, Mutation, Query, Resolver } from 'type-graphql';
 import type { CallerContext } from '../../shared/caller';
+import { LIST_ITEMS_EXTENSION } from '../../shared/list-items';
 import { OrderType, type OrderSnapshot } from '../order';
+import { FAILED_LIST_LIMIT } from './gateway-events.service';
 import type { PaymentServices } from './payment.services';
 import { GatewayCheckoutType, OrderIdArgs, WebhookEventFailureType } from './payment.types';
 
@@ -28,6 +30,7 @@ export class PaymentResolver {
   @Query(() => [WebhookEventFailureType], {
     description: 'Admin. Payment gateway events whose processing keeps failing (oldest first, at most 200): each is retried with backoff, and needs an admin once its tries run out.',
   })
+  @Extensions({ [LIST_ITEMS_EXTENSION]: FAILED_LIST_LIMIT })
   async failedWebhookEvents(@Ctx() ctx: Context): Promise<WebhookEventFailureType[]> {
     await ctx.requireAdmin();
     const failed = await ctx.services.payments.events.failedEvents(ctx.em);

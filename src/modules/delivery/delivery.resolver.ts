@@ -2,7 +2,8 @@ import { Args, ArgsType, Ctx, Extensions, Field, ID, Int, Mutation, Query, Resol
 import type { CallerContext } from '../../shared/caller';
 import { LIST_ITEMS_EXTENSION } from '../../shared/list-items';
 import { DeliveryStatus, OrderType, type OrderSnapshot } from '../order';
-import { MY_DELIVERIES_DEFAULT_PAGE, type DeliveryService } from './delivery.service';
+import { MY_DELIVERIES_DEFAULT_PAGE } from './delivery.pages';
+import type { DeliveryService } from './delivery.service';
 
 /** The part of the request context these resolvers use. */
 type Context = CallerContext<{ deliveries: DeliveryService }>;

@@ -12,6 +12,7 @@ import { DeliveryStatus, Order, OrderStatus, orderTouched, orderTransition, read
 import { AccountKind, EntryKind, type LedgerLine, type LedgerService } from '../wallet';
 import { deliveryTransition } from './delivery-transitions';
 import { DeliveryActor, DeliveryMode, deliveryMoves } from './delivery.fsm';
+import { MY_DELIVERIES_DEFAULT_PAGE, MY_DELIVERIES_MAX_PAGE } from './delivery.pages';
 import { MailKind, mailJob } from './order-mail';
 import type { Provisioner } from './provisioner';
 
@@ -62,10 +63,6 @@ interface Locked {
   platformFeeBps: number | null;
   profitTaxBps: number | null;
 }
-
-/** Default and largest page of `myDeliveries`. */
-export const MY_DELIVERIES_DEFAULT_PAGE = 50;
-export const MY_DELIVERIES_MAX_PAGE = 100;
 
 /**
  * Deliveries of paid orders: their lifecycle (every change checked against the transition table,

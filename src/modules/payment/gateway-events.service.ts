@@ -7,6 +7,7 @@ import { Order, PaymentMethod } from '../order';
 import type { PaymentConfirmation } from './payment-confirmation';
 import { ChargeOutcome, CheckoutStatus, GatewayEventStatus } from './payment.entity';
 import { errorText, silentLog, type PaymentLog } from './payment.log';
+import { FAILED_LIST_LIMIT } from './payment.types';
 import type { GatewayRefundObject, RefundedChargeObject, RefundService } from './refund.service';
 import { TopUpStatus } from './top-up.entity';
 import { GATEWAY_ACTOR, type TopUpService } from './top-up.service';
@@ -54,9 +55,6 @@ export const gatewayEventBackoffSeconds = (attempts: number): number => Math.min
 
 /** Who an event's changes are recorded as made by: the development gateway's own events, or Stripe. */
 const actorOf = (event: GatewayEventInput): string => (String(event.id).startsWith('evt_dev_') ? 'system:dev-gateway' : 'system:stripe');
-
-/** Most failed events the admin query lists (the oldest still failing first). */
-export const FAILED_LIST_LIMIT = 200;
 
 /**
  * Gateway events: the webhook's inbox. A verified event is processed as one unit of work that first

@@ -2,9 +2,8 @@ import { Args, Ctx, Extensions, Mutation, Query, Resolver } from 'type-graphql';
 import type { CallerContext } from '../../shared/caller';
 import { LIST_ITEMS_EXTENSION } from '../../shared/list-items';
 import { OrderType, type OrderSnapshot } from '../order';
-import { FAILED_LIST_LIMIT } from './gateway-events.service';
 import type { PaymentServices } from './payment.services';
-import { GatewayCheckoutType, OrderIdArgs, WebhookEventFailureType } from './payment.types';
+import { FAILED_LIST_LIMIT, GatewayCheckoutType, OrderIdArgs, WebhookEventFailureType } from './payment.types';
 
 /** The part of the request context these resolvers use. */
 type Context = CallerContext<{ payments: PaymentServices }>;

@@ -1,6 +1,9 @@
 import { ArgsType, Field, ID, Int, ObjectType } from 'type-graphql';
 import { OrderType, type OrderSnapshot } from '../order';
 
+/** Most failed events the admin query lists (the oldest still failing first). */
+export const FAILED_LIST_LIMIT = 200;
+
 /** GraphQL `GatewayCheckout`: the order still PENDING, and where its customer pays. */
 @ObjectType('GatewayCheckout')
 export class GatewayCheckoutType {

@@ -178,6 +178,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     context: (p) => contextFor(p, randomUUID()),
     initTimeoutMs: config.wsInitTimeoutMs,
     maxSocketsPerCaller: config.wsMaxSocketsPerCaller,
+    maxMessageBytes: config.bodyLimitBytes,
     execute: (run) => execution.execute(run),
     prepareOperation: async (caller, payload) => {
       const prepared = documents.prepare(payload.query, payload.variables, payload.operationName);

@@ -104,6 +104,8 @@ export function attachWebSocket(opts: {
   initTimeoutMs?: number;
   /** Sockets one caller may hold at once on this instance (default 20). */
   maxSocketsPerCaller?: number;
+  /** Largest message a socket may send, as BODY_LIMIT_BYTES bounds a request's body (default 100 KiB); ws closes the socket with 1009 past it. */
+  maxMessageBytes?: number;
   /**
    * Parses and validates an authenticated operation and applies the abuse limits (depth, aliases,
    * complexity, mutation rate); errors returned are sent as the operation's `error` message and nothing
@@ -118,7 +120,7 @@ export function attachWebSocket(opts: {
 }) {
   const initTimeoutMs = opts.initTimeoutMs ?? 10_000;
   const maxSockets = opts.maxSocketsPerCaller ?? 20;
-  const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 64 * 1024 });
+  const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: opts.maxMessageBytes ?? 100 * 1024 });
   // When each socket opened: the init timeout bounds its whole unauthenticated life, from the start.
   const openedAt = new WeakMap<object, number>();
   wss.on('connection', (socket) => openedAt.set(socket, Date.now()));
@@ -169,17 +171,24 @@ export function attachWebSocket(opts: {
     return null;
   };
 
-  // The operations each socket holds, by their subscribe message's payload (graphql-ws hands the same
-  // object to onSubscribe, onError and onComplete, so a reused id is never confused with its earlier
-  // run). A place is taken when the message is read, before anything is awaited: a burst of subscribe
-  // frames is read in one go, and a check made after an await would let every one of them in. It is
-  // given back when the operation completes or errors (graphql-ws calls onComplete once for one that
-  // ran, even after the client's complete), or by onSubscribe itself when it answers with errors.
-  const running = new WeakMap<object, Set<object>>();
+  // The operations each socket holds: each id with the payload of the run that took it (graphql-ws
+  // hands the same payload object to onSubscribe, onError and onComplete, so a reused id is never
+  // confused with its earlier run). A place is taken when the message is read, before anything is
+  // awaited: a burst of subscribe frames is read in one go, and a check made after an await would let
+  // every one of them in. It is given back when the run ends (graphql-ws calls onComplete once for one
+  // that ran, even after the client's complete, or onError), or by onSubscribe itself when it answers
+  // with errors. Not at the client's complete: graphql-ws frees an id then, even while its run is still
+  // subscribing, and a second run under that id would leave the first streaming past the socket's close.
+  const running = new WeakMap<object, Map<string, object>>();
   const runningOf = (ctx: object) => {
     let ops = running.get(ctx);
-    if (!ops) running.set(ctx, (ops = new Set()));
+    if (!ops) running.set(ctx, (ops = new Map<string, object>()));
     return ops;
+  };
+  /** Gives back `id`'s place if `payload`'s run holds it. */
+  const end = (ctx: object, id: string, payload: object) => {
+    const ops = runningOf(ctx);
+    if (ops.get(id) === payload) ops.delete(id);
   };
   /** Closes the socket and stops the operation without answering it on the closing socket. */
   const refuse = (
@@ -191,7 +200,7 @@ export function attachWebSocket(opts: {
   ) => {
     ctx.extra.socket.close(code, reason);
     delete ctx.subscriptions[id];
-    runningOf(ctx).delete(payload);
+    end(ctx, id, payload);
     return [new GraphQLError(reason)];
   };
   const disposable = useServer<Params, Extra>(
@@ -234,15 +243,17 @@ export function attachWebSocket(opts: {
       },
       onSubscribe: async (ctx, id, payload) => {
         const state = ctx.extra.state;
-        // Over the cap, this operation alone is refused; the socket and its other operations live on.
         const ops = runningOf(ctx);
+        // An id whose run has not ended is in use: the protocol's answer (graphql-ws' own for an id it knows).
+        if (ops.has(id)) return refuse(ctx, id, payload, CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+        // Over the cap, this operation alone is refused; the socket and its other operations live on.
         if (ops.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
           return [new RateLimitedError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} operations may run at once on one connection`)];
         }
-        ops.add(payload);
+        ops.set(id, payload);
         /** Errors answered instead of running the operation: its place is free again. */
         const refused = (errors: readonly GraphQLError[]) => {
-          ops.delete(payload);
+          end(ctx, id, payload);
           return [...errors];
         };
         if (!ctx.extra.principal) {
@@ -284,12 +295,10 @@ export function attachWebSocket(opts: {
         // graphql-ws adds the context; the document is not parsed or validated again.
         return { schema: opts.schema, document: prepared.document, variableValues: payload.variables, operationName: payload.operationName };
       },
-      onComplete: (ctx, _id, payload) => {
-        runningOf(ctx).delete(payload);
-      },
+      onComplete: (ctx, id, payload) => end(ctx, id, payload),
       context: (ctx) => opts.context(ctx.extra.principal ?? null),
-      onError: (ctx, _id, payload, errors) => {
-        runningOf(ctx).delete(payload);
+      onError: (ctx, id, payload, errors) => {
+        end(ctx, id, payload);
         return errors.map((e) => formatError(e.toJSON(), e) as never);
       },
       onNext: (ctx, _id, payload, _args, result) => {

@@ -1,7 +1,10 @@
 import { serverAudits, type AuditResult } from 'graphql-http';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import { Topic } from '../../src/infra/pubsub';
+import { localListeners } from '../support/live';
 import { startTestServer, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -103,6 +106,47 @@ describe('graphql-transport-ws protocol edges, with a raw socket', () => {
     expect(reason).toMatch(/same/);
   });
 
+  test('an id the client completed is in use until its run has ended: subscribing under it again closes with 4409, and nothing of the socket keeps listening', async () => {
+    const sub = `cust-${randomUUID()}`;
+    for (let round = 0; round < 5; round++) {
+      const c = rawSocket();
+      await c.opened;
+      c.send({ type: 'connection_init', payload: { authorization: `Bearer ${await token(sub)}` } });
+      await c.nextMessage('connection_ack');
+      // All three frames leave together: the first run is still reading the caller's orders when the
+      // client completes it and subscribes again under its id.
+      const query = 'subscription { myOrdersUpdated { id version } }';
+      c.send({ id: 'x', type: 'subscribe', payload: { query } });
+      c.send({ id: 'x', type: 'complete' });
+      c.send({ id: 'x', type: 'subscribe', payload: { query } });
+      const { code, reason } = await c.closed;
+      expect(code).toBe(4409);
+      expect(reason).toMatch(/x/);
+    }
+    // Both runs of every socket have stopped: none is left streaming to a closed socket.
+    await until('no listener left', () => localListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, sub) === 0, 3_000);
+    expect(localListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, sub)).toBe(0);
+  });
+
+  test('an id is free again once its run has ended: complete, wait for it, subscribe again on the same socket', async () => {
+    const sub = `cust-${randomUUID()}`;
+    const c = rawSocket();
+    await c.opened;
+    c.send({ type: 'connection_init', payload: { authorization: `Bearer ${await token(sub)}` } });
+    await c.nextMessage('connection_ack');
+    const query = 'subscription { myOrdersUpdated { id version } }';
+    c.send({ id: 'x', type: 'subscribe', payload: { query } });
+    await until('the first run listening', () => localListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, sub) === 1);
+    c.send({ id: 'x', type: 'complete' });
+    await until('the first run ended', () => localListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, sub) === 0);
+    c.send({ id: 'x', type: 'subscribe', payload: { query } });
+    await until('the second run listening', () => localListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, sub) === 1);
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+    c.ws.close(1000);
+    await c.closed;
+    await until('no listener left', () => localListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, sub) === 0);
+  });
+
   test('a wrong subprotocol is refused (4406 or a failed handshake)', async () => {
     const c = rawSocket('graphql-ws');
     const outcome = await Promise.race([c.opened.then(() => c.closed.then((x) => x.code)), c.closed.then((x) => x.code)]).catch(() => 'handshake refused');
@@ -122,5 +166,49 @@ describe('graphql-transport-ws protocol edges, with a raw socket', () => {
     c.send({ type: 'ping' });
     await c.nextMessage('pong');
     c.ws.close(1000);
+  });
+});
+
+describe('BODY_LIMIT_BYTES bounds a WebSocket message as it bounds a body', () => {
+  let small: TestServer;
+  beforeAll(async () => {
+    small = await startTestServer({ BODY_LIMIT_BYTES: '4096' });
+  });
+  afterAll(() => small?.stop());
+
+  test('an operation of 20 KB is refused over HTTP (413) and over the socket (closed with 1009, nothing run)', async () => {
+    const sub = `cust-${randomUUID()}`;
+    const payload = { query: '{ me { id } }', variables: { pad: 'x'.repeat(20_000) } };
+    const http = await fetch(`${small.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(sub)}` },
+      body: JSON.stringify(payload),
+    });
+    expect(http.status).toBe(413);
+
+    const ws = new WebSocket(small.wsUrl, 'graphql-transport-ws');
+    const messages: any[] = [];
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.on('message', (m) => messages.push(JSON.parse((m as Buffer).toString())));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await token(sub)}` } }));
+    await until('connection_ack', () => messages.some((m) => m.type === 'connection_ack'));
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload }));
+    expect(await closed).toBe(1009);
+    expect(messages.filter((m) => m.id === '1')).toEqual([]);
+  });
+
+  test('a message within the limit runs', async () => {
+    const sub = `cust-${randomUUID()}`;
+    const ws = new WebSocket(small.wsUrl, 'graphql-transport-ws');
+    const messages: any[] = [];
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.on('message', (m) => messages.push(JSON.parse((m as Buffer).toString())));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await token(sub)}` } }));
+    await until('connection_ack', () => messages.some((m) => m.type === 'connection_ack'));
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { id } }', variables: { pad: 'x'.repeat(2_000) } } }));
+    await until('the answer', () => messages.some((m) => m.id === '1' && m.type === 'next'));
+    expect(messages.find((m) => m.id === '1' && m.type === 'next').payload.data.me.id).toBe(sub);
+    ws.close(1000);
   });
 });

@@ -84,10 +84,14 @@ export async function waitSubscribers(redis: Redis, topic: Topic, key: string, n
  * emitter inside the bus: the in-process bus offers no count of its own.
  */
 export async function waitLocalListeners(s: TestServer, topic: Topic, key: string, n: number, ms = 10_000): Promise<void> {
+  await until(`${n} in-process listener(s) on ${channel(topic, key)}`, () => localListeners(s, topic, key) >= n, ms, 20);
+}
+
+/** How many listeners the server's in-process bus has on the channel now (each running subscription is one). */
+export function localListeners(s: TestServer, topic: Topic, key: string): number {
   const engine = (s.app.bus as unknown as { engine?: { ee?: { listenerCount(name: string): number } } }).engine;
-  if (!engine?.ee) throw new Error('waitLocalListeners: the server does not run the in-process bus');
-  const ee = engine.ee;
-  await until(`${n} in-process listener(s) on ${channel(topic, key)}`, () => ee.listenerCount(channel(topic, key)) >= n, ms, 20);
+  if (!engine?.ee) throw new Error('localListeners: the server does not run the in-process bus');
+  return engine.ee.listenerCount(channel(topic, key));
 }
 
 export async function numsub(redis: Redis, topic: Topic, key: string): Promise<number> {

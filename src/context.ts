@@ -72,6 +72,11 @@ class RequestContext implements Context {
     return this.forkRoot();
   }
 
+  freshReads(): void {
+    this.forked = undefined;
+    this.batch = undefined;
+  }
+
   async requireAdmin(): Promise<Customer> {
     const c = await this.customer();
     if (this.principal?.role !== Role.ADMIN) throw new ForbiddenError('Admins only');

@@ -54,6 +54,13 @@ export interface CallerContext<S = unknown, C extends CallerCustomer = CallerCus
   customerId(): Promise<string>;
   /** A new EntityManager fork, for work outliving the request's own unit of work (a subscription's reads). */
   fork(): EntityManager;
+  /**
+   * Starts a new unit of reads: the next use of {@link em} forks anew, and the per-request loaders (the
+   * catalogue's, an order's history and records), which cache by the fork, start empty. A subscription
+   * runs one context for all its events, so each event calls this before its fields resolve: each is
+   * then read as committed when it is sent, not from the first event's caches.
+   */
+  freshReads(): void;
   /** The caller's customer row if it is an admin; FORBIDDEN otherwise. */
   requireAdmin(): Promise<C>;
   /** The catalogue viewpoint: an anonymous caller sees the `default` group. */

@@ -13,13 +13,14 @@ export interface OrderHistoryEntry {
   actor: string;
 }
 
-const loaders = new WeakMap<object, DataLoader<string, OrderHistoryEntry[]>>();
+/** By the request's EntityManager fork: a subscription's event starts a new one ({@link CallerContext.freshReads}). */
+const loaders = new WeakMap<EntityManager, DataLoader<string, OrderHistoryEntry[]>>();
 
 /** The request's loader of order histories: every order a request asks for, read in one query per batch. */
 export function historyLoader(ctx: CallerContext): DataLoader<string, OrderHistoryEntry[]> {
-  let loader = loaders.get(ctx);
+  const em: EntityManager = ctx.em;
+  let loader = loaders.get(em);
   if (!loader) {
-    const em: EntityManager = ctx.em;
     loader = new DataLoader(async (ids) => {
       const rows = await em.execute<{ order_id: string; version: number; at: Date; status: OrderStatus; delivery_status: DeliveryStatus | null; actor: string }[]>(
         `select order_id, version, at, status, delivery_status, actor from order_event where order_id in (?) order by order_id, version`,
@@ -33,7 +34,7 @@ export function historyLoader(ctx: CallerContext): DataLoader<string, OrderHisto
       }
       return ids.map((id) => byOrder.get(id) ?? []);
     });
-    loaders.set(ctx, loader);
+    loaders.set(em, loader);
   }
   return loader;
 }

@@ -1,4 +1,4 @@
-import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { skipValidation } from '../../shared/argument-validation';
 import type { CallerContext } from '../../shared/caller';
 import { UnauthenticatedError } from '../../shared/errors';
@@ -18,7 +18,9 @@ const callerOf = (ctx: Context) => {
  * Live order status over graphql-ws; each event's payload is already the committed snapshot. The
  * methods run once per event and subscriber (graphql-js executes the selection for every event), so
  * they take nothing they do not need: `orderId` is a plain scalar argument, which type-graphql hands
- * over as it is, where an args class would be built and validated anew for every event.
+ * over as it is, where an args class would be built and validated anew for every event. Each starts the
+ * event's own reads ({@link CallerContext.freshReads}): the subscription's one context would otherwise
+ * answer a later event's history, payment, refund or receipt from what the first event read.
  */
 @Resolver(() => OrderType)
 export class OrderSubscriptionResolver {
@@ -29,7 +31,8 @@ export class OrderSubscriptionResolver {
       return ctx.services.live.watchOrder(() => ctx.fork(), callerOf(ctx), String((args as { orderId: string }).orderId));
     },
   })
-  orderUpdated(@Root() order: OrderSnapshot, @Arg('orderId', () => ID, { validateFn: skipValidation }) _orderId: string): OrderSnapshot {
+  orderUpdated(@Root() order: OrderSnapshot, @Arg('orderId', () => ID, { validateFn: skipValidation }) _orderId: string, @Ctx() ctx: Context): OrderSnapshot {
+    ctx.freshReads();
     return order;
   }
 
@@ -40,7 +43,8 @@ export class OrderSubscriptionResolver {
       return ctx.services.live.watchCustomer(() => ctx.fork(), callerOf(ctx));
     },
   })
-  myOrdersUpdated(@Root() order: OrderSnapshot): OrderSnapshot {
+  myOrdersUpdated(@Root() order: OrderSnapshot, @Ctx() ctx: Context): OrderSnapshot {
+    ctx.freshReads();
     return order;
   }
 }

@@ -119,14 +119,15 @@ async function readRecords(em: EntityManager, ids: readonly string[]): Promise<R
   return ids.map((id) => byOrder.get(id) ?? { payment: null, refund: null, receipt: null });
 }
 
-const loaders = new WeakMap<object, DataLoader<string, Records>>();
+/** By the request's EntityManager fork: a subscription's event starts a new one ({@link CallerContext.freshReads}). */
+const loaders = new WeakMap<EntityManager, DataLoader<string, Records>>();
 /** The payment, refund and receipt of an order, read with every other order the request asks for in one query. */
 export const recordsOf = (ctx: CallerContext, orderId: string): Promise<Records> => {
-  let loader = loaders.get(ctx);
+  const em = ctx.em;
+  let loader = loaders.get(em);
   if (!loader) {
-    const em = ctx.em;
     loader = new DataLoader((ids) => readRecords(em, ids));
-    loaders.set(ctx, loader);
+    loaders.set(em, loader);
   }
   return loader.load(orderId);
 };

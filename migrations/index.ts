@@ -22,6 +22,7 @@ import { Migration20261206040000_LeanerWriteIndexes as M18 } from './Migration20
 import { Migration20261206070000_OrderCatalogueWithoutLocks as M19 } from './Migration20261206070000_OrderCatalogueWithoutLocks';
 import { Migration20261206080000_DeliveryProviderWithoutLocks as M20 } from './Migration20261206080000_DeliveryProviderWithoutLocks';
 import { Migration20261206120000_CouponGiveBackFromNow as M21 } from './Migration20261206120000_CouponGiveBackFromNow';
+import { Migration20261206141000_CouponCodeKeyText as M22 } from './Migration20261206141000_CouponCodeKeyText';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -46,4 +47,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206070000_OrderCatalogueWithoutLocks', class: M19 },
   { name: 'Migration20261206080000_DeliveryProviderWithoutLocks', class: M20 },
   { name: 'Migration20261206120000_CouponGiveBackFromNow', class: M21 },
+  { name: 'Migration20261206141000_CouponCodeKeyText', class: M22 },
 ];

@@ -55,6 +55,37 @@ describe('coupon administration', () => {
     expect(expectError(await createOrder(s, customer, { planId: other.id, couponCode: coupon.code }), 'COUPON_INVALID').rejection).toBe('NOT_APPLICABLE');
   });
 
+  test('a code whose upper case is longer than the code ("ß" is "SS", "ﬃ" is "FFI") is created, unique ignoring case and found in any case', async () => {
+    const admin = await adminToken();
+    const suffix = newCode('-');
+    const sharpS = `${'ß'.repeat(40)}${suffix}`;
+    const created = await s.gql(CreateCouponDocument, { input: { code: sharpS, kind: 'FIXED', value: 100 } }, admin);
+    expect(codeOf(created)).toBeUndefined();
+    expect(created.data!.createCoupon.code).toBe(sharpS);
+    // The same code in other letters: one "ß" written "ss", the rest in lower case.
+    const sameCode = `${'ß'.repeat(39)}ss${suffix.toLowerCase()}`;
+    const duplicate = await s.gql(CreateCouponDocument, { input: { code: sameCode, kind: 'FIXED', value: 100 } }, admin);
+    expect(expectError(duplicate, 'BAD_USER_INPUT').field).toBe('code');
+    expect(duplicate.errors![0].message).toMatch(/already exists/);
+
+    // 64 characters, the longest code, three times as long in upper case.
+    const ligatures = `${'ﬃ'.repeat(55)}${newCode('-')}`;
+    expect(ligatures).toHaveLength(64);
+    const longest = await s.gql(CreateCouponDocument, { input: { code: ligatures, kind: 'PERCENT', value: 10 } }, admin);
+    expect(codeOf(longest)).toBeUndefined();
+    expect(longest.data!.createCoupon.code).toBe(ligatures);
+
+    const plan = await createPlan(s, { price: 1000 });
+    const tok = await token(newCustomer());
+    for (const typed of [sharpS.toLowerCase(), ` ${sameCode} `]) {
+      const p = await s.gql(CouponPreviewDocument, { code: typed, planId: plan.id }, tok);
+      expect([typed, p.data?.couponPreview]).toEqual([typed, expect.objectContaining({ valid: true, discount: { amount: 100 } })]);
+    }
+    const order = await createOrder(s, tok, { planId: plan.id, couponCode: ligatures.toLowerCase() });
+    expect(order.errors).toBeUndefined();
+    expect(order.data!.createOrder.discount.amount).toBe(100);
+  });
+
   const bad: Array<[string, Partial<CreateCouponInput>, string]> = [
     ['empty code', { code: '   ' }, 'code'],
     ['65-character code', { code: 'X'.repeat(65) }, 'code'],

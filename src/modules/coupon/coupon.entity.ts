@@ -32,8 +32,11 @@ export class Coupon {
   @Property({ type: 'string', length: 64 })
   code: string;
 
-  /** {@link couponKey} of the code: the unique lookup key. */
-  @Property({ type: 'string', length: 64 })
+  /**
+   * {@link couponKey} of the code: the unique lookup key. Text, not 64 characters like the code: upper
+   * case can be longer ("ß" is "SS", "ﬃ" is "FFI").
+   */
+  @Property({ type: 'text' })
   @Unique({ name: 'coupon_code_key_unique' })
   codeKey: string;
 

@@ -149,9 +149,10 @@ export class CouponService {
   async setEnabled(em: EntityManager, id: string, enabled: boolean, actor: string): Promise<Coupon> {
     if (!isUuid(id)) throw new NotFoundError('No such coupon');
     const row = await unitOfWork(em, async (tx) => {
-      const rows = await tx.execute<Array<Record<string, unknown> & { code: string }>>(`update coupon set enabled = ? where id = ? returning *, ${usedCountOf('coupon')} as used_count`, [enabled, id]);
+      const rows = await tx.execute<Array<Record<string, unknown> & { id: string; code: string }>>(`update coupon set enabled = ? where id = ? returning *, ${usedCountOf('coupon')} as used_count`, [enabled, id]);
       if (rows.length === 0) throw new NotFoundError('No such coupon');
-      await this.deps.audits.record(tx, { actor, action: 'setCouponEnabled', targetType: AuditTargetType.COUPON, targetId: id, details: { enabled, code: rows[0].code } });
+      // The row's own id: the argument may spell it in upper case, and the log is searched by the id the API shows.
+      await this.deps.audits.record(tx, { actor, action: 'setCouponEnabled', targetType: AuditTargetType.COUPON, targetId: rows[0].id, details: { enabled, code: rows[0].code } });
       return rows[0];
     });
     return em.fork().map(Coupon, row);

@@ -110,8 +110,9 @@ export class OrderRelease {
         if (!row || (!admin && row.customer_id !== caller.customerId)) throw new NotFoundError('No such order');
         throw new OrderNotCancellableError();
       }
+      // Recorded under the order's own id: the argument may spell it in upper case, and the log is searched by the id the API shows.
       if (admin) {
-        await this.deps.audits.record(tx, { actor: caller.customerId, action: 'cancelOrder', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: snapshot.number, reason: snapshot.cancelReason } });
+        await this.deps.audits.record(tx, { actor: caller.customerId, action: 'cancelOrder', targetType: AuditTargetType.ORDER, targetId: snapshot.id, details: { number: snapshot.number, reason: snapshot.cancelReason } });
       }
       return snapshot;
     };
@@ -134,7 +135,7 @@ export class OrderRelease {
     const snapshot = await unitOfWork(em, async (tx, after) => {
       const cancelled = await this.cancelPending(tx, after, orderId, 'system:timeout', CancelReason.TIMEOUT);
       if (cancelled) {
-        await this.deps.audits.record(tx, { actor: 'system:timeout', action: 'orderTimeout', targetType: AuditTargetType.ORDER, targetId: orderId, details: { number: cancelled.snapshot.number } });
+        await this.deps.audits.record(tx, { actor: 'system:timeout', action: 'orderTimeout', targetType: AuditTargetType.ORDER, targetId: cancelled.snapshot.id, details: { number: cancelled.snapshot.number } });
         return cancelled;
       }
       await query(tx, orderTimeoutJobs(sql`"order"`, sql`id = ${orderId}::uuid and status = 'PENDING' and expires_at > now()`));

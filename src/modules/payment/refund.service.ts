@@ -119,7 +119,8 @@ export class RefundService {
         actor,
         action: 'refundOrder',
         targetType: AuditTargetType.ORDER,
-        targetId: orderId,
+        // The order's own id: the argument may spell it in upper case, and the log is searched by the id the API shows.
+        targetId: row.id,
         details: { number: order.number, amount: order.total, method: order.paymentMethod },
       });
       return toSnapshot(order, delivery);

@@ -23,6 +23,7 @@ import { Migration20261206070000_OrderCatalogueWithoutLocks as M19 } from './Mig
 import { Migration20261206080000_DeliveryProviderWithoutLocks as M20 } from './Migration20261206080000_DeliveryProviderWithoutLocks';
 import { Migration20261206120000_CouponGiveBackFromNow as M21 } from './Migration20261206120000_CouponGiveBackFromNow';
 import { Migration20261206141000_CouponCodeKeyText as M22 } from './Migration20261206141000_CouponCodeKeyText';
+import { Migration20261206142000_CheckoutExpiryFromNow as M23 } from './Migration20261206142000_CheckoutExpiryFromNow';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -48,4 +49,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206080000_DeliveryProviderWithoutLocks', class: M20 },
   { name: 'Migration20261206120000_CouponGiveBackFromNow', class: M21 },
   { name: 'Migration20261206141000_CouponCodeKeyText', class: M22 },
+  { name: 'Migration20261206142000_CheckoutExpiryFromNow', class: M23 },
 ];

@@ -35,6 +35,41 @@ afterAll(async () => {
   await stub?.close();
 });
 
+/** Backends of the test database waiting for a lock. */
+const waitingForLocks = async () => Number((await s.sql(`select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))[0].count);
+
+/**
+ * Opens the order's Checkout Session while another connection holds an uncommitted OPEN session of it,
+ * so the API's insert waits on the one-open-session index, holding its share lock of the order; then
+ * runs `leave` (a change taking the order out of PENDING, or nothing when the payment timeout does it),
+ * waits until that waits too, and lets the session be stored. Returns the stored session's id (checked
+ * to be the one the API answered with) and what `leave` answered.
+ */
+async function whileSessionIsStored<T>(order: { id: string; total: number }, customerToken: string, leave: () => Promise<T>, waitMs = 10_000): Promise<{ sessionId: string; left: T }> {
+  const blocker = new Client({ connectionString: s.databaseUrl });
+  await blocker.connect();
+  try {
+    await blocker.query('begin');
+    await blocker.query(
+      `insert into checkout_session (id, order_id, url, amount, currency, status, expires_at) values ($1, $2, 'https://checkout.invalid', $3, 'USD', 'OPEN', now() + interval '1 hour')`,
+      [`cs_blocker_${randomUUID()}`, order.id, order.total],
+    );
+    const gateway = s.gql(PAY_GATEWAY, { orderId: order.id }, customerToken);
+    await until('the session insert to wait', async () => (await waitingForLocks()) === 1);
+    const leaving = leave();
+    await until('the change leaving PENDING to wait for it', async () => (await waitingForLocks()) === 2, waitMs);
+    await blocker.query('rollback');
+    const opened = await gateway;
+    expect(codeOf(opened)).toBeUndefined();
+    const left = await leaving;
+    const sessionId = (await s.sql(`select id from checkout_session where order_id = $1`, [order.id]))[0].id as string;
+    expect(opened.data!.payWithGateway.checkoutUrl).toBe(stub.sessions.get(sessionId)!.url);
+    return { sessionId, left };
+  } finally {
+    await blocker.end();
+  }
+}
+
 /** A pending order of a new customer with its Checkout Session open at the stub. */
 const opened = (server: TestServer = s) => openCheckout(server, planId);
 
@@ -99,32 +134,38 @@ describe('an order leaving PENDING expires its open session at Stripe', () => {
     const c = await newCustomer(s);
     await credit(s, c.id, 2000 * 2);
     const order = await createOrder(s, c, planId);
-    // Another connection holds an uncommitted OPEN session of the order, so the API's insert of its own
-    // waits on the one-open-session index, the order already read as PENDING.
-    const blocker = new Client({ connectionString: s.databaseUrl });
-    await blocker.connect();
-    try {
-      await blocker.query('begin');
-      await blocker.query(
-        `insert into checkout_session (id, order_id, url, amount, currency, status, expires_at) values ($1, $2, 'https://checkout.invalid', $3, 'USD', 'OPEN', now() + interval '1 hour')`,
-        [`cs_blocker_${randomUUID()}`, order.id, order.total],
-      );
-      const waiting = async (n: number) => Number((await s.sql(`select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))[0].count) === n;
-      const gateway = s.gql(PAY_GATEWAY, { orderId: order.id }, c.token);
-      await until('the session insert to wait', () => waiting(1));
-      // The wallet payment waits for the session being stored, then takes the order out of PENDING.
-      const wallet = s.gql(PAY_WALLET, { orderId: order.id }, c.token);
-      await until('the wallet payment to wait for it', () => waiting(2));
-      await blocker.query('rollback');
-      const opened = (await gateway).data!.payWithGateway;
-      expect(codeOf(await wallet)).toBeUndefined();
-      expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', payment_method: 'WALLET' });
-      const sessionId = (await s.sql(`select id from checkout_session where order_id = $1`, [order.id]))[0].id as string;
-      expect(opened.checkoutUrl).toBe(stub.sessions.get(sessionId)!.url);
-      await expectExpired(sessionId);
-    } finally {
-      await blocker.end();
-    }
+    const { sessionId, left } = await whileSessionIsStored(order, c.token, async () => s.gql(PAY_WALLET, { orderId: order.id }, c.token));
+    expect(codeOf(left)).toBeUndefined();
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PAID', payment_method: 'WALLET' });
+    await expectExpired(sessionId);
+  });
+
+  test('cancelled by its customer while its session was being stored: the session is stored, then expired', async () => {
+    const c = await newCustomer(s);
+    const order = await createOrder(s, c, planId);
+    const { sessionId, left } = await whileSessionIsStored(order, c.token, async () => s.gql(CANCEL_ORDER, { orderId: order.id }, c.token));
+    expect(codeOf(left)).toBeUndefined();
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'CANCELLED' });
+    await expectExpired(sessionId);
+  });
+
+  test('cancelled by an admin while its session was being stored: the session is stored, then expired', async () => {
+    const c = await newCustomer(s);
+    const order = await createOrder(s, c, planId);
+    const admin = await adminToken();
+    const { sessionId, left } = await whileSessionIsStored(order, c.token, async () => s.gql(CANCEL_ORDER, { orderId: order.id }, admin));
+    expect(codeOf(left)).toBeUndefined();
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'CANCELLED' });
+    await expectExpired(sessionId);
+  });
+
+  test('timed out while its session was being stored: the session is stored, then expired', async () => {
+    const c = await newCustomer(s);
+    const order = await createOrder(s, c, planId);
+    // The payment timeout comes due while the session is being stored, and waits for it.
+    const { sessionId } = await whileSessionIsStored(order, c.token, async () => null, (TIMEOUT_SECONDS + 15) * 1000);
+    await until('the timeout', async () => (await orderRow(s, order.id)).status === 'CANCELLED');
+    await expectExpired(sessionId);
   });
 
   test('a session the customer paid just before is left complete; its payment is refunded as a late one', async () => {

@@ -61,7 +61,7 @@ export interface OpenCheckouts {
   /**
    * A step of the statement that takes orders out of PENDING: asks for the expiry of the open sessions
    * of the orders `orderIds` (a subquery of order ids) names, so a customer's cancel is one statement,
-   * without BEGIN and COMMIT.
+   * without BEGIN and COMMIT. It sees a session committed while the change waited for the order's lock.
    */
   expireOpenStep(orderIds: Sql): Sql;
 }
@@ -196,7 +196,8 @@ export class OrderRelease {
    * count stays right if a stock is set again), the customer's and then the coupon's use. The rows are
    * locked in the order creating takes them (order, customer, plan, the customer's coupon use, the
    * coupon), so a cancel and an order never deadlock. `also` is one more step of the statement (it may
-   * read `changed`). Returns the changed order as written (no row when `change` changed nothing).
+   * read `changed`; the statement reads it, so it runs even when it changes nothing itself). Returns the
+   * changed order as written (no row when `change` changed nothing).
    */
   private async giveBackWith(tx: EntityManager, after: AfterCommit, change: Sql, also?: Sql): Promise<GivenBackRow[]> {
     const uses = giveBackCouponUses(sql`select coupon_id, customer_id from changed where released_coupon_use`);
@@ -218,6 +219,7 @@ export class OrderRelease {
                          coalesce((select bool_or(limited) from stock), false) as stock_listed,
                          (select count(*) from customer_coupon_use) as customer_coupon_uses,
                          (select count(*) from coupon_use_given) as coupon_uses
+                         ${also ? sql`, (select count(*) from also) as also_rows` : sql``}
                     from changed c`),
       { prepared: true },
     );

@@ -3,6 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { createHash, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { answerKey } from '../../src/http/catalogue-responses';
+import { nulCharacterError } from '../../src/http/input';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 
 /** Every JSON log line the server wrote. */
@@ -19,9 +20,9 @@ beforeAll(async () => {
 });
 afterAll(() => s?.stop());
 
-/** Posts a raw JSON body to /graphql. */
-async function postRaw(body: string) {
-  const res = await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+/** Posts a raw JSON body to /graphql, with a token when `auth` is given. */
+async function postRaw(body: string, auth?: string) {
+  const res = await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body });
   return { status: res.status, json: (await res.json()) };
 }
 
@@ -80,6 +81,80 @@ describe('a NUL character (U+0000) in any argument is BAD_USER_INPUT, never INTE
     }
     expect(errorLines()).toEqual([]);
   });
+});
+
+describe('a lone UTF-16 surrogate in any argument is BAD_USER_INPUT, never INTERNAL_SERVER_ERROR', () => {
+  // JSON may escape half a surrogate pair ("\ud800"): the server then holds a string that is not Unicode,
+  // which jsonb refuses (the audit log) and text columns store as U+FFFD. JSON.stringify writes such a
+  // string as that escape, so s.gql sends it exactly as a hand-written body would.
+  test('in a JSON body written by hand: 400 BAD_USER_INPUT naming the variable and the surrogate, no plan, no error logged', async () => {
+    const name = `ls-${randomUUID()}`;
+    const query = `mutation($n: String!) { createPlan(input: { name: $n, price: 100 }) { id } }`;
+    const r = await postRaw(`{"query":${JSON.stringify(query)},"variables":{"n":"${name}\\ud800"}}`, admin);
+    expect([r.status, r.json.errors?.[0].extensions?.code]).toEqual([400, 'BAD_USER_INPUT']);
+    expect(r.json.errors[0].message).toMatch(/"\$n".*lone UTF-16 surrogate \(U\+D800\)/);
+    expect(await s.sql(`select 1 from plan where name like $1`, [`${name}%`])).toHaveLength(0);
+    expect(errorLines()).toEqual([]);
+  });
+
+  test('in variables of queries and mutations, high or low half, anywhere in the value: 400 BAD_USER_INPUT, nothing written', async () => {
+    const plan = await s.gql(`mutation { createPlan(input: { name: "ls-update", description: "before", price: 100 }) { id } }`, {}, admin);
+    const planId = plan.data.createPlan.id as string;
+    const sub = `ls-cust-${randomUUID()}`;
+    await s.gql(`{ me { id } }`, {}, await token(sub));
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      [`mutation($c: String!) { createCoupon(input: { code: $c, kind: FIXED, value: 5 }) { id } }`, { c: 'LS\udc00X' }, admin],
+      [`mutation($id: ID!, $d: String) { updatePlan(id: $id, input: { description: $d }) { id } }`, { id: planId, d: 'after\ud800' }, admin],
+      [`mutation($c: ID!, $r: String!) { creditWallet(customerId: $c, amount: 500, reference: $r) { balance { amount } } }`, { c: sub, r: 'ref-\ud800' }, admin],
+      [`query($c: String!, $p: ID!) { couponPreview(code: $c, planId: $p) { valid } }`, { c: '\udbff', p: planId }, customer],
+      [`mutation($p: ID!, $k: String) { createOrder(input: { planId: $p, idempotencyKey: $k }) { id } }`, { p: planId, k: 'k\ude00' }, customer],
+      // Nested in an input object and a list, and as an object key.
+      [`mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }`, { i: { name: 'ls-nested', price: 1, upgrades: [{ name: 'u\ud83d', price: 1 }] } }, admin],
+      [`mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }`, { i: { name: 'ls-nested', price: 1, '\ud800': 1 } }, admin],
+    ];
+    for (const [query, variables, auth] of cases) {
+      const r = await s.gql(query, variables, auth);
+      expect([query, r.status, codeOf(r)]).toEqual([query, 400, 'BAD_USER_INPUT']);
+      expect(r.errors?.[0].message).toMatch(/^Variable "\$\w+" contains a lone UTF-16 surrogate \(U\+D[89A-F][0-9A-F]{2}\)/);
+    }
+    expect(await s.sql(`select 1 from coupon where code like 'LS%'`)).toHaveLength(0);
+    expect((await s.sql(`select description from plan where id = $1`, [planId]))[0].description).toBe('before');
+    expect(await s.sql(`select 1 from wallet_credit where customer_id = $1`, [sub])).toHaveLength(0);
+    expect(await s.sql(`select 1 from "order" where plan_id = $1`, [planId])).toHaveLength(0);
+    expect(await s.sql(`select 1 from plan where name = 'ls-nested'`)).toHaveLength(0);
+    expect(errorLines()).toEqual([]);
+  });
+
+  test('a whole surrogate pair (an emoji) is well-formed and stored as sent', async () => {
+    const name = `ls-pair-\ud83d\ude00-${randomUUID()}`;
+    const r = await s.gql(`mutation($n: String!) { createPlan(input: { name: $n, price: 100 }) { id name } }`, { n: name }, admin);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.createPlan.name).toBe(name);
+    expect((await s.sql(`select name from plan where id = $1`, [r.data.createPlan.id]))[0].name).toBe(name);
+  });
+
+  test('over WebSocket: the operation gets BAD_USER_INPUT and the socket stays usable', async () => {
+    const client: Client = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${customer}` }, retryAttempts: 0, lazy: true });
+    const run = (query: string, variables?: Record<string, unknown>) =>
+      new Promise<{ data?: any; errors?: any[] }>((resolve) => {
+        let result: { data?: any; errors?: any[] } = {};
+        client.subscribe({ query, variables }, { next: (r) => (result = r as typeof result), error: (e) => resolve({ errors: Array.isArray(e) ? e : [e] }), complete: () => resolve(result) });
+      });
+    try {
+      const refused = await run(`query($c: String!, $p: ID!) { couponPreview(code: $c, planId: $p) { valid } }`, { c: 'A\ud800', p: randomUUID() });
+      expect(refused.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect((await run(`{ me { id } }`)).errors).toBeUndefined();
+    } finally {
+      await client.dispose();
+    }
+    expect(errorLines()).toEqual([]);
+  });
+});
+
+test('a variable holding a list of 200,000 strings is checked without overflowing the stack', () => {
+  const document = parse(`query($l: [String!]) { plans { id } }`);
+  expect(nulCharacterError(document, { l: Array.from({ length: 200_000 }, () => 'ok') })).toBeNull();
+  expect(nulCharacterError(document, { l: [...Array.from({ length: 200_000 }, () => 'ok'), 'bad\ud800'] })?.extensions.code).toBe('BAD_USER_INPUT');
 });
 
 describe('variables the catalogue query does not declare', () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   AllPlansDocument,
+  CreateOrderDocument,
   CreatePlanDocument,
   PlanGroupsDocument,
   PlansWithGroupsDocument,
@@ -72,5 +73,32 @@ describe('allPlans (admin) and Plan.groups', () => {
     expect(ok(await s.gql(PlanGroupsDocument, { id }, admin)).plan).toEqual({ id, groups: ['default'] });
     expect(ok(await s.gql(PlanGroupsDocument, { id }, customer)).plan).toEqual({ id, groups: null });
     expect(ok(await s.gql(PlanGroupsDocument, { id }, await token(`prov-${randomUUID()}`, 'provider'))).plan).toEqual({ id, groups: null });
+  });
+});
+
+describe('RETIRED is for good (contract: "Withdrawn for good.")', () => {
+  const retiredPlan = async (): Promise<string> => {
+    const id = await createPlan({ name: `Old ${randomUUID().slice(0, 6)}` });
+    expect(ok(await s.gql(UpdatePlanDocument, { id, input: { saleStatus: 'RETIRED' } }, admin)).updatePlan.saleStatus).toBe('RETIRED');
+    return id;
+  };
+  const stored = async (id: string) => (await s.sql(`select name, sale_status from plan where id = $1`, [id]))[0];
+  const audited = async (id: string) => (await s.sql<{ n: number }>(`select count(*)::int as n from audit_entry where target_id = $1`, [id]))[0].n;
+
+  test.each(['ON_SALE', 'HIDDEN'] as const)('a RETIRED plan cannot be made %s: BAD_USER_INPUT naming saleStatus, nothing changed or audited', async (saleStatus) => {
+    const id = await retiredPlan();
+    const before = { plan: await stored(id), audited: await audited(id) };
+    const r = await s.gql(UpdatePlanDocument, { id, input: { saleStatus, name: 'Sold again' } }, admin);
+    expect(expectCode(r, 'BAD_USER_INPUT').field).toBe('saleStatus');
+    expect({ plan: await stored(id), audited: await audited(id) }).toEqual(before);
+    // Still withdrawn: hidden from customers (NOT_FOUND, as any plan they cannot see) and not on sale to admins.
+    expectCode(await s.gql(CreateOrderDocument, { input: { planId: id } }, await token(`cust-${randomUUID()}`)), 'NOT_FOUND');
+    expectCode(await s.gql(CreateOrderDocument, { input: { planId: id } }, admin), 'PLAN_NOT_AVAILABLE');
+  });
+
+  test('a RETIRED plan can be set RETIRED again and its other fields changed', async () => {
+    const id = await retiredPlan();
+    expect(ok(await s.gql(UpdatePlanDocument, { id, input: { saleStatus: 'RETIRED', name: 'Old, renamed' } }, admin)).updatePlan).toMatchObject({ name: 'Old, renamed', saleStatus: 'RETIRED' });
+    expect(ok(await s.gql(UpdatePlanDocument, { id, input: { price: 700 } }, admin)).updatePlan).toMatchObject({ price: { amount: 700 }, saleStatus: 'RETIRED' });
   });
 });

@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
@@ -348,13 +349,20 @@ export class PlanService {
   }
 
   /**
-   * Admin: changes a plan. Existing orders keep the price they locked. Recorded in the audit log as made
-   * by `actor`, with the fields given and what they held before.
+   * Admin: changes a plan. Existing orders keep the price they locked. A RETIRED plan is withdrawn for
+   * good: any other `saleStatus` for it is BAD_USER_INPUT (`saleStatus`), and nothing changes. Recorded
+   * in the audit log as made by `actor`, with the fields given and what they held before.
    */
   async update(em: EntityManager, id: string, input: UpdatePlanInput, actor: string): Promise<Plan> {
+    const mayUnretire = input.saleStatus != null && input.saleStatus !== SaleStatus.RETIRED;
     return unitOfWork(em, async (tx, after) => {
-      const plan = isUuid(id) ? await tx.findOne(Plan, { id }, { lockMode: undefined }) : null;
+      // Locked when the status could leave RETIRED: a retirement committed after an unlocked read would
+      // not be seen, and this update would put the plan back on sale.
+      const plan = isUuid(id) ? await tx.findOne(Plan, { id }, { lockMode: mayUnretire ? LockMode.PESSIMISTIC_WRITE : undefined }) : null;
       if (!plan) throw new NotFoundError('No such plan');
+      if (mayUnretire && plan.saleStatus === SaleStatus.RETIRED) {
+        throw BadUserInputError.field('saleStatus', `the plan is RETIRED (withdrawn for good), so it cannot become ${input.saleStatus}`);
+      }
       const before = Object.fromEntries(Object.keys(input).map((k) => [k, plan[k as keyof UpdatePlanInput] ?? null]));
       if (input.name != null) plan.name = input.name;
       if (input.description !== undefined) plan.description = input.description;

@@ -4,16 +4,24 @@ import {
   Kind,
   NoSchemaIntrospectionCustomRule,
   OperationTypeNode,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  __Schema,
+  __Type,
+  getNamedType,
   getNullableType,
   getOperationAST,
   getVariableValues,
   isListType,
+  isObjectType,
   parse,
   specifiedRules,
   validate,
   type ASTVisitor,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -140,7 +148,7 @@ const declaredItems = (extensions: Readonly<Record<string, unknown>> | null | un
  * gateway events, an order's ledger) counts as the items it declares, else a default page. Each item
  * costs one point plus its selection, so a page read for its `pageInfo` alone still costs its rows.
  * Lists nested in an object without `first` (a plan's upgrades, a connection's edges) belong to their
- * parent's item and count once.
+ * parent's item and count once. Introspection is not counted here: see {@link introspectionEstimator}.
  */
 export function listEstimator(schema: GraphQLSchema): ComplexityEstimator {
   const roots = new Set<unknown>([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean));
@@ -162,10 +170,81 @@ export function listEstimator(schema: GraphQLSchema): ComplexityEstimator {
 }
 
 /**
+ * Most nodes one count visits: selections of the document with its fragments expanded, and fields an
+ * introspection answers ({@link introspectionEstimator}). A document past it is refused without a
+ * figure: nothing the API's clients send comes near it.
+ */
+const MAX_COUNTED_NODES = 20_000;
+
+/**
+ * Counts `__schema` and `__type` as what they answer on this schema, by walking their selection over
+ * the schema itself: it is static, so the walk knows what each list holds (the types, a type's fields,
+ * a field's arguments), each item costing one point plus its selection, as {@link listEstimator}
+ * counts a page. Introspection's lists take no `first`; counted once each, 30 aliased walks of the
+ * whole schema (1.8 MB answered, up to a second and a half of the event loop) passed as about 1,300.
+ * Counted by what they answer, the IDE's full introspection (about 5,000 on this schema) fits the
+ * default limit and two in one operation do not. Arguments are taken at their widest
+ * (`includeDeprecated` as true), `@skip`/`@include` inside as included and fragments where they are
+ * spread, so nothing answers more fields than were counted. A `__type` named by a variable counts as
+ * though it named every type: counts are kept by Int and Boolean variables only (see
+ * {@link countedOperation}), so the figure must not depend on a String. The walk gives up past
+ * {@link MAX_COUNTED_NODES}: refusing a walk costs milliseconds, not the walk.
+ */
+function introspectionEstimator(schema: GraphQLSchema, document: DocumentNode): ComplexityEstimator {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  // Introspection's resolvers read nothing of the request but the schema.
+  const info = { schema } as GraphQLResolveInfo;
+  const widest = { includeDeprecated: true };
+  let counted = 0;
+  const tally = (n: number): number => {
+    counted += n;
+    if (counted > MAX_COUNTED_NODES) throw new GraphQLError('The operation is too large to count');
+    return n;
+  };
+  /** Points of `set` selected on `value`, an object of the introspection type `on`. */
+  const walk = (set: SelectionSetNode, on: GraphQLObjectType, value: unknown): number => {
+    let points = 0;
+    for (const s of set.selections) {
+      if (s.kind === Kind.INLINE_FRAGMENT) {
+        points += walk(s.selectionSet, on, value);
+        continue;
+      }
+      if (s.kind === Kind.FRAGMENT_SPREAD) {
+        const fragment = fragments.get(s.name.value);
+        if (fragment) points += walk(fragment.selectionSet, on, value);
+        continue;
+      }
+      points += tally(1);
+      const field = on.getFields()[s.name.value];
+      const of = field && getNamedType(field.type);
+      if (!field?.resolve || !s.selectionSet || !isObjectType(of)) continue;
+      const answer: unknown = field.resolve(value, widest, undefined, info);
+      if (!Array.isArray(answer)) {
+        if (answer !== null && answer !== undefined) points += walk(s.selectionSet, of, answer);
+        continue;
+      }
+      for (const item of answer) points += tally(1) + walk(s.selectionSet, of, item);
+    }
+    return points;
+  };
+  return ({ field, node }) => {
+    if ((field !== SchemaMetaFieldDef && field !== TypeMetaFieldDef) || !node.selectionSet) return undefined;
+    if (field === SchemaMetaFieldDef) return tally(1) + walk(node.selectionSet, __Schema, schema);
+    const name = node.arguments?.find((a) => a.name.value === 'name')?.value;
+    const answers = name?.kind === Kind.STRING ? [schema.getType(name.value)] : Object.values(schema.getTypeMap());
+    let points = tally(1);
+    for (const type of answers) if (type) points += walk(node.selectionSet, __Type, type);
+    return points;
+  };
+}
+
+/**
  * Complexity of the operation: one point per field occurrence, or the weight a field declares in its
  * `complexity` extension, with a list's selection counted once per item it may return
- * ({@link listEstimator}). Every fragment spread is counted where it is spread, so a small document
- * whose fragments spread each other cannot stand for a huge one. Call it on a validated document only.
+ * ({@link listEstimator}) and introspection as what it answers ({@link introspectionEstimator}). Every
+ * fragment spread is counted where it is spread, so a small document whose fragments spread each other
+ * cannot stand for a huge one. Call it on a validated document only.
  */
 export function complexityOf(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): number {
   // Apollo and the socket path hand out one parsed document per distinct query text, so the count is
@@ -180,8 +259,8 @@ export function complexityOf(schema: GraphQLSchema, document: DocumentNode, vari
     query: document,
     variables: variables ?? {},
     operationName: operationName ?? undefined,
-    estimators: [fieldExtensionsEstimator(), estimatorOf(schema), simpleEstimator({ defaultComplexity: 1 })],
-    maxQueryNodes: 20_000,
+    estimators: [introspectionEstimator(schema, document), fieldExtensionsEstimator(), estimatorOf(schema), simpleEstimator({ defaultComplexity: 1 })],
+    maxQueryNodes: MAX_COUNTED_NODES,
   });
   if (key !== null && operation.counts.size < MAX_COUNTS_PER_OPERATION) operation.counts.set(key, complexity);
   return complexity;

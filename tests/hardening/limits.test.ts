@@ -1,4 +1,4 @@
-import { buildSchema, getIntrospectionQuery, parse } from 'graphql';
+import { buildSchema, getIntrospectionQuery, graphqlSync, parse, type GraphQLSchema } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -148,6 +148,95 @@ describe('complexity counts a list’s selection once per item it may return', (
     const copies = Math.ceil(defaults.maxComplexity / failed) + 1;
     const many = `{ ${Array.from({ length: copies }, (_, i) => `f${i}: failedWebhookEvents { id type error }`).join(' ')} }`;
     expect(apiCost(many)).toBeGreaterThan(defaults.maxComplexity);
+  });
+});
+
+/** One walk of the whole schema: every type with its fields, their arguments and types, input fields and enum values. */
+const schemaWalk = `__schema { types { name kind description fields(includeDeprecated: true) { name description args { name description type { name kind ofType { name kind ofType { name kind ofType { name } } } } } type { name kind ofType { name kind ofType { name kind ofType { name } } } } } inputFields { name type { name kind ofType { name kind } } } enumValues(includeDeprecated: true) { name description } } }`;
+/** `n` aliased walks of the whole schema: about 12 KB for 30, answered with 1.8 MB when run. */
+const schemaWalks = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${schemaWalk}`).join(' ')} }`;
+/** A walk from one type through its fields' types to theirs (as deep as graphql-js's own introspection rule allows). */
+const typeWalk = (name: string) =>
+  `__type(name: ${name}) { fields(includeDeprecated: true) { name description args { name description defaultValue type { name kind ofType { name kind ofType { name kind inputFields { name description type { name kind ofType { name kind } } } } } } } type { name kind ofType { name kind ofType { name kind fields(includeDeprecated: true) { name description args { name description type { name kind } } type { name kind ofType { name kind } } } } } } } }`;
+/** The introspection query of GraphiQL and Apollo Sandbox, with every option graphql-js offers. */
+const ideIntrospection = getIntrospectionQuery({
+  descriptions: true,
+  specifiedByUrl: true,
+  directiveIsRepeatable: true,
+  schemaDescription: true,
+  inputValueDeprecation: true,
+  experimentalDirectiveDeprecation: true,
+  oneOf: true,
+});
+
+describe('introspection counts what it answers on this schema', () => {
+  let api: GraphQLSchema;
+  beforeAll(async () => {
+    api = await createSchema();
+  });
+  /** Fields and items of object lists in an answer: what the count must not fall short of. */
+  const answered = (value: unknown): number => {
+    if (Array.isArray(value)) return value.reduce<number>((n, v) => n + (v !== null && typeof v === 'object' ? 1 + answered(v) : 0), 0);
+    if (value === null || typeof value !== 'object') return 0;
+    return Object.values(value).reduce<number>((n, v) => n + 1 + answered(v), 0);
+  };
+  const refusal = (query: string, variables?: Record<string, unknown>) => new DocumentCache(api, defaults).prepare(query, variables).errors?.[0];
+
+  test('what tools send, one full introspection with a few `__type` lookups, fits the default limit and counts no less than it answers', () => {
+    const lookups = `s: __type(name: "__Schema") { fields { name } } d: __type(name: "__Directive") { fields { name args { name } } } v: __type(name: "__InputValue") { fields { name } }`;
+    for (const query of [getIntrospectionQuery(), ideIntrospection, ideIntrospection.replace('__schema {', `${lookups} __schema {`)]) {
+      const cost = complexityOf(api, parse(query));
+      const { data, errors } = graphqlSync({ schema: api, source: query });
+      expect(errors).toBeUndefined();
+      expect(cost).toBeGreaterThanOrEqual(answered(data));
+      expect(cost).toBeLessThanOrEqual(defaults.maxComplexity);
+      expect(refusal(query)).toBeUndefined();
+    }
+  });
+
+  test('30 aliased walks of the whole schema are refused as too complex before running', () => {
+    const query = schemaWalks(30);
+    expect(query.length).toBeLessThan(13_000);
+    expect(refusal(query)).toMatchObject({ message: expect.stringMatching(/too complex: at most 8000/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    // Counted by what they answer: three walks are already over the limit, with their figure.
+    expect(refusal(schemaWalks(3))?.extensions).toMatchObject({ complexity: expect.any(Number), maxComplexity: 8000 });
+    expect(refusal(schemaWalks(3))?.extensions?.complexity).toBeGreaterThan(defaults.maxComplexity);
+  });
+
+  test('one `__schema` whose `types` are aliased many times is refused like as many walks', () => {
+    const query = `{ __schema { ${Array.from({ length: 30 }, (_, i) => `t${i}: types { name fields { name type { name kind } } }`).join(' ')} } }`;
+    expect(refusal(query)?.message).toMatch(/too complex/);
+  });
+
+  test('a deep `__type(name:)` walk passes alone, aliased 30 times it is refused', () => {
+    const one = `{ ${typeWalk('"Query"')} }`;
+    expect(refusal(one)).toBeUndefined();
+    expect(complexityOf(api, parse(one))).toBeGreaterThanOrEqual(answered(graphqlSync({ schema: api, source: one }).data));
+    const thirty = `{ ${Array.from({ length: 30 }, (_, i) => `t${i}: ${typeWalk('"Query"')}`).join(' ')} }`;
+    expect(refusal(thirty)?.message).toMatch(/too complex/);
+  });
+
+  test('`__schema` reached through fragments and inline fragments counts at each spread', () => {
+    const walks = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}: __schema { ...Walk }`).join(' ');
+    const spread = `{ ...A ... on Query { ${walks('b', 10)} } ...C }
+      fragment A on Query { ${walks('a', 10)} }
+      fragment C on Query { ... on Query { ${walks('c', 10)} } }
+      fragment Walk on __Schema { ${schemaWalk.slice('__schema { '.length, -2)} }`;
+    expect(refusal(spread)?.message).toMatch(/too complex/);
+    // One walk costs the same written out or spread.
+    expect(complexityOf(api, parse(`{ ...W } fragment W on Query { __schema { ...Walk } } fragment Walk on __Schema { ${schemaWalk.slice('__schema { '.length, -2)} }`))).toBe(
+      complexityOf(api, parse(`{ ${schemaWalk} }`)),
+    );
+  });
+
+  test('a `__type` named by a variable counts as though it named every type, so one parsed document cannot pass small and run large', () => {
+    const query = parse(`query($n: String!) { ${Array.from({ length: 30 }, (_, i) => `t${i}: ${typeWalk('$n')}`).join(' ')} }`);
+    const cache = new DocumentCache(api, defaults);
+    expect(cache.prepare(query, { n: 'NoSuchType' }).errors?.[0].message).toMatch(/too complex/);
+    expect(cache.prepare(query, { n: 'Query' }).errors?.[0].message).toMatch(/too complex/);
+    const single = `query($n: String!) { __type(name: $n) { name fields { name } } }`;
+    expect(complexityOf(api, parse(single), { n: 'NoSuchType' })).toBeGreaterThanOrEqual(complexityOf(api, parse(`{ __type(name: "Query") { name fields { name } } }`)));
+    expect(refusal(single, { n: 'Order' })).toBeUndefined();
   });
 });
 
@@ -394,6 +483,43 @@ describe('with Redis the mutation allowance holds across instances', () => {
     } finally {
       await b.stop();
       await a.stop();
+    }
+  });
+});
+
+describe('introspection under the default limits, over HTTP and WebSocket', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(() => s?.stop());
+
+  test('30 aliased walks of the whole schema sent with no token are refused (400, too complex), not answered with megabytes; the IDE’s introspection runs', async () => {
+    const r = await post(s, JSON.stringify({ query: schemaWalks(30) }));
+    expect({ status: r.status, bytes: r.text.length < 10_000 ? 'small' : 'over 10 KB', code: r.json?.errors?.[0]?.extensions?.code, answered: r.json?.data != null }).toEqual({
+      status: 400,
+      bytes: 'small',
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      answered: false,
+    });
+    expect(r.json.errors[0].message).toMatch(/too complex: at most 8000/);
+    const ide = await s.gql(ideIntrospection);
+    expect([ide.status, ide.errors]).toEqual([200, undefined]);
+    expect(ide.data.__schema.queryType.name).toBe('Query');
+  });
+
+  test('over the WebSocket alike: the 30 walks are refused, the IDE’s introspection runs', async () => {
+    const client = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${await token(`cust-${randomUUID()}`)}` }, retryAttempts: 0, lazy: true });
+    try {
+      const refused = await overWs(client, schemaWalks(30));
+      expect(refused.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(refused.errors?.[0].message).toMatch(/too complex/);
+      expect(refused.data == null).toBe(true);
+      const ide = await overWs(client, ideIntrospection);
+      expect(ide.errors).toBeUndefined();
+      expect(ide.data.__schema.queryType.name).toBe('Query');
+    } finally {
+      await client.dispose();
     }
   });
 });

@@ -127,7 +127,7 @@ export function catalogueResponseCache(answers: CatalogueAnswers): ApolloServerP
  * verified, their group remembered) was written before, gets that same body, status and content type.
  * Anything else, a token that does not verify included, goes on to Apollo, which answers as always.
  * The answer was produced by the whole pipeline for the same text and listing, so it passed every limit
- * (depth, aliases, complexity, NUL) that this request would meet; queries are not rate-limited.
+ * (depth, aliases, complexity, text the database cannot store) that this request would meet; queries are not rate-limited.
  */
 export function serveCatalogueAnswers(
   http: FastifyInstance,

@@ -93,7 +93,7 @@ function hasNulLiteral(document: DocumentNode): boolean {
  * check: graphql-js refuses a lone surrogate in the source or a `\u` escape as a syntax error.)
  * Null when the operation's text is fine.
  */
-export function nulCharacterError(document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): GraphQLError | null {
+export function unstorableTextError(document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): GraphQLError | null {
   const refuse = (what: string, flaw: string) => new GraphQLError(`${what} contains ${flaw}`, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
   if (hasNulLiteral(document)) return refuse('A string in the operation', NUL_FLAW);
   const operation = getOperationAST(document, operationName ?? undefined);

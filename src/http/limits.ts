@@ -35,7 +35,7 @@ import type { Context } from '../context';
 import { RateLimiter } from '../infra/rate-limit';
 import { ErrorCode, RateLimitedError } from '../shared/errors';
 import { LIST_ITEMS_EXTENSION } from '../shared/list-items';
-import { nulCharacterError } from './input';
+import { unstorableTextError } from './input';
 
 /** The abuse limits of one deployment (see config: MAX_QUERY_DEPTH, MAX_QUERY_COMPLEXITY, MAX_ALIASES). */
 export interface OperationLimits {
@@ -415,8 +415,8 @@ export class DocumentCache {
   ): { document: DocumentNode; errors?: undefined } | { document?: undefined; errors: GraphQLError[] } {
     const parsed = this.document(query);
     if (parsed.errors) return parsed;
-    const nul = nulCharacterError(parsed.document, variables, operationName);
-    if (nul) return { errors: [nul] };
+    const unstorable = unstorableTextError(parsed.document, variables, operationName);
+    if (unstorable) return { errors: [unstorable] };
     const complex = checkComplexity(this.schema, this.limits, parsed.document, variables ?? undefined, operationName);
     return complex ? { errors: [complex] } : parsed;
   }
@@ -486,7 +486,7 @@ export function asRateLimited(e: RateLimitedError): RateLimitedError {
 /**
  * Apollo plugin enforcing the limits that need the resolved operation: no subscription over HTTP
  * (BAD_REQUEST: graphql-js would run its fields once without an event, and fail inside them), text the
- * database cannot store ({@link nulCharacterError}), complexity (variables known) and the per-caller
+ * database cannot store ({@link unstorableTextError}), complexity (variables known) and the per-caller
  * mutation rate. Depth and aliases run as validation rules ({@link limitRules}).
  */
 export function limitsPlugin(opts: { schema: GraphQLSchema; limits: OperationLimits; mutations: MutationLimiter; ip: (ctx: Context) => string | undefined }): ApolloServerPlugin<Context> {
@@ -499,10 +499,10 @@ export function limitsPlugin(opts: { schema: GraphQLSchema; limits: OperationLim
               extensions: { code: 'BAD_REQUEST', http: httpHead(400) },
             });
           }
-          const nul = nulCharacterError(document, request.variables, operationName);
-          if (nul) {
-            nul.extensions.http = httpHead(400);
-            throw nul;
+          const unstorable = unstorableTextError(document, request.variables, operationName);
+          if (unstorable) {
+            unstorable.extensions.http = httpHead(400);
+            throw unstorable;
           }
           const complex = checkComplexity(opts.schema, opts.limits, document, request.variables, operationName);
           if (complex) {

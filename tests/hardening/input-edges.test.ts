@@ -3,7 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { createHash, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { answerKey } from '../../src/http/catalogue-responses';
-import { nulCharacterError } from '../../src/http/input';
+import { unstorableTextError } from '../../src/http/input';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
 
 /** Every JSON log line the server wrote. */
@@ -153,8 +153,8 @@ describe('a lone UTF-16 surrogate in any argument is BAD_USER_INPUT, never INTER
 
 test('a variable holding a list of 200,000 strings is checked without overflowing the stack', () => {
   const document = parse(`query($l: [String!]) { plans { id } }`);
-  expect(nulCharacterError(document, { l: Array.from({ length: 200_000 }, () => 'ok') })).toBeNull();
-  expect(nulCharacterError(document, { l: [...Array.from({ length: 200_000 }, () => 'ok'), 'bad\ud800'] })?.extensions.code).toBe('BAD_USER_INPUT');
+  expect(unstorableTextError(document, { l: Array.from({ length: 200_000 }, () => 'ok') })).toBeNull();
+  expect(unstorableTextError(document, { l: [...Array.from({ length: 200_000 }, () => 'ok'), 'bad\ud800'] })?.extensions.code).toBe('BAD_USER_INPUT');
 });
 
 describe('variables the catalogue query does not declare', () => {

@@ -107,13 +107,13 @@ describe.each(Object.entries(malformed))('%s', (_name, { query, message }) => {
   });
 });
 
-test('a WebSocket message over the size limit closes that socket (1009) and prints nothing', async () => {
+test('a WebSocket message over the size limit (BODY_LIMIT_BYTES, 100 KiB by default) closes that socket (1009) and prints nothing', async () => {
   const ws = new WebSocket(wsUrl, 'graphql-transport-ws');
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   await new Promise((resolve) => ws.once('open', resolve));
   ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await token(`cust-${randomUUID()}`)}` } }));
   await new Promise((resolve) => ws.once('message', resolve));
-  ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { id } }', variables: { pad: 'x'.repeat(70_000) } } }));
+  ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { id } }', variables: { pad: 'x'.repeat(110_000) } } }));
   expect(await closed).toBe(1009);
   expect(printed).toEqual([]);
 });

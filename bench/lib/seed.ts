@@ -24,7 +24,7 @@ export async function seedBase(pool: Pool): Promise<BaseSeed> {
   const couponCode = 'POPULAR10';
   await pool.query(
     `insert into coupon (id, code, code_key, kind, value, max_uses, enabled, plan_ids)
-     values (uuid_v7(), $1, $1, 'PERCENT', 10, 100000000, true, '{}')`,
+     values (uuid_v7(), $1::text, $1::text, 'PERCENT', 10, 100000000, true, '{}')`,
     [couponCode],
   );
   return { planId: rows[0].id, planPrice: rows[0].price, couponCode };

@@ -29,6 +29,24 @@ async function postRaw(body: string, auth?: string) {
 /** `depth` arrays, each inside the next, as JSON text. */
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 
+/** Sends `code` as a coupon code over a WebSocket: the operation is refused with BAD_USER_INPUT, the socket runs the next one, nothing is logged as an error. */
+async function expectRefusedOverSocket(code: string): Promise<void> {
+  const client: Client = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${customer}` }, retryAttempts: 0, lazy: true });
+  const run = (query: string, variables?: Record<string, unknown>) =>
+    new Promise<{ data?: any; errors?: any[] }>((resolve) => {
+      let result: { data?: any; errors?: any[] } = {};
+      client.subscribe({ query, variables }, { next: (r) => (result = r as typeof result), error: (e) => resolve({ errors: Array.isArray(e) ? e : [e] }), complete: () => resolve(result) });
+    });
+  try {
+    const refused = await run(`query($c: String!, $p: ID!) { couponPreview(code: $c, planId: $p) { valid } }`, { c: code, p: randomUUID() });
+    expect(refused.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await run(`{ me { id } }`)).errors).toBeUndefined();
+  } finally {
+    await client.dispose();
+  }
+  expect(errorLines()).toEqual([]);
+}
+
 describe('a NUL character (U+0000) in any argument is BAD_USER_INPUT, never INTERNAL_SERVER_ERROR', () => {
   test('in variables of queries and mutations: 400 BAD_USER_INPUT naming the variable, nothing written, no error logged', async () => {
     const name = `nul-${randomUUID()}`;
@@ -66,20 +84,7 @@ describe('a NUL character (U+0000) in any argument is BAD_USER_INPUT, never INTE
   });
 
   test('over WebSocket: the operation gets BAD_USER_INPUT and the socket stays usable', async () => {
-    const client: Client = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${customer}` }, retryAttempts: 0, lazy: true });
-    const run = (query: string, variables?: Record<string, unknown>) =>
-      new Promise<{ data?: any; errors?: any[] }>((resolve) => {
-        let result: { data?: any; errors?: any[] } = {};
-        client.subscribe({ query, variables }, { next: (r) => (result = r as typeof result), error: (e) => resolve({ errors: Array.isArray(e) ? e : [e] }), complete: () => resolve(result) });
-      });
-    try {
-      const refused = await run(`query($c: String!, $p: ID!) { couponPreview(code: $c, planId: $p) { valid } }`, { c: 'A\u0000', p: randomUUID() });
-      expect(refused.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-      expect((await run(`{ me { id } }`)).errors).toBeUndefined();
-    } finally {
-      await client.dispose();
-    }
-    expect(errorLines()).toEqual([]);
+    await expectRefusedOverSocket('A\u0000');
   });
 });
 
@@ -134,20 +139,7 @@ describe('a lone UTF-16 surrogate in any argument is BAD_USER_INPUT, never INTER
   });
 
   test('over WebSocket: the operation gets BAD_USER_INPUT and the socket stays usable', async () => {
-    const client: Client = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${customer}` }, retryAttempts: 0, lazy: true });
-    const run = (query: string, variables?: Record<string, unknown>) =>
-      new Promise<{ data?: any; errors?: any[] }>((resolve) => {
-        let result: { data?: any; errors?: any[] } = {};
-        client.subscribe({ query, variables }, { next: (r) => (result = r as typeof result), error: (e) => resolve({ errors: Array.isArray(e) ? e : [e] }), complete: () => resolve(result) });
-      });
-    try {
-      const refused = await run(`query($c: String!, $p: ID!) { couponPreview(code: $c, planId: $p) { valid } }`, { c: 'A\ud800', p: randomUUID() });
-      expect(refused.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-      expect((await run(`{ me { id } }`)).errors).toBeUndefined();
-    } finally {
-      await client.dispose();
-    }
-    expect(errorLines()).toEqual([]);
+    await expectRefusedOverSocket('A\ud800');
   });
 });
 

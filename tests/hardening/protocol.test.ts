@@ -39,9 +39,9 @@ describe('GraphQL over HTTP audits (graphql-http)', () => {
  */
 const KNOWN_SHOULD_FAILURES = ['572B', 'FDE2', '7B9B'];
 
-/** A raw graphql-transport-ws socket with its close event and received messages. */
-function rawSocket(protocol = 'graphql-transport-ws') {
-  const ws = new WebSocket(s.wsUrl, protocol);
+/** A raw graphql-transport-ws socket with its close event and received messages (to the suite's server unless `url` is given). */
+function rawSocket(protocol = 'graphql-transport-ws', url = s.wsUrl) {
+  const ws = new WebSocket(url, protocol);
   const messages: any[] = [];
   ws.on('message', (d) => messages.push(JSON.parse((d as Buffer).toString())));
   const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason), at: Date.now() })));
@@ -64,6 +64,15 @@ function rawSocket(protocol = 'graphql-transport-ws') {
       ws.on('message', on);
     });
   return { ws, messages, closed, opened, send, nextMessage };
+}
+
+/** A raw socket whose `connection_init` with `sub`'s token has been acknowledged. */
+async function ackedSocket(sub: string, url = s.wsUrl) {
+  const c = rawSocket('graphql-transport-ws', url);
+  await c.opened;
+  c.send({ type: 'connection_init', payload: { authorization: `Bearer ${await token(sub)}` } });
+  await c.nextMessage('connection_ack');
+  return c;
 }
 
 describe('graphql-transport-ws protocol edges, with a raw socket', () => {
@@ -109,10 +118,7 @@ describe('graphql-transport-ws protocol edges, with a raw socket', () => {
   test('an id the client completed is in use until its run has ended: subscribing under it again closes with 4409, and nothing of the socket keeps listening', async () => {
     const sub = `cust-${randomUUID()}`;
     for (let round = 0; round < 5; round++) {
-      const c = rawSocket();
-      await c.opened;
-      c.send({ type: 'connection_init', payload: { authorization: `Bearer ${await token(sub)}` } });
-      await c.nextMessage('connection_ack');
+      const c = await ackedSocket(sub);
       // All three frames leave together: the first run is still reading the caller's orders when the
       // client completes it and subscribes again under its id.
       const query = 'subscription { myOrdersUpdated { id version } }';
@@ -130,10 +136,7 @@ describe('graphql-transport-ws protocol edges, with a raw socket', () => {
 
   test('an id is free again once its run has ended: complete, wait for it, subscribe again on the same socket', async () => {
     const sub = `cust-${randomUUID()}`;
-    const c = rawSocket();
-    await c.opened;
-    c.send({ type: 'connection_init', payload: { authorization: `Bearer ${await token(sub)}` } });
-    await c.nextMessage('connection_ack');
+    const c = await ackedSocket(sub);
     const query = 'subscription { myOrdersUpdated { id version } }';
     c.send({ id: 'x', type: 'subscribe', payload: { query } });
     await until('the first run listening', () => localListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, sub) === 1);
@@ -186,29 +189,17 @@ describe('BODY_LIMIT_BYTES bounds a WebSocket message as it bounds a body', () =
     });
     expect(http.status).toBe(413);
 
-    const ws = new WebSocket(small.wsUrl, 'graphql-transport-ws');
-    const messages: any[] = [];
-    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-    await new Promise((resolve) => ws.once('open', resolve));
-    ws.on('message', (m) => messages.push(JSON.parse((m as Buffer).toString())));
-    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await token(sub)}` } }));
-    await until('connection_ack', () => messages.some((m) => m.type === 'connection_ack'));
-    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload }));
-    expect(await closed).toBe(1009);
-    expect(messages.filter((m) => m.id === '1')).toEqual([]);
+    const c = await ackedSocket(sub, small.wsUrl);
+    c.send({ id: '1', type: 'subscribe', payload });
+    expect((await c.closed).code).toBe(1009);
+    expect(c.messages.filter((m) => m.id === '1')).toEqual([]);
   });
 
   test('a message within the limit runs', async () => {
     const sub = `cust-${randomUUID()}`;
-    const ws = new WebSocket(small.wsUrl, 'graphql-transport-ws');
-    const messages: any[] = [];
-    await new Promise((resolve) => ws.once('open', resolve));
-    ws.on('message', (m) => messages.push(JSON.parse((m as Buffer).toString())));
-    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await token(sub)}` } }));
-    await until('connection_ack', () => messages.some((m) => m.type === 'connection_ack'));
-    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { id } }', variables: { pad: 'x'.repeat(2_000) } } }));
-    await until('the answer', () => messages.some((m) => m.id === '1' && m.type === 'next'));
-    expect(messages.find((m) => m.id === '1' && m.type === 'next').payload.data.me.id).toBe(sub);
-    ws.close(1000);
+    const c = await ackedSocket(sub, small.wsUrl);
+    c.send({ id: '1', type: 'subscribe', payload: { query: '{ me { id } }', variables: { pad: 'x'.repeat(2_000) } } });
+    expect((await c.nextMessage('next')).payload.data.me.id).toBe(sub);
+    c.ws.close(1000);
   });
 });

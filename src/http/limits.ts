@@ -72,6 +72,13 @@ export function aliasLimit(max: number): ValidationRule {
   };
 }
 
+/** The document's fragment definitions by name. */
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  return fragments;
+}
+
 /**
  * Caps how deeply selections nest (fragments expanded where they are spread; introspection fields and
  * what is under them not counted). It runs beside the spec's rules, so it takes the document as it
@@ -81,8 +88,7 @@ export function aliasLimit(max: number): ValidationRule {
  */
 export function depthLimit(max: number): ValidationRule {
   return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const d of context.getDocument().definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+    const fragments = fragmentsOf(context.getDocument());
     const measured = new Map<string, number>();
     const measuring = new Set<string>();
     /** Levels of fields under `set`: 0 for leaves only, 1 when some field has a selection, and so on. */
@@ -191,8 +197,7 @@ const MAX_COUNTED_NODES = 20_000;
  * {@link MAX_COUNTED_NODES}: refusing a walk costs milliseconds, not the walk.
  */
 function introspectionEstimator(schema: GraphQLSchema, document: DocumentNode): ComplexityEstimator {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const fragments = fragmentsOf(document);
   // Introspection's resolvers read nothing of the request but the schema.
   const info = { schema } as GraphQLResolveInfo;
   const widest = { includeDeprecated: true };
@@ -458,8 +463,7 @@ export const callerKey = (customerId: string | undefined, ip: string | undefined
  */
 export function mutationsIn(document: DocumentNode, operation: OperationDefinitionNode | null | undefined): number {
   if (operation?.operation !== OperationTypeNode.MUTATION) return 0;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const fragments = fragmentsOf(document);
   const count = (set: SelectionSetNode, within: ReadonlySet<string>): number =>
     set.selections.reduce((n, s) => {
       if (s.kind === Kind.FIELD) return n + (s.name.value === '__typename' ? 0 : 1);

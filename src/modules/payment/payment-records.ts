@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import DataLoader from 'dataloader';
 import type { CallerContext } from '../../shared/caller';
+import { forkLoader } from '../../shared/fork-loader';
 import { Money } from '../../shared/types';
 import { PaymentMethod } from '../order';
 import type { RefundStatus } from './payment.entity';
@@ -119,16 +119,7 @@ async function readRecords(em: EntityManager, ids: readonly string[]): Promise<R
   return ids.map((id) => byOrder.get(id) ?? { payment: null, refund: null, receipt: null });
 }
 
-/** By the request's EntityManager fork: a subscription's event starts a new one ({@link CallerContext.freshReads}). */
-const loaders = new WeakMap<EntityManager, DataLoader<string, Records>>();
+const recordsLoader = forkLoader(readRecords);
 /** The payment, refund and receipt of an order, read with every other order the request asks for in one query. */
-export const recordsOf = (ctx: CallerContext, orderId: string): Promise<Records> => {
-  const em = ctx.em;
-  let loader = loaders.get(em);
-  if (!loader) {
-    loader = new DataLoader((ids) => readRecords(em, ids));
-    loaders.set(em, loader);
-  }
-  return loader.load(orderId);
-};
+export const recordsOf = (ctx: CallerContext, orderId: string): Promise<Records> => recordsLoader(ctx.em).load(orderId);
 

@@ -20,6 +20,8 @@ interface ProcessCpu {
   ms: number;
   /** Time its main thread (a Node event loop, a PostgreSQL backend) spent runnable but waiting for a core, ms. */
   waitMs: number;
+  /** Times its main thread was put on a core: each wake-up from sleep is one, and so is each return after being preempted. */
+  runs: number;
 }
 
 /** Milliseconds per clock tick of /proc's CPU counters (USER_HZ is 100 on Linux). */
@@ -27,12 +29,17 @@ const TICK_MS = 10;
 /** The `flags` bit of a kernel thread (PF_KTHREAD). */
 const PF_KTHREAD = 0x00200000;
 
-/** How long a process's main thread has waited on a run queue, ms (/proc/<pid>/schedstat: time on a core, time waiting, slices run, in ns); 0 where the kernel keeps no schedstat. */
-function runQueueWaitMs(pid: string): number {
+/**
+ * How long a process's main thread has waited on a run queue, ms, and how many times it was put on a
+ * core (/proc/<pid>/schedstat: time on a core and time waiting, in ns, then slices run); zeros where
+ * the kernel keeps no schedstat.
+ */
+function runQueue(pid: string): { waitMs: number; runs: number } {
   try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6 || 0;
+    const [, waitNs, slices] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ');
+    return { waitMs: Number(waitNs) / 1e6 || 0, runs: Number(slices) || 0 };
   } catch {
-    return 0;
+    return { waitMs: 0, runs: 0 };
   }
 }
 
@@ -56,7 +63,7 @@ export function machineCpu(): MachineCpu {
         kernel: (Number(fields[6]) & PF_KTHREAD) !== 0,
         startedMs: Number(fields[19]) * TICK_MS,
         ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
-        waitMs: runQueueWaitMs(entry),
+        ...runQueue(entry),
       });
     } catch {
       // The process ended between the listing and the read.
@@ -66,8 +73,8 @@ export function machineCpu(): MachineCpu {
 }
 
 /**
- * Where the machine's CPU went between two readings, in ms by group, and how long each group's main
- * threads waited for a core meanwhile (`waits`; on a machine with more runnable work than cores this
+ * Where the machine's CPU went between two readings, in ms by group, how many times each group's main
+ * threads were put on a core (`runs`), and how long they waited for one meanwhile (`waits`; on a machine with more runnable work than cores this
  * is what turns into latency): `groupOf` names each process's
  * group (from its pid, command name and whether it is a kernel thread); processes that started in
  * between count from zero, processes missing from the first reading that had started before it are
@@ -78,19 +85,22 @@ export function cpuBetween(
   before: MachineCpu,
   after: MachineCpu,
   groupOf: (pid: number, comm: string, kernel: boolean) => string,
-): { busyMs: number; groups: Map<string, number>; waits: Map<string, number> } {
+): { busyMs: number; groups: Map<string, number>; waits: Map<string, number>; runs: Map<string, number> } {
   const groups = new Map<string, number>();
   const waits = new Map<string, number>();
+  const runs = new Map<string, number>();
   for (const [pid, now] of after.byPid) {
     const was = before.byPid.get(pid);
     const same = was !== undefined && was.startedMs === now.startedMs;
     if (!same && now.startedMs < before.atMs) continue;
     const used = now.ms - (same ? was.ms : 0);
     const waited = now.waitMs - (same ? was.waitMs : 0);
-    if (used <= 0 && waited <= 0) continue;
+    const ran = now.runs - (same ? was.runs : 0);
+    if (used <= 0 && waited <= 0 && ran <= 0) continue;
     const group = groupOf(pid, now.comm, now.kernel);
     if (used > 0) groups.set(group, (groups.get(group) ?? 0) + used);
     if (waited > 0) waits.set(group, (waits.get(group) ?? 0) + waited);
+    if (ran > 0) runs.set(group, (runs.get(group) ?? 0) + ran);
   }
-  return { busyMs: after.busyMs - before.busyMs, groups, waits };
+  return { busyMs: after.busyMs - before.busyMs, groups, waits, runs };
 }

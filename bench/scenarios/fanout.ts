@@ -59,7 +59,7 @@ interface Step {
   /** Its slowest changes (see {@link slowestRuns}), in a line. */
   slowest: string;
   /** The whole machine while the changes were driven: cores busy, and CPU time per change by who used it (ms). */
-  machine: { busyCores: number; msPerChange: Array<[string, number]>; waitMsPerChange: Array<[string, number]> };
+  machine: { busyCores: number; msPerChange: Array<[string, number]>; waitMsPerChange: Array<[string, number]>; runsPerChange: Array<[string, number]> };
 }
 
 /** Subscribers connected to their servers, ready for batches of changes. */
@@ -120,6 +120,8 @@ const OPEN_AHEAD = 16;
 const KERNEL_THREADS = 'kernel threads';
 const OTHER_SETUP = 'the other set-up';
 const OTHER_PROCESSES = 'other';
+/** Whether a group's processes are on a change's way (kernel threads and bystanders have no event loop in it). */
+const onPath = (group: string): boolean => group !== KERNEL_THREADS && group !== OTHER_PROCESSES && group !== OTHER_SETUP;
 
 /** Time by group divided by the step's changes, largest first. */
 const perChange = (byGroup: Map<string, number>, changes: number): Array<[string, number]> =>
@@ -586,7 +588,8 @@ function stepLine(s: Step, judged = true): string {
     `${s.changes} changes, achieved ${s.achievedRate.toFixed(0)}/s, ${p50p99(s.fromTxStart)} from transaction start, ` +
     `server CPU ${s.serverCpuWhileDriving.map((c) => `${Math.round(c * 100)}%`).join(' + ')} of a core, ${s.serverCpuMsPerChange.toFixed(2)} ms per change; ` +
     `machine ${s.machine.busyCores.toFixed(2)} cores busy, per change ${s.machine.msPerChange.map(([g, ms]) => `${g} ${ms.toFixed(2)}`).join(', ')} ms, ` +
-    `and waiting for a core (main threads) ${s.machine.waitMsPerChange.map(([g, ms]) => `${g} ${ms.toFixed(2)}`).join(', ')} ms` +
+    `waiting for a core (main threads) ${s.machine.waitMsPerChange.map(([g, ms]) => `${g} ${ms.toFixed(2)}`).join(', ')} ms, ` +
+    `and put on a core (main threads) ${s.machine.runsPerChange.map(([g, n]) => `${g} ${n.toFixed(1)}`).join(', ')} times` +
     (s.checkpoints ? ' (a PostgreSQL checkpoint began during it)' : '') +
     problemsNote(s) +
     (judged ? (meets(s) ? ': meets' : ': misses') : '')
@@ -853,8 +856,8 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
         machine: {
           busyCores: machine.busyMs / (driveEnded - driveStarted),
           msPerChange: perChange(machine.groups, chosen.length),
-          // Waits of the processes behind the measured path only: kernel threads and bystanders have no event loop in it.
-          waitMsPerChange: perChange(machine.waits, chosen.length).filter(([group]) => group !== KERNEL_THREADS && group !== OTHER_PROCESSES && group !== OTHER_SETUP),
+          waitMsPerChange: perChange(machine.waits, chosen.length).filter(([group]) => onPath(group)),
+          runsPerChange: perChange(machine.runs, chosen.length).filter(([group]) => onPath(group)),
         },
       };
     };

@@ -102,7 +102,7 @@ describe('payWithGateway', () => {
     const owner = await newCustomer(s);
     const other = await newCustomer(s);
     const order = await createOrder(s, owner, planId);
-    expect(codeOf(await s.gql(PAY_GATEWAY, { orderId: order.id }, other.token))).toBe('NOT_FOUND');
+    expect(codeOf(await s.gql(PAY_GATEWAY, { orderId: order.id }, other.token))).toBe('FORBIDDEN');
     expect(codeOf(await s.gql(PAY_GATEWAY, { orderId: 'x' }, owner.token))).toBe('NOT_FOUND');
     expect(await cancelOrder(s, owner, order.id)).toBeUndefined();
     expect(codeOf(await s.gql(PAY_GATEWAY, { orderId: order.id }, owner.token))).toBe('ORDER_NOT_PAYABLE');

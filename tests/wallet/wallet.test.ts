@@ -179,12 +179,12 @@ describe('payWithWallet', () => {
     expect(await s.sql(`select 1 from delivery where order_id = $1`, [order.id])).toHaveLength(0);
   });
 
-  test('another customer cannot pay an order; unknown and malformed ids are NOT_FOUND', async () => {
+  test('another customer cannot pay an order (FORBIDDEN); unknown and malformed ids are NOT_FOUND', async () => {
     const owner = await newCustomer(s);
     const thief = await newCustomer(s);
     await credit(s, thief.id, 10_000);
     const order = await createOrder(s, owner, planId);
-    expect(codeOf(await s.gql(PAY_WALLET, { orderId: order.id }, thief.token))).toBe('NOT_FOUND');
+    expect(codeOf(await s.gql(PAY_WALLET, { orderId: order.id }, thief.token))).toBe('FORBIDDEN');
     expect(codeOf(await s.gql(PAY_WALLET, { orderId: randomUUID() }, thief.token))).toBe('NOT_FOUND');
     expect(codeOf(await s.gql(PAY_WALLET, { orderId: 'not-a-uuid' }, thief.token))).toBe('NOT_FOUND');
     expect(codeOf(await s.gql(PAY_WALLET, { orderId: order.id }))).toBe('UNAUTHENTICATED');

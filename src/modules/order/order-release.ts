@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../../shared/caller';
-import { NotFoundError, OrderNotCancellableError } from '../../shared/errors';
+import { ForbiddenError, NotFoundError, OrderNotCancellableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { query, sql, type Sql } from '../../shared/sql';
 import { AfterCommit, unitOfWork } from '../../shared/unit-of-work';
@@ -87,8 +87,7 @@ export class OrderRelease {
   /**
    * Cancels a PENDING order for its customer (reason CUSTOMER) or an admin (ADMIN, or CUSTOMER for the
    * admin's own order), giving back what it held in the same statement. Another customer's order
-   * answers NOT_FOUND, exactly like an order that does not exist, so ids of other people's orders cannot
-   * be probed. A guarded status update decides races with payment and the timeout: exactly one of them
+   * answers FORBIDDEN, an order that does not exist NOT_FOUND (the contract's codes). A guarded status update decides races with payment and the timeout: exactly one of them
    * changes the order; a cancel that loses answers ORDER_NOT_CANCELLABLE.
    */
   async cancel(em: EntityManager, caller: OrderActor, orderId: string): Promise<OrderSnapshot> {
@@ -98,7 +97,7 @@ export class OrderRelease {
     }
     const admin = caller.role === Role.ADMIN;
     const cancel = async (tx: EntityManager, after: AfterCommit) => {
-      // The guarded update checks ownership too; only a refusal reads the owner, to tell NOT_FOUND apart.
+      // The guarded update checks ownership too; only a refusal reads the owner, to tell NOT_FOUND and FORBIDDEN apart.
       const ended = admin
         ? await this.cancelPending(tx, after, orderId, caller.customerId, { ownReasonFor: caller.customerId })
         : await this.cancelPending(tx, after, orderId, caller.customerId, CancelReason.CUSTOMER, caller.customerId);
@@ -107,7 +106,8 @@ export class OrderRelease {
       const snapshot = ended?.snapshot;
       if (!snapshot) {
         const [row] = await query<{ customer_id: string }>(tx, sql`select customer_id from "order" where id = ${orderId}::uuid`);
-        if (!row || (!admin && row.customer_id !== caller.customerId)) throw new NotFoundError('No such order');
+        if (!row) throw new NotFoundError('No such order');
+        if (!admin && row.customer_id !== caller.customerId) throw new ForbiddenError('This order is not yours');
         throw new OrderNotCancellableError();
       }
       // Recorded under the order's own id: the argument may spell it in upper case, and the log is searched by the id the API shows.

@@ -38,8 +38,8 @@ async function canceller(ctx: Context): Promise<OrderActor> {
 @Resolver(() => OrderType)
 export class OrderResolver {
   /**
-   * NOT_FOUND (with `order: null`) for an unknown id, a non-UUID id and another customer's order alike:
-   * the field is nullable so that error nulls only this field, never whether an order exists.
+   * NOT_FOUND (with `order: null`) for an unknown id and a non-UUID id, FORBIDDEN (also with `order:
+   * null`) for another customer's order: the field is nullable, so the error nulls only this field.
    */
   @Query(() => OrderType, { nullable: true, description: "One of the caller's orders (admins: any order)." })
   async order(@Args(() => OrderArgs) { id }: OrderArgs, @Ctx() ctx: Context): Promise<OrderSnapshot> {

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../../shared/caller';
-import { NotFoundError } from '../../shared/errors';
+import { ForbiddenError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import type { PageInfo } from '../../shared/types';
 import type { AfterCommit } from '../../shared/unit-of-work';
@@ -55,10 +55,11 @@ export class OrderService {
     return this.release.giveBackHeld(tx, after, orderId);
   }
 
-  /** One order: the caller's own, or any for admins. NOT_FOUND for unknown ids, non-UUIDs and other customers' orders alike. */
+  /** One order: the caller's own, or any for admins. NOT_FOUND for unknown ids and non-UUIDs, FORBIDDEN for another customer's order. */
   async get(em: EntityManager, caller: OrderActor, id: string): Promise<OrderSnapshot> {
     const order = isUuid(id) ? await em.findOne(Order, { id }, { populate: ['plan', 'delivery'] }) : null;
-    if (!order || (order.customer.id !== caller.customerId && caller.role !== Role.ADMIN)) throw new NotFoundError('No such order');
+    if (!order) throw new NotFoundError('No such order');
+    if (order.customer.id !== caller.customerId && caller.role !== Role.ADMIN) throw new ForbiddenError('This order is not yours');
     return toSnapshot(order);
   }
 

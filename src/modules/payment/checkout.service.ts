@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
-import { BadUserInputError, NotFoundError, OrderNotPayableError } from '../../shared/errors';
+import { BadUserInputError, ForbiddenError, NotFoundError, OrderNotPayableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import type { Sql } from '../../shared/sql';
 import { Order, OrderStatus, toSnapshot, type OrderSnapshot } from '../order';
@@ -36,7 +36,7 @@ export class GatewayCheckoutService {
    * The idempotency key `checkout:<order>:v<version>` (with the number of earlier sessions of the order
    * after the first) makes a retried call reuse the session the gateway already opened.
    *
-   * NOT_FOUND for unknown ids and other customers' orders; ORDER_NOT_PAYABLE unless PENDING and before
+   * NOT_FOUND for unknown ids, FORBIDDEN for another customer's order; ORDER_NOT_PAYABLE unless PENDING and before
    * its `expiresAt` (checked again when the session is stored); PAYMENT_GATEWAY_UNAVAILABLE after the
    * gateway's retries; BAD_USER_INPUT for a total of 0 (paid with payWithWallet) and for an amount the
    * gateway refuses, with the order unchanged.
@@ -125,10 +125,11 @@ export class GatewayCheckoutService {
     return !open.expiresAt || open.expiresAt.getTime() > Date.now() + REUSE_MARGIN_MS ? open : null;
   }
 
-  /** The caller's own order; NOT_FOUND for unknown ids, non-UUIDs and other customers' orders alike. */
+  /** The caller's own order; NOT_FOUND for unknown ids and non-UUIDs, FORBIDDEN for another customer's order. */
   private async ownOrder(em: EntityManager, orderId: string, customerId: string): Promise<Order> {
     const order = isUuid(orderId) ? await em.findOne(Order, { id: orderId }, { populate: ['plan', 'delivery'] }) : null;
-    if (!order || order.customer.id !== customerId) throw new NotFoundError('No such order');
+    if (!order) throw new NotFoundError('No such order');
+    if (order.customer.id !== customerId) throw new ForbiddenError('This order is not yours');
     return order;
   }
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { NotFoundError, OrderNotPayableError } from '../../shared/errors';
+import { ForbiddenError, NotFoundError, OrderNotPayableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { AfterCommit } from '../../shared/unit-of-work';
 import { PaymentMethod, type OrderSnapshot } from '../order';
@@ -12,8 +12,8 @@ export class WalletPaymentService {
   /**
    * Pays a PENDING order of `customerId` from their wallet, as one unit of work: the order becomes PAID,
    * the wallet is debited into escrow (INSUFFICIENT_BALANCE rolls back everything), the delivery is
-   * created, and the change is published after commit. NOT_FOUND for unknown ids and other customers'
-   * orders; ORDER_NOT_PAYABLE unless PENDING and not past its `expiresAt` (also for the loser of any
+   * created, and the change is published after commit. NOT_FOUND for unknown ids, FORBIDDEN for another
+   * customer's order; ORDER_NOT_PAYABLE unless PENDING and not past its `expiresAt` (also for the loser of any
    * payment or cancel race).
    */
   async payWithWallet(em: EntityManager, customerId: string, orderId: string): Promise<OrderSnapshot> {
@@ -21,7 +21,7 @@ export class WalletPaymentService {
     // The confirmation is one statement (one call of a database function), which PostgreSQL runs as one
     // transaction of its own: all of it or none, without the two extra round trips of BEGIN and COMMIT.
     // The guarded update checks ownership too (a wallet pays its own customer's orders only), so the
-    // happy path costs no extra read; a refusal reads the owner to tell NOT_FOUND from not payable.
+    // happy path costs no extra read; a refusal reads the owner to tell NOT_FOUND and FORBIDDEN from not payable.
     const after = new AfterCommit();
     const paid = await this.confirmation.confirm(em, orderId, { method: PaymentMethod.WALLET, payerId: customerId, actor: customerId }, after);
     if (paid) {
@@ -32,7 +32,8 @@ export class WalletPaymentService {
       `select customer_id, status, coalesce(expires_at <= now(), false) as expired from "order" where id = ?`,
       [orderId],
     );
-    if (row?.customer_id !== customerId) throw new NotFoundError('No such order');
+    if (!row) throw new NotFoundError('No such order');
+    if (row.customer_id !== customerId) throw new ForbiddenError('This order is not yours');
     if (row.status === 'PENDING' && row.expired) throw new OrderNotPayableError('This order has expired unpaid; create a new order');
     throw new OrderNotPayableError();
   }

@@ -22,6 +22,11 @@ interface ProcessCpu {
   waitMs: number;
   /** Times its main thread was put on a core: each wake-up from sleep is one, and so is each return after being preempted. */
   runs: number;
+  /**
+   * CPU time of its threads but the main one, ms, read for the processes asked for only: in a Node
+   * process the V8 platform's workers (the collector's parallel and concurrent work) and libuv's pool.
+   */
+  helperMs?: number;
 }
 
 /** Milliseconds per clock tick of /proc's CPU counters (USER_HZ is 100 on Linux). */
@@ -43,8 +48,27 @@ function runQueue(pid: string): { waitMs: number; runs: number } {
   }
 }
 
-/** Reads every process's CPU time and the machine's busy time now. */
-export function machineCpu(): MachineCpu {
+/** CPU time (user + system) of a process's threads other than its main thread, ms. */
+function helperThreadsMs(pid: string): number {
+  let ms = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (tid === pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ms += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ms;
+}
+
+/**
+ * Reads every process's CPU time and the machine's busy time now; for the processes in `threadsOf`,
+ * also the CPU time of their threads other than the main one ({@link ProcessCpu.helperMs}).
+ */
+export function machineCpu(threadsOf: ReadonlySet<number> = new Set()): MachineCpu {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
   const busyMs = (cpu.reduce((a, b) => a + b, 0) - cpu[3] - (cpu[4] ?? 0)) * TICK_MS;
@@ -64,6 +88,7 @@ export function machineCpu(): MachineCpu {
         startedMs: Number(fields[19]) * TICK_MS,
         ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
         ...runQueue(entry),
+        ...(threadsOf.has(Number(entry)) ? { helperMs: helperThreadsMs(entry) } : {}),
       });
     } catch {
       // The process ended between the listing and the read.
@@ -74,9 +99,10 @@ export function machineCpu(): MachineCpu {
 
 /**
  * Where the machine's CPU went between two readings, in ms by group, how many times each group's main
- * threads were put on a core (`runs`), and how long they waited for one meanwhile (`waits`; on a machine with more runnable work than cores this
- * is what turns into latency): `groupOf` names each process's
- * group (from its pid, command name and whether it is a kernel thread); processes that started in
+ * threads were put on a core (`runs`), and how long they waited for one meanwhile (`waits`; on a machine
+ * with more runnable work than cores this is what turns into latency). `groupOf` names each process's
+ * group (from its pid, command name and whether it is a kernel thread); the other threads of a process
+ * whose threads both readings split count as the group `<group> (other threads)`. Processes that started in
  * between count from zero, processes missing from the first reading that had started before it are
  * left out (their time before it cannot be told apart), and the time of processes that ended in
  * between is lost to every group but the machine's total.
@@ -98,7 +124,10 @@ export function cpuBetween(
     const ran = now.runs - (same ? was.runs : 0);
     if (used <= 0 && waited <= 0 && ran <= 0) continue;
     const group = groupOf(pid, now.comm, now.kernel);
-    if (used > 0) groups.set(group, (groups.get(group) ?? 0) + used);
+    // Where both readings split a process's threads, its other threads' time is a group of its own.
+    const helpers = now.helperMs !== undefined && (!same || was.helperMs !== undefined) ? now.helperMs - (same ? was.helperMs! : 0) : 0;
+    if (helpers > 0) groups.set(`${group} (other threads)`, (groups.get(`${group} (other threads)`) ?? 0) + helpers);
+    if (used - helpers > 0) groups.set(group, (groups.get(group) ?? 0) + used - helpers);
     if (waited > 0) waits.set(group, (waits.get(group) ?? 0) + waited);
     if (ran > 0) runs.set(group, (runs.get(group) ?? 0) + ran);
   }

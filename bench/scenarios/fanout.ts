@@ -798,12 +798,12 @@ async function connect(ctx: BenchContext, servers: Server[], targets: Target[], 
       calibrateWallMs();
       const checkpointsBefore = await checkpointCount(ctx);
       const cpuBefore = servers.map((s) => s.cpuMs());
-      const machineBefore = machineCpu();
+      const machineBefore = machineCpu(serverPids);
       const driveStarted = nowMs();
       const driven = await drive(chosen, (t) => mutateAt.get(t.orderId)!, rate);
       const driveEnded = nowMs();
       const cpuUsed = servers.map((s, i) => s.cpuMs() - cpuBefore[i]);
-      const machine = cpuBetween(machineBefore, machineCpu(), groupOf);
+      const machine = cpuBetween(machineBefore, machineCpu(serverPids), groupOf);
       const checkpoints = (await checkpointCount(ctx)) - checkpointsBefore;
       // Wait for the events still on their way (up to 3 s), then a moment for any duplicate to show.
       const answered = [...driven.times.entries()].filter(([, t]) => t.ok).map(([id]) => id);

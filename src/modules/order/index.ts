@@ -14,6 +14,7 @@ export { OrderEvents, type OrderTopics } from './order.events';
 export { orderLifecycle } from './order.fsm';
 export { orderTouched, orderTransition, type OrderTransition, type ReleasedHolds } from './order-transitions';
 export type { OpenCheckouts } from './order-release';
+export { ownOrRefuse } from './order.actor';
 export { OrderService } from './order.service';
 export { snapshotFromRows, type DeliveryRow, type OrderRow } from './order.row';
 export { readSnapshot, readSnapshots, toSnapshot, type DeliverySnapshot, type OrderSnapshot } from './order.snapshot';

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../../shared/caller';
-import { ForbiddenError, NotFoundError, OrderNotCancellableError } from '../../shared/errors';
+import { NotFoundError, OrderNotCancellableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { query, sql, type Sql } from '../../shared/sql';
 import { AfterCommit, unitOfWork } from '../../shared/unit-of-work';
@@ -9,7 +9,7 @@ import { giveBackCouponUses } from '../coupon';
 import { giveBackUnpaidSlots } from '../customer';
 import { giveBackStockUnits, type PlanService } from '../plan';
 import { cancelTransition, releaseHolds, type ReleasedHolds } from './order-transitions';
-import type { OrderActor } from './order.actor';
+import { ownOrRefuse, type OrderActor } from './order.actor';
 import { CancelReason } from './order.entity';
 import type { OrderEvents } from './order.events';
 import { snapshotFromRows, type DeliveryRow, type OrderRow } from './order.row';
@@ -87,8 +87,9 @@ export class OrderRelease {
   /**
    * Cancels a PENDING order for its customer (reason CUSTOMER) or an admin (ADMIN, or CUSTOMER for the
    * admin's own order), giving back what it held in the same statement. Another customer's order
-   * answers FORBIDDEN, an order that does not exist NOT_FOUND (the contract's codes). A guarded status update decides races with payment and the timeout: exactly one of them
-   * changes the order; a cancel that loses answers ORDER_NOT_CANCELLABLE.
+   * answers FORBIDDEN, an order that does not exist NOT_FOUND. A guarded status update decides races
+   * with payment and the timeout: exactly one of them changes the order; a cancel that loses answers
+   * ORDER_NOT_CANCELLABLE.
    */
   async cancel(em: EntityManager, caller: OrderActor, orderId: string): Promise<OrderSnapshot> {
     if (!isUuid(orderId)) {
@@ -106,8 +107,7 @@ export class OrderRelease {
       const snapshot = ended?.snapshot;
       if (!snapshot) {
         const [row] = await query<{ customer_id: string }>(tx, sql`select customer_id from "order" where id = ${orderId}::uuid`);
-        if (!row) throw new NotFoundError('No such order');
-        if (!admin && row.customer_id !== caller.customerId) throw new ForbiddenError('This order is not yours');
+        ownOrRefuse(row, (r) => r.customer_id, caller.customerId, admin);
         throw new OrderNotCancellableError();
       }
       // Recorded under the order's own id: the argument may spell it in upper case, and the log is searched by the id the API shows.

@@ -1,4 +1,5 @@
 import type { Role, Viewer } from '../../shared/caller';
+import { ForbiddenError, NotFoundError } from '../../shared/errors';
 
 /** Who reads or cancels an order: their customer id and token role (their group does not matter). */
 export interface OrderActor {
@@ -10,6 +11,16 @@ export interface OrderActor {
    * row is there; it is called when the cancel finds no order of theirs or a stored role that differs.
    */
   ensure?: () => Promise<unknown>;
+}
+
+/**
+ * The order found for a caller, or its refusal by the contract's codes: NOT_FOUND when none was found,
+ * FORBIDDEN when it is another customer's (`ownerOf` reads its customer id) unless `anyOrder`.
+ */
+export function ownOrRefuse<T>(found: T | null | undefined, ownerOf: (order: T) => string, callerId: string, anyOrder = false): T {
+  if (found === null || found === undefined) throw new NotFoundError('No such order');
+  if (ownerOf(found) !== callerId && !anyOrder) throw new ForbiddenError('This order is not yours');
+  return found;
 }
 
 /**

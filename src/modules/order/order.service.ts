@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../../shared/caller';
-import { ForbiddenError, NotFoundError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import type { PageInfo } from '../../shared/types';
 import type { AfterCommit } from '../../shared/unit-of-work';
@@ -8,7 +7,7 @@ import { listCustomerOrders } from './order-list';
 import { pageSelection } from './order-page';
 import { OrderPlacement, type OrderPlacementDeps } from './order-placement';
 import { OrderRelease, type OrderReleaseDeps } from './order-release';
-import type { OrderActor, OrderCreator } from './order.actor';
+import { ownOrRefuse, type OrderActor, type OrderCreator } from './order.actor';
 import { Order, type OrderStatus } from './order.entity';
 import type { CreateOrderInput } from './order.inputs';
 import { toSnapshot, type OrderSnapshot } from './order.snapshot';
@@ -58,9 +57,7 @@ export class OrderService {
   /** One order: the caller's own, or any for admins. NOT_FOUND for unknown ids and non-UUIDs, FORBIDDEN for another customer's order. */
   async get(em: EntityManager, caller: OrderActor, id: string): Promise<OrderSnapshot> {
     const order = isUuid(id) ? await em.findOne(Order, { id }, { populate: ['plan', 'delivery'] }) : null;
-    if (!order) throw new NotFoundError('No such order');
-    if (order.customer.id !== caller.customerId && caller.role !== Role.ADMIN) throw new ForbiddenError('This order is not yours');
-    return toSnapshot(order);
+    return toSnapshot(ownOrRefuse(order, (o) => o.customer.id, caller.customerId, caller.role === Role.ADMIN));
   }
 
   /** The caller's orders, newest first, one page by keyset pagination (see {@link listCustomerOrders}). */

@@ -1,9 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
-import { BadUserInputError, ForbiddenError, NotFoundError, OrderNotPayableError } from '../../shared/errors';
+import { BadUserInputError, OrderNotPayableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import type { Sql } from '../../shared/sql';
-import { Order, OrderStatus, toSnapshot, type OrderSnapshot } from '../order';
+import { Order, OrderStatus, ownOrRefuse, toSnapshot, type OrderSnapshot } from '../order';
 import { expireCheckoutLater, expireOpenCheckoutsOf } from './checkout-expiry';
 import { checkoutExpiry, type PaymentGateway } from './gateway';
 import { CheckoutSession, CheckoutStatus } from './payment.entity';
@@ -36,9 +36,9 @@ export class GatewayCheckoutService {
    * The idempotency key `checkout:<order>:v<version>` (with the number of earlier sessions of the order
    * after the first) makes a retried call reuse the session the gateway already opened.
    *
-   * NOT_FOUND for unknown ids, FORBIDDEN for another customer's order; ORDER_NOT_PAYABLE unless PENDING and before
-   * its `expiresAt` (checked again when the session is stored); PAYMENT_GATEWAY_UNAVAILABLE after the
-   * gateway's retries; BAD_USER_INPUT for a total of 0 (paid with payWithWallet) and for an amount the
+   * NOT_FOUND for unknown ids, FORBIDDEN for another customer's order; ORDER_NOT_PAYABLE unless PENDING
+   * and before its `expiresAt` (checked again when the session is stored); PAYMENT_GATEWAY_UNAVAILABLE
+   * after the gateway's retries; BAD_USER_INPUT for a total of 0 (paid with payWithWallet) and for an amount the
    * gateway refuses, with the order unchanged.
    */
   async payWithGateway(em: EntityManager, customerId: string, orderId: string): Promise<{ order: OrderSnapshot; checkoutUrl: string }> {
@@ -128,8 +128,6 @@ export class GatewayCheckoutService {
   /** The caller's own order; NOT_FOUND for unknown ids and non-UUIDs, FORBIDDEN for another customer's order. */
   private async ownOrder(em: EntityManager, orderId: string, customerId: string): Promise<Order> {
     const order = isUuid(orderId) ? await em.findOne(Order, { id: orderId }, { populate: ['plan', 'delivery'] }) : null;
-    if (!order) throw new NotFoundError('No such order');
-    if (order.customer.id !== customerId) throw new ForbiddenError('This order is not yours');
-    return order;
+    return ownOrRefuse(order, (o) => o.customer.id, customerId);
   }
 }

@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ForbiddenError, NotFoundError, OrderNotPayableError } from '../../shared/errors';
+import { NotFoundError, OrderNotPayableError } from '../../shared/errors';
 import { isUuid } from '../../shared/ids';
 import { AfterCommit } from '../../shared/unit-of-work';
-import { PaymentMethod, type OrderSnapshot } from '../order';
+import { ownOrRefuse, PaymentMethod, type OrderSnapshot } from '../order';
 import type { PaymentConfirmation } from './payment-confirmation';
 
 /** Paying an order from its customer's wallet. */
@@ -32,9 +32,8 @@ export class WalletPaymentService {
       `select customer_id, status, coalesce(expires_at <= now(), false) as expired from "order" where id = ?`,
       [orderId],
     );
-    if (!row) throw new NotFoundError('No such order');
-    if (row.customer_id !== customerId) throw new ForbiddenError('This order is not yours');
-    if (row.status === 'PENDING' && row.expired) throw new OrderNotPayableError('This order has expired unpaid; create a new order');
+    const order = ownOrRefuse(row, (r) => r.customer_id, customerId);
+    if (order.status === 'PENDING' && order.expired) throw new OrderNotPayableError('This order has expired unpaid; create a new order');
     throw new OrderNotPayableError();
   }
 }

@@ -249,9 +249,17 @@ async function heldProvisioning() {
   return { held, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/provision`, close };
 }
 
+/** What the delivery job logged, as `level: message` lines. */
+const jobLog: string[] = [];
+
 /** Runs attempt `attempts` of an order's automatic delivery job, as graphile-worker would (on a server without a job runner). */
 const runDeliveryJob = (f: TestServer, orderId: string, attempts: number, maxAttempts: number) =>
-  Promise.resolve(f.app.services.tasks.deliver_order!({ orderId }, { job: { attempts, max_attempts: maxAttempts }, logger: { error: () => undefined, warn: () => undefined } } as never));
+  Promise.resolve(
+    f.app.services.tasks.deliver_order!({ orderId }, {
+      job: { attempts, max_attempts: maxAttempts },
+      logger: { error: (m: string) => jobLog.push(`error: ${m}`), warn: (m: string) => jobLog.push(`warn: ${m}`) },
+    } as never),
+  );
 
 test('a delivery whose last attempt stopped midway (its process died) ends FAILED on the job’s one extra run, and an admin can retry it', async () => {
   // The provisioning system holds every call: the attempt waits there, as one whose process stopped.
@@ -274,9 +282,12 @@ test('a delivery whose last attempt stopped midway (its process died) ends FAILE
     await until('the last attempt to call the provisioning system', () => held.length === 1);
     expect(await delivery()).toEqual({ status: 'IN_PROGRESS', attempts: 1 });
 
-    // Taken back from the dead runner, the job runs once more: the delivery ends FAILED, for an admin.
+    // Taken back from the dead runner, the job runs once more: the delivery ends FAILED, for an admin,
+    // and the log counts the delivery's two attempts, not the job's three runs.
+    jobLog.length = 0;
     await runDeliveryJob(f, orderId, 3, 3);
     expect(await delivery()).toMatchObject({ status: 'FAILED' });
+    expect(jobLog).toEqual([`error: automatic delivery of order ${orderId} failed for good after 2 attempts`]);
     expect(held).toHaveLength(1);
     const [audit] = await f.sql(`select action, details ->> 'attempts' as attempts from audit_entry where target_id = $1 and action = 'deliveryFailed'`, [orderId]);
     expect(audit).toEqual({ action: 'deliveryFailed', attempts: '2' });

@@ -10,14 +10,16 @@ export function deliveryTasks(deps: { orm: Orm; config: Config; deliveries: Deli
   const deliverOrder: Task = async (payload, helpers) => {
     const { orderId } = payload as { orderId: string };
     const attempt = { number: helpers.job.attempts, max: helpers.job.max_attempts };
+    // The job's last run is one past the delivery's attempts (see deliveryJobAttempts): the log counts attempts.
+    const tries = deps.config.deliveryMaxAttempts;
     try {
       const outcome = await deps.deliveries.runAutomatic(deps.orm.em.fork(), orderId, attempt);
-      if (outcome === 'failed') helpers.logger.error(`automatic delivery of order ${orderId} failed for good after ${attempt.number} attempts`);
+      if (outcome === 'failed') helpers.logger.error(`automatic delivery of order ${orderId} failed for good after ${Math.min(attempt.number, tries)} attempts`);
       if (outcome === 'provisioned-for-ended-order') {
         helpers.logger.error(`order ${orderId} was refunded or cancelled while it was being provisioned: undo it at the provisioning system`);
       }
     } catch (e) {
-      helpers.logger.warn(`automatic delivery of order ${orderId}, attempt ${attempt.number}/${attempt.max} failed: ${(e as Error).message}`);
+      helpers.logger.warn(`automatic delivery of order ${orderId}, attempt ${attempt.number}/${tries} failed: ${(e as Error).message}`);
       throw e;
     }
   };

@@ -130,6 +130,39 @@ describe('a change that arrives ahead of the one before it (another instance pub
     ]);
   });
 
+  test("myOrdersUpdated: a new order's first change arriving after its second is waited for too", async () => {
+    const p = await people();
+    const planId = await createPlan(s, p, { withProvider: true });
+    const before = await createOrder(s, p, planId);
+    const { client } = wsClient(s, p.customer);
+    const mine = subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
+    // The subscription is set up once a change of an order it knew from the start reaches it.
+    if (redisUrl) await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+    else await waitLocalListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+    ok(await cancelOrder(s, before, p.customer));
+    await until('the change of the order it knew', () => mine.events.some((e) => e.id === before));
+
+    // A new order's creation is published 150 ms late (by another instance, say); its payment at once.
+    const bus = s.app.bus as unknown as Transport;
+    const { publish } = bus;
+    bus.publish = async (topic, key, payload) => {
+      if (payload.id !== before && payload.version === 1) await new Promise((r) => setTimeout(r, 150));
+      return publish.call(s.app.bus, topic, key, payload);
+    };
+    try {
+      const orderId = await createOrder(s, p, planId);
+      ok(await payWithWallet(s, orderId, p.customer));
+      await until('both changes of the new order', () => mine.events.filter((e) => e.id === orderId).length === 2, 3_000).catch(() => undefined);
+      expect(mine.events.filter((e) => e.id === orderId).map((e) => [e.version, e.status])).toEqual([
+        [1, 'PENDING'],
+        [2, 'PAID'],
+      ]);
+    } finally {
+      bus.publish = publish;
+      await client.dispose();
+    }
+  });
+
   test('and when it never comes, the later change goes out after a moment', async () => {
     expect(await eventsWithVersion2Late(null, 2)).toEqual([
       [1, 'PENDING', null],

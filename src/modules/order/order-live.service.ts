@@ -66,11 +66,14 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
     return [...new Set([...this.knownVersion.keys(), ...this.lastVersion.keys()])];
   }
 
-  /** An event: sent unless that version or a later one of its order was; held while the change before it is missing. */
+  /**
+   * An event: sent unless that version or a later one of its order was; held while the change before it
+   * is missing. An order the feed neither sent nor knew of is one created since it subscribed (it knows
+   * every order that can still change), so its changes are awaited from version 1.
+   */
   offer(s: OrderSnapshot): void {
     if (this.closed) return;
-    const before = this.lastOrKnown(s.id);
-    if (before !== null && s.version > before + 1) {
+    if (s.version > (this.lastOrKnown(s.id) ?? 0) + 1) {
       this.hold(s);
       return;
     }

@@ -319,6 +319,33 @@ describe('POST /webhooks/stripe', () => {
     expect(await chargeOf(sessionId)).toBeUndefined();
   });
 
+  test('a paid session this API did not open pays nothing, even when it names one of our orders: left alone and in the audit log', async () => {
+    const c = await newCustomer(s);
+    const order = await createOrder(s, c, planId);
+    const pi = `pi_${randomUUID()}`;
+    const sessionId = `cs_test_other_${randomUUID()}`;
+    expect((await postWebhook(s.url, checkoutEvent({ id: sessionId, amount_total: TOTAL, currency: 'usd', orderId: order.id, payment_intent: pi }))).status).toBe(200);
+    expect(await orderRow(s, order.id)).toMatchObject({ status: 'PENDING', version: 1 });
+    expect(refundsFor(pi)).toHaveLength(0);
+    expect(await chargeOf(sessionId)).toBeUndefined();
+    expect(await s.sql(`select action, details ->> 'sessionId' as session from audit_entry where target_id = $1`, [order.id])).toEqual([{ action: 'foreignCheckoutIgnored', session: sessionId }]);
+  });
+
+  test("a paid session pays the order it was opened for, whatever order the event's metadata names", async () => {
+    const c = await newCustomer(s);
+    const a = await openCheckout(s, planId, c);
+    const b = await openCheckout(s, planId, c);
+    const pi = `pi_${randomUUID()}`;
+    expect((await postWebhook(s.url, checkoutEvent({ id: a.sessionId, amount_total: TOTAL, currency: 'usd', orderId: b.order.id, payment_intent: pi }))).status).toBe(200);
+    expect(await orderRow(s, a.order.id)).toMatchObject({ status: 'PAID', payment_method: 'GATEWAY' });
+    expect(await orderRow(s, b.order.id)).toMatchObject({ status: 'PENDING', version: 1 });
+    expect(await s.sql(`select order_id, status from checkout_session where id = any($1) order by order_id = $2 desc`, [[a.sessionId, b.sessionId], a.order.id])).toEqual([
+      { order_id: a.order.id, status: 'COMPLETED' },
+      { order_id: b.order.id, status: 'OPEN' },
+    ]);
+    expect(refundsFor(pi)).toHaveLength(0);
+  });
+
   test('unknown event types answer 2xx and change nothing', async () => {
     const { order } = await checkout();
     const res = await postWebhook(s.url, { id: `evt_${randomUUID()}`, object: 'event', type: 'customer.created', data: { object: { id: 'cus_1', object: 'customer' } } });

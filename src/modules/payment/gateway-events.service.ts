@@ -267,6 +267,11 @@ export class GatewayEventService {
    * is still payable (PENDING, before its `expiresAt`); otherwise it is recorded (MISMATCH, or REFUNDED
    * for an order cancelled, expired or already paid another way) and refunded through the gateway by a
    * job after commit, and the order keeps its state. No paid money is dropped.
+   *
+   * The order is the one `payWithGateway` stored the session for, whatever the event's metadata says: a
+   * session's metadata can be edited at Stripe, and a session some other system opened on the same
+   * account may name one of our orders. Such a session is not a payment of ours: its money is left to
+   * that system, and the order's audit log records it for an admin.
    */
   private async settleCharge(tx: EntityManager, s: CheckoutSessionObject, actor: string, after: AfterCommit, log: PaymentLog): Promise<void> {
     const paymentIntent = typeof s.payment_intent === 'string' ? s.payment_intent : (s.payment_intent?.id ?? null);
@@ -277,12 +282,16 @@ export class GatewayEventService {
       return;
     }
     const ref = s.metadata?.orderId ?? s.client_reference_id ?? null;
-    const order = isUuid(ref) ? await tx.findOne(Order, { id: ref }) : null;
-    if (!order) {
+    const [own] = await tx.execute<{ order_id: string }[]>(`select order_id from checkout_session where id = ?`, [s.id]);
+    if (!own) {
       // Not a checkout of ours (the Stripe account may serve other systems): leave that money alone.
-      log.warn({ sessionId: s.id, ref }, 'gateway payment names no order of ours: ignored');
+      const named = isUuid(ref) ? await tx.findOne(Order, { id: ref }, { fields: ['id'] }) : null;
+      log.warn({ sessionId: s.id, ref }, named ? 'gateway payment of a session this API did not open names one of our orders: ignored' : 'gateway payment names no order of ours: ignored');
+      if (named) await this.auditOrder(tx, 'foreignCheckoutIgnored', named.id, { sessionId: s.id, amount, currency });
       return;
     }
+    if (ref?.toLowerCase() !== own.order_id) log.warn({ sessionId: s.id, ref, orderId: own.order_id }, "gateway payment's metadata names another order than its session's: applied to the session's");
+    const order = await tx.findOneOrFail(Order, { id: own.order_id });
     const claimed = await tx.execute<{ session_id: string }[]>(
       `insert into gateway_charge (session_id, order_id, payment_intent, amount, currency, outcome) values (?, ?, ?, ?, ?, ?)
        on conflict (session_id) do nothing returning session_id`,

@@ -625,6 +625,8 @@ async function memoryHop(n: number, rate: number, seconds: number): Promise<{ p5
   for (let i = 0; i < n; i++) {
     const key = `hop-${i}`;
     const feed = new OrderFeed();
+    // The subscriber had the order's first version, as a watcher has once its first snapshot went out.
+    feed.know([{ id: key, version: 1 }]);
     feed.onClose(await bus.listen(Topic.CUSTOMER_ORDERS_UPDATED, key, (s) => feed.offer(s)));
     feeds.push(feed);
     void (async () => {

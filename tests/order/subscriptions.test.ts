@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../src/http/ws';
 import { Topic } from '../../src/infra/pubsub';
+import { Role } from '../../src/shared/caller';
 import { readTestEnv } from '../support/env';
 import {
   cancelOrder,
@@ -91,6 +92,21 @@ test('myOrdersUpdated sends a change committed once it listens, even when the ev
   } finally {
     bus.listen = listen;
     bus.publish = publish;
+  }
+});
+
+test('orderUpdated on an order past its first version has its current state ready to send the moment it starts', async () => {
+  const p = await people();
+  const planId = await createPlan(s, p, { withProvider: true });
+  const orderId = await createOrder(s, p, planId);
+  ok(await payWithWallet(s, orderId, p.customer));
+  const feed = await s.app.services.live.watchOrder(() => s.app.orm.em.fork(), { sub: p.ids.customer, role: Role.CUSTOMER }, orderId);
+  try {
+    // Queued, not held back as a change whose earlier versions were still to come.
+    const first = await Promise.race([feed.next(), new Promise((r) => setImmediate(() => r('not ready')))]);
+    expect(first).toMatchObject({ done: false, value: { id: orderId, version: 2, status: 'PAID' } });
+  } finally {
+    await feed.return();
   }
 });
 

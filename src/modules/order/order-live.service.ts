@@ -81,7 +81,10 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
     this.release(s.id);
   }
 
-  /** A state re-read after events may have been missed: sent only if newer than what the subscriber has or had. */
+  /**
+   * A state read by the feed's owner (the first one of an order watched, or a re-read after events may
+   * have been missed): sent only if newer than what the subscriber has or had, never held.
+   */
   catchUp(s: OrderSnapshot): void {
     this.forward(s, Math.max(this.lastVersion.get(s.id) ?? 0, this.knownVersion.get(s.id) ?? 0));
     this.release(s.id);
@@ -214,8 +217,9 @@ export class OrderLiveService {
       };
       feed.onClose(await this.bus.listen(Topic.CUSTOMER_ORDERS_UPDATED, found.customerId, ofThisOrder));
       feed.onClose(this.watch(orderId, feed, em));
+      // The state read now goes out first: a change that arrived before it is held until it is sent.
       const now = await this.deliveries.snapshot(em(), orderId);
-      if (now) feed.offer(now);
+      if (now) feed.catchUp(now);
     } catch (e) {
       await feed.return();
       throw e;

@@ -239,10 +239,10 @@ export class GatewayEventService {
         // A delayed payment method (a bank debit) was declined after the customer completed the checkout.
         const session = object as CheckoutSessionObject;
         const details = { sessionId: session.id, amount: Number(session.amount_total ?? 0), eventId: event.id };
-        const [own] = await tx.execute<{ order_id: string }[]>(`select order_id from checkout_session where id = ?`, [session.id]);
-        if (own) {
+        const orderId = await this.orderOfSession(tx, session.id);
+        if (orderId) {
           await this.closeSession(tx, session.id);
-          await this.auditOrder(tx, 'asyncPaymentFailed', own.order_id, details);
+          await this.auditOrder(tx, 'asyncPaymentFailed', orderId, details);
         } else {
           await this.deps.topUps.close(tx, session.id, TopUpStatus.FAILED, 'asyncPaymentFailed', { eventId: event.id });
         }
@@ -282,7 +282,7 @@ export class GatewayEventService {
       return;
     }
     const ref = s.metadata?.orderId ?? s.client_reference_id ?? null;
-    const [own] = await tx.execute<{ order_id: string }[]>(`select order_id from checkout_session where id = ?`, [s.id]);
+    const own = await this.orderOfSession(tx, s.id);
     if (!own) {
       // Not a checkout of ours (the Stripe account may serve other systems): leave that money alone.
       const named = isUuid(ref) ? await tx.findOne(Order, { id: ref }, { fields: ['id'] }) : null;
@@ -290,8 +290,8 @@ export class GatewayEventService {
       if (named) await this.auditOrder(tx, 'foreignCheckoutIgnored', named.id, { sessionId: s.id, amount, currency });
       return;
     }
-    if (ref?.toLowerCase() !== own.order_id) log.warn({ sessionId: s.id, ref, orderId: own.order_id }, "gateway payment's metadata names another order than its session's: applied to the session's");
-    const order = await tx.findOneOrFail(Order, { id: own.order_id });
+    if (ref?.toLowerCase() !== own) log.warn({ sessionId: s.id, ref, orderId: own }, "gateway payment's metadata names another order than its session's: applied to the session's");
+    const order = await tx.findOneOrFail(Order, { id: own });
     const claimed = await tx.execute<{ session_id: string }[]>(
       `insert into gateway_charge (session_id, order_id, payment_intent, amount, currency, outcome) values (?, ?, ?, ?, ?, ?)
        on conflict (session_id) do nothing returning session_id`,
@@ -325,6 +325,12 @@ export class GatewayEventService {
       await this.deps.refunds.refundCharge(tx, charge, ChargeOutcome.REFUNDED, actor);
       await this.auditOrder(tx, 'latePaymentRefund', order.id, { sessionId: s.id, amount, currency, orderStatus: now?.status, expired: now?.expired });
     }
+  }
+
+  /** The order `payWithGateway` opened Checkout Session `sessionId` for; null for a session it did not open. */
+  private async orderOfSession(tx: EntityManager, sessionId: string): Promise<string | null> {
+    const [row] = await tx.execute<{ order_id: string }[]>(`select order_id from checkout_session where id = ?`, [sessionId]);
+    return row?.order_id ?? null;
   }
 
   /** Records, in the event's transaction, what a gateway event did to an order without paying it. */

@@ -38,8 +38,8 @@ export class GatewayCheckoutService {
    *
    * NOT_FOUND for unknown ids, FORBIDDEN for another customer's order; ORDER_NOT_PAYABLE unless PENDING
    * and before its `expiresAt` (checked again when the session is stored); PAYMENT_GATEWAY_UNAVAILABLE
-   * after the gateway's retries; BAD_USER_INPUT for a total of 0 (paid with payWithWallet) and for an amount the
-   * gateway refuses, with the order unchanged.
+   * after the gateway's retries; BAD_USER_INPUT for a total of 0 (paid with payWithWallet) and for an
+   * amount the gateway refuses, with the order unchanged.
    */
   async payWithGateway(em: EntityManager, customerId: string, orderId: string): Promise<{ order: OrderSnapshot; checkoutUrl: string }> {
     const order = await this.ownOrder(em, orderId, customerId);

@@ -15,7 +15,7 @@ import {
   people,
   setDeliveryStatus,
   subscribe,
-  waitLocalListeners,
+  waitListening,
   waitSubscribers,
   watchedOrder,
   wsClient,
@@ -27,7 +27,7 @@ const redisUrl = readTestEnv().redisUrl;
 const describeRedis = redisUrl ? describe : describe.skip;
 
 let s: TestServer;
-let redis: Redis;
+let redis: Redis | undefined;
 beforeAll(async () => {
   s = await startTestServer(redisUrl ? { REDIS_URL: redisUrl } : {});
   if (redisUrl) redis = new Redis(redisUrl);
@@ -45,7 +45,7 @@ test('a failed mutation publishes nothing: the subscriber sees the snapshot, the
   const { client } = wsClient(s, p.other);
   const sub = subscribe(client, ORDER_UPDATED, { id: orderId });
   await sub.count(1);
-  if (redisUrl) await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.other, 1);
+  if (redis) await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.other, 1);
 
   // The wallet is empty: the payment rolls back, and so does its event.
   expect(codeOf(await payWithWallet(s, orderId, p.other))).toBe('INSUFFICIENT_BALANCE');
@@ -153,8 +153,7 @@ describe('a change that arrives ahead of the one before it (another instance pub
     const { client } = wsClient(s, p.customer);
     const mine = subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated');
     // The subscription is set up once a change of an order it knew from the start reaches it.
-    if (redisUrl) await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
-    else await waitLocalListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+    await waitListening(s, redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
     ok(await cancelOrder(s, before, p.customer));
     await until('the change of the order it knew', () => mine.events.some((e) => e.id === before));
 
@@ -214,13 +213,8 @@ test("a subscriber to another customer's order gets an error, never data; the pl
   const byAdmin = subscribe(admin.client, ORDER_UPDATED, { id: orderId });
   await byProvider.count(1);
   await byAdmin.count(1);
-  if (redisUrl) {
-    await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
-    await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.other, 1);
-  } else {
-    await waitLocalListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
-    await waitLocalListeners(s, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.other, 1);
-  }
+  await waitListening(s, redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+  await waitListening(s, redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.other, 1);
 
   ok(await payWithWallet(s, orderId, p.customer));
   // Later changes that must arrive after whatever the payment sent: the delivery starts (the owner's
@@ -321,14 +315,14 @@ describeRedis('with Redis', () => {
     }
     // And some completed before their snapshot was even read.
     for (let i = 0; i < 10; i++) subscribe(client, ORDER_UPDATED, { id: orderId }).dispose();
-    await until('no subscriber left', async () => (await numsub(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer)) === 0, 5_000);
+    await until('no subscriber left', async () => (await numsub(redis!, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer)) === 0, 5_000);
     // A socket that goes away takes its subscriptions with it.
     const gone = wsClient(s, p.customer);
     const subs = Array.from({ length: 5 }, () => subscribe(gone.client, ORDER_UPDATED, { id: orderId }));
     await Promise.all(subs.map((x) => x.count(1)));
-    expect(await numsub(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer)).toBe(1);
+    expect(await numsub(redis!, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer)).toBe(1);
     await gone.client.dispose();
-    await until('no subscriber left after disconnect', async () => (await numsub(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer)) === 0, 5_000);
+    await until('no subscriber left after disconnect', async () => (await numsub(redis!, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer)) === 0, 5_000);
     await client.dispose();
   });
 });

@@ -87,6 +87,16 @@ export async function waitLocalListeners(s: TestServer, topic: Topic, key: strin
   await until(`${n} in-process listener(s) on ${channel(topic, key)}`, () => localListeners(s, topic, key) >= n, ms, 20);
 }
 
+/**
+ * Waits until `n` subscriptions listen on the channel a change made next is published to, on whichever
+ * bus the server runs: Redis's subscribers when `redis` is given (the server runs with Redis), else the
+ * server's in-process listeners.
+ */
+export async function waitListening(s: TestServer, redis: Redis | undefined, topic: Topic, key: string, n: number): Promise<void> {
+  if (redis) await waitSubscribers(redis, topic, key, n);
+  else await waitLocalListeners(s, topic, key, n);
+}
+
 /** How many listeners the server's in-process bus has on the channel now (each running subscription is one). */
 export function localListeners(s: TestServer, topic: Topic, key: string): number {
   const engine = (s.app.bus as unknown as { engine?: { ee?: { listenerCount(name: string): number } } }).engine;

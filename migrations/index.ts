@@ -24,6 +24,7 @@ import { Migration20261206080000_DeliveryProviderWithoutLocks as M20 } from './M
 import { Migration20261206120000_CouponGiveBackFromNow as M21 } from './Migration20261206120000_CouponGiveBackFromNow';
 import { Migration20261206141000_CouponCodeKeyText as M22 } from './Migration20261206141000_CouponCodeKeyText';
 import { Migration20261206142000_CheckoutExpiryFromNow as M23 } from './Migration20261206142000_CheckoutExpiryFromNow';
+import { Migration20261206200000_CouponRevision as M24 } from './Migration20261206200000_CouponRevision';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111816_Initial', class: M0 },
@@ -50,4 +51,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206120000_CouponGiveBackFromNow', class: M21 },
   { name: 'Migration20261206141000_CouponCodeKeyText', class: M22 },
   { name: 'Migration20261206142000_CheckoutExpiryFromNow', class: M23 },
+  { name: 'Migration20261206200000_CouponRevision', class: M24 },
 ];

@@ -1,6 +1,7 @@
 import { CancelOrderDocument, MeDocument } from '../__generated__/graphql';
 import { adminToken, counters, createCoupon, createOrder, createPlan, expectError, newCustomer } from '../support/orders';
 import { codeOf, startTestServer, token, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 /**
  * An instance remembers what the last order of a plan (with its upgrades and coupon) was placed with,
@@ -122,4 +123,34 @@ test("a coupon whose window ended or has not begun since is refused from memory 
   expect(expectError(await order(await token(newCustomer())), 'COUPON_INVALID').rejection).toBe('NOT_STARTED');
   await s.sql(`update coupon set starts_at = null where id = $1`, [coupon.id]);
   expect(codeOf(await order(await token(newCustomer())))).toBeUndefined();
+});
+
+test("a coupon whose window ends by the clock while remembered is refused once it has ended, not a moment later", async () => {
+  // The end two seconds ahead by the database clock, as the admin would type it (to the millisecond).
+  const [{ ends }] = await s.sql<{ ends: Date }>(`select date_trunc('milliseconds', now() + interval '2 seconds') as ends`);
+  const coupon = await createCoupon(s, { endsAt: ends.toISOString() });
+  const { order } = await remembered({}, coupon.code);
+  expect(codeOf(await order(await token(newCustomer())))).toBeUndefined();
+  await until('the coupon\'s end by the database clock', async () => (await s.sql<{ over: boolean }>(`select now() >= $1::timestamptz as over`, [ends]))[0].over, 10_000);
+  expect(expectError(await order(await token(newCustomer())), 'COUPON_INVALID').rejection).toBe('EXPIRED');
+  expect(await s.sql(`select count(*)::int as orders, (select sum(used)::int from coupon_use where coupon_id = $1) as used from "order" where coupon_id = $1`, [coupon.id])).toEqual([
+    { orders: 2, used: 2 },
+  ]);
+});
+
+test("every change of a coupon, by the API or straight in the database, reaches all its stripes; a statement that changes nothing does not", async () => {
+  const coupon = await createCoupon(s, { maxUses: 20 });
+  const revisions = async () =>
+    (await s.sql<{ coupon: number; stripes: number[] }>(
+      `select c.revision as coupon, array(select distinct coupon_revision from coupon_use where coupon_id = c.id order by 1) as stripes from coupon c where c.id = $1`,
+      [coupon.id],
+    ))[0];
+  expect(await revisions()).toEqual({ coupon: 1, stripes: [1] });
+  await s.gql(`mutation($id: ID!) { setCouponEnabled(id: $id, enabled: false) { id } }`, { id: coupon.id }, await adminToken());
+  expect(await revisions()).toEqual({ coupon: 2, stripes: [2] });
+  await s.sql(`update coupon set min_amount = 100 where id = $1`, [coupon.id]);
+  expect(await revisions()).toEqual({ coupon: 3, stripes: [3] });
+  await s.sql(`update coupon set min_amount = 100 where id = $1`, [coupon.id]);
+  await s.sql(`update coupon set revision = 1 where id = $1`, [coupon.id]);
+  expect(await revisions()).toEqual({ coupon: 4, stripes: [4] });
 });

@@ -19,7 +19,8 @@ import { couponKey, usedCountOf, type Coupon, type CouponKind } from './coupon.e
  * skipped cost nearly as much as one run: the dearer part is setting up that part of the plan on every
  * execution. So an order placed again from what an earlier one was placed with takes its use from its
  * connection's own stripe instead ({@link takeHomeCouponUse}), a plain guarded update, and only an
- * order refused there looks further.
+ * order refused there looks further. That update also checks that the coupon is unchanged since, by the
+ * coupon's revision the stripe carries, so such an order reads no other row of the coupon.
  */
 
 /**
@@ -65,13 +66,15 @@ export interface CouponFacts {
   endsAt: Date | null;
   /** How many stripes count its uses (fixed when it was made, as `max_uses` is). */
   stripes: number;
+  /** The coupon's revision these facts were read at ({@link Coupon.revision}). */
+  revision: number;
 }
 
 /** The {@link CouponFacts} of a coupon. */
 export function couponFacts(c: Coupon): CouponFacts {
-  const { id, code, kind, value, minAmount, maxUsesPerUser, startsAt, endsAt } = c;
+  const { id, code, kind, value, minAmount, maxUsesPerUser, startsAt, endsAt, revision } = c;
   const stripes = Math.min(MAX_STRIPES, c.maxUses ?? MAX_STRIPES);
-  return { id, code, kind, value, minAmount, planIds: [...c.planIds], maxUsesPerUser, startsAt, endsAt, stripes };
+  return { id, code, kind, value, minAmount, planIds: [...c.planIds], maxUsesPerUser, startsAt, endsAt, stripes, revision };
 }
 
 /** The coupon aliased `c` enabled and inside its window by the database clock. */
@@ -87,8 +90,8 @@ function factsHold(facts: CouponFacts): Sql {
 /**
  * A condition (for another module's statement) that holds while `facts` are still true of the coupon
  * (what prices an order and the rules that do not depend on uses) and the coupon is enabled and inside
- * its window by the database clock, in one look at its row: what {@link takeCouponUse} checks itself,
- * checked here for {@link takeHomeCouponUse}.
+ * its window by the database clock, in one look at its row: checked with {@link takeCouponUse}, which
+ * checks only the window and `enabled` itself.
  */
 export function couponStill(facts: CouponFacts): Sql {
   return sql`exists (select from coupon c where ${factsHold(facts)} and ${rawSql(COUPON_OPEN)})`;
@@ -140,16 +143,24 @@ export function takeCouponUse(couponId: string, condition: Sql): Sql {
 
 /**
  * Takes one use of the coupon `facts` name from the stripe of the connection the statement runs on,
- * when `condition` holds: one guarded update, no search. Returns a row when taken, none when that
- * stripe is full, and then only: the caller answers that by {@link takeCouponUse}, which looks at every
+ * when `condition` holds and the coupon is still as `facts` say: one guarded update, no search.
+ * Returns a row when taken, none when that stripe is full or the coupon has changed, and then only:
+ * the caller answers that by reading the coupon again and {@link takeCouponUse}, which looks at every
  * stripe, so `max_uses` is refused only when all are full. Each connection keeps to one stripe, so the
  * orders of one instance's connections take different rows (up to as many connections as stripes);
- * two that share one wait for each other's commit, no longer. It checks neither the coupon's window
- * nor whether it is enabled: the statement must check {@link couponStill} first.
+ * two that share one wait for each other's commit, no longer.
+ *
+ * Only for `facts` an order was already placed with (their window had begun then, and a coupon of the
+ * same revision still has that window): the stripe's copy of the coupon's revision stands for every
+ * fact and `enabled`, so what is left to check is that the window has not ended since, by the
+ * database clock. `endsAt` is read to the millisecond and the database keeps microseconds: an order in
+ * the coupon's last millisecond is refused here and decided by the full path.
  */
 export function takeHomeCouponUse(facts: CouponFacts, condition: Sql): Sql {
+  const notEnded = facts.endsAt === null ? rawSql('') : sql`and now() < ${facts.endsAt}::timestamptz`;
   return sql`update coupon_use u set used = u.used + 1
               where u.coupon_id = ${facts.id}::uuid and u.stripe = ${rawSql(CONNECTION_STRIPE)} % ${Math.max(1, facts.stripes)}::int
+                and u.coupon_revision = ${facts.revision}::int ${notEnded}
                 and (u.quota is null or u.used < u.quota) and ${condition}
              returning u.used`;
 }

@@ -23,7 +23,7 @@ export const usedCountOf = (alias: string): string => `(select coalesce(sum(u.us
 @Check({ name: 'coupon_window_check', expression: 'starts_at is null or ends_at is null or ends_at > starts_at' })
 @Check({ name: 'coupon_limits_check', expression: '(max_uses is null or max_uses >= 1) and (max_uses_per_user is null or max_uses_per_user >= 1) and (min_amount is null or min_amount >= 0)' })
 export class Coupon {
-  [OptionalProps]?: 'startsAt' | 'endsAt' | 'maxUses' | 'maxUsesPerUser' | 'minAmount' | 'usedCount' | 'enabled' | 'planIds' | 'createdAt';
+  [OptionalProps]?: 'startsAt' | 'endsAt' | 'maxUses' | 'maxUsesPerUser' | 'minAmount' | 'usedCount' | 'enabled' | 'planIds' | 'createdAt' | 'revision';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
@@ -76,6 +76,14 @@ export class Coupon {
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
+  /**
+   * Raised by the database on every change of the row and copied to the coupon's use stripes, both by
+   * triggers (migrations/Migration20261206200000_CouponRevision.ts); never written here. An order placed
+   * from what it remembers of the coupon checks it in the stripe it takes its use from.
+   */
+  @Property({ type: 'integer', default: 1 })
+  revision: number = 1;
+
   constructor(code: string, kind: CouponKind, value: number) {
     this.code = code.trim();
     this.codeKey = couponKey(code);
@@ -123,6 +131,10 @@ export class CouponUseStripe {
 
   @Property({ type: 'integer', nullable: true })
   quota: number | null = null;
+
+  /** The coupon's {@link Coupon.revision}, copied by the database whenever it changes. */
+  @Property({ type: 'integer', default: 1 })
+  couponRevision: number = 1;
 
   // Rows come only from the coupon's insert trigger and the guarded steps in coupon-uses.ts.
 }

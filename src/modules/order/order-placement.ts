@@ -222,9 +222,9 @@ export class OrderPlacement {
    * timeout job (an outbox row, so the statement does not NOTIFY), and last one of the coupon's use
    * stripes. It first checks that the plan, upgrades and coupon are still as `placement` says, on sale
    * to the customer and open (the first refusal when not: read again). With `recheck` (a placement
-   * remembered from an earlier order), it takes the coupon's use from the connection's own stripe alone
-   * (refused when that one is full; the full path then looks at every stripe: see
-   * {@link takeHomeCouponUse}). It ends by calling
+   * remembered from an earlier order), it takes the coupon's use from the connection's own stripe alone,
+   * checking the coupon there instead (refused when that stripe is full or the coupon has changed; the
+   * full path then reads it again and looks at every stripe: see {@link takeHomeCouponUse}). It ends by calling
    * `order_refuse` with the first refusal, if any, which undoes everything it wrote. Returns the order
    * as written.
    */
@@ -236,8 +236,10 @@ export class OrderPlacement {
     const refuseUnless = (passed: Sql, refusal: Refusal) => refusals.push(sql`when not ${passed} then ${refusal}::text`);
     const steps = new Steps();
     // What the order is placed with was read by an earlier statement (or an earlier order): it must
-    // still hold, as this statement sees the rows, or nothing is written.
-    const still = coupon ? sql`${purchaseStill(plan, customerGroupOf(customerId))} and ${couponStill(coupon)}` : purchaseStill(plan, customerGroupOf(customerId));
+    // still hold, as this statement sees the rows, or nothing is written. From memory, the coupon is
+    // checked where its use is taken (see takeHomeCouponUse), in the one row of it the order writes.
+    const purchase = purchaseStill(plan, customerGroupOf(customerId));
+    const still = coupon && !recheck ? sql`${purchase} and ${couponStill(coupon)}` : purchase;
     steps.add('still', sql`select where ${still}`);
     refuseUnless(steps.after(), Refusal.CHANGED);
     steps.add(

@@ -78,8 +78,8 @@ export class Coupon {
 
   /**
    * Raised by the database on every change of the row and copied to the coupon's use stripes, both by
-   * triggers (migrations/Migration20261206200000_CouponRevision.ts); never written here. An order placed
-   * from what it remembers of the coupon checks it in the stripe it takes its use from.
+   * triggers (migrations/Migration20261206200000_CouponRevision.ts); the app only reads it. An order
+   * placed from what it remembers of the coupon checks it in the stripe it takes its use from.
    */
   @Property({ type: 'integer', default: 1 })
   revision: number = 1;

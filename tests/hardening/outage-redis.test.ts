@@ -1,8 +1,9 @@
+import type { Client } from 'graphql-ws';
 import Redis from 'ioredis';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../../src/infra/free-port';
 import { redisBus, Topic } from '../../src/infra/pubsub';
-import { cancelOrder, createOrder, createPlan, MY_ORDERS_UPDATED, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, watchedOrder, wsClient } from '../support/live';
+import { cancelOrder, createOrder, createPlan, MY_ORDERS_UPDATED, ok, ORDER_UPDATED, payWithWallet, people, setDeliveryStatus, subscribe, waitSubscribers, watchedOrder, wsClient, type Sub } from '../support/live';
 import { startTestServer, type TestServer } from '../support/server';
 import { until } from '../support/until';
 
@@ -140,6 +141,56 @@ test("after an outage one query re-reads every order an instance's subscribers w
     ]);
     // One read when the subscribing connection came back, and at most one more when the instance said
     // it had missed events: never one per subscriber.
+    expect(reads.length).toBeGreaterThanOrEqual(1);
+    expect(reads.length).toBeLessThanOrEqual(2);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("after an outage one query re-reads the orders of every customer an instance's myOrdersUpdated subscribers follow", async () => {
+  let counting = false;
+  const reads: string[] = [];
+  const t = await startTestServer(
+    { REDIS_URL: `redis://127.0.0.1:${port}`, MAX_UNPAID_ORDERS: '20' },
+    { databaseUrl: s.databaseUrl, app: { orm: { onQuery: (q) => counting && / from "order" /.test(q) && reads.push(q) } } },
+  );
+  try {
+    const owner = await people();
+    const planId = await createPlan(t, owner, { withProvider: true });
+    const customers = [owner, ...(await Promise.all(Array.from({ length: 11 }, () => people())))];
+    const watching: Array<{ p: (typeof customers)[number]; first: string; second?: string; clients: Client[]; subs: Sub[]; seen: unknown[][] }> = [];
+    for (const p of customers) {
+      const first = await createOrder(t, p, planId);
+      // The first customer follows their orders from two tabs.
+      const tabs = p === owner ? 2 : 1;
+      const clients = Array.from({ length: tabs }, () => wsClient(t, p.customer).client);
+      const subs = clients.map((client) => subscribe(client, MY_ORDERS_UPDATED, {}, 'myOrdersUpdated'));
+      await waitSubscribers(redis, Topic.CUSTOMER_ORDERS_UPDATED, p.ids.customer, 1);
+      // Both tabs listen once both have the order placed next (the instance subscribes to Redis once for both).
+      const seen = tabs === 2 ? [[await createOrder(t, p, planId), 1, 'PENDING']] : [];
+      await Promise.all(subs.map((sub) => sub.count(seen.length)));
+      watching.push({ p, first, clients, subs, seen });
+    }
+
+    // Each customer cancels their order and places another while Redis is away: the events are lost.
+    await stopRedis(redisProc!);
+    await until('/readyz 503', async () => (await readyz(t)).status === 503, 10_000);
+    for (const w of watching) {
+      ok(await cancelOrder(t, w.first, w.p.customer));
+      w.second = ok(await t.gql(`mutation($input: CreateOrderInput!) { createOrder(input: $input) { id } }`, { input: { planId } }, w.p.customer)).createOrder.id;
+    }
+    counting = true;
+    redisProc = await startRedis(port);
+    await Promise.all(watching.flatMap((w) => w.subs.map((sub) => sub.count(w.seen.length + 2, 15_000))));
+    await until('/readyz 200 again', async () => (await readyz(t)).status === 200, 15_000);
+    for (const w of watching) {
+      for (const c of w.clients) await c.dispose();
+      // Each tab gets its customer's missed changes, once each, and nothing of any other customer.
+      for (const sub of w.subs) expect(sub.events.map((e) => [e.id, e.version, e.status]).sort()).toEqual([...w.seen, [w.first, 2, 'CANCELLED'], [w.second, 1, 'PENDING']].sort());
+    }
+    // One read when the subscribing connection came back, and at most one more when the instance said
+    // it had missed events: never one per subscriber or customer.
     expect(reads.length).toBeGreaterThanOrEqual(1);
     expect(reads.length).toBeLessThanOrEqual(2);
   } finally {

@@ -24,8 +24,18 @@ const MAX_BUFFERED = 500;
  */
 const GAP_WAIT_MS = 500;
 
-/** Orders one query of a catch-up reads (see {@link OrderLiveService.catchUp}). */
+/** Orders, or customers, one query of a catch-up reads (see {@link OrderLiveService.catchUp}). */
 const CATCH_UP_BATCH = 500;
+/** Most orders one query of a catch-up of customers names by id (what their feeds know). */
+const CATCH_UP_IDS = 5_000;
+
+/** What a catch-up re-reads for one `myOrdersUpdated` feed: see {@link OrderLiveService.watchCustomer}. */
+interface CustomerWatch {
+  customerId: string;
+  /** Orders created from then on are re-read, besides the ones the feed knows. */
+  since: Date;
+  em: () => EntityManager;
+}
 
 /**
  * A subscriber's feed of order snapshots: pushed by the bus, pulled by graphql-ws. It forwards a
@@ -64,6 +74,11 @@ export class OrderFeed implements AsyncIterableIterator<OrderSnapshot> {
   /** The orders this feed has sent or was told of. */
   knownIds(): string[] {
     return [...new Set([...this.knownVersion.keys(), ...this.lastVersion.keys()])];
+  }
+
+  /** Whether this feed has sent `orderId` or was told of it. */
+  knows(orderId: string): boolean {
+    return this.lastVersion.has(orderId) || this.knownVersion.has(orderId);
   }
 
   /**
@@ -186,6 +201,8 @@ export class OrderLiveService {
    * is a fork of the same ORM): re-read together when events may have been missed.
    */
   private readonly watched = new Map<string, { feeds: Set<OrderFeed>; em: () => EntityManager }>();
+  /** This instance's `myOrdersUpdated` feeds, with what a catch-up re-reads for each. */
+  private readonly customerFeeds = new Map<OrderFeed, CustomerWatch>();
   private stopCatchingUp: Unlisten | null = null;
 
   constructor(
@@ -232,20 +249,37 @@ export class OrderLiveService {
     const entry = this.watched.get(orderId) ?? { feeds: new Set<OrderFeed>(), em };
     entry.feeds.add(feed);
     this.watched.set(orderId, entry);
-    this.stopCatchingUp ??= this.bus.onReconnect(() => void this.catchUp());
+    this.catchUpOnReconnect();
     return () => {
       entry.feeds.delete(feed);
       if (entry.feeds.size === 0 && this.watched.get(orderId) === entry) this.watched.delete(orderId);
     };
   }
 
+  /** Adds a `myOrdersUpdated` feed to those a catch-up re-reads; returns what removes it. */
+  private watchForCustomer(feed: OrderFeed, watch: CustomerWatch): Unlisten {
+    this.customerFeeds.set(feed, watch);
+    this.catchUpOnReconnect();
+    return () => void this.customerFeeds.delete(feed);
+  }
+
+  private catchUpOnReconnect(): void {
+    this.stopCatchingUp ??= this.bus.onReconnect(() => void this.catchUp());
+  }
+
   /**
-   * Re-reads every order this instance's `orderUpdated` feeds watch, {@link CATCH_UP_BATCH} to a query,
-   * and sends each feed its order's state if it is newer than what the feed sent. Events may have been
+   * Re-reads what this instance's feeds follow and sends each feed what is newer than what it sent:
+   * every order the `orderUpdated` feeds watch, {@link CATCH_UP_BATCH} to a query, then the orders of the
+   * `myOrdersUpdated` feeds' customers, {@link CATCH_UP_BATCH} customers to a query. Events may have been
    * missed by all of them at once (Redis came back, an instance could not publish): one query per
    * subscriber would take the whole connection pool for as long as thousands of reads last.
    */
   async catchUp(): Promise<void> {
+    await this.catchUpOrders();
+    await this.catchUpCustomers();
+  }
+
+  private async catchUpOrders(): Promise<void> {
     const ids = [...this.watched.keys()];
     for (let i = 0; i < ids.length; i += CATCH_UP_BATCH) {
       const batch = ids.slice(i, i + CATCH_UP_BATCH);
@@ -260,10 +294,51 @@ export class OrderLiveService {
   }
 
   /**
+   * For each `myOrdersUpdated` feed, what its own re-read would read (the orders it knows, and its
+   * customer's orders created since its `since`), read for a batch of customers at once: the batch's
+   * query reads the union, and each feed is sent only the rows its own re-read would have read.
+   */
+  private async catchUpCustomers(): Promise<void> {
+    const byCustomer = new Map<string, Array<[OrderFeed, CustomerWatch]>>();
+    for (const [feed, watch] of this.customerFeeds) {
+      const feeds = byCustomer.get(watch.customerId) ?? [];
+      feeds.push([feed, watch]);
+      byCustomer.set(watch.customerId, feeds);
+    }
+    // A batch also ends at CATCH_UP_IDS orders known to its feeds, which its query names one by one.
+    const batches: string[][] = [[]];
+    let named = 0;
+    for (const [customer, feeds] of byCustomer) {
+      const known = feeds.reduce((n, [feed]) => n + feed.knownIds().length, 0);
+      const last = batches[batches.length - 1];
+      if (last.length > 0 && (last.length >= CATCH_UP_BATCH || named + known > CATCH_UP_IDS)) {
+        batches.push([]);
+        named = 0;
+      }
+      batches[batches.length - 1].push(customer);
+      named += known;
+    }
+    for (const batch of batches) {
+      if (batch.length === 0) continue;
+      const feeds = batch.flatMap((c) => byCustomer.get(c)!);
+      const ids = [...new Set(feeds.flatMap(([feed]) => feed.knownIds()))];
+      const since = new Date(Math.min(...feeds.map(([, w]) => w.since.getTime())));
+      try {
+        const where = { customer: { $in: batch }, $or: [...(ids.length ? [{ id: { $in: ids } }] : []), { createdAt: { $gte: since } }] };
+        for (const s of await readSnapshots(feeds[0][1].em(), where)) {
+          for (const [feed, w] of byCustomer.get(s.customerId) ?? []) if (feed.knows(s.id) || Date.parse(s.createdAt) >= w.since.getTime()) feed.catchUp(s);
+        }
+      } catch {
+        // As for the orders above.
+      }
+    }
+  }
+
+  /**
    * `myOrdersUpdated`: every committed change of the caller's own orders, each order in version order.
    * Once subscribed it notes the versions of the caller's orders that can still change; when the bus
    * comes back from an outage it re-reads those, the ones it has seen since and the ones created since
-   * it subscribed, and sends whatever changed meanwhile.
+   * it subscribed, and sends whatever changed meanwhile (with every other feed's, see {@link catchUp}).
    */
   async watchCustomer(em: () => EntityManager, caller: Principal): Promise<OrderFeed> {
     const feed = new OrderFeed();
@@ -271,20 +346,16 @@ export class OrderLiveService {
       feed.onClose(await this.bus.listen(Topic.CUSTOMER_ORDERS_UPDATED, caller.sub, (s) => feed.offer(s)));
       // An order's created_at is its transaction's start, which may precede this read by as long as a
       // transaction runs: orders created within that margin count as seen now and are re-read later.
-      const [baseline] = await em().execute<{ since: Date; seen: Array<{ id: string; version: number }> }[]>(
-        `select now() - make_interval(secs => ?) as since,
+      // `since` in whole milliseconds, rounded down: a re-read from it reads every order the moment itself would.
+      const [baseline] = await em().execute<{ since_ms: string; seen: Array<{ id: string; version: number }> }[]>(
+        `select floor(extract(epoch from now() - make_interval(secs => ?)) * 1000)::bigint as since_ms,
                 coalesce(json_agg(json_build_object('id', id, 'version', version)) filter (where id is not null), '[]') as seen
            from "order"
           where customer_id = ? and (status in (?) or created_at >= now() - make_interval(secs => ?))`,
         [CREATED_MARGIN_SECONDS, caller.sub, orderLifecycle.open(), CREATED_MARGIN_SECONDS],
       );
       feed.know(baseline.seen);
-      const reread = async () => {
-        const ids = feed.knownIds();
-        const where = { customer: caller.sub, $or: [...(ids.length ? [{ id: { $in: ids } }] : []), { createdAt: { $gte: baseline.since } }] };
-        for (const s of await readSnapshots(em(), where)) feed.catchUp(s);
-      };
-      feed.onClose(this.bus.onReconnect(() => void reread().catch(() => undefined)));
+      feed.onClose(this.watchForCustomer(feed, { customerId: caller.sub, since: new Date(Number(baseline.since_ms)), em }));
     } catch (e) {
       await feed.return();
       throw e;

@@ -32,8 +32,8 @@ const CATCH_UP_IDS = 5_000;
 /** What a catch-up re-reads for one `myOrdersUpdated` feed: see {@link OrderLiveService.watchCustomer}. */
 interface CustomerWatch {
   customerId: string;
-  /** Orders created from then on are re-read, besides the ones the feed knows. */
-  since: Date;
+  /** Orders created from then on (ms since the epoch) are re-read, besides the ones the feed knows. */
+  sinceMs: number;
   em: () => EntityManager;
 }
 
@@ -299,34 +299,35 @@ export class OrderLiveService {
    * query reads the union, and each feed is sent only the rows its own re-read would have read.
    */
   private async catchUpCustomers(): Promise<void> {
-    const byCustomer = new Map<string, Array<[OrderFeed, CustomerWatch]>>();
+    // Per customer: its feeds with their `since`, what they know, and a way to read.
+    const customers = new Map<string, { feeds: Array<[OrderFeed, number]>; ids: string[]; em: () => EntityManager }>();
     for (const [feed, watch] of this.customerFeeds) {
-      const feeds = byCustomer.get(watch.customerId) ?? [];
-      feeds.push([feed, watch]);
-      byCustomer.set(watch.customerId, feeds);
+      const entry = customers.get(watch.customerId) ?? { feeds: [], ids: [], em: watch.em };
+      entry.feeds.push([feed, watch.sinceMs]);
+      entry.ids.push(...feed.knownIds());
+      customers.set(watch.customerId, entry);
     }
     // A batch also ends at CATCH_UP_IDS orders known to its feeds, which its query names one by one.
-    const batches: string[][] = [[]];
+    const batches: string[][] = [];
     let named = 0;
-    for (const [customer, feeds] of byCustomer) {
-      const known = feeds.reduce((n, [feed]) => n + feed.knownIds().length, 0);
+    for (const [customerId, { ids }] of customers) {
       const last = batches[batches.length - 1];
-      if (last.length > 0 && (last.length >= CATCH_UP_BATCH || named + known > CATCH_UP_IDS)) {
-        batches.push([]);
-        named = 0;
+      if (last && last.length < CATCH_UP_BATCH && named + ids.length <= CATCH_UP_IDS) {
+        last.push(customerId);
+        named += ids.length;
+      } else {
+        batches.push([customerId]);
+        named = ids.length;
       }
-      batches[batches.length - 1].push(customer);
-      named += known;
     }
     for (const batch of batches) {
-      if (batch.length === 0) continue;
-      const feeds = batch.flatMap((c) => byCustomer.get(c)!);
-      const ids = [...new Set(feeds.flatMap(([feed]) => feed.knownIds()))];
-      const since = new Date(Math.min(...feeds.map(([, w]) => w.since.getTime())));
+      const entries = batch.map((c) => customers.get(c)!);
+      const ids = [...new Set(entries.flatMap((e) => e.ids))];
+      const since = new Date(Math.min(...entries.flatMap((e) => e.feeds.map(([, sinceMs]) => sinceMs))));
       try {
         const where = { customer: { $in: batch }, $or: [...(ids.length ? [{ id: { $in: ids } }] : []), { createdAt: { $gte: since } }] };
-        for (const s of await readSnapshots(feeds[0][1].em(), where)) {
-          for (const [feed, w] of byCustomer.get(s.customerId) ?? []) if (feed.knows(s.id) || Date.parse(s.createdAt) >= w.since.getTime()) feed.catchUp(s);
+        for (const s of await readSnapshots(entries[0].em(), where)) {
+          for (const [feed, sinceMs] of customers.get(s.customerId)?.feeds ?? []) if (feed.knows(s.id) || Date.parse(s.createdAt) >= sinceMs) feed.catchUp(s);
         }
       } catch {
         // As for the orders above.
@@ -355,7 +356,7 @@ export class OrderLiveService {
         [CREATED_MARGIN_SECONDS, caller.sub, orderLifecycle.open(), CREATED_MARGIN_SECONDS],
       );
       feed.know(baseline.seen);
-      feed.onClose(this.watchForCustomer(feed, { customerId: caller.sub, since: new Date(Number(baseline.since_ms)), em }));
+      feed.onClose(this.watchForCustomer(feed, { customerId: caller.sub, sinceMs: Number(baseline.since_ms), em }));
     } catch (e) {
       await feed.return();
       throw e;

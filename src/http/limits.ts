@@ -441,11 +441,12 @@ export class MutationLimiter {
   }
 
   /**
-   * Counts `mutations` mutations of `caller` (a customer id, or `ip:<address>` when anonymous); throws
-   * RATE_LIMITED past the allowance (what was counted before it stays spent).
+   * Counts an operation's `mutations` mutations of `caller` (a customer id, or `ip:<address>` when
+   * anonymous) together; throws RATE_LIMITED when they do not all fit in what is left of the allowance,
+   * and then counts none of them: an operation refused whole spends nothing.
    */
-  async consume(caller: string, mutations: number): Promise<void> {
-    for (let i = 0; i < mutations; i++) await this.limiter.consume(caller);
+  consume(caller: string, mutations: number): Promise<void> {
+    return this.limiter.consume(caller, mutations);
   }
 
   close(): Promise<void> {

@@ -81,39 +81,50 @@ export class RateLimiter {
   }
 
   /**
-   * Counts one call of `key`; throws RATE_LIMITED, with `limit`, `window` (seconds) and
-   * `retryAfterSeconds` in its extensions, once the window's allowance is spent.
+   * Counts `points` calls of `key` at once (one operation holding several, each counted): all of them
+   * are allowed, or none is and the operation is refused whole, with what was left of the allowance
+   * kept for calls that fit it. Throws RATE_LIMITED, with `limit`, `window` (seconds) and
+   * `retryAfterSeconds` in its extensions, when they do not fit in what is left of the window. With
+   * Redis an operation asks it at most once, however many calls it counts.
    */
-  async consume(key: string): Promise<void> {
-    if (!this.redis) return this.consumeInMemory(key);
+  async consume(key: string, points = 1): Promise<void> {
+    if (!this.redis) return this.consumeInMemory(key, points);
     const now = Date.now();
     const lease = this.liveLease(key, now);
-    if (lease) {
-      if (lease.left > 0) {
-        lease.left--;
-        return;
-      }
-      // Spent, and nothing was left to lease: refused until the window ends, without asking again.
-      if (lease.remaining <= 0) throw this.refusal(lease.until - now);
+    if (lease && lease.left >= points) {
+      lease.left -= points;
+      return;
     }
-    // What is left of a window not seen yet is at most the whole allowance; Redis grants no more than is left.
+    const held = lease ? lease.left : 0;
+    // What is left of a window not seen yet is at most the whole allowance, and of a window leased from
+    // at most what Redis counted then (other instances only spend it): asking for more than that would
+    // be refused anyway, and would count in Redis calls the caller never made. Refused without asking,
+    // until the window ends (a window not seen yet: its whole length).
     const left = lease ? lease.remaining : this.opts.points;
-    const size = Math.min(MAX_LEASE, Math.max(1, Math.floor(left / LEASE_SHARE)));
+    if (points - held > left) throw this.refusal(lease ? lease.until - now : this.opts.windowSeconds * 1000);
+    // What this instance holds is taken out while Redis is asked, so calls racing this one cannot spend
+    // it meanwhile; what the answer does not make up to `points` is put back.
+    if (lease) lease.left = 0;
+    const size = Math.max(points - held, Math.min(MAX_LEASE, Math.max(1, Math.floor(left / LEASE_SHARE))));
     let count: number;
     let windowLeftMs: number;
     try {
       [count, windowLeftMs] = await this.redis.leasePoints(`${this.opts.keyPrefix}:${key}`, size, this.opts.windowSeconds * 1000);
     } catch (e) {
       this.opts.onError?.(e as Error);
-      return this.consumeInMemory(key);
+      const live = this.liveLease(key, Date.now());
+      if (live) live.left += held;
+      return this.consumeInMemory(key, points);
     }
     const granted = Math.max(0, Math.min(size, this.opts.points - (count - size)));
     const until = Date.now() + windowLeftMs;
+    const have = held + granted;
+    const fits = have >= points;
     // Calls that raced for a lease each got one: what the others left unspent is kept, not replaced.
     const carried = this.liveLease(key, now)?.left ?? 0;
-    this.leases.set(key, { left: carried + Math.max(0, granted - 1), until, remaining: this.opts.points - count });
+    this.leases.set(key, { left: carried + (fits ? have - points : have), until, remaining: this.opts.points - count });
     this.forgetEnded(now);
-    if (granted === 0) throw this.refusal(windowLeftMs);
+    if (!fits) throw this.refusal(windowLeftMs);
   }
 
   /** `key`'s lease if its window had not ended at `now`. */
@@ -122,12 +133,14 @@ export class RateLimiter {
     return lease && lease.until > now ? lease : undefined;
   }
 
-  private async consumeInMemory(key: string): Promise<void> {
+  private async consumeInMemory(key: string, points: number): Promise<void> {
     try {
-      await this.memory.consume(key, 1);
+      await this.memory.consume(key, points);
     } catch (e) {
-      if (e instanceof RateLimiterRes) throw this.refusal(e.msBeforeNext);
-      throw e;
+      if (!(e instanceof RateLimiterRes)) throw e;
+      // The counter took the refused points too: given back, so the operation refused whole spends nothing.
+      await this.memory.reward(key, points);
+      throw this.refusal(e.msBeforeNext);
     }
   }
 

@@ -15,6 +15,8 @@ const defaults = limitsOf(loadConfig({ NODE_ENV: 'test' }));
 
 /** `n` aliased copies of a small field. */
 const aliased = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `p${i}: plans { id }`).join(' ')} }`;
+/** A mutation operation of `n` aliased createPlan fields (each refused to a customer: FORBIDDEN once counted). */
+const aliasedMutations = (n: number) => `mutation { ${Array.from({ length: n }, (_, i) => `m${i}: createPlan(input: { name: "x", price: 1 }) { id }`).join(' ')} }`;
 
 /** A document of a few hundred bytes whose fragments expand to 2^levels copies of a plan's fields. */
 function fragmentBomb(levels: number): string {
@@ -375,10 +377,21 @@ describe('over HTTP', () => {
     expect(limited.status).toBe(429);
     expect(codeOf(limited)).toBe('RATE_LIMITED');
     // Thirty at once from a fresh caller: past the allowance of three, refused whole, nothing runs.
-    const many = `mutation { ${Array.from({ length: 30 }, (_, i) => `m${i}: createPlan(input: { name: "x", price: 1 }) { id }`).join(' ')} }`;
-    const refused = await s.gql(many, {}, await token(`cust-${randomUUID()}`));
+    const refused = await s.gql(aliasedMutations(30), {}, await token(`cust-${randomUUID()}`));
     expect(refused.status).toBe(429);
     expect(refused.errors?.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+  });
+
+  test('an operation whose mutations do not all fit is refused whole and spends nothing: what was left still serves those that fit', async () => {
+    const caller = await token(`cust-${randomUUID()}`);
+    // One spent; two left: three at once do not fit.
+    expect(codeOf(await s.gql(aliasedMutations(1), {}, caller))).toBe('FORBIDDEN');
+    const refused = await s.gql(aliasedMutations(3), {}, caller);
+    expect(refused.status).toBe(429);
+    expect(refused.errors?.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+    // The two left run together, and then the window is spent.
+    expect(codeOf(await s.gql(aliasedMutations(2), {}, caller))).toBe('FORBIDDEN');
+    expect(codeOf(await s.gql(aliasedMutations(1), {}, caller))).toBe('RATE_LIMITED');
   });
 
   describe('over WebSocket the same limits apply', () => {
@@ -454,6 +467,34 @@ describe('with Redis the mutation allowance holds across instances', () => {
       const codes: Array<string | undefined> = [];
       for (const srv of [a, b, a, b, a, b]) codes.push(codeOf(await srv.gql(m, {}, caller)));
       expect(codes).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'RATE_LIMITED', 'RATE_LIMITED']);
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
+  });
+
+  run("an operation's mutations are counted together on either instance: one that does not fit spends nothing, and the allowance is served exactly", async () => {
+    const env = { REDIS_URL: redisUrl!, MUTATION_RATE_LIMIT: '4', RATE_LIMIT_WINDOW_SECONDS: '60' };
+    const a = await startTestServer(env);
+    const b = await startTestServer(env, { databaseUrl: a.databaseUrl });
+    try {
+      const caller = await token(`cust-${randomUUID()}`);
+      // More than the whole allowance at once: refused on either instance, nothing spent.
+      expect(codeOf(await a.gql(aliasedMutations(5), {}, caller))).toBe('RATE_LIMITED');
+      expect(codeOf(await b.gql(aliasedMutations(5), {}, caller))).toBe('RATE_LIMITED');
+      // Three on one instance, then two on the other: one is left, so the two are refused whole ...
+      expect(codeOf(await a.gql(aliasedMutations(3), {}, caller))).toBe('FORBIDDEN');
+      expect(codeOf(await b.gql(aliasedMutations(2), {}, caller))).toBe('RATE_LIMITED');
+      // ... and that one still runs, after which the allowance of four is spent everywhere.
+      expect(codeOf(await b.gql(aliasedMutations(1), {}, caller))).toBe('FORBIDDEN');
+      expect(codeOf(await a.gql(aliasedMutations(1), {}, caller))).toBe('RATE_LIMITED');
+      expect(codeOf(await b.gql(aliasedMutations(1), {}, caller))).toBe('RATE_LIMITED');
+
+      // Operations of three racing on both instances for an allowance of four: exactly one runs.
+      const racer = await token(`cust-${randomUUID()}`);
+      const raced = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).gql(aliasedMutations(3), {}, racer).then(codeOf)));
+      expect(raced.filter((c) => c !== 'FORBIDDEN' && c !== 'RATE_LIMITED')).toEqual([]);
+      expect(raced.filter((c) => c === 'FORBIDDEN')).toHaveLength(1);
     } finally {
       await b.stop();
       await a.stop();

@@ -457,27 +457,30 @@ describe('over HTTP', () => {
 describe('with Redis the mutation allowance holds across instances', () => {
   const redisUrl = readTestEnv().redisUrl;
   const run = redisUrl ? test : test.skip;
-  run('two instances share one counter', async () => {
-    const env = { REDIS_URL: redisUrl!, MUTATION_RATE_LIMIT: '4', RATE_LIMIT_WINDOW_SECONDS: '60' };
+  /** Runs `check` against two instances sharing Redis, with an allowance of `limit` mutations a minute. */
+  const onTwoInstances = async (limit: number, check: (a: TestServer, b: TestServer) => Promise<void>) => {
+    const env = { REDIS_URL: redisUrl!, MUTATION_RATE_LIMIT: String(limit), RATE_LIMIT_WINDOW_SECONDS: '60' };
     const a = await startTestServer(env);
     const b = await startTestServer(env, { databaseUrl: a.databaseUrl });
     try {
+      await check(a, b);
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
+  };
+
+  run('two instances share one counter', () =>
+    onTwoInstances(4, async (a, b) => {
       const caller = await token(`cust-${randomUUID()}`);
       const m = `mutation { createPlan(input: { name: "x", price: 1 }) { id } }`;
       const codes: Array<string | undefined> = [];
       for (const srv of [a, b, a, b, a, b]) codes.push(codeOf(await srv.gql(m, {}, caller)));
       expect(codes).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'RATE_LIMITED', 'RATE_LIMITED']);
-    } finally {
-      await b.stop();
-      await a.stop();
-    }
-  });
+    }));
 
-  run("an operation's mutations are counted together on either instance: one that does not fit spends nothing, and the allowance is served exactly", async () => {
-    const env = { REDIS_URL: redisUrl!, MUTATION_RATE_LIMIT: '4', RATE_LIMIT_WINDOW_SECONDS: '60' };
-    const a = await startTestServer(env);
-    const b = await startTestServer(env, { databaseUrl: a.databaseUrl });
-    try {
+  run("an operation's mutations are counted together on either instance: one that does not fit spends nothing, and the allowance is served exactly", () =>
+    onTwoInstances(4, async (a, b) => {
       const caller = await token(`cust-${randomUUID()}`);
       // More than the whole allowance at once: refused on either instance, nothing spent.
       expect(codeOf(await a.gql(aliasedMutations(5), {}, caller))).toBe('RATE_LIMITED');
@@ -495,17 +498,10 @@ describe('with Redis the mutation allowance holds across instances', () => {
       const raced = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).gql(aliasedMutations(3), {}, racer).then(codeOf)));
       expect(raced.filter((c) => c !== 'FORBIDDEN' && c !== 'RATE_LIMITED')).toEqual([]);
       expect(raced.filter((c) => c === 'FORBIDDEN')).toHaveLength(1);
-    } finally {
-      await b.stop();
-      await a.stop();
-    }
-  });
+    }));
 
-  run('a larger allowance, spent on one instance then racing on two: exactly the allowance on one, never more than it on two', async () => {
-    const env = { REDIS_URL: redisUrl!, MUTATION_RATE_LIMIT: '100', RATE_LIMIT_WINDOW_SECONDS: '60' };
-    const a = await startTestServer(env);
-    const b = await startTestServer(env, { databaseUrl: a.databaseUrl });
-    try {
+  run('a larger allowance, spent on one instance then racing on two: exactly the allowance on one, never more than it on two', () =>
+    onTwoInstances(100, async (a, b) => {
       const m = `mutation { createPlan(input: { name: "x", price: 1 }) { id } }`;
       const one = await token(`cust-${randomUUID()}`);
       const alone: Array<string | undefined> = [];
@@ -521,11 +517,7 @@ describe('with Redis the mutation allowance holds across instances', () => {
       expect(served).toBeLessThanOrEqual(100);
       // Points one instance leased and the caller spent on the other are lost with the window: a few at most.
       expect(served).toBeGreaterThanOrEqual(90);
-    } finally {
-      await b.stop();
-      await a.stop();
-    }
-  });
+    }));
 });
 
 describe('introspection under the default limits, over HTTP and WebSocket', () => {

@@ -129,6 +129,8 @@ export async function startWorker(
 /** A job locked for longer than this by a runner that holds no liveness lock is taken back. */
 const STALE_LOCK_SECONDS = 15;
 const RECOVERY_EVERY_MS = 10_000;
+/** How soon a runner whose liveness connection was lost connects again (and again, while it cannot). */
+const LIVENESS_RECONNECT_MS = 500;
 const livenessKey = (poolId: string) => `graphile-pool:${poolId}`;
 
 /**
@@ -137,25 +139,83 @@ const livenessKey = (poolId: string) => `graphile-pool:${poolId}`;
  * runner holds a session advisory lock named after its pool id for its whole life; jobs locked by a
  * pool whose lock is free (no live session holds it) are unlocked with `force_unlock_workers` and run
  * again. Checked at start and every 10 s, by every runner.
+ *
+ * A runner whose liveness connection is lost (PostgreSQL restarted, the session terminated, the
+ * network) while it runs jobs looks dead to the others until it holds the lock again, and a job of its
+ * locked for longer than {@link STALE_LOCK_SECONDS} would be taken back and run twice: so it connects
+ * again at once ({@link LIVENESS_RECONNECT_MS}, retrying while it cannot), not at its next check.
  */
 async function crashRecovery(connectionString: string, poolId: string, log?: (level: string, message: string) => void) {
   let client: Client | null = null;
+  let connecting: Promise<Client> | null = null;
+  let reconnect: NodeJS.Timeout | undefined;
+  /** Whether connecting again has failed since the connection was last held (reported once). */
+  let failing = false;
   let stopped = false;
   const report = (m: string) => log?.('error', `job recovery: ${m}`);
-  const connect = async () => {
+  const lost = (c: Client) => {
+    if (client !== c) return;
+    client = null;
+    reconnectSoon();
+  };
+  const connect = async (): Promise<Client> => {
     const c = new Client({ connectionString });
     c.on('error', (e) => {
-      report(e.message);
-      if (client === c) client = null;
+      // A connection that never held the lock fails its connect() too, reported there (once).
+      if (client === c) report(e.message);
+      lost(c);
     });
-    await c.connect();
-    await c.query('select pg_advisory_lock(hashtext($1))', [livenessKey(poolId)]);
+    c.on('end', () => lost(c));
+    try {
+      await c.connect();
+      await c.query('select pg_advisory_lock(hashtext($1))', [livenessKey(poolId)]);
+    } catch (e) {
+      await c.end().catch(() => undefined);
+      throw e;
+    }
+    if (stopped) {
+      await c.end().catch(() => undefined);
+      throw new Error('stopped');
+    }
     client = c;
+    return c;
   };
+  /**
+   * The liveness connection, holding the lock: one connection at a time, however many ask for it. One
+   * that cannot be made is tried again soon.
+   */
+  const connected = (): Promise<Client> => {
+    if (client) return Promise.resolve(client);
+    connecting ??= connect()
+      .then(
+        (c) => {
+          failing = false;
+          return c;
+        },
+        (e: unknown) => {
+          reconnectSoon();
+          throw e;
+        },
+      )
+      .finally(() => (connecting = null));
+    return connecting;
+  };
+  function reconnectSoon(): void {
+    if (stopped || reconnect) return;
+    reconnect = setTimeout(() => {
+      reconnect = undefined;
+      if (stopped || client) return;
+      // Tried every half second while PostgreSQL is away: its first failure is reported, not each one.
+      connected().catch((e: Error) => {
+        if (!stopped && !failing) report(e.message);
+        failing = true;
+      });
+    }, LIVENESS_RECONNECT_MS);
+    reconnect.unref();
+  }
   const sweep = async () => {
     if (stopped) return;
-    if (!client) await connect();
-    const c = client!;
+    const c = await connected();
     const { rows } = await c.query<{ locked_by: string }>(
       `select distinct locked_by from graphile_worker.jobs
         where locked_by like 'pool-%' and locked_by <> $1 and locked_at < now() - make_interval(secs => $2)`,
@@ -179,6 +239,8 @@ async function crashRecovery(connectionString: string, poolId: string, log?: (le
     async stop() {
       stopped = true;
       clearInterval(timer);
+      clearTimeout(reconnect);
+      await connecting?.catch(() => undefined);
       await client?.end().catch(() => undefined);
     },
   };

@@ -10,23 +10,14 @@ import net from 'node:net';
 const LOW_PORTS = { from: 20_000, to: 32_767 };
 const LOW_PORT_TRIES = 20;
 
-/** Whether a server could listen on `port` of 127.0.0.1 just now. */
-function canListen(port: number): Promise<boolean> {
+/** The port a server got when it listened on `port` of 127.0.0.1 just now (0: one the OS picks), or null if it could not. */
+function listenOnce(port: number): Promise<number | null> {
   return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** A port the OS picks (port 0), free a moment ago. */
-function osPickedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+    srv.once('error', () => resolve(null));
+    srv.listen(port, '127.0.0.1', () => {
+      const got = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(got));
     });
   });
 }
@@ -38,8 +29,10 @@ function osPickedPort(): Promise<number> {
  */
 export async function freePort(): Promise<number> {
   for (let i = 0; i < LOW_PORT_TRIES; i++) {
-    const port = randomInt(LOW_PORTS.from, LOW_PORTS.to + 1);
-    if (await canListen(port)) return port;
+    const port = await listenOnce(randomInt(LOW_PORTS.from, LOW_PORTS.to + 1));
+    if (port !== null) return port;
   }
-  return osPickedPort();
+  const picked = await listenOnce(0);
+  if (picked === null) throw new Error('no free TCP port on 127.0.0.1');
+  return picked;
 }

@@ -12,12 +12,14 @@ import { balancedPair, takeTurns } from '../lib/turns';
 const CREATE = 'mutation Create($input: CreateOrderInput!) { createOrder(input: $input) { id number status couponCode total { amount currency } version } }';
 const CONNECTIONS = 32;
 const CUSTOMERS = 1_000;
+/** Parts the runs with and without the coupon are measured in (see below). */
+const COUPON_PARTS = 32;
 
 /**
  * createOrder at 32 connections from 1,000 customers in turn, every request a new order: without a
  * coupon, against the careful wallet payment at the same concurrency (a write transaction done with
  * care is the yardstick of any order write); and with one popular coupon (maxUses 100,000,000), whose
- * uses every request counts, against the run without, the two measured interleaved in sixteen parts.
+ * uses every request counts, against the run without, the two measured interleaved in thirty-two parts.
  */
 export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { sizes, base } = ctx;
@@ -39,15 +41,17 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
       cpuOf: () => api.cpuMs(),
     });
   };
-  // The two loads are measured in sixteen parts, in turns as the Thue–Morse sequence takes them
-  // (without, with, with, without, with, without, without, with, then the same mirrored; both warmed up
-  // first), so a drift of the shared machine during the runs weighs on both alike, even one that speeds
-  // up or slows down unevenly (the halves of one sequence of four were 836, 821, 985 and 1,336 req/s),
-  // and one slow part weighs an eighth of its side, not a quarter (with eight parts, one part with the
-  // coupon at 886 req/s against 1,021–1,105 for its other three made the ratio miss 0.9 by a hundredth);
-  // the table grows by the same orders under both. Each part starts from a vacuumed database and a clean
-  // checkpoint (`cleanStart`), as the payment's parts do: the dead row versions and the WAL one part left
-  // would otherwise slow the next part alone, whichever load it is.
+  // The two loads are measured in thirty-two parts, in turns as the Thue–Morse sequence takes them
+  // (without, with, with, without, with, without, without, with, then the same mirrored, and so on; both
+  // warmed up first), so a drift of the shared machine during the runs weighs on both alike, even one
+  // that speeds up or slows down unevenly (the halves of one sequence of four were 836, 821, 985 and
+  // 1,336 req/s), and one slow part weighs a sixteenth of its side. With sixteen parts the ratio of ten
+  // full runs spread from 0.897 to 0.959 (one part with the coupon at 963 req/s against 1,223–1,443 for
+  // its other seven took one below 0.9): the spread was as wide as the coupon's own cost, so the parts
+  // were doubled rather than lengthened, since the drift is of seconds. The table grows by the same
+  // orders under both. Each part starts from a vacuumed database and a clean checkpoint (`cleanStart`),
+  // as the payment's parts do: the dead row versions and the WAL one part left would otherwise slow the
+  // next part alone, whichever load it is.
   const part = sizes.duration / 4;
   if (sizes.warmup > 0) {
     await run(null, sizes.warmup);
@@ -56,7 +60,7 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
   // PostgreSQL's CPU (its backends and helpers) and the machine's busy cores in each side's parts: with
   // the API's own CPU, where an order's time on the machine goes.
   const machine = { with: { databaseMs: 0, busyMs: 0 }, without: { databaseMs: 0, busyMs: 0 } };
-  const turns = await takeTurns(balancedPair('without', 'with', 16), async (side, index) => {
+  const turns = await takeTurns(balancedPair('without', 'with', COUPON_PARTS), async (side, index) => {
     await cleanStart(ctx.pool);
     const from = nowMs();
     const before = machineCpu();
@@ -89,7 +93,7 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
       plain,
       `createOrder without coupon, c=${CONNECTIONS}; itself ${plainVsCareful}`,
       0.9,
-      `Measured interleaved with the run without, in sixteen parts each from a vacuumed database and a clean checkpoint (${turns.line()}). ${cpuLine('with', withCoupon)}. Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included). With the coupon: ${(withCoupon.rps / carefulRps).toFixed(2)}x the careful ceiling.`,
+      `Measured interleaved with the run without, in ${COUPON_PARTS} parts each from a vacuumed database and a clean checkpoint (${turns.line()}). ${cpuLine('with', withCoupon)}. Coupon used ${rows[0]?.used_count ?? '?'} times in the run (warm-up included). With the coupon: ${(withCoupon.rps / carefulRps).toFixed(2)}x the careful ceiling.`,
     ),
   ];
 }

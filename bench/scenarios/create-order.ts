@@ -47,7 +47,7 @@ export async function createOrderScenarios(ctx: BenchContext): Promise<ScenarioR
   // that speeds up or slows down unevenly (the halves of one sequence of four were 836, 821, 985 and
   // 1,336 req/s), and one slow part weighs a sixteenth of its side. With sixteen parts the ratio of ten
   // full runs spread from 0.897 to 0.959 (one part with the coupon at 963 req/s against 1,223–1,443 for
-  // its other seven took one below 0.9): the spread was as wide as the coupon's own cost, so the parts
+  // its other seven took that run below 0.9): the spread was as wide as the coupon's own cost, so the parts
   // were doubled rather than lengthened, since the drift is of seconds. The table grows by the same
   // orders under both. Each part starts from a vacuumed database and a clean checkpoint (`cleanStart`),
   // as the payment's parts do: the dead row versions and the WAL one part left would otherwise slow the

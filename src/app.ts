@@ -180,6 +180,7 @@ export async function startApp(config: Config, databaseUrl: string, opts: StartO
     maxSocketsPerCaller: config.wsMaxSocketsPerCaller,
     maxMessageBytes: config.bodyLimitBytes,
     execute: (run) => execution.execute(run),
+    subscribe: (run) => execution.subscribe(run),
     prepareOperation: async (caller, payload) => {
       const prepared = documents.prepare(payload.query, payload.variables, payload.operationName);
       if (prepared.errors) return prepared;

@@ -115,8 +115,10 @@ export function attachWebSocket(opts: {
     caller: { principal: Principal | null; ip: string | undefined },
     payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
   ) => Promise<{ document: DocumentNode; errors?: undefined } | { document?: undefined; errors: readonly GraphQLError[] }>;
-  /** Runs queries and mutations (graphql-js's `execute` without it); subscriptions always use graphql-js. */
+  /** Runs queries and mutations (graphql-js's `execute` without it). */
   execute?: (run: OperationRun) => PromiseOrValue<ExecutionResult>;
+  /** Runs subscriptions: their event streams and each event's execution (graphql-js's `subscribe` without it). */
+  subscribe?: (run: OperationRun) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
 }) {
   const initTimeoutMs = opts.initTimeoutMs ?? 10_000;
   const maxSockets = opts.maxSocketsPerCaller ?? 20;
@@ -208,6 +210,9 @@ export function attachWebSocket(opts: {
       schema: opts.schema,
       execute: opts.execute
         ? (args) => opts.execute!({ document: args.document, operationName: args.operationName, variables: args.variableValues, context: args.contextValue })
+        : undefined,
+      subscribe: opts.subscribe
+        ? (args) => opts.subscribe!({ document: args.document, operationName: args.operationName, variables: args.variableValues, context: args.contextValue, rootValue: args.rootValue })
         : undefined,
       connectionInitWaitTimeout: initTimeoutMs,
       onConnect: async (ctx) => {

@@ -1,4 +1,4 @@
-import { buildSchema, execute, GraphQLError, GraphQLScalarType, Kind, parse, type ExecutionResult, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
+import { buildSchema, execute, GraphQLError, GraphQLScalarType, Kind, parse, subscribe, type ExecutionResult, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { CompiledExecution } from '../../src/http/compiled-execution';
 
 /**
@@ -135,4 +135,85 @@ test('a document runs through graphql-js once, then as compiled code, which read
   const compiled = seen(await execution.execute({ document, context: {} }));
   expect(compiled.data).toEqual({ thing: { name: null } });
   expect(compiled.errors).toEqual([expect.objectContaining({ path: ['thing', 'name'] })]);
+});
+
+describe('subscriptions', () => {
+  /** Orders that change three times from version `from`; `theirs` may not be watched. Opening and closing are logged. */
+  function subscriptionSchema(log: string[]): GraphQLSchema {
+    const schema = buildSchema(`
+      type Order { id: ID! status: String! secret: String }
+      type Query { unused: Int }
+      type Subscription { watched(id: ID!, from: Int = 1): Order }
+    `);
+    const field = schema.getSubscriptionType()!.getFields().watched;
+    field.subscribe = (_root, a: { id: string; from: number }) => {
+      log.push(`subscribe ${a.id} from ${a.from}`);
+      if (a.id === 'theirs') throw new GraphQLError('You may not watch this order', { extensions: { code: 'FORBIDDEN' } });
+      let version = a.from;
+      return {
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+        next: () => Promise.resolve(version >= a.from + 3 ? { done: true, value: undefined } : { done: false, value: { id: a.id, status: `v${version++}` } }),
+        return: () => {
+          log.push(`closed ${a.id}`);
+          return Promise.resolve({ done: true, value: undefined });
+        },
+      };
+    };
+    field.resolve = (order: unknown) => order;
+    (schema.getType('Order') as GraphQLObjectType).getFields().secret.resolve = () => {
+      throw new GraphQLError('Not yours', { extensions: { code: 'FORBIDDEN' } });
+    };
+    return schema;
+  }
+
+  /** Every result a subscription gives, as a client reads them (or its one errors-only answer). */
+  async function results(stream: AsyncIterable<ExecutionResult> | ExecutionResult): Promise<unknown[]> {
+    if (!(Symbol.asyncIterator in stream)) return [seen(stream)];
+    const all: unknown[] = [];
+    for await (const r of stream) all.push(seen(r));
+    return all;
+  }
+
+  const watch = 'subscription S($id: ID!) { watched(id: $id, from: 5) { id status secret } }';
+  const subscriptions: Array<{ name: string; query: string; variables: Record<string, unknown> }> = [
+    { name: "each event, with a field's error, and the field's own arguments given to its subscribe", query: watch, variables: { id: 'o1' } },
+    { name: 'a default argument', query: 'subscription S($id: ID!) { watched(id: $id) { id status } }', variables: { id: 'o1' } },
+    { name: 'a subscription its subscribe refuses', query: watch, variables: { id: 'theirs' } },
+    { name: 'a variable of the wrong type', query: watch, variables: { id: { nested: true } } },
+  ];
+
+  test.each(subscriptions)('$name: the same results as graphql-js', async ({ query, variables }) => {
+    const interpretedLog: string[] = [];
+    const compiledLog: string[] = [];
+    const document = parse(query);
+    const expected = await results(await subscribe({ schema: subscriptionSchema(interpretedLog), document, variableValues: variables }));
+    const execution = new CompiledExecution(subscriptionSchema(compiledLog));
+    // Twice: the first subscription's first event runs through graphql-js, every later one as compiled code.
+    for (let run = 0; run < 2; run++) expect(await results(await execution.subscribe({ document, variables, context: {} }))).toEqual(expected);
+    expect(compiledLog).toEqual([...interpretedLog, ...interpretedLog]);
+  });
+
+  test('the events are what the subscriber expects, so the comparison is not between two wrong answers', async () => {
+    const execution = new CompiledExecution(subscriptionSchema([]));
+    const events = await results(await execution.subscribe({ document: parse(watch), variables: { id: 'o1' }, context: {} }));
+    expect(events).toEqual(
+      ['v5', 'v6', 'v7'].map((status) => ({
+        data: { watched: { id: 'o1', status, secret: null } },
+        errors: [expect.objectContaining({ message: 'Not yours', path: ['watched', 'secret'], extensions: { code: 'FORBIDDEN' } })],
+      })),
+    );
+    const refused = await results(await execution.subscribe({ document: parse(watch), variables: { id: 'theirs' }, context: {} }));
+    expect(refused).toEqual([{ errors: [expect.objectContaining({ message: 'You may not watch this order', extensions: { code: 'FORBIDDEN' } })] }]);
+  });
+
+  test("closing a subscription's results closes its event stream", async () => {
+    const log: string[] = [];
+    const execution = new CompiledExecution(subscriptionSchema(log));
+    const stream = (await execution.subscribe({ document: parse(watch), variables: { id: 'o1' }, context: {} })) as AsyncIterableIterator<ExecutionResult>;
+    expect((await stream.next()).value?.data).toEqual({ watched: { id: 'o1', status: 'v5', secret: null } });
+    expect(await stream.return!()).toEqual({ value: undefined, done: true });
+    expect(log).toEqual(['subscribe o1 from 5', 'closed o1']);
+  });
 });

@@ -1,5 +1,5 @@
 import type { GatewayInterface } from '@apollo/server-gateway-interface';
-import { createSourceEventStream, execute, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { createSourceEventStream, execute, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { PromiseOrValue } from 'graphql/jsutils/PromiseOrValue';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
@@ -59,14 +59,19 @@ export class CompiledExecution {
   }
 
   private interpret(run: OperationRun): PromiseOrValue<ExecutionResult> {
-    return execute({
+    return execute(this.argsOf(run));
+  }
+
+  /** graphql-js's arguments for `run`. */
+  private argsOf(run: OperationRun): ExecutionArgs {
+    return {
       schema: this.schema,
       document: run.document,
       operationName: run.operationName,
       variableValues: run.variables,
       contextValue: run.context,
       rootValue: run.rootValue,
-    });
+    };
   }
 
   /**
@@ -78,14 +83,7 @@ export class CompiledExecution {
    * five times the CPU of the compiled code, for every event and every subscriber.
    */
   async subscribe(run: OperationRun): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
-    const stream = await createSourceEventStream({
-      schema: this.schema,
-      document: run.document,
-      operationName: run.operationName,
-      variableValues: run.variables,
-      contextValue: run.context,
-      rootValue: run.rootValue,
-    });
+    const stream = await createSourceEventStream(this.argsOf(run));
     if (!isAsyncIterable(stream)) return stream;
     return new EventResults(stream[Symbol.asyncIterator](), (event) => this.execute({ ...run, rootValue: event }));
   }

@@ -1,5 +1,7 @@
 import type { GatewayInterface } from '@apollo/server-gateway-interface';
 import { createSourceEventStream, execute, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { mapAsyncIterator } from 'graphql/execution/mapAsyncIterator';
+import { isAsyncIterable } from 'graphql/jsutils/isAsyncIterable';
 import type { PromiseOrValue } from 'graphql/jsutils/PromiseOrValue';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
@@ -80,12 +82,14 @@ export class CompiledExecution {
    * refused variables and a refused subscription come back as an errors-only result), and each event
    * is executed by {@link execute}, compiled once the document has run twice. graphql-js executes every
    * event by walking the document again, coercing the variables and the field's arguments anew: about
-   * five times the CPU of the compiled code, for every event and every subscriber.
+   * five times the CPU of the compiled code, for every event and every subscriber. The events are mapped
+   * to results by graphql-js's own mapping (its `subscribe` uses it; internal to graphql 16, which the
+   * project pins), so closing the results, or an event that fails, closes the stream as before.
    */
   async subscribe(run: OperationRun): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const stream = await createSourceEventStream(this.argsOf(run));
     if (!isAsyncIterable(stream)) return stream;
-    return new EventResults(stream[Symbol.asyncIterator](), (event) => this.execute({ ...run, rootValue: event }));
+    return mapAsyncIterator(stream, (event) => this.execute({ ...run, rootValue: event }));
   }
 
   /** The compiled code to run `document` with, or null to interpret it this time. */
@@ -153,54 +157,6 @@ function withExtensions(result: ExecutionResult): ExecutionResult {
       return Object.assign(error, { locations: e.locations });
     }),
   };
-}
-
-/**
- * A subscription's results: each event of `events` executed by `run`. Closing it (the client's complete,
- * the socket's close) closes `events`, as does a failure to execute an event, which is then thrown to
- * the reader, as graphql-js's own mapping does.
- */
-class EventResults implements AsyncIterableIterator<ExecutionResult> {
-  constructor(
-    private readonly events: AsyncIterator<unknown>,
-    private readonly run: (event: unknown) => PromiseOrValue<ExecutionResult>,
-  ) {}
-
-  next(): Promise<IteratorResult<ExecutionResult>> {
-    return this.events.next().then((r) => (r.done ? { value: undefined, done: true } : this.result(r.value)));
-  }
-
-  private async result(event: unknown): Promise<IteratorResult<ExecutionResult>> {
-    try {
-      return { value: await this.run(event), done: false };
-    } catch (e) {
-      await this.return().catch(() => undefined);
-      throw e;
-    }
-  }
-
-  async return(): Promise<IteratorResult<ExecutionResult>> {
-    await this.events.return?.();
-    return { value: undefined, done: true };
-  }
-
-  async throw(e: unknown): Promise<IteratorResult<ExecutionResult>> {
-    if (this.events.throw) {
-      const r = await this.events.throw(e);
-      return r.done ? { value: undefined, done: true } : this.result(r.value);
-    }
-    await this.return();
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the iterator protocol rejects with the value given to throw(), whatever it is
-    return Promise.reject(e);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
 }
 
 function isPromise<T>(value: PromiseOrValue<T>): value is Promise<T> {

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { PromiseOrValue } from 'graphql/jsutils/PromiseOrValue';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -61,6 +61,15 @@ type Extra = {
   principal?: Principal;
   state?: SocketState;
 };
+
+/** What graphql-ws hands an operation to execute or subscribe with, as {@link OperationRun}. */
+const runOf = (args: ExecutionArgs): OperationRun => ({
+  document: args.document,
+  operationName: args.operationName,
+  variables: args.variableValues,
+  context: args.contextValue,
+  rootValue: args.rootValue,
+});
 
 /** The `exp` of a token that has just verified, in epoch ms (undefined when it has none). */
 function expiryOf(header: string): number | undefined {
@@ -208,12 +217,8 @@ export function attachWebSocket(opts: {
   const disposable = useServer<Params, Extra>(
     {
       schema: opts.schema,
-      execute: opts.execute
-        ? (args) => opts.execute!({ document: args.document, operationName: args.operationName, variables: args.variableValues, context: args.contextValue })
-        : undefined,
-      subscribe: opts.subscribe
-        ? (args) => opts.subscribe!({ document: args.document, operationName: args.operationName, variables: args.variableValues, context: args.contextValue, rootValue: args.rootValue })
-        : undefined,
+      execute: opts.execute ? (args) => opts.execute!(runOf(args)) : undefined,
+      subscribe: opts.subscribe ? (args) => opts.subscribe!(runOf(args)) : undefined,
       connectionInitWaitTimeout: initTimeoutMs,
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
